@@ -1,0 +1,2 @@
+# Sources of src/chat/.
+list(APPEND LONGCTX_LIB_SOURCES)

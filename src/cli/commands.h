@@ -1,0 +1,19 @@
+// The longctx subcommands. Each registers its options on a CLI11 subcommand and returns the
+// function that runs it (its exit code); main.cpp parses and calls the one that was chosen.
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace longctx::cli {
+
+using CommandFn = std::function<int()>;
+
+CommandFn add_info_command(CLI::App& app);
+CommandFn add_tokenize_command(CLI::App& app);
+CommandFn add_template_command(CLI::App& app);
+
+}  // namespace longctx::cli

@@ -1,0 +1,38 @@
+// Entry point of the longctx binary: parses the command line and dispatches to a subcommand.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"longctx: run Qwen3-family models at long context on your own hardware"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "longctx 0.1.0");
+
+  std::vector<std::pair<CLI::App*, longctx::cli::CommandFn>> commands;
+  auto add = [&](const char* name, const char* help, auto adder) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    commands.emplace_back(sub, adder(*sub));
+  };
+  add("info", "Print a GGUF file's metadata and tensor summary", longctx::cli::add_info_command);
+  add("tokenize", "Tokenize text with a model's or a Hugging Face tokenizer",
+      longctx::cli::add_tokenize_command);
+  add("template", "Render a chat-completions request with the model's chat template",
+      longctx::cli::add_template_command);
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    for (auto& [sub, run] : commands) {
+      if (sub->parsed()) return run();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "longctx: error: %s\n", e.what());
+    return 1;
+  }
+  return 1;
+}

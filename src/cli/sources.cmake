@@ -1,0 +1,7 @@
+# Sources of the longctx binary: one file per subcommand.
+set(LONGCTX_CLI_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/main.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cmd_info.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cmd_tokenize.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cmd_template.cpp
+)

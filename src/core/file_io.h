@@ -1,0 +1,46 @@
+// Whole-file reads and writes, and read-only memory maps. Files ending in ".zst" are
+// decompressed transparently (the repo ships its tokenizer zstd-compressed).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+
+namespace longctx {
+
+// Reads a whole file; decompresses it when the name ends in ".zst".
+Result<std::string> read_file(const std::string& path);
+
+// Writes `data` to `path` atomically (temporary file + rename), so a failure never leaves a
+// half-written file in place of a good one.
+Status write_file_atomic(const std::string& path, const std::string& data);
+
+// Decompresses a zstd frame held in memory.
+Result<std::string> zstd_decompress(const void* data, size_t size);
+
+// A read-only private mapping of a whole file. Movable, not copyable.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  ~MappedFile();
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  static Result<MappedFile> open(const std::string& path);
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  void reset();
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  std::string path_;
+};
+
+}  // namespace longctx

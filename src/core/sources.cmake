@@ -1,0 +1,4 @@
+# Sources of src/core/: status, file I/O and memory maps.
+list(APPEND LONGCTX_LIB_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/file_io.cpp
+)

@@ -1,0 +1,2 @@
+# Sources of src/gguf/.
+list(APPEND LONGCTX_LIB_SOURCES)

@@ -1,0 +1,2 @@
+# Sources of src/quant/.
+list(APPEND LONGCTX_LIB_SOURCES)

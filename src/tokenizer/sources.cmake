@@ -1,0 +1,2 @@
+# Sources of src/tokenizer/.
+list(APPEND LONGCTX_LIB_SOURCES)

@@ -1,0 +1,44 @@
+// Tests of core file I/O: zstd round trip through the shipped tokenizer, atomic writes, mmap.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "core/file_io.h"
+
+namespace longctx {
+namespace {
+
+TEST(FileIo, ReadsShippedZstdTokenizer) {
+  auto r = read_file(std::string(LONGCTX_SOURCE_DIR) + "/data/qwen3-tokenizer/tokenizer.json.zst");
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_GT(r->size(), 10u * 1000 * 1000);  // 11.4 MB decompressed
+  EXPECT_EQ(r->front(), '{');
+}
+
+TEST(FileIo, CorruptZstdIsAnError) {
+  std::string junk = "\x28\xb5\x2f\xfd garbage";
+  auto r = zstd_decompress(junk.data(), junk.size());
+  EXPECT_FALSE(r.is_ok());
+}
+
+TEST(FileIo, MissingFileIsAnError) {
+  auto r = read_file("/nonexistent/longctx/file");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("/nonexistent/longctx/file"), std::string::npos);
+  auto m = MappedFile::open("/nonexistent/longctx/file");
+  EXPECT_FALSE(m.is_ok());
+}
+
+TEST(FileIo, AtomicWriteThenMap) {
+  std::string path = ::testing::TempDir() + "/longctx_atomic_write.bin";
+  ASSERT_TRUE(write_file_atomic(path, "hello").is_ok());
+  auto m = MappedFile::open(path);
+  ASSERT_TRUE(m.is_ok());
+  ASSERT_EQ(m->size(), 5u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m->data()), m->size()), "hello");
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace longctx
