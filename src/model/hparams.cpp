@@ -1,0 +1,152 @@
+// Reading and validating Qwen3-family hyperparameters.
+#include "model/hparams.h"
+
+#include <string>
+
+#include "gguf/gguf.h"
+#include "plan/catalog.h"
+
+namespace longctx {
+namespace {
+
+bool is_known_arch(const std::string& a) { return a == "qwen3" || a == "qwen3moe" || a == "qwen2"; }
+
+// Reads a required unsigned key into a uint32 field, rejecting values that do not fit.
+Status read_u32(const GgufFile& f, const std::string& key, uint32_t* out) {
+  auto v = f.get_uint(key);
+  if (!v) return v.status();
+  if (*v > 0xffffffffull) return invalid_format("'" + key + "' = " + std::to_string(*v) + " is out of range");
+  *out = static_cast<uint32_t>(*v);
+  return Status::ok();
+}
+
+// Like read_u32, but leaves *out unchanged when the key is absent.
+Status read_u32_opt(const GgufFile& f, const std::string& key, uint32_t* out) {
+  if (!f.find(key)) return Status::ok();
+  return read_u32(f, key, out);
+}
+
+}  // namespace
+
+const char* rope_scaling_name(RopeScalingType t) {
+  switch (t) {
+    case RopeScalingType::kNone: return "none";
+    case RopeScalingType::kLinear: return "linear";
+    case RopeScalingType::kYarn: return "yarn";
+  }
+  return "?";
+}
+
+Result<ModelHparams> ModelHparams::from_gguf(const GgufFile& f) {
+  ModelHparams hp;
+  hp.arch = f.architecture();
+  if (hp.arch.empty()) return invalid_format("missing 'general.architecture'");
+  if (!is_known_arch(hp.arch)) {
+    return unsupported("unknown architecture '" + hp.arch + "' (supported: qwen3, qwen3moe, qwen2)");
+  }
+  if (auto n = f.get_string("general.name")) hp.name = *n;
+  const std::string a = hp.arch + ".";
+  LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "block_count", &hp.n_layer));
+  LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "embedding_length", &hp.n_embd));
+  LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "attention.head_count", &hp.n_head));
+  hp.n_head_kv = hp.n_head;
+  LONGCTX_RETURN_IF_ERROR(read_u32_opt(f, a + "attention.head_count_kv", &hp.n_head_kv));
+  LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "context_length", &hp.n_ctx_train));
+  if (hp.n_head > 0) hp.head_dim = hp.n_embd / hp.n_head;  // only when key_length is absent
+  LONGCTX_RETURN_IF_ERROR(read_u32_opt(f, a + "attention.key_length", &hp.head_dim));
+  hp.head_dim_v = hp.head_dim;
+  LONGCTX_RETURN_IF_ERROR(read_u32_opt(f, a + "attention.value_length", &hp.head_dim_v));
+  if (auto v = f.get_float(a + "rope.freq_base")) hp.rope_freq_base = *v;
+  auto eps = f.get_float(a + "attention.layer_norm_rms_epsilon");
+  if (!eps) return eps.status();
+  hp.rms_eps = *eps;
+
+  if (hp.arch == "qwen3moe") {
+    LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "expert_count", &hp.n_expert));
+    LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "expert_used_count", &hp.n_expert_used));
+    LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "expert_feed_forward_length", &hp.n_ff_expert));
+    LONGCTX_RETURN_IF_ERROR(read_u32_opt(f, a + "feed_forward_length", &hp.n_ff));
+  } else {
+    LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "feed_forward_length", &hp.n_ff));
+  }
+
+  // RoPE scaling: llama.cpp writes rope.scaling.{type,factor,original_context_length}.
+  if (auto t = f.get_string(a + "rope.scaling.type")) {
+    if (*t == "none") hp.rope_scaling.type = RopeScalingType::kNone;
+    else if (*t == "linear") hp.rope_scaling.type = RopeScalingType::kLinear;
+    else if (*t == "yarn") hp.rope_scaling.type = RopeScalingType::kYarn;
+    else return unsupported("'" + a + "rope.scaling.type' = '" + *t + "' (supported: none, linear, yarn)");
+  }
+  if (auto fac = f.get_float(a + "rope.scaling.factor")) hp.rope_scaling.factor = *fac;
+  LONGCTX_RETURN_IF_ERROR(read_u32_opt(f, a + "rope.scaling.original_context_length", &hp.rope_scaling.orig_ctx));
+
+  // Vocabulary size from the embedding matrix [n_embd, n_vocab], else from the token list.
+  if (const GgufTensorInfo* t = f.find_tensor("token_embd.weight")) {
+    if (t->dims.size() != 2) return invalid_format("'token_embd.weight' is not a matrix");
+    if (t->dims[1] > 0xffffffffull) return invalid_format("'token_embd.weight' has too many rows");
+    hp.n_vocab = static_cast<uint32_t>(t->dims[1]);
+  } else if (auto toks = f.find("tokenizer.ggml.tokens")) {
+    hp.n_vocab = static_cast<uint32_t>(toks->elems.size());
+  }
+  hp.tied_embeddings = f.find_tensor("output.weight") == nullptr;
+  LONGCTX_RETURN_IF_ERROR(hp.validate());
+  return hp;
+}
+
+ModelHparams ModelHparams::from_shape(const ModelShape& s) {
+  ModelHparams hp;
+  hp.arch = s.arch;
+  hp.name = s.hf_name;
+  hp.n_layer = s.n_layer;
+  hp.n_embd = s.n_embd;
+  hp.n_ff = s.n_ff;
+  hp.n_head = s.n_head;
+  hp.n_head_kv = s.n_head_kv;
+  hp.head_dim = hp.head_dim_v = s.head_dim;
+  hp.n_vocab = s.n_vocab;
+  hp.n_ctx_train = s.n_ctx_train;
+  hp.rope_freq_base = s.rope_theta;
+  hp.rms_eps = s.rms_eps;
+  hp.tied_embeddings = s.tied_embeddings;
+  hp.n_expert = s.n_expert;
+  hp.n_expert_used = s.n_expert_used;
+  hp.n_ff_expert = s.n_ff_expert;
+  return hp;
+}
+
+Status ModelHparams::validate() const {
+  auto positive = [&](uint32_t v, const char* what) -> Status {
+    if (v == 0) return invalid_format(arch + "." + what + " must be positive");
+    return Status::ok();
+  };
+  LONGCTX_RETURN_IF_ERROR(positive(n_layer, "block_count"));
+  LONGCTX_RETURN_IF_ERROR(positive(n_embd, "embedding_length"));
+  LONGCTX_RETURN_IF_ERROR(positive(n_head, "attention.head_count"));
+  LONGCTX_RETURN_IF_ERROR(positive(n_head_kv, "attention.head_count_kv"));
+  LONGCTX_RETURN_IF_ERROR(positive(head_dim, "attention.key_length"));
+  LONGCTX_RETURN_IF_ERROR(positive(head_dim_v, "attention.value_length"));
+  LONGCTX_RETURN_IF_ERROR(positive(n_ctx_train, "context_length"));
+  if (n_vocab == 0) return invalid_format("vocabulary size unknown (no token_embd.weight or token list)");
+  if (n_head % n_head_kv != 0) {
+    return invalid_format("attention.head_count (" + std::to_string(n_head) +
+                          ") is not a multiple of head_count_kv (" + std::to_string(n_head_kv) + ")");
+  }
+  if (head_dim % 2 != 0) return invalid_format("attention.key_length must be even for RoPE");
+  if (!(rms_eps > 0 && rms_eps < 1)) return invalid_format("layer_norm_rms_epsilon out of range");
+  if (!(rope_freq_base > 0)) return invalid_format("rope.freq_base must be positive");
+  if (is_moe()) {
+    LONGCTX_RETURN_IF_ERROR(positive(n_ff_expert, "expert_feed_forward_length"));
+    if (n_expert_used == 0 || n_expert_used > n_expert) {
+      return invalid_format("expert_used_count (" + std::to_string(n_expert_used) +
+                            ") must be in 1.." + std::to_string(n_expert));
+    }
+  } else {
+    LONGCTX_RETURN_IF_ERROR(positive(n_ff, "feed_forward_length"));
+  }
+  if (rope_scaling.type != RopeScalingType::kNone && !(rope_scaling.factor >= 1.0)) {
+    return invalid_format("rope.scaling.factor must be >= 1");
+  }
+  return Status::ok();
+}
+
+}  // namespace longctx
