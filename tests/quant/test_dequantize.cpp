@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ const DequantCase kCases[] = {
     {TensorType::Q3_K, "deq_q3_k"}, {TensorType::Q4_K, "deq_q4_k"}, {TensorType::Q5_K, "deq_q5_k"},
     {TensorType::Q6_K, "deq_q6_k"},
 };
+
+void PrintTo(const DequantCase& c, std::ostream* os) { *os << type_name(c.type); }
 
 class DequantizeTest : public ::testing::TestWithParam<DequantCase> {};
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ const QuantCase kCases[] = {
     {TensorType::Q8_0, "q_q8_0"}, {TensorType::Q4_K, "q_q4_k"}, {TensorType::Q5_K, "q_q5_k"},
     {TensorType::Q6_K, "q_q6_k"},
 };
+
+void PrintTo(const QuantCase& c, std::ostream* os) { *os << type_name(c.type); }
 
 class QuantizeTest : public ::testing::TestWithParam<QuantCase> {};
 
