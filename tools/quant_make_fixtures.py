@@ -8,9 +8,9 @@
 # Oracles: the `gguf` Python package (0.19.0, numpy 2.4) for every dequantizer and for the
 # quantizers it has (F16 via numpy, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0). It has no K-quant
 # quantizer (checked below), so Q4_K / Q5_K / Q6_K reference blocks come from ggml's own
-# quantize_row_q*_K_ref, called through ctypes in a libggml-base.so built outside this repo
-# (ggml-org/ggml commit d99724f2b141, CMake Release, GGML_NATIVE=OFF). Without --ggml-lib the
-# K-quant quantizer fixtures are not written. When the library is given, the legacy quantizers
+# quantize_row_q*_K_ref, called through ctypes in a libggml-base.so of ggml-org/ggml commit
+# d99724f2b141 (a Release build made outside this repo; no ggml code is kept here). Without
+# --ggml-lib the K-quant quantizer fixtures are not written. When the library is given, the legacy quantizers
 # are also cross-checked: gguf and ggml must produce identical bytes.
 #
 # File format (little-endian), one file per (kind, type), zstd-compressed (*.bin.zst):
