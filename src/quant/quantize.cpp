@@ -83,6 +83,7 @@ Status dequantize_row(TensorType t, const void* src, float* dst, int64_t n) {
   }
   Result<int64_t> n_blocks = check_row("dequantize_row", t, src, dst, n);
   if (!n_blocks.is_ok()) return n_blocks.status();
+  if (n == 0) return Status::ok();  // buffers may be null
   k.dequantize(static_cast<const uint8_t*>(src), dst, *n_blocks);
   return Status::ok();
 }
@@ -94,6 +95,7 @@ Status quantize_row(TensorType t, const float* src, void* dst, int64_t n) {
   }
   Result<int64_t> n_blocks = check_row("quantize_row", t, src, dst, n);
   if (!n_blocks.is_ok()) return n_blocks.status();
+  if (n == 0) return Status::ok();  // buffers may be null
   if (k.needs_finite_input) {
     for (int64_t i = 0; i < n; ++i) {
       if (!std::isfinite(src[i])) {

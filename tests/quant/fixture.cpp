@@ -28,13 +28,11 @@ Result<Fixture> parse(const std::string& name, const std::string& data) {
   const char* p = data.data() + kHeader;
   f.bytes.resize(n_bytes);
   f.floats.resize(stored_floats);
-  if (f.kind == FixtureKind::kDequant) {
-    std::memcpy(f.bytes.data(), p, n_bytes);
-    std::memcpy(f.floats.data(), p + n_bytes, 4 * stored_floats);
-  } else {
-    std::memcpy(f.floats.data(), p, 4 * stored_floats);
-    std::memcpy(f.bytes.data(), p + 4 * stored_floats, n_bytes);
-  }
+  // Empty vectors may have null data(), which memcpy must not see even for size 0.
+  const char* bytes_at = f.kind == FixtureKind::kDequant ? p : p + 4 * stored_floats;
+  const char* floats_at = f.kind == FixtureKind::kDequant ? p + n_bytes : p;
+  if (n_bytes > 0) std::memcpy(f.bytes.data(), bytes_at, n_bytes);
+  if (stored_floats > 0) std::memcpy(f.floats.data(), floats_at, 4 * stored_floats);
   if (f.kind == FixtureKind::kQuantSharedInput) f.floats.resize(n_floats);  // filled by caller
   return f;
 }

@@ -101,6 +101,7 @@ TEST(DequantizeApi, CountMustBeAWholeNumberOfBlocks) {
   EXPECT_FALSE(dequantize_row(TensorType::Q8_0, src.data(), nullptr, 32).is_ok());
   // An empty row is valid and touches nothing, even with null buffers.
   EXPECT_TRUE(dequantize_row(TensorType::Q8_0, nullptr, nullptr, 0).is_ok());
+  EXPECT_TRUE(dequantize_row(TensorType::F32, nullptr, nullptr, 0).is_ok());
 }
 
 TEST(DequantizeApi, UnsupportedTypesAreReportedByName) {

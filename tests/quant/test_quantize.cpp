@@ -147,6 +147,7 @@ TEST(QuantizeApi, CountMustBeAWholeNumberOfBlocks) {
   EXPECT_FALSE(quantize_row(TensorType::Q4_0, x.data(), out.data(), -1).is_ok());
   EXPECT_FALSE(quantize_row(TensorType::Q4_0, x.data(), nullptr, 32).is_ok());
   EXPECT_TRUE(quantize_row(TensorType::Q4_0, nullptr, nullptr, 0).is_ok());
+  EXPECT_TRUE(quantize_row(TensorType::F32, nullptr, nullptr, 0).is_ok());
 }
 
 TEST(QuantizeApi, TypesWithoutQuantizerAreUnsupported) {
