@@ -132,7 +132,7 @@ def f16_inputs(rng):
     exps = rng.integers(101, 145, 8192).astype(np.uint32)
     bits[:8192] = (bits[:8192] & np.uint32(0x807FFFFF)) | (exps << np.uint32(23))
     special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 65504, 65519.996, 65520, 65536,
-                        2**-14, 2**-24, 2**-25, 2**-25 * 1.0000001, 3 * 2**-25, 2**-15 * 1.5,
+                        2**-14, 2**-24, 2**-25, 2**-25 * 1.0000001, 3 * 2**-25, 5 * 2**-25, 2**-15 * 1.5,
                         1 + 2**-11, 1 + 3 * 2**-11, 1 + 2**-11 + 2**-20, 3.4e38, 1e-45],
                        dtype=np.float32)
     out = np.concatenate([bits.view(np.float32), special, -special])

@@ -100,6 +100,7 @@ TEST(Float16, RoundingBoundaries) {
   EXPECT_EQ(fp32_to_fp16(0x1p-24f), 0x0001);         // smallest subnormal
   EXPECT_EQ(fp32_to_fp16(0x1p-25f), 0x0000);         // tie with 0 -> even 0
   EXPECT_EQ(fp32_to_fp16(0x3p-25f), 0x0002);         // 1.5 ulp tie -> 2
+  EXPECT_EQ(fp32_to_fp16(0x5p-25f), 0x0002);         // 2.5 ulp tie -> 2
   EXPECT_EQ(fp32_to_fp16(0x1.ff8p-15f), 0x03ff);     // largest subnormal
   EXPECT_EQ(fp32_to_fp16(std::nextafter(0x1.ffcp-15f, 0.f)), 0x03ff);
   EXPECT_EQ(fp32_to_fp16(0x1.ffcp-15f), 0x0400);  // tie -> even: smallest normal
