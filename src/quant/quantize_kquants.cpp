@@ -158,6 +158,13 @@ void pack_scale_min_k4(const uint8_t* ls, const uint8_t* lm, uint8_t* b) {
   }
 }
 
+// The scale part of a Q4_K / Q5_K super-block, laid out as in BlockQ4_K.
+struct KScales {
+  uint16_t d;     // fp16 scale of the 6-bit sub-block scales
+  uint16_t dmin;  // fp16 scale of the 6-bit sub-block mins
+  uint8_t scales[kKScaleBytes];
+};
+
 // Shared first half of Q4_K / Q5_K (nmax = 15 or 31) for one super-block x[256]:
 // 1. per sub-block of 32, fit (scale_s, min_s) with weights w = rms(x) + |x| (favouring large
 //    elements) by fit_scale_min;
@@ -166,12 +173,7 @@ void pack_scale_min_k4(const uint8_t* ls, const uint8_t* lm, uint8_t* b) {
 // 3. re-round every element against the *stored* fp16-rounded scales: q = round((x + dm) / ds),
 //    so the levels compensate for the scale quantization. Sub-blocks whose stored scale is 0
 //    keep the levels of step 1.
-// Writes d, dmin (fp16 bits), the 12 packed scale bytes and the levels L[256].
-struct KScales {
-  uint16_t d;
-  uint16_t dmin;
-  uint8_t scales[kKScaleBytes];
-};
+// Returns d, dmin (fp16 bits) and the 12 packed scale bytes; writes the levels L[256].
 KScales fit_k_superblock(const float* x, int nmax, float rmin, int nstep, uint8_t* L) {
   float scales[8], mins[8];
   float max_scale = 0, max_min = 0;
@@ -190,8 +192,8 @@ KScales fit_k_superblock(const float* x, int nmax, float rmin, int nstep, uint8_
   const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
   uint8_t ls[8], lm[8];
   for (int s = 0; s < 8; ++s) {
-    // ggml stores nearest_int into a uint8_t before clamping; the values are >= 0 here, and the
-    // truncation to 8 bits is reproduced for exactness.
+    // Like ggml, narrow to 8 bits before clamping to 63: the products lie in [0, 63] for any
+    // sane fit, and an out-of-range one (a negative fitted scale) then clamps identically.
     ls[s] = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_scale * scales[s])));
     lm[s] = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_min * mins[s])));
   }
