@@ -1,9 +1,9 @@
 // Table of GGUF tensor types with their block sizes and bytes per block.
 #include "quant/types.h"
 
-#include <iterator>
 #include <cctype>
 #include <cstdlib>
+#include <iterator>
 
 namespace longctx {
 namespace {
@@ -12,18 +12,18 @@ namespace {
 constexpr TypeTraits kTraits[] = {
     {TensorType::F32, "f32", 1, 4},
     {TensorType::F16, "f16", 1, 2},
-    {TensorType::Q4_0, "q4_0", 32, 18},     // d + 16 bytes of nibbles
-    {TensorType::Q4_1, "q4_1", 32, 20},     // d, m + 16
-    {TensorType::Q5_0, "q5_0", 32, 22},     // d + 4 high bits + 16
-    {TensorType::Q5_1, "q5_1", 32, 24},     // d, m + 4 + 16
-    {TensorType::Q8_0, "q8_0", 32, 34},     // d + 32 int8
-    {TensorType::Q8_1, "q8_1", 32, 36},     // d, s + 32 int8
-    {TensorType::Q2_K, "q2_K", 256, 84},    // 16 scales + 64 quants + d, dmin
-    {TensorType::Q3_K, "q3_K", 256, 110},   // 32 hmask + 64 quants + 12 scales + d
-    {TensorType::Q4_K, "q4_K", 256, 144},   // d, dmin + 12 scales + 128 quants
-    {TensorType::Q5_K, "q5_K", 256, 176},   // d, dmin + 12 scales + 32 high bits + 128
-    {TensorType::Q6_K, "q6_K", 256, 210},   // 128 low + 64 high + 16 scales + d
-    {TensorType::Q8_K, "q8_K", 256, 292},   // f32 d + 256 int8 + 16 int16 sums
+    {TensorType::Q4_0, "q4_0", 32, 18},    // d + 16 bytes of nibbles
+    {TensorType::Q4_1, "q4_1", 32, 20},    // d, m + 16
+    {TensorType::Q5_0, "q5_0", 32, 22},    // d + 4 high bits + 16
+    {TensorType::Q5_1, "q5_1", 32, 24},    // d, m + 4 + 16
+    {TensorType::Q8_0, "q8_0", 32, 34},    // d + 32 int8
+    {TensorType::Q8_1, "q8_1", 32, 36},    // d, s + 32 int8
+    {TensorType::Q2_K, "q2_K", 256, 84},   // 16 scales + 64 quants + d, dmin
+    {TensorType::Q3_K, "q3_K", 256, 110},  // 32 hmask + 64 quants + 12 scales + d
+    {TensorType::Q4_K, "q4_K", 256, 144},  // d, dmin + 12 scales + 128 quants
+    {TensorType::Q5_K, "q5_K", 256, 176},  // d, dmin + 12 scales + 32 high bits + 128
+    {TensorType::Q6_K, "q6_K", 256, 210},  // 128 low + 64 high + 16 scales + d
+    {TensorType::Q8_K, "q8_K", 256, 292},  // f32 d + 256 int8 + 16 int16 sums
     {TensorType::IQ2_XXS, "iq2_xxs", 256, 66},
     {TensorType::IQ2_XS, "iq2_xs", 256, 74},
     {TensorType::IQ3_XXS, "iq3_xxs", 256, 98},
@@ -48,7 +48,8 @@ constexpr size_t kNumTraits = std::size(kTraits);
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   }
   return true;
