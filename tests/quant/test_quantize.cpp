@@ -135,6 +135,27 @@ TEST(QuantizeApi, BlockTypesRejectNonFiniteInputWithItsIndex) {
   EXPECT_TRUE(quantize_row(TensorType::BF16, x.data(), out.data(), 256).is_ok());
 }
 
+// Finite but extreme rows: ranges that overflow to Inf (+-FLT_MAX) and fp32 subnormals whose
+// inverse scale overflows. Quantizing must stay defined (it runs under UBSan in CI) and, for the
+// subnormal row, decode to within 1e-30 of the input (every fp16 scale rounds to 0 there).
+TEST(QuantizeApi, ExtremeFiniteInputIsDefined) {
+  const float big = std::numeric_limits<float>::max();
+  std::vector<float> huge(256), tiny(256);
+  for (int i = 0; i < 256; ++i) {
+    huge[i] = (i % 3 == 0) ? big : (i % 3 == 1) ? -big : 0.0f;
+    tiny[i] = static_cast<float>((i % 7) - 3) * 1e-40f;
+  }
+  for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1,
+                       TensorType::Q8_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
+    std::vector<uint8_t> q(row_bytes(t, 256));
+    EXPECT_TRUE(quantize_row(t, huge.data(), q.data(), 256).is_ok()) << type_name(t);
+    ASSERT_TRUE(quantize_row(t, tiny.data(), q.data(), 256).is_ok()) << type_name(t);
+    std::vector<float> y(256);
+    ASSERT_TRUE(dequantize_row(t, q.data(), y.data(), 256).is_ok());
+    for (int i = 0; i < 256; ++i) EXPECT_NEAR(y[i], tiny[i], 1e-30f) << type_name(t) << " " << i;
+  }
+}
+
 TEST(QuantizeApi, CountMustBeAWholeNumberOfBlocks) {
   std::vector<float> x(512, 1.0f);
   std::vector<uint8_t> out(1024);
