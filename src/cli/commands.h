@@ -15,5 +15,6 @@ using CommandFn = std::function<int()>;
 CommandFn add_info_command(CLI::App& app);
 CommandFn add_tokenize_command(CLI::App& app);
 CommandFn add_template_command(CLI::App& app);
+CommandFn add_synth_command(CLI::App& app);
 
 }  // namespace longctx::cli

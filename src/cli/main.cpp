@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   add("info", "Print a GGUF file's metadata and tensor summary", longctx::cli::add_info_command);
   add("tokenize", "Tokenize text with a model's or a Hugging Face tokenizer",
       longctx::cli::add_tokenize_command);
+  add("synth", "Write a random-weight GGUF of a Qwen3-family shape (for demos and benchmarks)",
+      longctx::cli::add_synth_command);
   add("template", "Render a chat-completions request with the model's chat template",
       longctx::cli::add_template_command);
 

@@ -2,6 +2,7 @@
 set(LONGCTX_CLI_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/main.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_info.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cmd_synth.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_tokenize.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_template.cpp
 )

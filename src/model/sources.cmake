@@ -2,4 +2,5 @@
 list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/hparams.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tensors.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/synth.cpp
 )

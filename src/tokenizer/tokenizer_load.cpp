@@ -287,3 +287,11 @@ Result<Tokenizer> Tokenizer::from_hf_path(const std::string& path) {
 }
 
 }  // namespace longctx
+
+namespace longctx {
+
+Result<TokenizerSpec> tokenizer_spec_from_hf_json(const std::string& json_text) {
+  return spec_from_hf_json(json_text);
+}
+
+}  // namespace longctx

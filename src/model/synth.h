@@ -1,0 +1,37 @@
+// Writes a random-weight GGUF of a Qwen3-family shape with the real tokenizer, streaming tensor
+// by tensor so a multi-GB model needs little memory. For tests, demos and benchmarks of models
+// one has not downloaded. (Quantization presets such as Q4_K_M come with the engine issue.)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "gguf/gguf.h"
+#include "model/hparams.h"
+#include "quant/types.h"
+
+namespace longctx {
+
+struct SynthOptions {
+  ModelHparams hparams;
+  TensorType type = TensorType::F16;  // 2-D weights; 1-D norms are always f32
+  uint64_t seed = 42;
+  float weight_std = 0.02f;           // weights ~ N(0, std), as in Qwen3's initializer
+  std::vector<GgufKV> tokenizer_metadata;  // tokenizer.ggml.* and tokenizer.chat_template
+  // Called after each chunk of tensor data with bytes written so far and the total.
+  std::function<void(uint64_t done, uint64_t total)> progress;
+};
+
+// The type a weight actually gets: `requested`, or llama.cpp's fallback when its row length is
+// not a multiple of the block size (q4_K -> q5_0, q5_K -> q5_1, q6_K -> q8_0, others -> f16).
+TensorType weight_type_for_row(TensorType requested, uint64_t row_length);
+
+// general.file_type (llama.cpp's llama_ftype) for a uniform tensor type.
+uint32_t gguf_file_type(TensorType t);
+
+Status write_synth_model(const SynthOptions& options, const std::string& path);
+
+}  // namespace longctx
