@@ -30,10 +30,8 @@ CommandFn add_info_command(CLI::App& app) {
       std::fprintf(stderr, "longctx info: %s\n", f.status().message().c_str());
       return 1;
     }
-    auto map = MappedFile::open(args->path);
-    const uint64_t size = map ? map->size() : 0;
     std::printf("file:          %s\n%s", args->path.c_str(),
-                format_gguf_info(f.value(), size, args->opts).c_str());
+                format_gguf_info(f.value(), f->file_size(), args->opts).c_str());
     return 0;
   };
 }
