@@ -92,8 +92,8 @@ class Parser {
         if (stops.size() == 0) return Status::ok();
         return invalid_format("template syntax error at line " + std::to_string(t.line) +
                               ": unexpected end of template, expected '" +
-                              std::string(*stops.begin()) + "' to close the block opened at line " +
-                              std::to_string(open_line));
+                              std::string(*(stops.end() - 1)) +
+                              "' to close the block opened at line " + std::to_string(open_line));
       }
       if (t.kind == TokenKind::kText) {
         auto s = std::make_unique<Stmt>();
