@@ -5,9 +5,13 @@
 # Command (run from the repo root; needs only `pip install jinja2`):
 #   python3 tools/chat_make_fixtures.py --out tests/chat/data
 #
+# (needs jinja2 and tokenizers, and the zstd command line tool)
+#
 # Writes qwen3_cases.json, qwen25_cases.json (the shipped templates of data/*-tokenizer/) and
 # jinja_features.json (small synthetic templates, one Jinja feature each). Every case holds the
-# full render context and either the expected text or the error jinja2 raised.
+# full render context and either the expected text or the error jinja2 raised. cli_requests.json
+# holds OpenAI request bodies with the prompt and the token ids (HF `tokenizers` on the shipped
+# Qwen3 tokenizer.json) that `longctx template --json` must print.
 import argparse
 import copy
 import json
@@ -311,6 +315,38 @@ FEATURES = [
 ]
 
 
+# OpenAI request bodies for `longctx template`; chosen so the request maps onto the template
+# context as is (string contents, object arguments): kwargs merged on top, tools None if absent.
+CLI_REQUESTS = [
+    ("default_thinking", {"model": "qwen3", "messages": [U("What is the capital of France?")]}),
+    ("thinking_off_with_system", {"messages": [S("Answer in one word."), U("Capital of Perú? ✓")],
+                                  "chat_template_kwargs": {"enable_thinking": False}, "temperature": 0.7}),
+    ("tools_round_trip", {"messages": [U("Weather in Zürich?"),
+                                       A("", tool_calls=[call("get_weather", {"city": "Zürich", "unit": "celsius"})]),
+                                       tool_msg("{\"temp\": 18, \"sky\": \"☁\"}")],
+                          "tools": [WEATHER_TOOL, SEARCH_TOOL]}),
+    ("no_generation_prompt", {"messages": [U("Hi"), A("Hello!", reasoning_content="Greet back.")],
+                              "add_generation_prompt": False}),
+]
+
+
+def cli_cases(template, special, tokenizer_json):
+    import subprocess
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_str(subprocess.run(["zstd", "-dc", tokenizer_json], check=True,
+                                            capture_output=True).stdout.decode("utf-8"))
+    cases = []
+    for name, request in CLI_REQUESTS:
+        context = {"messages": request["messages"], "tools": request.get("tools"), "documents": None,
+                   "add_generation_prompt": request.get("add_generation_prompt", True), **special,
+                   **request.get("chat_template_kwargs", {})}
+        prompt = ENV.from_string(template).render(**copy.deepcopy(context))
+        # apply_chat_template(tokenize=True) encodes without adding special tokens.
+        ids = tok.encode(prompt, add_special_tokens=False).ids
+        cases.append({"name": name, "request": request, "prompt": prompt, "ids": ids})
+    return cases
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="tests/chat/data")
@@ -332,6 +368,9 @@ def main():
         special = {k: (v["content"] if isinstance(v, dict) else v) for k, v in config.items()
                    if k in ("bos_token", "eos_token", "unk_token", "pad_token") and v is not None}
         cases = conversation_cases(template, conversations, special)
+        if folder == "qwen3-tokenizer":
+            write("cli_requests.json", {"cases": cli_cases(
+                template, special, os.path.join(args.data, folder, "tokenizer.json.zst"))})
         write(file_name, {"source": f"data/{folder}/tokenizer_config.json", "template": template, "cases": cases})
         print(file_name, len(cases), "cases,", sum("error" in c for c in cases), "expected errors")
     features = [dict(render_case(t, n, c), template=t) for n, t, c in FEATURES]
