@@ -13,9 +13,9 @@ namespace longctx::chat {
 
 struct RenderLimits {
   size_t max_output_bytes = size_t{64} << 20;  // also caps any single string a template builds
-  uint64_t max_steps = 10'000'000;             // statements run + loop iterations
-  int max_depth = 400;                         // nested evaluation (expressions, blocks, calls)
-  int max_call_depth = 48;                     // nested macro calls
+  uint64_t max_steps = 2'000'000;  // statements run + loop iterations (~30 per message for Qwen3)
+  int max_depth = 400;             // nested evaluation (expressions, blocks, calls)
+  int max_call_depth = 48;         // nested macro calls
 };
 
 // Renders `body` with the variables of `context` (a dict) over the global functions.

@@ -3,6 +3,7 @@
 // falls back to ChatML with a warning.
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <string>
 
 #include "chat/chat_template.h"
@@ -70,7 +71,7 @@ TEST(TemplateErrors, DeepNestingIsRejectedNotRecursed) {
 
 TEST(TemplateErrors, RunawayLoopsAreStopped) {
   RenderLimits limits;
-  limits.max_steps = 200000;  // small so the test is quick; the default is 10 million
+  limits.max_steps = 200000;  // small so the test is quick; the default is 2 million
   std::string e = render_error(
       "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
       Json::object(), limits);
@@ -126,6 +127,25 @@ TEST(TemplateErrors, UnsupportedTemplateFallsBackToChatMLWithWarning) {
   ASSERT_TRUE(ok.is_ok());
   EXPECT_FALSE(ok->used_fallback);
   EXPECT_EQ(ok->text, "SU");
+}
+
+}  // namespace
+}  // namespace longctx::chat
+
+namespace longctx::chat {
+namespace {
+
+// strftime_now is the one built-in whose output depends on the clock, so it is checked against
+// the local time here instead of a fixture.
+TEST(TemplateBuiltins, StrftimeNowFormatsTheLocalTime) {
+  auto t = ChatTemplate::parse("{{ strftime_now('%Y') }}|{{ strftime_now('%d %B') | length > 3 }}");
+  ASSERT_TRUE(t.is_ok());
+  auto out = t->render(Json::object());
+  ASSERT_TRUE(out.is_ok()) << out.status().message();
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  EXPECT_EQ(*out, std::to_string(1900 + tm.tm_year) + "|True");
 }
 
 }  // namespace
