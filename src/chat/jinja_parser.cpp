@@ -48,6 +48,8 @@ class Parser {
         return "end of print statement";
       case TokenKind::kText:
         return "template text";
+      case TokenKind::kString:
+        return "string " + Value::string(t.text).repr();
       default:
         return "'" + t.text + "'";
     }
