@@ -1,750 +1,224 @@
-// Recursive-descent parser for the Jinja2 subset, with jinja2's operator precedence (lowest
-// first): conditional expression, or, and, not, comparisons/in, + -, ~, * / // %, **, unary
-// - +, then postfix (.attr, [item], call) and filters/tests. Errors name the line.
+// Statement parsing of the Jinja2 subset (if/for/set/macro/filter/generation blocks,
+// break/continue) and parse_template(). Syntax errors name the line.
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
-#include <initializer_list>
 
-#include "chat/jinja_ast.h"
-#include "chat/jinja_lexer.h"
+#include "chat/jinja_parser_impl.h"
 
 namespace longctx::chat {
-namespace {
+namespace detail {
 
-class Parser {
- public:
-  Parser(std::vector<Token> tokens, const ParserLimits& limits)
-      : toks_(std::move(tokens)), limits_(limits) {}
-
-  Result<Body> parse() {
-    Body body;
-    std::string stop;
-    LONGCTX_RETURN_IF_ERROR(parse_body(body, {}, &stop));
-    return body;
-  }
-
- private:
-  const Token& peek(size_t ahead = 0) const {
-    return toks_[std::min(pos_ + ahead, toks_.size() - 1)];
-  }
-  bool at_op(std::string_view op) const {
-    return peek().kind == TokenKind::kOp && peek().text == op;
-  }
-  bool at_name(std::string_view n) const {
-    return peek().kind == TokenKind::kName && peek().text == n;
-  }
-  Status error(const std::string& msg) const {
-    return invalid_format("template syntax error at line " + std::to_string(peek().line) + ": " +
-                          msg);
-  }
-  static std::string describe(const Token& t) {
-    switch (t.kind) {
-      case TokenKind::kEof:
-        return "end of template";
-      case TokenKind::kBlockEnd:
-        return "end of statement block";
-      case TokenKind::kVarEnd:
-        return "end of print statement";
-      case TokenKind::kText:
-        return "template text";
-      case TokenKind::kString:
-        return "string " + Value::string(t.text).repr();
-      default:
-        return "'" + t.text + "'";
-    }
-  }
-  Status expect_op(std::string_view op) {
-    if (!at_op(op)) return error("expected '" + std::string(op) + "', got " + describe(peek()));
-    ++pos_;
-    return Status::ok();
-  }
-  Status expect_block_end() {
-    if (peek().kind != TokenKind::kBlockEnd)
-      return error("expected end of statement block, got " + describe(peek()));
-    ++pos_;
-    return Status::ok();
-  }
-  Result<std::string> expect_name() {
-    if (peek().kind != TokenKind::kName) return error("expected a name, got " + describe(peek()));
-    return toks_[pos_++].text;
-  }
-
-  // Guards recursion depth so hostile nesting is rejected instead of overflowing the stack.
-  struct DepthGuard {
-    explicit DepthGuard(int& d) : d_(d) { ++d_; }
-    ~DepthGuard() { --d_; }
-    int& d_;
-  };
-  Status check_depth() const {
-    if (depth_ > limits_.max_nesting)
-      return error("nesting deeper than " + std::to_string(limits_.max_nesting));
-    return Status::ok();
-  }
-
-  // Parses statements until a block tag named in `stops` (its name is left in *stop, the
-  // parser positioned after the name) or the end of the template (only when stops is empty).
-  Status parse_body(Body& body, std::initializer_list<std::string_view> stops, std::string* stop) {
-    DepthGuard guard(depth_);
-    LONGCTX_RETURN_IF_ERROR(check_depth());
-    const int open_line = pos_ > 0 ? toks_[pos_ - 1].line : 1;
-    while (true) {
-      const Token& t = peek();
-      if (t.kind == TokenKind::kEof) {
-        if (stops.size() == 0) return Status::ok();
-        return invalid_format("template syntax error at line " + std::to_string(t.line) +
-                              ": unexpected end of template, expected '" +
-                              std::string(*(stops.end() - 1)) +
-                              "' to close the block opened at line " + std::to_string(open_line));
-      }
-      if (t.kind == TokenKind::kText) {
-        auto s = std::make_unique<Stmt>();
-        s->kind = StmtKind::kText;
-        s->line = t.line;
-        s->text = t.text;
-        body.push_back(std::move(s));
-        ++pos_;
-        continue;
-      }
-      if (t.kind == TokenKind::kVarBegin) {
-        ++pos_;
-        auto s = std::make_unique<Stmt>();
-        s->kind = StmtKind::kOutput;
-        s->line = t.line;
-        auto e = parse_tuple_or_expr();
-        if (!e.is_ok()) return e.status();
-        s->expr = std::move(*e);
-        if (peek().kind != TokenKind::kVarEnd)
-          return error("expected '}}', got " + describe(peek()));
-        ++pos_;
-        body.push_back(std::move(s));
-        continue;
-      }
-      if (t.kind != TokenKind::kBlockBegin) return error("unexpected " + describe(t));
-      ++pos_;
-      if (peek().kind != TokenKind::kName)
-        return error("expected a statement name, got " + describe(peek()));
-      const std::string name = peek().text;
-      for (auto s : stops) {
-        if (name == s) {
-          ++pos_;
-          *stop = name;
-          return Status::ok();
-        }
-      }
-      auto stmt = parse_statement();
-      if (!stmt.is_ok()) return stmt.status();
-      body.push_back(std::move(*stmt));
-    }
-  }
-
-  Result<std::unique_ptr<Stmt>> parse_statement() {
+Status Parser::parse_body(Body& body, std::initializer_list<std::string_view> stops,
+                          std::string* stop) {
+  DepthGuard guard(depth_);
+  LONGCTX_RETURN_IF_ERROR(check_depth());
+  const int open_line = pos_ > 0 ? toks_[pos_ - 1].line : 1;
+  while (true) {
     const Token& t = peek();
-    auto s = std::make_unique<Stmt>();
-    s->line = t.line;
-    const std::string name = t.text;
-    ++pos_;
-    std::string stop;
-    if (name == "if") {
-      s->kind = StmtKind::kIf;
-      while (true) {
-        auto cond = parse_tuple_or_expr();
-        if (!cond.is_ok()) return cond.status();
-        s->conds.push_back(std::move(*cond));
-        LONGCTX_RETURN_IF_ERROR(expect_block_end());
-        s->bodies.emplace_back();
-        LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"elif", "else", "endif"}, &stop));
-        if (stop == "elif") continue;
-        if (stop == "else") {
-          LONGCTX_RETURN_IF_ERROR(expect_block_end());
-          s->bodies.emplace_back();
-          LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endif"}, &stop));
-        }
-        break;
-      }
-    } else if (name == "for") {
-      s->kind = StmtKind::kFor;
-      LONGCTX_RETURN_IF_ERROR(parse_targets(s->targets));
-      if (!at_name("in")) return error("expected 'in' in for loop, got " + describe(peek()));
+    if (t.kind == TokenKind::kEof) {
+      if (stops.size() == 0) return Status::ok();
+      return invalid_format("template syntax error at line " + std::to_string(t.line) +
+                            ": unexpected end of template, expected '" +
+                            std::string(*(stops.end() - 1)) +
+                            "' to close the block opened at line " + std::to_string(open_line));
+    }
+    if (t.kind == TokenKind::kText) {
+      auto s = std::make_unique<Stmt>();
+      s->kind = StmtKind::kText;
+      s->line = t.line;
+      s->text = t.text;
+      body.push_back(std::move(s));
       ++pos_;
-      // The iterable stops before "if" (loop filter) and "recursive"; no conditional expression.
-      auto iter = parse_or();
-      if (!iter.is_ok()) return iter.status();
-      s->expr = std::move(*iter);
-      if (at_name("if")) {
+      continue;
+    }
+    if (t.kind == TokenKind::kVarBegin) {
+      ++pos_;
+      auto s = std::make_unique<Stmt>();
+      s->kind = StmtKind::kOutput;
+      s->line = t.line;
+      auto e = parse_tuple_or_expr();
+      if (!e.is_ok()) return e.status();
+      s->expr = std::move(*e);
+      if (peek().kind != TokenKind::kVarEnd) return error("expected '}}', got " + describe(peek()));
+      ++pos_;
+      body.push_back(std::move(s));
+      continue;
+    }
+    if (t.kind != TokenKind::kBlockBegin) return error("unexpected " + describe(t));
+    ++pos_;
+    if (peek().kind != TokenKind::kName)
+      return error("expected a statement name, got " + describe(peek()));
+    const std::string name = peek().text;
+    for (auto s : stops) {
+      if (name == s) {
         ++pos_;
-        auto f = parse_expr();
-        if (!f.is_ok()) return f.status();
-        s->filter = std::move(*f);
+        *stop = name;
+        return Status::ok();
       }
-      if (at_name("recursive")) return error("recursive for loops are not supported");
+    }
+    auto stmt = parse_statement();
+    if (!stmt.is_ok()) return stmt.status();
+    body.push_back(std::move(*stmt));
+  }
+}
+
+Result<std::unique_ptr<Stmt>> Parser::parse_statement() {
+  const Token& t = peek();
+  auto s = std::make_unique<Stmt>();
+  s->line = t.line;
+  const std::string name = t.text;
+  ++pos_;
+  std::string stop;
+  if (name == "if") {
+    s->kind = StmtKind::kIf;
+    while (true) {
+      auto cond = parse_tuple_or_expr();
+      if (!cond.is_ok()) return cond.status();
+      s->conds.push_back(std::move(*cond));
       LONGCTX_RETURN_IF_ERROR(expect_block_end());
       s->bodies.emplace_back();
-      ++loop_depth_;
-      Status body_status = parse_body(s->bodies.back(), {"else", "endfor"}, &stop);
-      --loop_depth_;
-      LONGCTX_RETURN_IF_ERROR(body_status);
+      LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"elif", "else", "endif"}, &stop));
+      if (stop == "elif") continue;
       if (stop == "else") {
         LONGCTX_RETURN_IF_ERROR(expect_block_end());
         s->bodies.emplace_back();
-        LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endfor"}, &stop));
+        LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endif"}, &stop));
       }
-    } else if (name == "set") {
-      auto first = expect_name();
-      if (!first.is_ok()) return first.status();
-      s->targets.push_back(*first);
-      if (at_op(".")) {
-        ++pos_;
-        auto attr = expect_name();
-        if (!attr.is_ok()) return attr.status();
-        s->attr = *attr;
-      } else {
-        while (at_op(",")) {
-          ++pos_;
-          auto n = expect_name();
-          if (!n.is_ok()) return n.status();
-          s->targets.push_back(*n);
-        }
-      }
-      if (at_op("=")) {
-        ++pos_;
-        s->kind = StmtKind::kSet;
-        auto e = parse_tuple_or_expr();
-        if (!e.is_ok()) return e.status();
-        s->expr = std::move(*e);
-      } else {
-        s->kind = StmtKind::kSetBlock;
-        if (s->targets.size() != 1) return error("block set takes one name");
-        LONGCTX_RETURN_IF_ERROR(expect_block_end());
-        s->bodies.emplace_back();
-        LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endset"}, &stop));
-      }
-    } else if (name == "macro") {
-      s->kind = StmtKind::kMacro;
-      auto n = expect_name();
-      if (!n.is_ok()) return n.status();
-      s->name = *n;
-      LONGCTX_RETURN_IF_ERROR(expect_op("("));
-      while (!at_op(")")) {
-        auto p = expect_name();
-        if (!p.is_ok()) return p.status();
-        s->params.push_back(*p);
-        ExprPtr def;
-        if (at_op("=")) {
-          ++pos_;
-          auto d = parse_expr();
-          if (!d.is_ok()) return d.status();
-          def = std::move(*d);
-        }
-        s->defaults.push_back(std::move(def));
-        if (!at_op(",")) break;
-        ++pos_;
-      }
-      LONGCTX_RETURN_IF_ERROR(expect_op(")"));
-      LONGCTX_RETURN_IF_ERROR(expect_block_end());
-      s->bodies.emplace_back();
-      LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endmacro"}, &stop));
-    } else if (name == "break" || name == "continue") {
-      if (loop_depth_ == 0) return error("'" + name + "' outside of a for loop");
-      s->kind = name == "break" ? StmtKind::kBreak : StmtKind::kContinue;
-      LONGCTX_RETURN_IF_ERROR(expect_block_end());
-      return s;
-    } else if (name == "generation") {
-      s->kind = StmtKind::kScope;
-      LONGCTX_RETURN_IF_ERROR(expect_block_end());
-      s->bodies.emplace_back();
-      LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endgeneration"}, &stop));
-    } else if (name == "filter") {
-      s->kind = StmtKind::kFilterBlock;
-      auto placeholder = std::make_unique<Expr>();
-      placeholder->kind = ExprKind::kName;
-      placeholder->name = " filter_body";
-      placeholder->line = s->line;
-      auto f = parse_filter(std::move(placeholder));
+      break;
+    }
+  } else if (name == "for") {
+    s->kind = StmtKind::kFor;
+    LONGCTX_RETURN_IF_ERROR(parse_targets(s->targets));
+    if (!at_name("in")) return error("expected 'in' in for loop, got " + describe(peek()));
+    ++pos_;
+    // The iterable stops before "if" (loop filter) and "recursive"; no conditional expression.
+    auto iter = parse_or();
+    if (!iter.is_ok()) return iter.status();
+    s->expr = std::move(*iter);
+    if (at_name("if")) {
+      ++pos_;
+      auto f = parse_expr();
       if (!f.is_ok()) return f.status();
-      s->expr = std::move(*f);
+      s->filter = std::move(*f);
+    }
+    if (at_name("recursive")) return error("recursive for loops are not supported");
+    LONGCTX_RETURN_IF_ERROR(expect_block_end());
+    s->bodies.emplace_back();
+    ++loop_depth_;
+    Status body_status = parse_body(s->bodies.back(), {"else", "endfor"}, &stop);
+    --loop_depth_;
+    LONGCTX_RETURN_IF_ERROR(body_status);
+    if (stop == "else") {
       LONGCTX_RETURN_IF_ERROR(expect_block_end());
       s->bodies.emplace_back();
-      LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endfilter"}, &stop));
+      LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endfor"}, &stop));
+    }
+  } else if (name == "set") {
+    auto first = expect_name();
+    if (!first.is_ok()) return first.status();
+    s->targets.push_back(*first);
+    if (at_op(".")) {
+      ++pos_;
+      auto attr = expect_name();
+      if (!attr.is_ok()) return attr.status();
+      s->attr = *attr;
     } else {
-      --pos_;
-      return error("unknown or unsupported statement '" + name + "'");
+      while (at_op(",")) {
+        ++pos_;
+        auto n = expect_name();
+        if (!n.is_ok()) return n.status();
+        s->targets.push_back(*n);
+      }
     }
-    // The closing tag: {% endif %}, {% endfor %}, ... (parse_body consumed its name).
-    return expect_block_end().is_ok()
-               ? Result<std::unique_ptr<Stmt>>(std::move(s))
-               : Result<std::unique_ptr<Stmt>>(
-                     error("expected end of statement block after '" + stop + "'"));
-  }
-
-  Status parse_targets(std::vector<std::string>& targets) {
-    bool paren = at_op("(");
-    if (paren) ++pos_;
-    while (true) {
-      auto n = expect_name();
-      if (!n.is_ok()) return n.status();
-      targets.push_back(*n);
-      if (!at_op(",")) break;
+    if (at_op("=")) {
       ++pos_;
-    }
-    if (paren) LONGCTX_RETURN_IF_ERROR(expect_op(")"));
-    return Status::ok();
-  }
-
-  ExprPtr node(ExprKind kind, int line) {
-    auto e = std::make_unique<Expr>();
-    e->kind = kind;
-    e->line = line;
-    return e;
-  }
-
-  // "a, b" at the top of {{ }} or a set value is a tuple, as in jinja2.
-  Result<ExprPtr> parse_tuple_or_expr() {
-    auto first = parse_expr();
-    if (!first.is_ok() || !at_op(",")) return first;
-    auto t = node(ExprKind::kTuple, (*first)->line);
-    t->args.push_back(std::move(*first));
-    while (at_op(",")) {
-      ++pos_;
-      auto e = parse_expr();
+      s->kind = StmtKind::kSet;
+      auto e = parse_tuple_or_expr();
       if (!e.is_ok()) return e.status();
-      t->args.push_back(std::move(*e));
-    }
-    return t;
-  }
-
-  Result<ExprPtr> parse_expr() {
-    DepthGuard guard(depth_);
-    LONGCTX_RETURN_IF_ERROR(check_depth());
-    auto e = parse_or();
-    if (!e.is_ok()) return e;
-    while (at_name("if")) {
-      int line = peek().line;
-      ++pos_;
-      auto cond = parse_or();
-      if (!cond.is_ok()) return cond;
-      auto c = node(ExprKind::kCond, line);
-      c->args.push_back(std::move(*cond));
-      c->args.push_back(std::move(*e));
-      if (at_name("else")) {
-        ++pos_;
-        auto other = parse_expr();
-        if (!other.is_ok()) return other;
-        c->args.push_back(std::move(*other));
-      } else {
-        c->args.push_back(nullptr);
-      }
-      e = std::move(c);
-    }
-    return e;
-  }
-
-  Result<ExprPtr> binary(ExprPtr l, ExprPtr r, std::string op, int line) {
-    auto b = node(ExprKind::kBinary, line);
-    b->op = std::move(op);
-    b->args.push_back(std::move(l));
-    b->args.push_back(std::move(r));
-    return b;
-  }
-
-  Result<ExprPtr> parse_or() {
-    auto l = parse_and();
-    while (l.is_ok() && at_name("or")) {
-      int line = peek().line;
-      ++pos_;
-      auto r = parse_and();
-      if (!r.is_ok()) return r;
-      l = binary(std::move(*l), std::move(*r), "or", line);
-    }
-    return l;
-  }
-
-  Result<ExprPtr> parse_and() {
-    auto l = parse_not();
-    while (l.is_ok() && at_name("and")) {
-      int line = peek().line;
-      ++pos_;
-      auto r = parse_not();
-      if (!r.is_ok()) return r;
-      l = binary(std::move(*l), std::move(*r), "and", line);
-    }
-    return l;
-  }
-
-  Result<ExprPtr> parse_not() {
-    if (at_name("not")) {
-      DepthGuard guard(depth_);
-      LONGCTX_RETURN_IF_ERROR(check_depth());
-      int line = peek().line;
-      ++pos_;
-      auto inner = parse_not();
-      if (!inner.is_ok()) return inner;
-      auto u = node(ExprKind::kUnary, line);
-      u->op = "not";
-      u->args.push_back(std::move(*inner));
-      return u;
-    }
-    return parse_compare();
-  }
-
-  Result<ExprPtr> parse_compare() {
-    auto first = parse_math1();
-    if (!first.is_ok()) return first;
-    ExprPtr cmp;
-    while (true) {
-      std::string op;
-      const Token& t = peek();
-      if (t.kind == TokenKind::kOp && (t.text == "==" || t.text == "!=" || t.text == "<" ||
-                                       t.text == ">" || t.text == "<=" || t.text == ">=")) {
-        op = t.text;
-        ++pos_;
-      } else if (at_name("in")) {
-        op = "in";
-        ++pos_;
-      } else if (at_name("not") && peek(1).kind == TokenKind::kName && peek(1).text == "in") {
-        op = "not in";
-        pos_ += 2;
-      } else {
-        break;
-      }
-      auto rhs = parse_math1();
-      if (!rhs.is_ok()) return rhs;
-      if (!cmp) {
-        cmp = node(ExprKind::kCompare, t.line);
-        cmp->args.push_back(std::move(*first));
-      }
-      cmp->ops.push_back(op);
-      cmp->args.push_back(std::move(*rhs));
-    }
-    if (cmp) return cmp;
-    return first;
-  }
-
-  Result<ExprPtr> parse_math1() {
-    auto l = parse_concat();
-    while (l.is_ok() && (at_op("+") || at_op("-"))) {
-      std::string op = peek().text;
-      int line = peek().line;
-      ++pos_;
-      auto r = parse_concat();
-      if (!r.is_ok()) return r;
-      l = binary(std::move(*l), std::move(*r), op, line);
-    }
-    return l;
-  }
-
-  Result<ExprPtr> parse_concat() {
-    auto l = parse_math2();
-    while (l.is_ok() && at_op("~")) {
-      int line = peek().line;
-      ++pos_;
-      auto r = parse_math2();
-      if (!r.is_ok()) return r;
-      l = binary(std::move(*l), std::move(*r), "~", line);
-    }
-    return l;
-  }
-
-  Result<ExprPtr> parse_math2() {
-    auto l = parse_pow();
-    while (l.is_ok() && (at_op("*") || at_op("/") || at_op("//") || at_op("%"))) {
-      std::string op = peek().text;
-      int line = peek().line;
-      ++pos_;
-      auto r = parse_pow();
-      if (!r.is_ok()) return r;
-      l = binary(std::move(*l), std::move(*r), op, line);
-    }
-    return l;
-  }
-
-  Result<ExprPtr> parse_pow() {
-    auto l = parse_unary(true);
-    while (l.is_ok() && at_op("**")) {
-      int line = peek().line;
-      ++pos_;
-      auto r = parse_unary(true);
-      if (!r.is_ok()) return r;
-      l = binary(std::move(*l), std::move(*r), "**", line);
-    }
-    return l;
-  }
-
-  Result<ExprPtr> parse_unary(bool with_filter) {
-    DepthGuard guard(depth_);
-    LONGCTX_RETURN_IF_ERROR(check_depth());
-    Result<ExprPtr> e = ExprPtr();
-    if (at_op("-") || at_op("+")) {
-      auto u = node(ExprKind::kUnary, peek().line);
-      u->op = peek().text;
-      ++pos_;
-      auto inner = parse_unary(false);
-      if (!inner.is_ok()) return inner;
-      u->args.push_back(std::move(*inner));
-      e = std::move(u);
+      s->expr = std::move(*e);
     } else {
-      e = parse_primary();
+      s->kind = StmtKind::kSetBlock;
+      if (s->targets.size() != 1) return error("block set takes one name");
+      LONGCTX_RETURN_IF_ERROR(expect_block_end());
+      s->bodies.emplace_back();
+      LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endset"}, &stop));
     }
-    if (!e.is_ok()) return e;
-    e = parse_postfix(std::move(*e));
-    if (e.is_ok() && with_filter) e = parse_filter_expr(std::move(*e));
-    return e;
-  }
-
-  Result<ExprPtr> parse_primary() {
-    const Token t = peek();
-    switch (t.kind) {
-      case TokenKind::kName: {
-        ++pos_;
-        auto e = node(ExprKind::kLiteral, t.line);
-        if (t.text == "true" || t.text == "True")
-          e->value = Value::boolean(true);
-        else if (t.text == "false" || t.text == "False")
-          e->value = Value::boolean(false);
-        else if (t.text == "none" || t.text == "None")
-          e->value = Value::none();
-        else {
-          e->kind = ExprKind::kName;
-          e->name = t.text;
-        }
-        return e;
-      }
-      case TokenKind::kString: {
-        // Adjacent string literals concatenate, as in Python.
-        std::string s;
-        while (peek().kind == TokenKind::kString) s += toks_[pos_++].text;
-        auto e = node(ExprKind::kLiteral, t.line);
-        e->value = Value::string(std::move(s));
-        return e;
-      }
-      case TokenKind::kInt: {
-        ++pos_;
-        auto e = node(ExprKind::kLiteral, t.line);
-        errno = 0;
-        char* end = nullptr;
-        long long v = std::strtoll(t.text.c_str(), &end, 10);
-        if (errno == ERANGE) return error("integer literal " + t.text + " out of range");
-        e->value = Value::integer(v);
-        return e;
-      }
-      case TokenKind::kFloat: {
-        ++pos_;
-        auto e = node(ExprKind::kLiteral, t.line);
-        e->value = Value::number(std::strtod(t.text.c_str(), nullptr));
-        return e;
-      }
-      case TokenKind::kOp: {
-        if (t.text == "(") {
-          ++pos_;
-          if (at_op(")")) {
-            ++pos_;
-            return node(ExprKind::kTuple, t.line);
-          }
-          auto first = parse_expr();
-          if (!first.is_ok()) return first;
-          if (at_op(")")) {
-            ++pos_;
-            return first;
-          }
-          auto tuple = node(ExprKind::kTuple, t.line);
-          tuple->args.push_back(std::move(*first));
-          while (at_op(",")) {
-            ++pos_;
-            if (at_op(")")) break;
-            auto e = parse_expr();
-            if (!e.is_ok()) return e;
-            tuple->args.push_back(std::move(*e));
-          }
-          LONGCTX_RETURN_IF_ERROR(expect_op(")"));
-          return tuple;
-        }
-        if (t.text == "[") {
-          ++pos_;
-          auto list = node(ExprKind::kList, t.line);
-          while (!at_op("]")) {
-            auto e = parse_expr();
-            if (!e.is_ok()) return e;
-            list->args.push_back(std::move(*e));
-            if (!at_op(",")) break;
-            ++pos_;
-          }
-          LONGCTX_RETURN_IF_ERROR(expect_op("]"));
-          return list;
-        }
-        if (t.text == "{") {
-          ++pos_;
-          auto dict = node(ExprKind::kDict, t.line);
-          while (!at_op("}")) {
-            auto k = parse_expr();
-            if (!k.is_ok()) return k;
-            LONGCTX_RETURN_IF_ERROR(expect_op(":"));
-            auto v = parse_expr();
-            if (!v.is_ok()) return v;
-            dict->args.push_back(std::move(*k));
-            dict->args.push_back(std::move(*v));
-            if (!at_op(",")) break;
-            ++pos_;
-          }
-          LONGCTX_RETURN_IF_ERROR(expect_op("}"));
-          return dict;
-        }
-        break;
-      }
-      default:
-        break;
-    }
-    return error("unexpected " + describe(t) + " in expression");
-  }
-
-  Status parse_call_args(Expr& call) {
+  } else if (name == "macro") {
+    s->kind = StmtKind::kMacro;
+    auto n = expect_name();
+    if (!n.is_ok()) return n.status();
+    s->name = *n;
     LONGCTX_RETURN_IF_ERROR(expect_op("("));
     while (!at_op(")")) {
-      if (peek().kind == TokenKind::kName && peek(1).kind == TokenKind::kOp &&
-          peek(1).text == "=") {
-        std::string key = peek().text;
-        pos_ += 2;
-        auto v = parse_expr();
-        if (!v.is_ok()) return v.status();
-        call.kwargs.emplace_back(key, std::move(*v));
-      } else {
-        if (!call.kwargs.empty()) return error("positional argument after keyword argument");
-        auto v = parse_expr();
-        if (!v.is_ok()) return v.status();
-        call.args.push_back(std::move(*v));
+      auto p = expect_name();
+      if (!p.is_ok()) return p.status();
+      s->params.push_back(*p);
+      ExprPtr def;
+      if (at_op("=")) {
+        ++pos_;
+        auto d = parse_expr();
+        if (!d.is_ok()) return d.status();
+        def = std::move(*d);
       }
+      s->defaults.push_back(std::move(def));
       if (!at_op(",")) break;
       ++pos_;
     }
-    return expect_op(")");
+    LONGCTX_RETURN_IF_ERROR(expect_op(")"));
+    LONGCTX_RETURN_IF_ERROR(expect_block_end());
+    s->bodies.emplace_back();
+    LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endmacro"}, &stop));
+  } else if (name == "break" || name == "continue") {
+    if (loop_depth_ == 0) return error("'" + name + "' outside of a for loop");
+    s->kind = name == "break" ? StmtKind::kBreak : StmtKind::kContinue;
+    LONGCTX_RETURN_IF_ERROR(expect_block_end());
+    return s;
+  } else if (name == "generation") {
+    s->kind = StmtKind::kScope;
+    LONGCTX_RETURN_IF_ERROR(expect_block_end());
+    s->bodies.emplace_back();
+    LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endgeneration"}, &stop));
+  } else if (name == "filter") {
+    s->kind = StmtKind::kFilterBlock;
+    auto placeholder = std::make_unique<Expr>();
+    placeholder->kind = ExprKind::kName;
+    placeholder->name = " filter_body";
+    placeholder->line = s->line;
+    auto f = parse_filter(std::move(placeholder));
+    if (!f.is_ok()) return f.status();
+    s->expr = std::move(*f);
+    LONGCTX_RETURN_IF_ERROR(expect_block_end());
+    s->bodies.emplace_back();
+    LONGCTX_RETURN_IF_ERROR(parse_body(s->bodies.back(), {"endfilter"}, &stop));
+  } else {
+    --pos_;
+    return error("unknown or unsupported statement '" + name + "'");
   }
+  // The closing tag: {% endif %}, {% endfor %}, ... (parse_body consumed its name).
+  return expect_block_end().is_ok() ? Result<std::unique_ptr<Stmt>>(std::move(s))
+                                    : Result<std::unique_ptr<Stmt>>(error(
+                                          "expected end of statement block after '" + stop + "'"));
+}
 
-  Result<ExprPtr> parse_postfix(ExprPtr e) {
-    while (true) {
-      int line = peek().line;
-      if (at_op(".")) {
-        ++pos_;
-        auto get = node(ExprKind::kGetAttr, line);
-        if (peek().kind == TokenKind::kInt) {  // x.0 is x[0] in jinja2
-          get->kind = ExprKind::kGetItem;
-          auto idx = node(ExprKind::kLiteral, line);
-          idx->value = Value::integer(std::strtoll(peek().text.c_str(), nullptr, 10));
-          ++pos_;
-          get->args.push_back(std::move(e));
-          get->args.push_back(std::move(idx));
-        } else {
-          auto n = expect_name();
-          if (!n.is_ok()) return n.status();
-          get->name = *n;
-          get->args.push_back(std::move(e));
-        }
-        e = std::move(get);
-      } else if (at_op("[")) {
-        ++pos_;
-        auto sub = node(ExprKind::kGetItem, line);
-        sub->args.push_back(std::move(e));
-        // An index, or a slice with up to three optional parts.
-        ExprPtr parts[3];
-        int n_colons = 0;
-        for (int part = 0; part < 3; ++part) {
-          if (!at_op(":") && !at_op("]")) {
-            auto x = parse_expr();
-            if (!x.is_ok()) return x;
-            parts[part] = std::move(*x);
-          }
-          if (!at_op(":") || part == 2) break;
-          ++pos_;
-          ++n_colons;
-        }
-        LONGCTX_RETURN_IF_ERROR(expect_op("]"));
-        if (n_colons == 0) {
-          if (!parts[0]) return error("empty subscript");
-          sub->args.push_back(std::move(parts[0]));
-        } else {
-          sub->kind = ExprKind::kSlice;
-          for (auto& p : parts) sub->args.push_back(std::move(p));
-        }
-        e = std::move(sub);
-      } else if (at_op("(")) {
-        auto call = node(ExprKind::kCall, line);
-        call->args.push_back(std::move(e));
-        LONGCTX_RETURN_IF_ERROR(parse_call_args(*call));
-        e = std::move(call);
-      } else {
-        return e;
-      }
-    }
+Status Parser::parse_targets(std::vector<std::string>& targets) {
+  bool paren = at_op("(");
+  if (paren) ++pos_;
+  while (true) {
+    auto n = expect_name();
+    if (!n.is_ok()) return n.status();
+    targets.push_back(*n);
+    if (!at_op(",")) break;
+    ++pos_;
   }
+  if (paren) LONGCTX_RETURN_IF_ERROR(expect_op(")"));
+  return Status::ok();
+}
 
-  Result<ExprPtr> parse_filter(ExprPtr input) {
-    int line = peek().line;
-    auto name = expect_name();
-    if (!name.is_ok()) return name.status();
-    auto f = node(ExprKind::kFilter, line);
-    f->name = *name;
-    f->args.push_back(std::move(input));
-    if (at_op("(")) LONGCTX_RETURN_IF_ERROR(parse_call_args(*f));
-    return f;
-  }
-
-  Result<ExprPtr> parse_filter_expr(ExprPtr e) {
-    while (true) {
-      if (at_op("|")) {
-        ++pos_;
-        auto f = parse_filter(std::move(e));
-        if (!f.is_ok()) return f;
-        e = std::move(*f);
-      } else if (at_name("is")) {
-        int line = peek().line;
-        ++pos_;
-        auto test = node(ExprKind::kTest, line);
-        if (at_name("not")) {
-          test->op = "not";
-          ++pos_;
-        }
-        // Test names may be keywords: "is none", "is true", "is in".
-        if (peek().kind != TokenKind::kName)
-          return error("expected a test name after 'is', got " + describe(peek()));
-        test->name = toks_[pos_++].text;
-        test->args.push_back(std::move(e));
-        if (at_op("(")) {
-          LONGCTX_RETURN_IF_ERROR(parse_call_args(*test));
-        } else if (peek().kind == TokenKind::kString || peek().kind == TokenKind::kInt ||
-                   peek().kind == TokenKind::kFloat ||
-                   (peek().kind == TokenKind::kName && !at_name("and") && !at_name("or") &&
-                    !at_name("else") && !at_name("if") && !at_name("in") && !at_name("not") &&
-                    !at_name("is"))) {
-          // jinja2 allows one bare argument: "x is divisibleby 3", "x is sameas y".
-          auto arg = parse_primary();
-          if (!arg.is_ok()) return arg;
-          auto arg2 = parse_postfix(std::move(*arg));
-          if (!arg2.is_ok()) return arg2;
-          test->args.push_back(std::move(*arg2));
-        }
-        e = std::move(test);
-      } else if (at_op("(")) {
-        auto call = node(ExprKind::kCall, peek().line);
-        call->args.push_back(std::move(e));
-        LONGCTX_RETURN_IF_ERROR(parse_call_args(*call));
-        e = std::move(call);
-      } else {
-        return e;
-      }
-    }
-  }
-
-  std::vector<Token> toks_;
-  ParserLimits limits_;
-  size_t pos_ = 0;
-  int depth_ = 0;
-  int loop_depth_ = 0;  // break/continue are only valid inside a for body
-};
-
-}  // namespace
+}  // namespace detail
 
 Result<Body> parse_template(std::string_view source, const ParserLimits& limits) {
   auto tokens = lex_template(source, LexerOptions{});
   if (!tokens.is_ok()) return tokens.status();
-  Parser parser(std::move(*tokens), limits);
+  detail::Parser parser(std::move(*tokens), limits);
   return parser.parse();
 }
 

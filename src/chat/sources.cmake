@@ -3,6 +3,7 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/value.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jinja_lexer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jinja_parser.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/jinja_parse_expr.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jinja_eval.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jinja_methods.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jinja_filters.cpp
