@@ -304,6 +304,38 @@ FEATURES = [
     ("multiline_tags", "{%\n  if true\n%}yes{%\n endif\n%}\n{{\n  'x'\n}}", {}),
     ("attribute_assignment_errors_not_leaking_loop", "{% set ns = namespace(last=none) %}{% for m in msgs %}{% set ns.last = m %}{% endfor %}{{ ns.last }}", {"msgs": ["a", "b"]}),
     ("loop_last_lookahead", "{% for m in msgs %}{% if not loop.last and msgs[loop.index0 + 1] == m %}dup:{% endif %}{{ m }} {% endfor %}", {"msgs": ["a", "a", "b"]}),
+    # Idioms of other model families' templates (written for these tests).
+    ("idiom_system_split_and_alternation",
+     "{{- bos_token }}{%- if messages[0]['role'] == 'system' %}{%- set system_message = messages[0]['content']|trim %}"
+     "{%- set messages = messages[1:] %}{%- else %}{%- set system_message = '' %}{%- endif %}"
+     "{%- for message in messages %}{%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+     "{{- raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{%- endif %}"
+     "{%- if message['role'] == 'user' %}{{- '[INST] ' + (system_message + '\n\n' if loop.first and system_message else '') + message['content'] + ' [/INST]' }}"
+     "{%- else %}{{- ' ' + message['content']|trim + eos_token }}{%- endif %}{%- endfor %}",
+     {"bos_token": "<s>", "eos_token": "</s>", "messages": [
+         {"role": "system", "content": "  Sys  "}, {"role": "user", "content": "Hi"},
+         {"role": "assistant", "content": " Hello "}, {"role": "user", "content": "Again"}]}),
+    ("idiom_alternation_violation_raises",
+     "{%- for message in messages %}{%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+     "{{- raise_exception('Conversation roles must alternate') }}{%- endif %}{{ message.content }}{%- endfor %}",
+     {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}),
+    ("idiom_content_parts",
+     "{%- for m in messages %}<{{ m.role }}>{%- if m.content is string %}{{ m.content }}{%- else %}"
+     "{%- for part in m.content if part.type == 'text' %}{{ part.text }}{% if not loop.last %} {% endif %}{%- endfor %}"
+     "{%- endif %}</{{ m.role }}>{%- endfor %}",
+     {"messages": [{"role": "user", "content": [{"type": "text", "text": "look"}, {"type": "image"}, {"type": "text", "text": "here"}]},
+                   {"role": "assistant", "content": "ok"}]}),
+    ("idiom_tool_signature_listing",
+     "{%- for tool in tools %}{%- set fn = tool.function if tool.function is defined else tool %}"
+     "def {{ fn.name }}({%- for name, spec in fn.parameters.properties|items %}{{ name }}: {{ spec.type }}"
+     "{%- if name not in fn.parameters.required|default([]) %} = None{% endif %}{{ ', ' if not loop.last }}{%- endfor %}):\n"
+     "    \"\"\"{{ fn.description|trim }}\"\"\"\n{%- endfor %}",
+     {"tools": [WEATHER_TOOL, SEARCH_TOOL]}),
+    ("idiom_defaults_for_missing_kwargs",
+     "{%- if not add_generation_prompt is defined %}{%- set add_generation_prompt = false %}{%- endif %}"
+     "{%- set thinking = enable_thinking if enable_thinking is defined else true %}"
+     "[{{ add_generation_prompt }}|{{ thinking }}|{{ tools_in_user_message|default(true) }}|{{ (messages|length) % 2 }}]",
+     {"messages": [1, 2, 3]}),
     # Errors jinja2 raises (the interpreter must fail too).
     ("error_undefined_attribute_of_undefined", "{{ nothing.attr }}", {}),
     ("error_list_append_is_unsafe", "{% set l = [] %}{{ l.append(1) }}", {}),
