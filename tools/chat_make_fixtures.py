@@ -336,6 +336,22 @@ FEATURES = [
      "{%- set thinking = enable_thinking if enable_thinking is defined else true %}"
      "[{{ add_generation_prompt }}|{{ thinking }}|{{ tools_in_user_message|default(true) }}|{{ (messages|length) % 2 }}]",
      {"messages": [1, 2, 3]}),
+    ("idiom_xml_parameters_macro",
+     "{%- macro extra_keys(obj, handled) %}{%- if obj is mapping %}{%- for key in obj if key not in handled %}"
+     "{%- if obj[key] is mapping or (obj[key] is sequence and obj[key] is not string) %}"
+     "{{- '\\n<' ~ key ~ '>' ~ (obj[key] | tojson | safe) ~ '</' ~ key ~ '>' }}"
+     "{%- else %}{{- '\\n<' ~ key ~ '>' ~ (obj[key] | string) ~ '</' ~ key ~ '>' }}{%- endif %}"
+     "{%- endfor %}{%- endif %}{%- endmacro %}"
+     "{%- for tool in tools %}{%- if tool.function is defined %}{%- set tool = tool.function %}{%- endif %}"
+     "<function><name>{{ tool.name }}</name>"
+     "{%- for pname, pfields in tool.parameters.properties|items %}\n<parameter><name>{{ pname }}</name>"
+     "{%- if pfields.description is defined %}<description>{{ pfields.description | trim }}</description>{%- endif %}"
+     "{{- extra_keys(pfields, ['type', 'description']) }}</parameter>{%- endfor %}</function>\n{%- endfor %}"
+     "{%- for call in calls %}{%- for k, v in call.arguments|items %}"
+     "{%- set v = v | tojson | safe if v is mapping or (v is sequence and v is not string) else v | string %}"
+     "<{{ k }}>{{ v }}</{{ k }}>{%- endfor %}{%- endfor %}",
+     {"tools": [WEATHER_TOOL, SEARCH_TOOL, NESTED_TOOL],
+      "calls": [{"arguments": {"city": "Oslo", "days": 3, "opts": {"a": [1, None]}, "tags": ["x", "ÿ"], "ok": True}}]}),
     # Errors jinja2 raises (the interpreter must fail too).
     ("error_undefined_attribute_of_undefined", "{{ nothing.attr }}", {}),
     ("error_list_append_is_unsafe", "{% set l = [] %}{{ l.append(1) }}", {}),
