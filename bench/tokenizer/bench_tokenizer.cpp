@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> lines = split_lines(corpus);
 
   size_t tokens = 0;
-  double sec = best_time(reps, [&] { return tok->encode(corpus).size(); }, &tokens);
+  double sec = best_time(
+      reps, [&] { return tok->encode(corpus).size(); }, &tokens);
   report("longctx whole-text", corpus.size(), tokens, sec);
   sec = best_time(
       reps,
