@@ -176,6 +176,18 @@ def as_v2(out, info, name="qwen_like_v2.gguf"):
     return {**info, "file": name, "version": 2}
 
 
+def big_endian(out):
+    """A big-endian v3 file from GGUFWriter(endianess=BIG): our reader must reject it by name."""
+    path = os.path.join(out, "big_endian.gguf")
+    w = gguf.GGUFWriter(path, "llama", endianess=gguf.GGUFEndian.BIG)
+    w.add_uint32("llama.block_count", 2)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    assert struct.unpack_from(">I", open(path, "rb").read(), 4)[0] == 3
+
+
 def seeds(out, fixture_dir, rng):
     """Seed corpus for fuzz/fuzz_gguf.cpp: the two small fixtures plus tiny files exercising a
     small alignment and a v2 header (< 50 KB in all)."""
@@ -200,6 +212,7 @@ def main():
     fixtures.append(as_v2(out, fixtures[1]))
     if len(sys.argv) > 2:
         seeds(sys.argv[2], out, rng)
+    big_endian(out)
     with open(os.path.join(out, "fixtures.json"), "w", encoding="utf-8") as fp:
         json.dump({"generator": "python3 tools/gguf_make_fixtures.py tests/gguf/data fuzz/corpus/gguf",
                    "gguf_version": "0.19.0", "fixtures": fixtures}, fp, indent=1,

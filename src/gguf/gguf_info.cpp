@@ -67,7 +67,8 @@ std::string format_gguf_info(const GgufFile& f, uint64_t file_size, const GgufIn
   append_line(out, "GGUF version:  %u", f.version());
   append_line(out, "architecture:  %s", arch.empty() ? "(none)" : arch.c_str());
   append_line(out, "alignment:     %llu", static_cast<unsigned long long>(f.alignment()));
-  append_line(out, "data offset:   %llu", static_cast<unsigned long long>(f.data_offset()));
+  append_line(out, "data offset:   %llu%s", static_cast<unsigned long long>(f.data_offset()),
+              f.tensors().empty() ? " (no tensor data)" : "");
   append_line(out, "file size:     %llu (%s)", static_cast<unsigned long long>(file_size),
               human_bytes(file_size).c_str());
 

@@ -350,6 +350,8 @@ Status GgufWriter::begin(const std::string& path) {
     tmp_path_.clear();  // nothing was created, so nothing to remove
     return fail(io_error("cannot create '" + path + ".tmp': " + err));
   }
+  // A 1 MiB buffer keeps small streamed chunks (a row at a time) from becoming small writes.
+  std::setvbuf(file_, nullptr, _IOFBF, size_t{1} << 20);
   phase_ = Phase::kWriting;
   LONGCTX_RETURN_IF_ERROR(write_bytes(e.bytes.data(), e.bytes.size()));
   return write_padding(align_up(e.bytes.size(), options_.alignment) - e.bytes.size());
