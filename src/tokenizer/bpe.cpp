@@ -11,8 +11,7 @@ namespace longctx::tok {
 namespace {
 
 uint64_t pair_key(int32_t left, int32_t right) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) |
-         static_cast<uint32_t>(right);
+  return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
 }
 
 // 64-bit finaliser (splitmix64): spreads adjacent id pairs over the table.

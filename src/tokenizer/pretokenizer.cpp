@@ -51,14 +51,14 @@ void RegexSplitter::free_match_data(void* md) {
   pcre2_match_data_free(static_cast<pcre2_match_data*>(md));
 }
 
-Result<bool> RegexSplitter::next_match(std::string_view text, size_t start, size_t* mb,
-                                       size_t* me, void* match_data) const {
+Result<bool> RegexSplitter::next_match(std::string_view text, size_t start, size_t* mb, size_t* me,
+                                       void* match_data) const {
   auto* md = static_cast<pcre2_match_data*>(match_data);
   if (md == nullptr) return Status(ErrorCode::kOutOfMemory, "PCRE2 match data");
   while (start < text.size()) {
     // The text was validated once by the caller, so PCRE2's per-call UTF check is skipped.
-    int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
-                         start, PCRE2_NO_UTF_CHECK, md, nullptr);
+    int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), start,
+                         PCRE2_NO_UTF_CHECK, md, nullptr);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
       // Very long runs can exhaust the JIT stack; the interpreter uses the heap instead.
       rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), start,
@@ -68,8 +68,8 @@ Result<bool> RegexSplitter::next_match(std::string_view text, size_t start, size
     if (rc < 0) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(rc, msg, sizeof(msg));
-      return invalid_argument("pre-tokenizer regex failed at byte " + std::to_string(start) +
-                              ": " + reinterpret_cast<char*>(msg));
+      return invalid_argument("pre-tokenizer regex failed at byte " + std::to_string(start) + ": " +
+                              reinterpret_cast<char*>(msg));
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     if (ov[1] > ov[0]) {

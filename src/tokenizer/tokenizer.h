@@ -20,7 +20,7 @@ class GgufFile;
 
 // Token types, numbered as GGUF's tokenizer.ggml.token_type.
 enum class TokenKind : uint8_t {
-  kNormal = 1,       // a BPE vocabulary entry
+  kNormal = 1,  // a BPE vocabulary entry
   kUnknown = 2,
   kControl = 3,      // special added token: matched in text only when parsing specials
   kUserDefined = 4,  // non-special added token: always matched in text (e.g. <think>)
@@ -43,8 +43,8 @@ struct TokenizerSpec {
   std::vector<TokenKind> kinds;     // same length as pieces
   std::vector<std::pair<std::string, std::string>> merges;  // raw bytes, in rank order
   std::vector<AddedToken> added;
-  std::string pattern;       // pre-tokenizer regex (PCRE2 syntax)
-  bool nfc = true;           // NFC-normalise text outside added tokens
+  std::string pattern;  // pre-tokenizer regex (PCRE2 syntax)
+  bool nfc = true;      // NFC-normalise text outside added tokens
   std::optional<int32_t> eos_id;
   std::optional<int32_t> bos_id;
   std::optional<int32_t> pad_id;
@@ -89,6 +89,7 @@ class Tokenizer {
   const std::string& pre_tokenizer_pattern() const;
 
  private:
+  Tokenizer() = default;  // only the factories make one, so impl_ is never null
   struct Impl;
   std::shared_ptr<const Impl> impl_;  // immutable after construction: copies share it
 };

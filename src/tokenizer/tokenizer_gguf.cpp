@@ -56,8 +56,8 @@ Result<Tokenizer> Tokenizer::from_gguf(const GgufFile& f) {
   for (size_t i = 0; i < tokens->size(); ++i) {
     const int64_t t = (*types)[i];
     if (t < 1 || t > 6) {
-      return invalid_format("tokenizer.ggml.token_type[" + std::to_string(i) + "] = " +
-                            std::to_string(t) + " (expected 1..6)");
+      return invalid_format("tokenizer.ggml.token_type[" + std::to_string(i) +
+                            "] = " + std::to_string(t) + " (expected 1..6)");
     }
     const TokenKind kind = static_cast<TokenKind>(t);
     spec.kinds[i] = kind;

@@ -70,10 +70,12 @@ Status read_pre_tokenizer(const json& p, std::string* pattern) {
                          ? &p["pattern"]["Regex"]
                          : nullptr;
     if (re == nullptr) {
-      return unsupported("tokenizer.json pre_tokenizer Split: only a \"Regex\" pattern is supported");
+      return unsupported(
+          "tokenizer.json pre_tokenizer Split: only a \"Regex\" pattern is supported");
     }
     if (p.value("behavior", std::string()) != "Isolated" || json_flag(p, "invert")) {
-      return unsupported("tokenizer.json pre_tokenizer Split: only behavior Isolated, invert false");
+      return unsupported(
+          "tokenizer.json pre_tokenizer Split: only behavior Isolated, invert false");
     }
     if (!pattern->empty()) return unsupported("tokenizer.json pre_tokenizer: two Split steps");
     *pattern = re->get<std::string>();
@@ -81,8 +83,9 @@ Status read_pre_tokenizer(const json& p, std::string* pattern) {
   }
   if (type == "ByteLevel") {
     if (json_flag(p, "use_regex") || json_flag(p, "add_prefix_space")) {
-      return unsupported("tokenizer.json pre_tokenizer ByteLevel: use_regex and add_prefix_space "
-                         "must be false");
+      return unsupported(
+          "tokenizer.json pre_tokenizer ByteLevel: use_regex and add_prefix_space "
+          "must be false");
     }
     return Status::ok();
   }
@@ -121,7 +124,8 @@ Status read_merge(const json& m, size_t rank, TokenizerSpec* spec) {
   return Status::ok();
 }
 
-Status read_model(const json& model, TokenizerSpec* spec, std::vector<std::pair<int64_t, std::string>>* vocab) {
+Status read_model(const json& model, TokenizerSpec* spec,
+                  std::vector<std::pair<int64_t, std::string>>* vocab) {
   if (!model.is_object()) return invalid_format("tokenizer.json: missing \"model\" object");
   if (model.contains("type") && model["type"] != "BPE") {
     return unsupported("tokenizer.json model type " + model["type"].dump() + " (only BPE)");
@@ -202,7 +206,9 @@ Result<TokenizerSpec> spec_from_hf_json(const std::string& json_text) {
   }
   TokenizerSpec spec;
   std::vector<std::pair<int64_t, std::string>> entries;  // (id, raw bytes); added ones last
-  LONGCTX_RETURN_IF_ERROR(read_model(j.contains("model") ? j["model"] : json(), &spec, &entries));
+  static const json kNull;
+  auto model_it = j.find("model");  // by reference: the vocabulary is most of the file
+  LONGCTX_RETURN_IF_ERROR(read_model(model_it != j.end() ? *model_it : kNull, &spec, &entries));
   const size_t n_model = entries.size();
   LONGCTX_RETURN_IF_ERROR(read_added(j.value("added_tokens", json()), &entries, &spec));
   LONGCTX_RETURN_IF_ERROR(read_normalizer(j.value("normalizer", json()), &spec.nfc));
@@ -214,17 +220,19 @@ Result<TokenizerSpec> spec_from_hf_json(const std::string& json_text) {
   int64_t max_id = -1;
   for (const auto& [id, raw] : entries) max_id = std::max(max_id, id);
   if (max_id >= max_plausible_id(entries.size())) {
-    return invalid_format("tokenizer.json token id " + std::to_string(max_id) + " is implausible for " +
-                          std::to_string(entries.size()) + " entries");
+    return invalid_format("tokenizer.json token id " + std::to_string(max_id) +
+                          " is implausible for " + std::to_string(entries.size()) + " entries");
   }
   spec.pieces.assign(static_cast<size_t>(max_id + 1), std::string());
   spec.kinds.assign(spec.pieces.size(), TokenKind::kUnused);
   for (size_t k = 0; k < entries.size(); ++k) {
     const auto& [id, raw] = entries[k];
-    if (id < 0) return invalid_format("tokenizer.json model.vocab id " + std::to_string(id) + " < 0");
+    if (id < 0)
+      return invalid_format("tokenizer.json model.vocab id " + std::to_string(id) + " < 0");
     if (k < n_model) {
       if (spec.kinds[id] != TokenKind::kUnused) {
-        return invalid_format("tokenizer.json model.vocab id " + std::to_string(id) + " used twice");
+        return invalid_format("tokenizer.json model.vocab id " + std::to_string(id) +
+                              " used twice");
       }
       spec.pieces[id] = raw;
       spec.kinds[id] = TokenKind::kNormal;

@@ -114,10 +114,9 @@ size_t utf8_complete_prefix(std::string_view s) {
 
 void append_nfc(std::string_view s, std::string* out) {
   utf8proc_uint8_t* res = nullptr;
-  const utf8proc_ssize_t n =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
-                   static_cast<utf8proc_ssize_t>(s.size()), &res,
-                   static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+  const utf8proc_ssize_t n = utf8proc_map(
+      reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
+      &res, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
   // Input was validated by append_valid_utf8; utf8proc fails only on invalid input or OOM.
   LONGCTX_CHECK(n >= 0);
   out->append(reinterpret_cast<const char*>(res), static_cast<size_t>(n));

@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
 #include <sys/wait.h>
+#include <cstdio>
 
 #include "core/file_io.h"
 #include "tokenizer_test_util.h"
@@ -89,7 +89,8 @@ TEST(TokenizeCli, BatchPrintsOneLinePerStringAndNamesBadLines) {
 }
 
 TEST(TokenizeCli, ModelGgufGivesTheSameIds) {
-  Result<std::string> gguf = read_file(std::string(LONGCTX_TEST_DATA_DIR) + "/qwen3-vocab.gguf.zst");
+  Result<std::string> gguf =
+      read_file(std::string(LONGCTX_TEST_DATA_DIR) + "/qwen3-vocab.gguf.zst");
   ASSERT_TRUE(gguf.is_ok());
   write(tmp_path("vocab.gguf"), *gguf);
   const std::string text = "The quick brown fox jumps over the lazy dog.";

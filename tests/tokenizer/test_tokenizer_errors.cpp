@@ -160,7 +160,8 @@ GgufBytes tiny_gguf(const std::string& pre, size_t n_types) {
 }
 
 Result<Tokenizer> load_gguf(const std::string& bytes) {
-  Result<GgufFile> f = GgufFile::parse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  Result<GgufFile> f =
+      GgufFile::parse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   if (!f.is_ok()) return f.status();
   return Tokenizer::from_gguf(*f);
 }

@@ -40,9 +40,9 @@ TEST(TokenizerGolden, EncodeWithoutSpecialParsingMatchesHuggingFace) {
   size_t k = 0;
   for (const auto& c : golden_cases()) {
     const std::vector<int32_t> ids = tok.encode(c.text, /*parse_special=*/false);
-    EXPECT_EQ(ids, c.ids_no_special) << "case " << k << ": " << c.text.substr(0, 200) << "\n got "
-                                     << ids_to_string(ids) << "\nwant "
-                                     << ids_to_string(c.ids_no_special);
+    EXPECT_EQ(ids, c.ids_no_special)
+        << "case " << k << ": " << c.text.substr(0, 200) << "\n got " << ids_to_string(ids)
+        << "\nwant " << ids_to_string(c.ids_no_special);
     ++k;
   }
 }

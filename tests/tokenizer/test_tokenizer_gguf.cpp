@@ -79,7 +79,7 @@ TEST_F(TokenizerGguf, EncodeWithoutSpecialParsing) {
     if (hf.token_kind(id) != tok_->token_kind(id)) differing.push_back(hf.token_piece(id));
   }
   const std::vector<std::string> expected = {"<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
-                                             "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"};
+                                             "<|fim_pad|>",    "<|repo_name|>",  "<|file_sep|>"};
   EXPECT_EQ(differing, expected);
   size_t k = 0, compared = 0;
   for (const auto& c : golden_cases()) {

@@ -27,14 +27,14 @@ TEST(Utf8, MaximalSubpartReplacementMatchesPython) {
   // practice): one U+FFFD per maximal subpart of an ill-formed sequence.
   EXPECT_EQ(repaired("abc"), "abc");
   EXPECT_EQ(repaired("\xff"), kFffd);
-  EXPECT_EQ(repaired("\xe2\x82"), kFffd);                    // truncated 3-byte: one
+  EXPECT_EQ(repaired("\xe2\x82"), kFffd);  // truncated 3-byte: one
   EXPECT_EQ(repaired("\xe2\x82x"), kFffd + "x");
-  EXPECT_EQ(repaired("\xf0\x9f\x98"), kFffd);                // truncated 4-byte: one
+  EXPECT_EQ(repaired("\xf0\x9f\x98"), kFffd);                  // truncated 4-byte: one
   EXPECT_EQ(repaired("\xed\xa0\x80"), kFffd + kFffd + kFffd);  // surrogate: three
-  EXPECT_EQ(repaired("\xc0\xaf"), kFffd + kFffd);            // overlong: two
+  EXPECT_EQ(repaired("\xc0\xaf"), kFffd + kFffd);              // overlong: two
   EXPECT_EQ(repaired("\xe0\x80\x80"), kFffd + kFffd + kFffd);
   EXPECT_EQ(repaired("\xf4\x90\x80\x80"), kFffd + kFffd + kFffd + kFffd);  // > U+10FFFF
-  EXPECT_EQ(repaired("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");  // valid emoji untouched
+  EXPECT_EQ(repaired("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");             // valid emoji untouched
 }
 
 TEST(Utf8, CompletePrefixHoldsOnlyUnfinishedCharacters) {
@@ -57,7 +57,7 @@ TEST(ByteLevel, AlphabetFollowsTheGpt2Rule) {
   for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
   EXPECT_EQ(tok::byte_level_decode(tok::byte_level_encode(all)), all);
   EXPECT_EQ(tok::byte_level_decode("\xc4\xa0hello"), " hello");
-  EXPECT_FALSE(tok::byte_level_decode(" ").has_value());         // space is not in the alphabet
+  EXPECT_FALSE(tok::byte_level_decode(" ").has_value());             // space is not in the alphabet
   EXPECT_FALSE(tok::byte_level_decode("\xe4\xbd\xa0").has_value());  // nor is CJK
   EXPECT_FALSE(tok::byte_level_decode("\xc1\x81").has_value());      // overlong
 }
@@ -114,8 +114,12 @@ TEST(Bpe, EqualRanksMergeLeftmostFirst) {
 
 TEST(AddedTokens, LstripAndRstripAbsorbWhitespace) {
   nlohmann::json j = toy_json({});
-  j["added_tokens"] = {{{"id", 256}, {"content", "<x>"}, {"special", true}, {"lstrip", true},
-                        {"rstrip", true}, {"normalized", false}},
+  j["added_tokens"] = {{{"id", 256},
+                        {"content", "<x>"},
+                        {"special", true},
+                        {"lstrip", true},
+                        {"rstrip", true},
+                        {"normalized", false}},
                        {{"id", 257}, {"content", "<x>y"}, {"special", false}}};
   Tokenizer t = build(j);
   EXPECT_EQ(t.encode("a  <x>  b"), (std::vector<int32_t>{'a', 256, 'b'}));

@@ -67,7 +67,10 @@ const Tokenizer& qwen3_tokenizer() {
 
 std::string ids_to_string(const std::vector<int32_t>& ids) {
   std::string s = "[";
-  for (size_t i = 0; i < ids.size() && i < 64; ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+  for (size_t i = 0; i < ids.size() && i < 64; ++i) {
+    if (i > 0) s += ",";
+    s += std::to_string(ids[i]);
+  }
   if (ids.size() > 64) s += ",... (" + std::to_string(ids.size()) + " ids)";
   return s + "]";
 }
