@@ -3,6 +3,8 @@
 // tokenizer, a tokenizer directory and a GGUF file; bad input gives a clear error.
 #include <gtest/gtest.h>
 
+#include "common/temp_path.h"
+
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -20,7 +22,7 @@ struct RunResult {
   std::string err;
 };
 
-std::string tmp_path(const std::string& name) { return ::testing::TempDir() + "/chat_cli_" + name; }
+std::string tmp_path(const std::string& name) { return testing_util::unique_temp_path("chat_cli_" + name); }
 
 RunResult run_cli(const std::string& args) {
   const std::string err_path = tmp_path("stderr.txt");

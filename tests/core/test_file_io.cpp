@@ -1,6 +1,8 @@
 // Tests of core file I/O: zstd round trip through the shipped tokenizer, atomic writes, mmap.
 #include <gtest/gtest.h>
 
+#include "common/temp_path.h"
+
 #include <cstdio>
 #include <string>
 
@@ -31,7 +33,7 @@ TEST(FileIo, MissingFileIsAnError) {
 }
 
 TEST(FileIo, AtomicWriteThenMap) {
-  std::string path = ::testing::TempDir() + "/longctx_atomic_write.bin";
+  std::string path = testing_util::unique_temp_path("atomic_write.bin");
   ASSERT_TRUE(write_file_atomic(path, "hello").is_ok());
   auto m = MappedFile::open(path);
   ASSERT_TRUE(m.is_ok());

@@ -2,6 +2,8 @@
 // of the requested distribution; ModelHparams::from_gguf names what is missing or inconsistent.
 #include <gtest/gtest.h>
 
+#include "common/temp_path.h"
+
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -29,7 +31,7 @@ const std::vector<GgufKV>& qwen3_tokenizer_kv() {
   return kv;
 }
 
-std::string temp_path(const std::string& name) { return ::testing::TempDir() + "/" + name; }
+std::string temp_path(const std::string& name) { return testing_util::unique_temp_path(name); }
 
 std::string write_synth(const std::string& shape, TensorType type, uint64_t seed, const std::string& name) {
   SynthOptions opt;

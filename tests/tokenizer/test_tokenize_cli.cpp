@@ -2,6 +2,8 @@
 // --no-special, --batch (including a bad line), -m with the vocab-only GGUF, and errors.
 #include <gtest/gtest.h>
 
+#include "common/temp_path.h"
+
 #include <nlohmann/json.hpp>
 
 #include <sys/wait.h>
@@ -19,7 +21,7 @@ struct RunResult {
   std::string err;  // stderr
 };
 
-std::string tmp_path(const std::string& name) { return ::testing::TempDir() + "/" + name; }
+std::string tmp_path(const std::string& name) { return testing_util::unique_temp_path(name); }
 
 RunResult run_cli(const std::string& args) {
   const std::string err_path = tmp_path("tokenize_stderr.txt");
