@@ -4,7 +4,8 @@
 # each tensor's bytes). Tests in tests/gguf/ read the files with our reader and compare.
 #
 # Command (from the repo root; gguf 0.19.0, numpy):
-#   python3 tools/gguf_make_fixtures.py tests/gguf/data
+#   python3 tools/gguf_make_fixtures.py tests/gguf/data fuzz/corpus/gguf
+# The optional second folder receives the fuzzer's seed corpus (small valid files).
 import hashlib
 import json
 import os
@@ -165,15 +166,42 @@ def no_tensors(out):
     return f.write()
 
 
-def as_v2(out, info):
+def as_v2(out, info, name="qwen_like_v2.gguf"):
     """GGUF v2 has the v3 layout (v3 only added big-endian files), so patching the version field
     of a little-endian v3 file yields exactly what a v2 writer emits."""
     data = bytearray(open(os.path.join(out, info["file"]), "rb").read())
     assert struct.unpack_from("<I", data, 4)[0] == 3
     struct.pack_into("<I", data, 4, 2)
-    name = "qwen_like_v2.gguf"
     open(os.path.join(out, name), "wb").write(bytes(data))
     return {**info, "file": name, "version": 2}
+
+
+def big_endian(out):
+    """A big-endian v3 file from GGUFWriter(endianess=BIG): our reader must reject it by name."""
+    path = os.path.join(out, "big_endian.gguf")
+    w = gguf.GGUFWriter(path, "llama", endianess=gguf.GGUFEndian.BIG)
+    w.add_uint32("llama.block_count", 2)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    assert struct.unpack_from(">I", open(path, "rb").read(), 4)[0] == 3
+
+
+def seeds(out, fixture_dir, rng):
+    """Seed corpus for fuzz/fuzz_gguf.cpp: the two small fixtures plus tiny files exercising a
+    small alignment and a v2 header (< 50 KB in all)."""
+    os.makedirs(out, exist_ok=True)
+    for name in ("all_types.gguf", "no_tensors.gguf"):
+        data = open(os.path.join(fixture_dir, name), "rb").read()
+        open(os.path.join(out, name), "wb").write(data)
+    f = Fixture(os.path.join(out, "tiny_align8.gguf"), "qwen3", alignment=8)
+    f.add("qwen3.block_count", 1, VT.UINT32)
+    f.add("tokenizer.ggml.tokens", ["a", "b"], VT.ARRAY, VT.STRING)
+    f.tensor(rng, "a", [4], QT.F32)
+    f.tensor(rng, "b", [32, 2], QT.Q8_0)
+    info = f.write()
+    as_v2(out, info, "tiny_v2.gguf")
 
 
 def main():
@@ -182,8 +210,11 @@ def main():
     rng = np.random.default_rng(SEED)
     fixtures = [all_types(out, rng), qwen_like(out, rng), no_tensors(out)]
     fixtures.append(as_v2(out, fixtures[1]))
+    if len(sys.argv) > 2:
+        seeds(sys.argv[2], out, rng)
+    big_endian(out)
     with open(os.path.join(out, "fixtures.json"), "w", encoding="utf-8") as fp:
-        json.dump({"generator": "python3 tools/gguf_make_fixtures.py tests/gguf/data",
+        json.dump({"generator": "python3 tools/gguf_make_fixtures.py tests/gguf/data fuzz/corpus/gguf",
                    "gguf_version": "0.19.0", "fixtures": fixtures}, fp, indent=1,
                   ensure_ascii=False)
     for fx in fixtures:

@@ -1,17 +1,40 @@
-// `longctx info` (placeholder until its module lands).
+// `longctx info FILE [--tensors]`: prints a GGUF file's header, metadata, parameter count and
+// bytes per tensor type (formatting lives in gguf/gguf_info.h so it is unit-tested).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <memory>
+#include <string>
 
 #include "cli/commands.h"
+#include "gguf/gguf.h"
+#include "gguf/gguf_info.h"
 
 namespace longctx::cli {
 
 CommandFn add_info_command(CLI::App& app) {
-  (void)app;
-  return [] {
-    std::fprintf(stderr, "longctx info: not implemented yet\n");
-    return 2;
+  struct Args {
+    std::string path;
+    GgufInfoOptions opts;
+  };
+  auto args = std::make_shared<Args>();
+  app.add_option("file", args->path, "GGUF model file")->required();
+  app.add_flag("--tensors", args->opts.list_tensors,
+               "Also print every tensor (name, type, dims, bytes, offset)");
+  app.add_option("--max-array", args->opts.max_array_elems,
+                 "Array elements shown before abbreviating")
+      ->capture_default_str();
+  return [args] {
+    auto f = GgufFile::open(args->path);
+    if (!f) {
+      std::fprintf(stderr, "longctx info: %s\n", f.status().message().c_str());
+      return 1;
+    }
+    auto map = MappedFile::open(args->path);
+    const uint64_t size = map ? map->size() : 0;
+    std::printf("file:          %s\n%s", args->path.c_str(),
+                format_gguf_info(f.value(), size, args->opts).c_str());
+    return 0;
   };
 }
 

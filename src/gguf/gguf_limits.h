@@ -17,8 +17,8 @@ constexpr uint64_t kMaxTensorName = 63;
 // Nested arrays deeper than this are rejected (gguf-py writes them; nobody needs depth > 2).
 constexpr int kMaxArrayDepth = 8;
 // Total array elements over all metadata. Each parsed element costs ~100 bytes of memory, so this
-// bounds the memory a hostile header can demand (~1.6 GB) while leaving >50x headroom over the
-// largest real vocabularies (3 arrays x 256k tokens).
-constexpr uint64_t kMaxMetadataElements = uint64_t{1} << 24;
+// bounds what a hostile header can make us allocate (~420 MB) while leaving 4x headroom over the
+// largest real vocabularies (4 arrays - tokens, scores, types, merges - of ~262k entries).
+constexpr uint64_t kMaxMetadataElements = uint64_t{1} << 22;
 
 }  // namespace longctx::gguf_limits

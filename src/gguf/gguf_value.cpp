@@ -1,6 +1,7 @@
 // GGUF metadata values: type names, human-readable rendering (for `longctx info`) and the typed
 // getters of GgufFile, whose errors name the key and what was found instead.
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 #include "gguf/gguf.h"
@@ -35,9 +36,16 @@ std::string quote(const std::string& s, size_t max_bytes) {
   return out;
 }
 
-std::string format_double(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.9g", v);
+// Shortest decimal that reads back as the same value: 1e-06 rather than 9.99999997e-07 for a
+// float32 (up to 9 digits), the same for a float64 (up to 17 digits).
+std::string format_number(double v, bool is_f32) {
+  char buf[40];
+  const int max_digits = is_f32 ? 9 : 17;
+  for (int digits = 1; digits <= max_digits; ++digits) {
+    std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
+    const double back = std::strtod(buf, nullptr);
+    if (is_f32 ? static_cast<float>(back) == static_cast<float>(v) : back == v) break;
+  }
   return buf;
 }
 
@@ -109,8 +117,9 @@ std::string GgufValue::to_string(size_t max_elems) const {
     case GgufType::BOOL:
       return u ? "true" : "false";
     case GgufType::FLOAT32:
+      return format_number(f, true);
     case GgufType::FLOAT64:
-      return format_double(f);
+      return format_number(f, false);
     case GgufType::STRING:
       return quote(str, kMaxShownString);
     case GgufType::ARRAY: {

@@ -147,6 +147,15 @@ TEST(GgufReader, ValueRendering) {
   EXPECT_EQ(all->find("t.arr.long_i32")->to_string(2), "[100 int32: -50, -49, ... ]");
 }
 
+TEST(GgufReader, RejectsBigEndianFileFromPythonWriter) {
+  auto r = GgufFile::open(kData + "/big_endian.gguf");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kUnsupported);
+  EXPECT_NE(r.status().message().find("big-endian GGUF file"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("big_endian.gguf"), std::string::npos);
+}
+
 TEST(GgufReader, OpenMissingFileNamesPath) {
   auto r = GgufFile::open(kData + "/does_not_exist.gguf");
   ASSERT_FALSE(r.is_ok());
