@@ -6,9 +6,7 @@
 #include <filesystem>
 
 #include "core/file_io.h"
-#include "gguf/gguf.h"
 #include "tokenizer/byte_level.h"
-#include "tokenizer/pretokenizer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace longctx {

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <random>
+
 #include "tokenizer/byte_level.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/utf8.h"
@@ -157,8 +159,8 @@ TEST(Tokenizer, InvalidUtf8BecomesReplacementCharacters) {
 
 TEST(Tokenizer, LongRunsDoNotFailTheRegex) {
   const Tokenizer& t = qwen3_tokenizer();
-  // 1 MB runs stress PCRE2's JIT stack on "\s+(?!\S)" and the BPE heap on one huge piece.
-  for (const std::string& s : {std::string(1 << 20, ' ') + "x", std::string(1 << 20, 'a'),
+  // Long runs stress PCRE2's JIT stack on "\s+(?!\S)" and the BPE heap on one huge piece.
+  for (const std::string& s : {std::string(1 << 19, ' ') + "x", std::string(1 << 18, 'a'),
                                std::string(1 << 18, '\n') + std::string(1 << 18, '\t')}) {
     const std::vector<int32_t> ids = t.encode(s);
     EXPECT_LT(ids.size(), s.size());  // merges happened
@@ -196,6 +198,65 @@ TEST(StreamDecoder, ConcatenationEqualsDecodeOnGoldens) {
     for (int32_t id : c.ids) streamed += d.push(id);
     streamed += d.flush();
     EXPECT_EQ(streamed, c.decoded);
+  }
+}
+
+TEST(Tokenizer, RandomBytesRoundTripToRepairedNfc) {
+  // Property over arbitrary input: no crash, and decode(encode(s)) == NFC(repair(s)). The byte
+  // alphabet is skewed toward UTF-8 lead/continuation bytes, '<', '|' and whitespace so that
+  // partial characters, special-token prefixes and whitespace runs are common.
+  const Tokenizer& t = qwen3_tokenizer();
+  const std::string alphabet = std::string("<|>im_start end think \n\t\r'sA1") +
+                               "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xcc\x81\xff\x80\xed";
+  std::mt19937 rng(12345);
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string s;
+    const int len = static_cast<int>(rng() % 40);
+    for (int i = 0; i < len; ++i) s.push_back(alphabet[rng() % alphabet.size()]);
+    if (iter % 7 == 0) s += "<|im_end|>";
+    std::string valid, nfc;
+    tok::append_valid_utf8(s, &valid);
+    tok::append_nfc(valid, &nfc);
+    for (bool special : {true, false}) {
+      const std::vector<int32_t> ids = t.encode(s, special);
+      ASSERT_EQ(t.decode(ids), nfc) << "iteration " << iter;
+      for (int32_t id : ids) ASSERT_TRUE(id >= 0 && id < t.n_vocab());
+    }
+  }
+}
+
+TEST(Tokenizer, FromHfPathAcceptsFileAndDirectory) {
+  const std::string dir = std::string(LONGCTX_SOURCE_DIR) + "/data/qwen3-tokenizer";
+  Result<Tokenizer> from_file = Tokenizer::from_hf_path(dir + "/tokenizer.json.zst");
+  ASSERT_TRUE(from_file.is_ok()) << from_file.status().message();
+  EXPECT_EQ(from_file->eos_id(), 151645);  // tokenizer_config.json beside the file was read
+  EXPECT_EQ(from_file->encode("Hello world"), (std::vector<int32_t>{9707, 1879}));
+  Result<Tokenizer> missing = Tokenizer::from_hf_path(::testing::TempDir());
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_NE(missing.status().message().find("tokenizer.json"), std::string::npos);
+}
+
+TEST(StreamDecoder, OutputIsValidUtf8ForRandomIds) {
+  // Arbitrary byte tokens in arbitrary order: every returned chunk must be valid UTF-8, and the
+  // concatenation must equal the repaired full decode.
+  const Tokenizer& t = qwen3_tokenizer();
+  std::mt19937 rng(777);
+  for (int iter = 0; iter < 500; ++iter) {
+    StreamDecoder d(t);
+    std::vector<int32_t> ids;
+    std::string streamed;
+    for (int i = 0; i < 30; ++i) {
+      const int32_t id = static_cast<int32_t>(rng() % 2 ? rng() % 256 : rng() % t.n_vocab());
+      ids.push_back(id);
+      const std::string chunk = d.push(id);
+      std::string check;
+      ASSERT_TRUE(tok::append_valid_utf8(chunk, &check)) << "iteration " << iter;
+      streamed += chunk;
+    }
+    streamed += d.flush();
+    std::string whole;
+    tok::append_valid_utf8(t.decode(ids), &whole);
+    EXPECT_EQ(streamed, whole) << "iteration " << iter;
   }
 }
 
