@@ -1,7 +1,7 @@
 // `longctx synth --shape NAME --type TYPE [--layers N] -o FILE`: writes a random-weight GGUF of
 // a Qwen3-family shape with the real Qwen3 tokenizer, for demos, tests and benchmarks.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -26,14 +26,17 @@ int fail(const std::string& msg) {
 
 CommandFn add_synth_command(CLI::App& app) {
   struct Args {
-    std::string shape, type = "f16", out, tokenizer = std::string(LONGCTX_DATA_DIR) + "/qwen3-tokenizer";
+    std::string shape, type = "f16", out,
+                       tokenizer = std::string(LONGCTX_DATA_DIR) + "/qwen3-tokenizer";
     uint32_t layers = 0;
     uint64_t seed = 42;
     bool quiet = false;
   };
   auto a = std::make_shared<Args>();
-  app.add_option("--shape", a->shape, "Catalog shape, e.g. qwen3-0.6b, qwen3-30b-a3b, qwen3-tiny")->required();
-  app.add_option("--type", a->type, "Weight type: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_K q5_K q6_K")
+  app.add_option("--shape", a->shape, "Catalog shape, e.g. qwen3-0.6b, qwen3-30b-a3b, qwen3-tiny")
+      ->required();
+  app.add_option("--type", a->type,
+                 "Weight type: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_K q5_K q6_K")
       ->capture_default_str();
   app.add_option("--layers", a->layers, "Keep only the first N layers (a cut-down copy)");
   app.add_option("--seed", a->seed, "Random seed")->capture_default_str();
@@ -44,11 +47,13 @@ CommandFn add_synth_command(CLI::App& app) {
     const ModelShape* shape = find_model_shape(a->shape);
     if (!shape) {
       std::string near;
-      for (const std::string& n : nearest_model_names(a->shape)) near += (near.empty() ? "" : ", ") + n;
+      for (const std::string& n : nearest_model_names(a->shape))
+        near += (near.empty() ? "" : ", ") + n;
       return fail("unknown shape '" + a->shape + "' (nearest: " + near + ")");
     }
     auto type = parse_type_name(a->type);
-    if (!type || !has_quantizer(*type)) return fail("cannot write weights of type '" + a->type + "'");
+    if (!type || !has_quantizer(*type))
+      return fail("cannot write weights of type '" + a->type + "'");
     SynthOptions opt;
     opt.hparams = ModelHparams::from_shape(*shape);
     if (a->layers > 0) {
@@ -79,7 +84,8 @@ CommandFn add_synth_command(CLI::App& app) {
     Status st = write_synth_model(opt, a->out);
     if (show_progress) std::fprintf(stderr, "\n");
     if (!st) return fail(st.message());
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "wrote %s (%s, %u layers, %s) in %.1f s\n", a->out.c_str(), shape->name,
                  opt.hparams.n_layer, type_name(*type), secs);
     return 0;

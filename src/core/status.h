@@ -42,7 +42,9 @@ class Status {
   std::string message_;
 };
 
-inline Status invalid_argument(std::string m) { return {ErrorCode::kInvalidArgument, std::move(m)}; }
+inline Status invalid_argument(std::string m) {
+  return {ErrorCode::kInvalidArgument, std::move(m)};
+}
 inline Status invalid_format(std::string m) { return {ErrorCode::kInvalidFormat, std::move(m)}; }
 inline Status not_found(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
 inline Status io_error(std::string m) { return {ErrorCode::kIo, std::move(m)}; }
@@ -52,8 +54,8 @@ inline Status unsupported(std::string m) { return {ErrorCode::kUnsupported, std:
 template <class T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {    // NOLINT: implicit by design
     if (std::get<Status>(v_).is_ok()) std::abort();  // an ok Status carries no value
   }
 
@@ -78,17 +80,17 @@ class Result {
 }  // namespace longctx
 
 // Always-on check of a programmer invariant (never of input): prints and aborts.
-#define LONGCTX_CHECK(cond)                                                              \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);      \
-      std::abort();                                                                      \
-    }                                                                                    \
+#define LONGCTX_CHECK(cond)                                                         \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                 \
+    }                                                                               \
   } while (0)
 
 // Propagate a non-ok Status from an expression returning Status.
-#define LONGCTX_RETURN_IF_ERROR(expr)            \
-  do {                                           \
-    ::longctx::Status _st = (expr);              \
-    if (!_st.is_ok()) return _st;                \
+#define LONGCTX_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::longctx::Status _st = (expr);   \
+    if (!_st.is_ok()) return _st;     \
   } while (0)

@@ -16,8 +16,19 @@ namespace longctx {
 
 // Metadata value types, numbered as in the GGUF specification.
 enum class GgufType : uint32_t {
-  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7,
-  STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+  UINT8 = 0,
+  INT8 = 1,
+  UINT16 = 2,
+  INT16 = 3,
+  UINT32 = 4,
+  INT32 = 5,
+  FLOAT32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  UINT64 = 10,
+  INT64 = 11,
+  FLOAT64 = 12,
 };
 const char* gguf_type_name(GgufType t);
 
@@ -25,14 +36,14 @@ const char* gguf_type_name(GgufType t);
 // their element type and elements (nested arrays are arrays of GgufValue).
 struct GgufValue {
   GgufType type = GgufType::UINT8;
-  uint64_t u = 0;     // UINT8/16/32/64 and BOOL
-  int64_t i = 0;      // INT8/16/32/64
-  double f = 0;       // FLOAT32/64
-  std::string str;    // STRING
+  uint64_t u = 0;                        // UINT8/16/32/64 and BOOL
+  int64_t i = 0;                         // INT8/16/32/64
+  double f = 0;                          // FLOAT32/64
+  std::string str;                       // STRING
   GgufType elem_type = GgufType::UINT8;  // ARRAY: element type
   std::vector<GgufValue> elems;          // ARRAY: elements
 
-  bool is_integer() const;   // any of the eight integer types
+  bool is_integer() const;  // any of the eight integer types
   bool is_float() const { return type == GgufType::FLOAT32 || type == GgufType::FLOAT64; }
   // Human-readable rendering for `longctx info`; arrays longer than max_elems are abbreviated.
   std::string to_string(size_t max_elems = 8) const;
@@ -69,9 +80,9 @@ class GgufFile {
 
   // Typed getters: an error names the key when it is missing or has the wrong type.
   Result<std::string> get_string(std::string_view key) const;
-  Result<uint64_t> get_uint(std::string_view key) const;   // any non-negative integer type
-  Result<int64_t> get_int(std::string_view key) const;     // any integer type that fits
-  Result<double> get_float(std::string_view key) const;    // float or integer types
+  Result<uint64_t> get_uint(std::string_view key) const;  // any non-negative integer type
+  Result<int64_t> get_int(std::string_view key) const;    // any integer type that fits
+  Result<double> get_float(std::string_view key) const;   // float or integer types
   Result<bool> get_bool(std::string_view key) const;
   Result<std::vector<std::string>> get_string_array(std::string_view key) const;
   Result<std::vector<int64_t>> get_int_array(std::string_view key) const;
@@ -80,13 +91,15 @@ class GgufFile {
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(std::string_view name) const;
   // Start of a tensor's bytes inside the mapping (valid while this GgufFile lives).
-  const uint8_t* tensor_data(const GgufTensorInfo& t) const { return base_ + data_offset_ + t.offset; }
+  const uint8_t* tensor_data(const GgufTensorInfo& t) const {
+    return base_ + data_offset_ + t.offset;
+  }
 
   // "general.architecture", or "" when absent.
   std::string architecture() const;
 
  private:
-  MappedFile map_;             // owns the bytes when opened from a path
+  MappedFile map_;  // owns the bytes when opened from a path
   const uint8_t* base_ = nullptr;
   size_t size_ = 0;
   uint32_t version_ = 0;

@@ -15,7 +15,8 @@ bool is_known_arch(const std::string& a) { return a == "qwen3" || a == "qwen3moe
 Status read_u32(const GgufFile& f, const std::string& key, uint32_t* out) {
   auto v = f.get_uint(key);
   if (!v) return v.status();
-  if (*v > 0xffffffffull) return invalid_format("'" + key + "' = " + std::to_string(*v) + " is out of range");
+  if (*v > 0xffffffffull)
+    return invalid_format("'" + key + "' = " + std::to_string(*v) + " is out of range");
   *out = static_cast<uint32_t>(*v);
   return Status::ok();
 }
@@ -30,9 +31,12 @@ Status read_u32_opt(const GgufFile& f, const std::string& key, uint32_t* out) {
 
 const char* rope_scaling_name(RopeScalingType t) {
   switch (t) {
-    case RopeScalingType::kNone: return "none";
-    case RopeScalingType::kLinear: return "linear";
-    case RopeScalingType::kYarn: return "yarn";
+    case RopeScalingType::kNone:
+      return "none";
+    case RopeScalingType::kLinear:
+      return "linear";
+    case RopeScalingType::kYarn:
+      return "yarn";
   }
   return "?";
 }
@@ -42,7 +46,8 @@ Result<ModelHparams> ModelHparams::from_gguf(const GgufFile& f) {
   hp.arch = f.architecture();
   if (hp.arch.empty()) return invalid_format("missing 'general.architecture'");
   if (!is_known_arch(hp.arch)) {
-    return unsupported("unknown architecture '" + hp.arch + "' (supported: qwen3, qwen3moe, qwen2)");
+    return unsupported("unknown architecture '" + hp.arch +
+                       "' (supported: qwen3, qwen3moe, qwen2)");
   }
   if (auto n = f.get_string("general.name")) hp.name = *n;
   const std::string a = hp.arch + ".";
@@ -72,13 +77,19 @@ Result<ModelHparams> ModelHparams::from_gguf(const GgufFile& f) {
 
   // RoPE scaling: llama.cpp writes rope.scaling.{type,factor,original_context_length}.
   if (auto t = f.get_string(a + "rope.scaling.type")) {
-    if (*t == "none") hp.rope_scaling.type = RopeScalingType::kNone;
-    else if (*t == "linear") hp.rope_scaling.type = RopeScalingType::kLinear;
-    else if (*t == "yarn") hp.rope_scaling.type = RopeScalingType::kYarn;
-    else return unsupported("'" + a + "rope.scaling.type' = '" + *t + "' (supported: none, linear, yarn)");
+    if (*t == "none")
+      hp.rope_scaling.type = RopeScalingType::kNone;
+    else if (*t == "linear")
+      hp.rope_scaling.type = RopeScalingType::kLinear;
+    else if (*t == "yarn")
+      hp.rope_scaling.type = RopeScalingType::kYarn;
+    else
+      return unsupported("'" + a + "rope.scaling.type' = '" + *t +
+                         "' (supported: none, linear, yarn)");
   }
   if (auto fac = f.get_float(a + "rope.scaling.factor")) hp.rope_scaling.factor = *fac;
-  LONGCTX_RETURN_IF_ERROR(read_u32_opt(f, a + "rope.scaling.original_context_length", &hp.rope_scaling.orig_ctx));
+  LONGCTX_RETURN_IF_ERROR(
+      read_u32_opt(f, a + "rope.scaling.original_context_length", &hp.rope_scaling.orig_ctx));
 
   // Vocabulary size from the embedding matrix [n_embd, n_vocab], else from the token list.
   if (const GgufTensorInfo* t = f.find_tensor("token_embd.weight")) {
@@ -126,10 +137,12 @@ Status ModelHparams::validate() const {
   LONGCTX_RETURN_IF_ERROR(positive(head_dim, "attention.key_length"));
   LONGCTX_RETURN_IF_ERROR(positive(head_dim_v, "attention.value_length"));
   LONGCTX_RETURN_IF_ERROR(positive(n_ctx_train, "context_length"));
-  if (n_vocab == 0) return invalid_format("vocabulary size unknown (no token_embd.weight or token list)");
+  if (n_vocab == 0)
+    return invalid_format("vocabulary size unknown (no token_embd.weight or token list)");
   if (n_head % n_head_kv != 0) {
     return invalid_format("attention.head_count (" + std::to_string(n_head) +
-                          ") is not a multiple of head_count_kv (" + std::to_string(n_head_kv) + ")");
+                          ") is not a multiple of head_count_kv (" + std::to_string(n_head_kv) +
+                          ")");
   }
   if (head_dim % 2 != 0) return invalid_format("attention.key_length must be even for RoPE");
   if (!(rms_eps > 0 && rms_eps < 1)) return invalid_format("layer_norm_rms_epsilon out of range");

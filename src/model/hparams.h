@@ -22,15 +22,15 @@ struct RopeScaling {
 };
 
 struct ModelHparams {
-  std::string arch;          // "qwen3", "qwen3moe" or "qwen2"
-  std::string name;          // general.name, if present
+  std::string arch;  // "qwen3", "qwen3moe" or "qwen2"
+  std::string name;  // general.name, if present
   uint32_t n_layer = 0;
-  uint32_t n_embd = 0;       // hidden size
-  uint32_t n_ff = 0;         // dense FFN width (0 for MoE)
+  uint32_t n_embd = 0;  // hidden size
+  uint32_t n_ff = 0;    // dense FFN width (0 for MoE)
   uint32_t n_head = 0;
   uint32_t n_head_kv = 0;
-  uint32_t head_dim = 0;     // key_length: 128 for Qwen3, read from metadata, never hidden/heads
-  uint32_t head_dim_v = 0;   // value_length
+  uint32_t head_dim = 0;    // key_length: 128 for Qwen3, read from metadata, never hidden/heads
+  uint32_t head_dim_v = 0;  // value_length
   uint32_t n_vocab = 0;
   uint32_t n_ctx_train = 0;
   double rope_freq_base = 10000.0;

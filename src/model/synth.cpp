@@ -60,10 +60,12 @@ void add_hparams(GgufWriter& w, const ModelHparams& hp, TensorType type, std::ve
     st.push_back(w.set(a + "expert_feed_forward_length", gguf_u32(hp.n_ff_expert)));
   }
   if (hp.rope_scaling.type != RopeScalingType::kNone) {
-    st.push_back(w.set(a + "rope.scaling.type", gguf_string(rope_scaling_name(hp.rope_scaling.type))));
+    st.push_back(
+        w.set(a + "rope.scaling.type", gguf_string(rope_scaling_name(hp.rope_scaling.type))));
     st.push_back(w.set(a + "rope.scaling.factor", gguf_f32(float(hp.rope_scaling.factor))));
     if (hp.rope_scaling.orig_ctx > 0) {
-      st.push_back(w.set(a + "rope.scaling.original_context_length", gguf_u32(hp.rope_scaling.orig_ctx)));
+      st.push_back(
+          w.set(a + "rope.scaling.original_context_length", gguf_u32(hp.rope_scaling.orig_ctx)));
     }
   }
   st.push_back(w.set("general.file_type", gguf_u32(gguf_file_type(type))));
@@ -75,27 +77,43 @@ void add_hparams(GgufWriter& w, const ModelHparams& hp, TensorType type, std::ve
 TensorType weight_type_for_row(TensorType requested, uint64_t row_length) {
   if (row_length % traits(requested).block_size == 0) return requested;
   switch (requested) {
-    case TensorType::Q4_K: return row_length % 32 == 0 ? TensorType::Q5_0 : TensorType::F16;
-    case TensorType::Q5_K: return row_length % 32 == 0 ? TensorType::Q5_1 : TensorType::F16;
-    case TensorType::Q6_K: return row_length % 32 == 0 ? TensorType::Q8_0 : TensorType::F16;
-    default: return TensorType::F16;
+    case TensorType::Q4_K:
+      return row_length % 32 == 0 ? TensorType::Q5_0 : TensorType::F16;
+    case TensorType::Q5_K:
+      return row_length % 32 == 0 ? TensorType::Q5_1 : TensorType::F16;
+    case TensorType::Q6_K:
+      return row_length % 32 == 0 ? TensorType::Q8_0 : TensorType::F16;
+    default:
+      return TensorType::F16;
   }
 }
 
 uint32_t gguf_file_type(TensorType t) {
   switch (t) {
-    case TensorType::F32: return 0;
-    case TensorType::F16: return 1;
-    case TensorType::Q4_0: return 2;
-    case TensorType::Q4_1: return 3;
-    case TensorType::Q8_0: return 7;
-    case TensorType::Q5_0: return 8;
-    case TensorType::Q5_1: return 9;
-    case TensorType::Q4_K: return 14;  // Q4_K_S: the nearest uniform preset
-    case TensorType::Q5_K: return 16;  // Q5_K_S
-    case TensorType::Q6_K: return 18;
-    case TensorType::BF16: return 32;
-    default: return 1;
+    case TensorType::F32:
+      return 0;
+    case TensorType::F16:
+      return 1;
+    case TensorType::Q4_0:
+      return 2;
+    case TensorType::Q4_1:
+      return 3;
+    case TensorType::Q8_0:
+      return 7;
+    case TensorType::Q5_0:
+      return 8;
+    case TensorType::Q5_1:
+      return 9;
+    case TensorType::Q4_K:
+      return 14;  // Q4_K_S: the nearest uniform preset
+    case TensorType::Q5_K:
+      return 16;  // Q5_K_S
+    case TensorType::Q6_K:
+      return 18;
+    case TensorType::BF16:
+      return 32;
+    default:
+      return 1;
   }
 }
 
@@ -113,7 +131,8 @@ Status write_synth_model(const SynthOptions& opt, const std::string& path) {
   const std::vector<TensorDesc> tensors = model_tensors(hp);
   std::vector<TensorType> types;
   for (const TensorDesc& t : tensors) {
-    types.push_back(t.is_norm_or_bias() ? TensorType::F32 : weight_type_for_row(opt.type, t.dims[0]));
+    types.push_back(t.is_norm_or_bias() ? TensorType::F32
+                                        : weight_type_for_row(opt.type, t.dims[0]));
     st.push_back(w.add_tensor(t.name, t.dims, types.back()));
   }
   for (const Status& s : st) LONGCTX_RETURN_IF_ERROR(s);
@@ -146,8 +165,8 @@ Status write_synth_model(const SynthOptions& opt, const std::string& path) {
       const uint64_t rb = row_bytes(types[i], row_len);
       packed.resize(nr * rb);
       for (uint64_t r = 0; r < nr; ++r) {
-        LONGCTX_RETURN_IF_ERROR(quantize_row(types[i], rows.data() + r * row_len, packed.data() + r * rb,
-                                             int64_t(row_len)));
+        LONGCTX_RETURN_IF_ERROR(quantize_row(types[i], rows.data() + r * row_len,
+                                             packed.data() + r * rb, int64_t(row_len)));
       }
       LONGCTX_RETURN_IF_ERROR(w.write_tensor_data(packed.data(), packed.size()));
       done += packed.size();

@@ -19,7 +19,7 @@ struct SynthOptions {
   ModelHparams hparams;
   TensorType type = TensorType::F16;  // 2-D weights; 1-D norms are always f32
   uint64_t seed = 42;
-  float weight_std = 0.02f;           // weights ~ N(0, std), as in Qwen3's initializer
+  float weight_std = 0.02f;                // weights ~ N(0, std), as in Qwen3's initializer
   std::vector<GgufKV> tokenizer_metadata;  // tokenizer.ggml.* and tokenizer.chat_template
   // Called after each chunk of tensor data with bytes written so far and the total.
   std::function<void(uint64_t done, uint64_t total)> progress;

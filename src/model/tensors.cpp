@@ -14,7 +14,7 @@ bool TensorDesc::is_norm_or_bias() const { return dims.size() == 1; }
 std::vector<TensorDesc> model_tensors(const ModelHparams& hp) {
   using R = TensorRole;
   const uint64_t h = hp.n_embd;
-  const uint64_t q_dim = uint64_t(hp.n_head) * hp.head_dim;       // width of q (≠ h for 0.6B)
+  const uint64_t q_dim = uint64_t(hp.n_head) * hp.head_dim;  // width of q (≠ h for 0.6B)
   const uint64_t k_dim = uint64_t(hp.n_head_kv) * hp.head_dim;
   const uint64_t v_dim = uint64_t(hp.n_head_kv) * hp.head_dim_v;
   const uint64_t o_dim = uint64_t(hp.n_head) * hp.head_dim_v;

@@ -12,17 +12,34 @@ namespace longctx {
 
 // What a tensor is for; decides its type under a quantization preset.
 enum class TensorRole {
-  kTokenEmbd, kOutput, kOutputNorm,
-  kAttnNorm, kAttnQ, kAttnK, kAttnV, kAttnOut, kAttnQNorm, kAttnKNorm, kAttnQBias, kAttnKBias, kAttnVBias,
-  kFfnNorm, kFfnGate, kFfnUp, kFfnDown,
-  kFfnRouter, kFfnGateExps, kFfnUpExps, kFfnDownExps,
+  kTokenEmbd,
+  kOutput,
+  kOutputNorm,
+  kAttnNorm,
+  kAttnQ,
+  kAttnK,
+  kAttnV,
+  kAttnOut,
+  kAttnQNorm,
+  kAttnKNorm,
+  kAttnQBias,
+  kAttnKBias,
+  kAttnVBias,
+  kFfnNorm,
+  kFfnGate,
+  kFfnUp,
+  kFfnDown,
+  kFfnRouter,
+  kFfnGateExps,
+  kFfnUpExps,
+  kFfnDownExps,
 };
 
 struct TensorDesc {
   std::string name;            // GGUF name, e.g. "blk.3.attn_q.weight"
   std::vector<uint64_t> dims;  // ggml order: dims[0] is the row length (input features)
   TensorRole role;
-  int layer = -1;              // -1 for non-layer tensors
+  int layer = -1;  // -1 for non-layer tensors
 
   uint64_t n_elements() const;
   bool is_norm_or_bias() const;  // 1-D tensors, always kept in f32

@@ -12,23 +12,23 @@
 namespace longctx {
 
 struct ModelShape {
-  const char* name;       // catalog name, e.g. "qwen3-30b-a3b"
-  const char* hf_name;    // published name, e.g. "Qwen3-30B-A3B"
-  const char* arch;       // GGUF architecture: "qwen3" or "qwen3moe"
+  const char* name;     // catalog name, e.g. "qwen3-30b-a3b"
+  const char* hf_name;  // published name, e.g. "Qwen3-30B-A3B"
+  const char* arch;     // GGUF architecture: "qwen3" or "qwen3moe"
   uint32_t n_layer;
-  uint32_t n_embd;        // hidden size
-  uint32_t n_ff;          // dense FFN width (0 for MoE models)
-  uint32_t n_head;        // query heads
-  uint32_t n_head_kv;     // key/value heads (grouped-query attention)
-  uint32_t head_dim;      // 128 for every Qwen3 model; NOT n_embd / n_head
+  uint32_t n_embd;     // hidden size
+  uint32_t n_ff;       // dense FFN width (0 for MoE models)
+  uint32_t n_head;     // query heads
+  uint32_t n_head_kv;  // key/value heads (grouped-query attention)
+  uint32_t head_dim;   // 128 for every Qwen3 model; NOT n_embd / n_head
   uint32_t n_vocab;
-  uint32_t n_ctx_train;   // native context (max_position_embeddings)
+  uint32_t n_ctx_train;  // native context (max_position_embeddings)
   double rope_theta;
   double rms_eps;
   bool tied_embeddings;
-  uint32_t n_expert;      // 0 for dense models
+  uint32_t n_expert;  // 0 for dense models
   uint32_t n_expert_used;
-  uint32_t n_ff_expert;   // expert FFN width (moe_intermediate_size)
+  uint32_t n_ff_expert;  // expert FFN width (moe_intermediate_size)
   bool norm_topk_prob;
 
   bool is_moe() const { return n_expert > 0; }

@@ -22,7 +22,8 @@ std::string config_token(const json& config, const char* key) {
   if (!config.is_object() || !config.contains(key)) return "";
   const json& v = config[key];
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string())
+    return v["content"].get<std::string>();
   return "";
 }
 
@@ -45,7 +46,8 @@ Result<std::vector<GgufKV>> gguf_tokenizer_metadata(const std::string& hf_dir, u
   const TokenizerSpec& spec = *spec_r;
   if (spec.pieces.size() > n_vocab) {
     return invalid_argument(tok_path + " has " + std::to_string(spec.pieces.size()) +
-                            " tokens, more than the model's vocabulary of " + std::to_string(n_vocab));
+                            " tokens, more than the model's vocabulary of " +
+                            std::to_string(n_vocab));
   }
 
   json config = json::object();
@@ -69,8 +71,8 @@ Result<std::vector<GgufKV>> gguf_tokenizer_metadata(const std::string& hf_dir, u
     if (id < spec.pieces.size() && spec.kinds[id] != TokenKind::kUnused) {
       const std::string& raw = added_by_id[id] ? added_by_id[id]->content : spec.pieces[id];
       if (added_by_id[id]) {
-        const bool ctl_shape = raw.size() >= 4 && raw.rfind("<|", 0) == 0 &&
-                               raw.compare(raw.size() - 2, 2, "|>") == 0;
+        const bool ctl_shape =
+            raw.size() >= 4 && raw.rfind("<|", 0) == 0 && raw.compare(raw.size() - 2, 2, "|>") == 0;
         kind = (spec.kinds[id] == TokenKind::kControl || ctl_shape) ? TokenKind::kControl
                                                                     : TokenKind::kUserDefined;
         tokens[id] = raw;
@@ -103,12 +105,16 @@ Result<std::vector<GgufKV>> gguf_tokenizer_metadata(const std::string& hf_dir, u
   kv.push_back({"tokenizer.ggml.tokens", gguf_string_array(tokens)});
   kv.push_back({"tokenizer.ggml.token_type", gguf_array(GgufType::INT32, std::move(types))});
   kv.push_back({"tokenizer.ggml.merges", gguf_string_array(merges)});
-  if (auto eos = id_of(config_token(config, "eos_token"))) kv.push_back({"tokenizer.ggml.eos_token_id", gguf_u32(*eos)});
-  if (auto pad = id_of(config_token(config, "pad_token"))) kv.push_back({"tokenizer.ggml.padding_token_id", gguf_u32(*pad)});
-  if (auto bos = id_of("<|endoftext|>")) kv.push_back({"tokenizer.ggml.bos_token_id", gguf_u32(*bos)});
+  if (auto eos = id_of(config_token(config, "eos_token")))
+    kv.push_back({"tokenizer.ggml.eos_token_id", gguf_u32(*eos)});
+  if (auto pad = id_of(config_token(config, "pad_token")))
+    kv.push_back({"tokenizer.ggml.padding_token_id", gguf_u32(*pad)});
+  if (auto bos = id_of("<|endoftext|>"))
+    kv.push_back({"tokenizer.ggml.bos_token_id", gguf_u32(*bos)});
   kv.push_back({"tokenizer.ggml.add_bos_token", gguf_bool(config.value("add_bos_token", false))});
   if (config.contains("chat_template") && config["chat_template"].is_string()) {
-    kv.push_back({"tokenizer.chat_template", gguf_string(config["chat_template"].get<std::string>())});
+    kv.push_back(
+        {"tokenizer.chat_template", gguf_string(config["chat_template"].get<std::string>())});
   }
   return kv;
 }

@@ -22,7 +22,9 @@ struct RunResult {
   std::string err;
 };
 
-std::string tmp_path(const std::string& name) { return testing_util::unique_temp_path("chat_cli_" + name); }
+std::string tmp_path(const std::string& name) {
+  return testing_util::unique_temp_path("chat_cli_" + name);
+}
 
 RunResult run_cli(const std::string& args) {
   const std::string err_path = tmp_path("stderr.txt");

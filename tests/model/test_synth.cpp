@@ -24,7 +24,8 @@ namespace {
 
 const std::vector<GgufKV>& qwen3_tokenizer_kv() {
   static const std::vector<GgufKV> kv = [] {
-    auto r = gguf_tokenizer_metadata(std::string(LONGCTX_SOURCE_DIR) + "/data/qwen3-tokenizer", 151936);
+    auto r =
+        gguf_tokenizer_metadata(std::string(LONGCTX_SOURCE_DIR) + "/data/qwen3-tokenizer", 151936);
     LONGCTX_CHECK(r.is_ok());
     return std::move(r).value();
   }();
@@ -33,7 +34,8 @@ const std::vector<GgufKV>& qwen3_tokenizer_kv() {
 
 std::string temp_path(const std::string& name) { return testing_util::unique_temp_path(name); }
 
-std::string write_synth(const std::string& shape, TensorType type, uint64_t seed, const std::string& name) {
+std::string write_synth(const std::string& shape, TensorType type, uint64_t seed,
+                        const std::string& name) {
   SynthOptions opt;
   opt.hparams = ModelHparams::from_shape(*find_model_shape(shape));
   opt.type = type;
@@ -152,9 +154,12 @@ TEST(ModelHparamsFromGguf, MissingOrBadKeysAreNamed) {
     const std::string a = c.arch;
     ASSERT_TRUE(w.set("general.architecture", gguf_string(a)).is_ok());
     const std::pair<std::string, GgufValue> keys[] = {
-        {a + ".block_count", gguf_u32(2)},          {a + ".context_length", gguf_u32(4096)},
-        {a + ".embedding_length", gguf_u32(64)},    {a + ".feed_forward_length", gguf_u32(128)},
-        {a + ".attention.head_count", gguf_u32(4)}, {a + ".attention.layer_norm_rms_epsilon", gguf_f32(1e-6f)},
+        {a + ".block_count", gguf_u32(2)},
+        {a + ".context_length", gguf_u32(4096)},
+        {a + ".embedding_length", gguf_u32(64)},
+        {a + ".feed_forward_length", gguf_u32(128)},
+        {a + ".attention.head_count", gguf_u32(4)},
+        {a + ".attention.layer_norm_rms_epsilon", gguf_f32(1e-6f)},
     };
     for (const auto& [k, v] : keys) {
       if (k != c.drop) {

@@ -49,9 +49,9 @@ struct Published {
 
 TEST(Catalog, ParameterCountsMatchModelCards) {
   const Published cards[] = {
-      {"qwen3-0.6b", 0.6, 0.44, 0.6},   {"qwen3-1.7b", 1.7, 1.4, 1.7},
-      {"qwen3-4b", 4.0, 3.6, 4.0},      {"qwen3-8b", 8.2, 6.95, 8.2},
-      {"qwen3-14b", 14.8, 13.2, 14.8},  {"qwen3-32b", 32.8, 31.2, 32.8},
+      {"qwen3-0.6b", 0.6, 0.44, 0.6},     {"qwen3-1.7b", 1.7, 1.4, 1.7},
+      {"qwen3-4b", 4.0, 3.6, 4.0},        {"qwen3-8b", 8.2, 6.95, 8.2},
+      {"qwen3-14b", 14.8, 13.2, 14.8},    {"qwen3-32b", 32.8, 31.2, 32.8},
       {"qwen3-30b-a3b", 30.5, 29.9, 3.3}, {"qwen3-235b-a22b", 235, 234, 22},
   };
   for (const Published& p : cards) {

@@ -37,12 +37,14 @@ bool same_value(const GgufValue& a, const GgufValue& b, std::string* why) {
 }
 
 TEST(TokenizerGgufExport, MatchesConverterMetadataForQwen3) {
-  auto packed = read_file(std::string(LONGCTX_SOURCE_DIR) + "/tests/tokenizer/data/qwen3-vocab.gguf.zst");
+  auto packed =
+      read_file(std::string(LONGCTX_SOURCE_DIR) + "/tests/tokenizer/data/qwen3-vocab.gguf.zst");
   ASSERT_TRUE(packed.is_ok()) << packed.status().message();
   auto oracle = GgufFile::parse(reinterpret_cast<const uint8_t*>(packed->data()), packed->size());
   ASSERT_TRUE(oracle.is_ok()) << oracle.status().message();
 
-  auto ours = gguf_tokenizer_metadata(std::string(LONGCTX_SOURCE_DIR) + "/data/qwen3-tokenizer", 151936);
+  auto ours =
+      gguf_tokenizer_metadata(std::string(LONGCTX_SOURCE_DIR) + "/data/qwen3-tokenizer", 151936);
   ASSERT_TRUE(ours.is_ok()) << ours.status().message();
 
   size_t n_tokenizer_keys = 0;
