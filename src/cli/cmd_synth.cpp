@@ -55,7 +55,7 @@ CommandFn add_synth_command(CLI::App& app) {
     if (!type || !has_quantizer(*type))
       return fail("cannot write weights of type '" + a->type + "'");
     SynthOptions opt;
-    opt.hparams = ModelHparams::from_shape(*shape);
+    opt.hparams = hparams_from_shape(*shape);
     if (a->layers > 0) {
       if (a->layers > opt.hparams.n_layer) {
         return fail("--layers " + std::to_string(a->layers) + " exceeds the shape's " +

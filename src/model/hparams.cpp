@@ -4,7 +4,6 @@
 #include <string>
 
 #include "gguf/gguf.h"
-#include "plan/catalog.h"
 
 namespace longctx {
 namespace {
@@ -101,27 +100,6 @@ Result<ModelHparams> ModelHparams::from_gguf(const GgufFile& f) {
   }
   hp.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   LONGCTX_RETURN_IF_ERROR(hp.validate());
-  return hp;
-}
-
-ModelHparams ModelHparams::from_shape(const ModelShape& s) {
-  ModelHparams hp;
-  hp.arch = s.arch;
-  hp.name = s.hf_name;
-  hp.n_layer = s.n_layer;
-  hp.n_embd = s.n_embd;
-  hp.n_ff = s.n_ff;
-  hp.n_head = s.n_head;
-  hp.n_head_kv = s.n_head_kv;
-  hp.head_dim = hp.head_dim_v = s.head_dim;
-  hp.n_vocab = s.n_vocab;
-  hp.n_ctx_train = s.n_ctx_train;
-  hp.rope_freq_base = s.rope_theta;
-  hp.rms_eps = s.rms_eps;
-  hp.tied_embeddings = s.tied_embeddings;
-  hp.n_expert = s.n_expert;
-  hp.n_expert_used = s.n_expert_used;
-  hp.n_ff_expert = s.n_ff_expert;
   return hp;
 }
 

@@ -1,5 +1,5 @@
 // Model hyperparameters of the Qwen3 family (qwen3, qwen3moe, qwen2), read from GGUF metadata
-// with the key names llama.cpp's converter writes, or taken from a catalog shape.
+// with the key names llama.cpp's converter writes (plan/catalog.h makes them from a shape).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,6 @@
 namespace longctx {
 
 class GgufFile;
-struct ModelShape;
 
 enum class RopeScalingType { kNone, kLinear, kYarn };
 const char* rope_scaling_name(RopeScalingType t);
@@ -48,7 +47,6 @@ struct ModelHparams {
   // Reads `<arch>.*` keys; the vocabulary size comes from token_embd.weight (or the token list).
   // Every missing or inconsistent value is an error naming the key.
   static Result<ModelHparams> from_gguf(const GgufFile& file);
-  static ModelHparams from_shape(const ModelShape& shape);
   // Consistency checks shared by every source (positive sizes, heads divisible, experts).
   Status validate() const;
 };

@@ -71,6 +71,27 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+ModelHparams hparams_from_shape(const ModelShape& s) {
+  ModelHparams hp;
+  hp.arch = s.arch;
+  hp.name = s.hf_name;
+  hp.n_layer = s.n_layer;
+  hp.n_embd = s.n_embd;
+  hp.n_ff = s.n_ff;
+  hp.n_head = s.n_head;
+  hp.n_head_kv = s.n_head_kv;
+  hp.head_dim = hp.head_dim_v = s.head_dim;
+  hp.n_vocab = s.n_vocab;
+  hp.n_ctx_train = s.n_ctx_train;
+  hp.rope_freq_base = s.rope_theta;
+  hp.rms_eps = s.rms_eps;
+  hp.tied_embeddings = s.tied_embeddings;
+  hp.n_expert = s.n_expert;
+  hp.n_expert_used = s.n_expert_used;
+  hp.n_ff_expert = s.n_ff_expert;
+  return hp;
+}
+
 std::span<const ModelShape> model_catalog() { return {kCatalog, std::size(kCatalog)}; }
 
 const ModelShape* find_model_shape(std::string_view name) {

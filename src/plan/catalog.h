@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "model/hparams.h"
+
 namespace longctx {
 
 struct ModelShape {
@@ -33,6 +35,9 @@ struct ModelShape {
 
   bool is_moe() const { return n_expert > 0; }
 };
+
+// The hyperparameters of a shape, as a GGUF of that model would carry them.
+ModelHparams hparams_from_shape(const ModelShape& shape);
 
 // Every published model in the catalog, in size order (test shapes excluded).
 std::span<const ModelShape> model_catalog();

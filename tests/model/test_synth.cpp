@@ -37,7 +37,7 @@ std::string temp_path(const std::string& name) { return testing_util::unique_tem
 std::string write_synth(const std::string& shape, TensorType type, uint64_t seed,
                         const std::string& name) {
   SynthOptions opt;
-  opt.hparams = ModelHparams::from_shape(*find_model_shape(shape));
+  opt.hparams = hparams_from_shape(*find_model_shape(shape));
   opt.type = type;
   opt.seed = seed;
   opt.tokenizer_metadata = qwen3_tokenizer_kv();
@@ -53,7 +53,7 @@ TEST(Synth, DenseModelReadsBackWithItsShapeTensorsAndTokenizer) {
   ASSERT_TRUE(f.is_ok()) << f.status().message();
   auto hp = ModelHparams::from_gguf(*f);
   ASSERT_TRUE(hp.is_ok()) << hp.status().message();
-  const ModelHparams want = ModelHparams::from_shape(*find_model_shape("qwen3-tiny"));
+  const ModelHparams want = hparams_from_shape(*find_model_shape("qwen3-tiny"));
   EXPECT_EQ(hp->arch, "qwen3");
   EXPECT_EQ(hp->n_layer, want.n_layer);
   EXPECT_EQ(hp->n_embd, want.n_embd);

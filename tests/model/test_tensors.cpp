@@ -17,7 +17,7 @@ uint64_t total_elements(const std::vector<TensorDesc>& ts) {
 }
 
 TEST(ModelTensors, Qwen3_0_6B) {
-  ModelHparams hp = ModelHparams::from_shape(*find_model_shape("qwen3-0.6b"));
+  ModelHparams hp = hparams_from_shape(*find_model_shape("qwen3-0.6b"));
   ASSERT_TRUE(hp.validate().is_ok());
   auto ts = model_tensors(hp);
   // token_embd + output_norm + 28 layers x 11 tensors (tied: no output.weight).
@@ -39,7 +39,7 @@ TEST(ModelTensors, Qwen3_0_6B) {
 }
 
 TEST(ModelTensors, Qwen3MoeHasExpertsAndUntiedOutput) {
-  ModelHparams hp = ModelHparams::from_shape(*find_model_shape("qwen3-30b-a3b"));
+  ModelHparams hp = hparams_from_shape(*find_model_shape("qwen3-30b-a3b"));
   ASSERT_TRUE(hp.validate().is_ok());
   auto ts = model_tensors(hp);
   EXPECT_EQ(ts.size(), 3u + 48u * 12u);
@@ -56,10 +56,10 @@ TEST(ModelTensors, Qwen3MoeHasExpertsAndUntiedOutput) {
 }
 
 TEST(ModelHparamsValidate, RejectsInconsistentShapes) {
-  ModelHparams hp = ModelHparams::from_shape(*find_model_shape("qwen3-8b"));
+  ModelHparams hp = hparams_from_shape(*find_model_shape("qwen3-8b"));
   hp.n_head_kv = 7;
   EXPECT_FALSE(hp.validate().is_ok());
-  hp = ModelHparams::from_shape(*find_model_shape("qwen3-30b-a3b"));
+  hp = hparams_from_shape(*find_model_shape("qwen3-30b-a3b"));
   hp.n_expert_used = 129;
   Status st = hp.validate();
   ASSERT_FALSE(st.is_ok());
