@@ -52,8 +52,10 @@ CommandFn add_synth_command(CLI::App& app) {
       return fail("unknown shape '" + a->shape + "' (nearest: " + near + ")");
     }
     auto type = parse_type_name(a->type);
-    if (!type || !has_quantizer(*type))
-      return fail("cannot write weights of type '" + a->type + "'");
+    if (!type || !has_quantizer(*type)) {
+      return fail("cannot write weights of type '" + a->type +
+                  "' (supported: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_K q5_K q6_K)");
+    }
     SynthOptions opt;
     opt.hparams = hparams_from_shape(*shape);
     if (a->layers > 0) {

@@ -3,6 +3,7 @@
 // tokenizer, a tokenizer directory and a GGUF file; bad input gives a clear error.
 #include <gtest/gtest.h>
 
+#include "common/run_cli.h"
 #include "common/temp_path.h"
 
 #include <sys/wait.h>
@@ -16,31 +17,12 @@
 namespace longctx::chat {
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
 std::string tmp_path(const std::string& name) {
   return testing_util::unique_temp_path("chat_cli_" + name);
 }
 
-RunResult run_cli(const std::string& args) {
-  const std::string err_path = tmp_path("stderr.txt");
-  const std::string cmd =
-      std::string(LONGCTX_BINARY_DIR) + "/src/longctx template " + args + " 2>" + err_path;
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  auto err = read_file(err_path);
-  if (err.is_ok()) r.err = *err;
-  return r;
+testing_util::RunResult run_cli(const std::string& args) {
+  return testing_util::run_longctx("template " + args);
 }
 
 Json cli_cases() {
@@ -60,7 +42,7 @@ void expect_json_output(const std::string& source_args) {
   ASSERT_GE(cases.size(), 4u);
   for (const auto& c : cases) {
     SCOPED_TRACE(c["name"].get<std::string>() + " with " + source_args);
-    RunResult r = run_cli(source_args + " --json --request " + write_request(c));
+    testing_util::RunResult r = run_cli(source_args + " --json --request " + write_request(c));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.err, "");
     Json out = Json::parse(r.out);
@@ -87,7 +69,7 @@ TEST(TemplateCli, GgufTemplateMatchesOracle) {
 
 TEST(TemplateCli, PlainOutputIsTheExactPrompt) {
   for (const auto& c : cli_cases()) {
-    RunResult r = run_cli("--request " + write_request(c));
+    testing_util::RunResult r = run_cli("--request " + write_request(c));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, c["prompt"].get<std::string>()) << c["name"];
   }
@@ -96,7 +78,7 @@ TEST(TemplateCli, PlainOutputIsTheExactPrompt) {
 TEST(TemplateCli, BadInputIsAClearError) {
   const std::string bad_json = tmp_path("bad.json");
   ASSERT_TRUE(write_file_atomic(bad_json, "{\"messages\": [").is_ok());
-  RunResult r = run_cli("--request " + bad_json);
+  testing_util::RunResult r = run_cli("--request " + bad_json);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("invalid JSON"), std::string::npos) << r.err;
 
@@ -124,7 +106,7 @@ TEST(TemplateCli, UnsupportedTemplateWarnsAndFallsBackToChatML) {
   const std::string req = tmp_path("fallback.json");
   ASSERT_TRUE(
       write_file_atomic(req, R"({"messages": [{"role": "user", "content": "hi"}]})").is_ok());
-  RunResult r = run_cli("--tokenizer " + config + " --request " + req);
+  testing_util::RunResult r = run_cli("--tokenizer " + config + " --request " + req);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
   EXPECT_NE(r.err.find("warning: chat template not supported"), std::string::npos) << r.err;

@@ -2,6 +2,7 @@
 // --no-special, --batch (including a bad line), -m with the vocab-only GGUF, and errors.
 #include <gtest/gtest.h>
 
+#include "common/run_cli.h"
 #include "common/temp_path.h"
 
 #include <nlohmann/json.hpp>
@@ -15,29 +16,10 @@
 namespace longctx {
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
-
 std::string tmp_path(const std::string& name) { return testing_util::unique_temp_path(name); }
 
-RunResult run_cli(const std::string& args) {
-  const std::string err_path = tmp_path("tokenize_stderr.txt");
-  const std::string cmd =
-      std::string(LONGCTX_BINARY_DIR) + "/src/longctx tokenize " + args + " 2>" + err_path;
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  Result<std::string> err = read_file(err_path);
-  if (err.is_ok()) r.err = *err;
-  return r;
+testing_util::RunResult run_cli(const std::string& args) {
+  return testing_util::run_longctx("tokenize " + args);
 }
 
 void write(const std::string& path, const std::string& data) {
@@ -57,7 +39,7 @@ const testing_util::GoldenCase& golden(const std::string& text) {
 TEST(TokenizeCli, JsonMatchesGoldens) {
   const std::string text = "<|im_start|>user\nhi<|im_end|>";
   write(tmp_path("in.txt"), text);
-  RunResult r = run_cli("--json --file " + tmp_path("in.txt"));
+  testing_util::RunResult r = run_cli("--json --file " + tmp_path("in.txt"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["ids"].get<std::vector<int32_t>>(), golden(text).ids);
@@ -71,7 +53,7 @@ TEST(TokenizeCli, JsonMatchesGoldens) {
 }
 
 TEST(TokenizeCli, TableShowsIdsAndVisiblePieces) {
-  RunResult r = run_cli("'Hello world'");
+  testing_util::RunResult r = run_cli("'Hello world'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("9707  \"Hello\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("1879  \" world\""), std::string::npos) << r.out;
@@ -80,7 +62,7 @@ TEST(TokenizeCli, TableShowsIdsAndVisiblePieces) {
 
 TEST(TokenizeCli, BatchPrintsOneLinePerStringAndNamesBadLines) {
   write(tmp_path("batch.jsonl"), "\"Hello world\"\n\"<think>\"\n");
-  RunResult r = run_cli("--batch " + tmp_path("batch.jsonl"));
+  testing_util::RunResult r = run_cli("--batch " + tmp_path("batch.jsonl"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "{\"ids\":[9707,1879]}\n{\"ids\":[151667]}\n");
 
@@ -96,13 +78,13 @@ TEST(TokenizeCli, ModelGgufGivesTheSameIds) {
   ASSERT_TRUE(gguf.is_ok());
   write(tmp_path("vocab.gguf"), *gguf);
   const std::string text = "The quick brown fox jumps over the lazy dog.";
-  RunResult r = run_cli("--json -m " + tmp_path("vocab.gguf") + " '" + text + "'");
+  testing_util::RunResult r = run_cli("--json -m " + tmp_path("vocab.gguf") + " '" + text + "'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["ids"].get<std::vector<int32_t>>(), golden(text).ids);
 }
 
 TEST(TokenizeCli, ErrorsGoToStderrWithExitCode1) {
-  RunResult r = run_cli("-m /nonexistent/model.gguf x");
+  testing_util::RunResult r = run_cli("-m /nonexistent/model.gguf x");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("/nonexistent/model.gguf"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");

@@ -1,0 +1,53 @@
+// The README's main job end to end (synth a model, then info on it) and the dispatcher's
+// handling of bad command lines, run through the built binary.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "common/run_cli.h"
+#include "common/temp_path.h"
+
+namespace longctx {
+namespace {
+
+using testing_util::run_longctx;
+
+TEST(Cli, SynthThenInfoDescribesTheModel) {
+  const std::string path = testing_util::unique_temp_path("cli_tiny.gguf");
+  auto r = run_longctx("synth --shape qwen3-tiny --type q8_0 -o " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_longctx("info " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("architecture:  qwen3"), std::string::npos) << r.out;
+  // By hand: embeddings 151936*64 = 9,723,904; per layer q 64*512 + k,v 2*64*256 + o 512*64
+  // + q/k norms 2*128 + norms 2*64 + FFN 3*64*192 = 135,552; x2 layers + output_norm 64.
+  EXPECT_NE(r.out.find("parameters:    9995072"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("qwen3.attention.key_length"), std::string::npos);
+  EXPECT_NE(r.out.find("151936 strings"), std::string::npos);  // the tokens array, abbreviated
+  std::remove(path.c_str());
+}
+
+TEST(Cli, BadCommandLinesFailWithAReason) {
+  auto r = run_longctx("synth --shape qwen3-9b -o /dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("qwen3-8b"), std::string::npos) << r.err;  // nearest names suggested
+  r = run_longctx("synth --shape qwen3-tiny --type iq2_xs -o /dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("supported:"), std::string::npos) << r.err;
+  r = run_longctx("synth --shape qwen3-tiny --layers 3 -o /dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("exceeds"), std::string::npos) << r.err;
+  r = run_longctx("synth --shape qwen3-tiny -o /nonexistent-dir/x.gguf");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/nonexistent-dir/"), std::string::npos) << r.err;
+  r = run_longctx("info /nonexistent.gguf");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/nonexistent.gguf"), std::string::npos) << r.err;
+  r = run_longctx("no-such-command");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(r.err.empty());
+}
+
+}  // namespace
+}  // namespace longctx
