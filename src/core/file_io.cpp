@@ -25,7 +25,7 @@ std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace
 
-Result<std::string> zstd_decompress(const void* data, size_t size) {
+Result<std::string> zstd_decompress(const void* data, size_t size, size_t max_bytes) {
   ZSTD_DCtx* dctx = ZSTD_createDCtx();
   if (!dctx) return Status(ErrorCode::kOutOfMemory, "cannot create a zstd context");
   std::string out;
@@ -40,6 +40,10 @@ Result<std::string> zstd_decompress(const void* data, size_t size) {
       ZSTD_freeDCtx(dctx);
       return invalid_format("zstd: " + msg);
     }
+    if (out.size() + o.pos > max_bytes) {
+      ZSTD_freeDCtx(dctx);
+      return invalid_format("zstd: output exceeds " + std::to_string(max_bytes) + " bytes");
+    }
     out.append(buf.data(), o.pos);
   }
   ZSTD_freeDCtx(dctx);
@@ -48,6 +52,10 @@ Result<std::string> zstd_decompress(const void* data, size_t size) {
 }
 
 Result<std::string> read_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return io_error("cannot open '" + path + "': " + errno_text());
+  if (!S_ISREG(st.st_mode)) return io_error("'" + path + "' is not a regular file");
   std::ifstream f(path, std::ios::binary);
   if (!f) return io_error("cannot open '" + path + "': " + errno_text());
   std::ostringstream ss;

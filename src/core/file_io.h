@@ -10,15 +10,22 @@
 
 namespace longctx {
 
-// Reads a whole file; decompresses it when the name ends in ".zst".
+// Largest output zstd_decompress / read_file produce from a compressed file: the biggest file
+// the project reads this way is an 11 MB tokenizer, and a small crafted frame must not be able
+// to expand into gigabytes.
+inline constexpr size_t kMaxDecompressedBytes = size_t{256} << 20;
+
+// Reads a whole regular file (a directory or device is an error); decompresses it when the name
+// ends in ".zst".
 Result<std::string> read_file(const std::string& path);
 
 // Writes `data` to `path` atomically (temporary file + rename), so a failure never leaves a
 // half-written file in place of a good one.
 Status write_file_atomic(const std::string& path, const std::string& data);
 
-// Decompresses a zstd frame held in memory.
-Result<std::string> zstd_decompress(const void* data, size_t size);
+// Decompresses a zstd frame held in memory; output beyond max_bytes is an error.
+Result<std::string> zstd_decompress(const void* data, size_t size,
+                                    size_t max_bytes = kMaxDecompressedBytes);
 
 // A read-only private mapping of a whole file. Movable, not copyable.
 class MappedFile {

@@ -314,13 +314,24 @@ Result<GgufFile> GgufFile::parse(const uint8_t* data, size_t size) {
                           std::to_string(c.remaining()) + " bytes left after the header");
   }
 
-  f.kv_.resize(n_kv);
+  if (n_kv > lim::kMaxKeys || n_tensors > lim::kMaxTensors) {
+    return invalid_format("metadata count " + std::to_string(n_kv) + " / tensor count " +
+                          std::to_string(n_tensors) + " above the supported maximum (" +
+                          std::to_string(lim::kMaxKeys) + " / " + std::to_string(lim::kMaxTensors) +
+                          ")");
+  }
+  // Entries are appended as they parse (never sized from the counts up front): a corrupt count
+  // fails at the first bad entry instead of first allocating memory for all of them.
+  f.kv_.reserve(std::min<uint64_t>(n_kv, 256));
   std::unordered_set<std::string> keys;
   uint64_t budget = lim::kMaxMetadataElements;
   for (uint64_t k = 0; k < n_kv; ++k) {
-    GgufKV& kv = f.kv_[k];
+    GgufKV& kv = f.kv_.emplace_back();
     if (!c.read_string(&kv.key))
       return string_error(c, "metadata entry #" + std::to_string(k) + " key");
+    if (kv.key.empty()) {
+      return invalid_format("metadata entry #" + std::to_string(k) + " has an empty key" + at(c));
+    }
     if (!keys.insert(kv.key).second)
       return invalid_format("duplicate metadata key '" + kv.key + "'");
     uint32_t type_id = 0;
@@ -345,10 +356,10 @@ Result<GgufFile> GgufFile::parse(const uint8_t* data, size_t size) {
     f.alignment_ = a->u;
   }
 
-  f.tensors_.resize(n_tensors);
+  f.tensors_.reserve(std::min<uint64_t>(n_tensors, 4096));
   std::unordered_set<std::string> names;
   for (uint64_t k = 0; k < n_tensors; ++k) {
-    LONGCTX_RETURN_IF_ERROR(read_tensor_info(c, k, &f.tensors_[k]));
+    LONGCTX_RETURN_IF_ERROR(read_tensor_info(c, k, &f.tensors_.emplace_back()));
     if (!names.insert(f.tensors_[k].name).second) {
       return invalid_format("duplicate tensor name '" + f.tensors_[k].name + "'");
     }

@@ -20,5 +20,9 @@ constexpr int kMaxArrayDepth = 8;
 // bounds what a hostile header can make us allocate (~420 MB) while leaving 4x headroom over the
 // largest real vocabularies (4 arrays - tokens, scores, types, merges - of ~262k entries).
 constexpr uint64_t kMaxMetadataElements = uint64_t{1} << 22;
+// Key and tensor counts: real models have tens of keys and at most a few thousand tensors (a
+// 94-layer MoE has ~1,100); the caps only stop a corrupt count from driving the parse.
+constexpr uint64_t kMaxKeys = uint64_t{1} << 16;
+constexpr uint64_t kMaxTensors = uint64_t{1} << 20;
 
 }  // namespace longctx::gguf_limits

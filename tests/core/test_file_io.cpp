@@ -44,3 +44,29 @@ TEST(FileIo, AtomicWriteThenMap) {
 
 }  // namespace
 }  // namespace longctx
+
+namespace longctx {
+namespace {
+
+TEST(FileIo, DirectoryIsNotAFile) {
+  auto r = read_file(::testing::TempDir());
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("not a regular file"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(FileIo, ZstdOutputIsCapped) {
+  // The shipped tokenizer decompresses to ~11.4 MB: a 1 MiB cap must stop it with an error.
+  auto packed = MappedFile::open(std::string(LONGCTX_SOURCE_DIR) +
+                                 "/data/qwen3-tokenizer/tokenizer.json.zst");
+  ASSERT_TRUE(packed.is_ok());
+  auto capped = zstd_decompress(packed->data(), packed->size(), size_t{1} << 20);
+  ASSERT_FALSE(capped.is_ok());
+  EXPECT_NE(capped.status().message().find("exceeds 1048576"), std::string::npos);
+  auto full = zstd_decompress(packed->data(), packed->size());
+  ASSERT_TRUE(full.is_ok());
+  EXPECT_GT(full->size(), size_t{10} << 20);
+}
+
+}  // namespace
+}  // namespace longctx

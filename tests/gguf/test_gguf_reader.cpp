@@ -164,3 +164,41 @@ TEST(GgufReader, OpenMissingFileNamesPath) {
 
 }  // namespace
 }  // namespace longctx
+
+namespace longctx {
+namespace {
+
+// A header claiming `n_tensors` and `n_kv`, followed by `zeros` zero bytes.
+std::vector<uint8_t> header_then_zeros(uint64_t n_tensors, uint64_t n_kv, size_t zeros) {
+  std::vector<uint8_t> b = {'G', 'G', 'U', 'F', 3, 0, 0, 0};
+  for (uint64_t v : {n_tensors, n_kv}) {
+    for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+  b.resize(b.size() + zeros, 0);
+  return b;
+}
+
+// Counts that the remaining bytes could hold but that are corrupt must fail at the first bad
+// entry or at the count cap, never by first sizing tables from the count (a 4 GB sparse file
+// with n_kv = 1e8 used to reserve ~12 GB before failing).
+TEST(GgufReader, CorruptCountsFailBeforeAllocatingForThem) {
+  auto many_keys = header_then_zeros(0, 1u << 17, 13u << 17);
+  auto r = GgufFile::parse(many_keys.data(), many_keys.size());
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("supported maximum"), std::string::npos)
+      << r.status().message();
+
+  auto zero_keys = header_then_zeros(0, 50000, 13 * 50000);
+  r = GgufFile::parse(zero_keys.data(), zero_keys.size());
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("#0 has an empty key"), std::string::npos)
+      << r.status().message();
+
+  auto zero_tensors = header_then_zeros(40000, 0, 33 * 40000);
+  r = GgufFile::parse(zero_tensors.data(), zero_tensors.size());
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("tensor #0"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace longctx
