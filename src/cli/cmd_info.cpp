@@ -23,6 +23,7 @@ CommandFn add_info_command(CLI::App& app) {
                "Also print every tensor (name, type, dims, bytes, offset)");
   app.add_option("--max-array", args->opts.max_array_elems,
                  "Array elements shown before abbreviating")
+      ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   return [args] {
     auto f = GgufFile::open(args->path);

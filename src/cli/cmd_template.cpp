@@ -37,7 +37,7 @@ struct Loaded {
 
 Result<Loaded> load_from_gguf(const std::string& path, bool need_tokenizer) {
   auto f = GgufFile::open(path);
-  if (!f.is_ok()) return f.status().with_context(path);
+  if (!f.is_ok()) return f.status();  // already names the file
   Loaded l;
   auto tmpl = f->get_string("tokenizer.chat_template");
   if (!tmpl.is_ok()) return tmpl.status().with_context(path);

@@ -32,7 +32,7 @@ struct TokenizeOptions {
 Result<Tokenizer> load_tokenizer(const TokenizeOptions& o) {
   if (!o.model_path.empty()) {
     Result<GgufFile> f = GgufFile::open(o.model_path);
-    if (!f.is_ok()) return f.status().with_context(o.model_path);
+    if (!f.is_ok()) return f.status();  // already names the file
     Result<Tokenizer> t = Tokenizer::from_gguf(*f);
     if (!t.is_ok()) return t.status().with_context(o.model_path);
     return t;
@@ -95,6 +95,7 @@ int run_batch(const Tokenizer& tok, const TokenizeOptions& o) {
   std::string out;
   while (std::getline(in, line)) {
     ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_string()) {
       std::fprintf(stderr, "longctx tokenize: %s line %zu: expected one JSON string\n",

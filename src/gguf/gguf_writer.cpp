@@ -2,6 +2,7 @@
 // streams tensor bytes with alignment padding, and publishes the file atomically.
 #include "gguf/gguf_writer.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -343,12 +344,17 @@ Status GgufWriter::begin(const std::string& path) {
     e.put<uint64_t>(t.offset);
   }
   path_ = path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return fail(io_error("'" + path + "' is a directory"));
+  }
   tmp_path_ = path + ".tmp." + std::to_string(::getpid());
   file_ = std::fopen(tmp_path_.c_str(), "wb");
   if (!file_) {
     const std::string err = std::strerror(errno);
     tmp_path_.clear();  // nothing was created, so nothing to remove
-    return fail(io_error("cannot create '" + path + ".tmp': " + err));
+    return fail(
+        io_error("cannot create '" + path + ".tmp." + std::to_string(::getpid()) + "': " + err));
   }
   // A 1 MiB buffer keeps small streamed chunks (a row at a time) from becoming small writes.
   std::setvbuf(file_, nullptr, _IOFBF, size_t{1} << 20);

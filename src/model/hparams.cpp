@@ -20,6 +20,24 @@ Status read_u32(const GgufFile& f, const std::string& key, uint32_t* out) {
   return Status::ok();
 }
 
+// Optional float / string keys: absent leaves *out unchanged; present with a wrong type is an
+// error (silently using the default would mis-rotate every position, for rope keys).
+Status read_float_opt(const GgufFile& f, const std::string& key, double* out) {
+  if (!f.find(key)) return Status::ok();
+  auto v = f.get_float(key);
+  if (!v) return v.status();
+  *out = *v;
+  return Status::ok();
+}
+
+Status read_string_opt(const GgufFile& f, const std::string& key, std::string* out) {
+  if (!f.find(key)) return Status::ok();
+  auto v = f.get_string(key);
+  if (!v) return v.status();
+  *out = *v;
+  return Status::ok();
+}
+
 // Like read_u32, but leaves *out unchanged when the key is absent.
 Status read_u32_opt(const GgufFile& f, const std::string& key, uint32_t* out) {
   if (!f.find(key)) return Status::ok();
@@ -48,7 +66,7 @@ Result<ModelHparams> ModelHparams::from_gguf(const GgufFile& f) {
     return unsupported("unknown architecture '" + hp.arch +
                        "' (supported: qwen3, qwen3moe, qwen2)");
   }
-  if (auto n = f.get_string("general.name")) hp.name = *n;
+  LONGCTX_RETURN_IF_ERROR(read_string_opt(f, "general.name", &hp.name));
   const std::string a = hp.arch + ".";
   LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "block_count", &hp.n_layer));
   LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "embedding_length", &hp.n_embd));
@@ -60,7 +78,7 @@ Result<ModelHparams> ModelHparams::from_gguf(const GgufFile& f) {
   LONGCTX_RETURN_IF_ERROR(read_u32_opt(f, a + "attention.key_length", &hp.head_dim));
   hp.head_dim_v = hp.head_dim;
   LONGCTX_RETURN_IF_ERROR(read_u32_opt(f, a + "attention.value_length", &hp.head_dim_v));
-  if (auto v = f.get_float(a + "rope.freq_base")) hp.rope_freq_base = *v;
+  LONGCTX_RETURN_IF_ERROR(read_float_opt(f, a + "rope.freq_base", &hp.rope_freq_base));
   auto eps = f.get_float(a + "attention.layer_norm_rms_epsilon");
   if (!eps) return eps.status();
   hp.rms_eps = *eps;
@@ -75,18 +93,19 @@ Result<ModelHparams> ModelHparams::from_gguf(const GgufFile& f) {
   }
 
   // RoPE scaling: llama.cpp writes rope.scaling.{type,factor,original_context_length}.
-  if (auto t = f.get_string(a + "rope.scaling.type")) {
-    if (*t == "none")
-      hp.rope_scaling.type = RopeScalingType::kNone;
-    else if (*t == "linear")
-      hp.rope_scaling.type = RopeScalingType::kLinear;
-    else if (*t == "yarn")
-      hp.rope_scaling.type = RopeScalingType::kYarn;
-    else
-      return unsupported("'" + a + "rope.scaling.type' = '" + *t +
-                         "' (supported: none, linear, yarn)");
+  std::string scaling = "none";
+  LONGCTX_RETURN_IF_ERROR(read_string_opt(f, a + "rope.scaling.type", &scaling));
+  if (scaling == "none") {
+    hp.rope_scaling.type = RopeScalingType::kNone;
+  } else if (scaling == "linear") {
+    hp.rope_scaling.type = RopeScalingType::kLinear;
+  } else if (scaling == "yarn") {
+    hp.rope_scaling.type = RopeScalingType::kYarn;
+  } else {
+    return unsupported("'" + a + "rope.scaling.type' = '" + scaling +
+                       "' (supported: none, linear, yarn)");
   }
-  if (auto fac = f.get_float(a + "rope.scaling.factor")) hp.rope_scaling.factor = *fac;
+  LONGCTX_RETURN_IF_ERROR(read_float_opt(f, a + "rope.scaling.factor", &hp.rope_scaling.factor));
   LONGCTX_RETURN_IF_ERROR(
       read_u32_opt(f, a + "rope.scaling.original_context_length", &hp.rope_scaling.orig_ctx));
 

@@ -41,6 +41,15 @@ TEST(Cli, BadCommandLinesFailWithAReason) {
   r = run_longctx("synth --shape qwen3-tiny -o /nonexistent-dir/x.gguf");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("/nonexistent-dir/"), std::string::npos) << r.err;
+  r = run_longctx("synth --shape qwen3-tiny -q -o " + ::testing::TempDir());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is a directory"), std::string::npos) << r.err;
+  r = run_longctx("info --max-array 0 /nonexistent.gguf");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--max-array"), std::string::npos) << r.err;
+  r = run_longctx("tokenize --file " + ::testing::TempDir());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
   r = run_longctx("info /nonexistent.gguf");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("/nonexistent.gguf"), std::string::npos) << r.err;

@@ -140,14 +140,16 @@ TEST(Synth, MoeModelCarriesExpertKeysAndKQuantFallsBackOnShortRows) {
 // A GGUF with qwen3 metadata minus one key must fail naming that key.
 TEST(ModelHparamsFromGguf, MissingOrBadKeysAreNamed) {
   struct Case {
-    const char* drop;
+    const char* drop;  // key left out
     const char* arch;
-    const char* expect;
+    const char* expect;     // in the error message
+    bool string_freq_base;  // write rope.freq_base as a string instead of a float
   };
   const Case cases[] = {
-      {"qwen3.block_count", "qwen3", "qwen3.block_count"},
-      {"qwen3.attention.layer_norm_rms_epsilon", "qwen3", "layer_norm_rms_epsilon"},
-      {"", "llama4", "unknown architecture 'llama4'"},
+      {"qwen3.block_count", "qwen3", "qwen3.block_count", false},
+      {"qwen3.attention.layer_norm_rms_epsilon", "qwen3", "layer_norm_rms_epsilon", false},
+      {"", "llama4", "unknown architecture 'llama4'", false},
+      {"", "qwen3", "qwen3.rope.freq_base", true},  // optional, but wrong-typed: not defaulted
   };
   for (const Case& c : cases) {
     GgufWriter w;
@@ -161,6 +163,9 @@ TEST(ModelHparamsFromGguf, MissingOrBadKeysAreNamed) {
         {a + ".attention.head_count", gguf_u32(4)},
         {a + ".attention.layer_norm_rms_epsilon", gguf_f32(1e-6f)},
     };
+    if (c.string_freq_base) {
+      ASSERT_TRUE(w.set(a + ".rope.freq_base", gguf_string("1000000")).is_ok());
+    }
     for (const auto& [k, v] : keys) {
       if (k != c.drop) {
         ASSERT_TRUE(w.set(k, v).is_ok());

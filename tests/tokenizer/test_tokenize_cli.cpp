@@ -61,7 +61,8 @@ TEST(TokenizeCli, TableShowsIdsAndVisiblePieces) {
 }
 
 TEST(TokenizeCli, BatchPrintsOneLinePerStringAndNamesBadLines) {
-  write(tmp_path("batch.jsonl"), "\"Hello world\"\n\"<think>\"\n");
+  // Blank lines (a trailing newline, an empty line between records) are skipped.
+  write(tmp_path("batch.jsonl"), "\"Hello world\"\n\n\"<think>\"\n \n");
   testing_util::RunResult r = run_cli("--batch " + tmp_path("batch.jsonl"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "{\"ids\":[9707,1879]}\n{\"ids\":[151667]}\n");
