@@ -2,6 +2,7 @@
 // tools/kernels_make_fixtures.py from PyTorch / transformers) and tolerance helpers.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>

@@ -2,6 +2,7 @@
 // mask), with K/V stored as f32, f16 and bf16 at a misaligned address; argument checks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>

@@ -2,6 +2,7 @@
 // selection rules (ties, NaN); rejected arguments.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -95,6 +96,9 @@ TEST(Softmax, RejectsBadVisibleCount) {
   EXPECT_FALSE(softmax(x, 2, SoftmaxParams{1.0f, 3}, y).is_ok());
   EXPECT_FALSE(softmax(x, 2, SoftmaxParams{1.0f, 0}, y).is_ok());
   EXPECT_FALSE(softmax(x, 0, {}, y).is_ok());
+  const float all_masked[2] = {-INFINITY, -INFINITY};
+  Status st = softmax(all_masked, 2, {}, y);
+  EXPECT_NE(st.message().find("-inf"), std::string::npos) << st.message();
 }
 
 TEST(Silu, MatchesTorch) {

@@ -114,6 +114,10 @@ TEST(Rope, RejectsBadParameters) {
   EXPECT_FALSE(RopeTable::build(RopeParams{8, 1.0, {}}, 4).is_ok());      // theta <= 1
   EXPECT_FALSE(RopeTable::build(RopeParams{8, 10000.0, {}}, 0).is_ok());  // no positions
   EXPECT_FALSE(RopeTable::build(RopeParams{8, 10000.0, {}}, int64_t{1} << 40).is_ok());
+  // 2^22 positions are allowed, but not with 2^15 pairs each (2^37 entries).
+  Result<RopeTable> huge = RopeTable::build(RopeParams{65536, 10000.0, {}}, int64_t{1} << 22);
+  ASSERT_FALSE(huge.is_ok());
+  EXPECT_NE(huge.status().message().find("exceeds"), std::string::npos);
   RopeParams yarn{8, 10000.0, {RopeScalingType::kYarn, 4.0, 0}};
   Result<RopeTable> r = RopeTable::build(yarn, 4);
   ASSERT_FALSE(r.is_ok());

@@ -16,6 +16,7 @@ Status softmax(const float* x, int64_t n, const SoftmaxParams& params, float* y)
   }
   double m = -INFINITY;
   for (int64_t i = 0; i < v; ++i) m = std::max(m, static_cast<double>(params.scale) * x[i]);
+  if (m == -INFINITY) return invalid_argument("softmax: every visible entry is -inf");
   double sum = 0.0;
   for (int64_t i = 0; i < v; ++i) sum += std::exp(static_cast<double>(params.scale) * x[i] - m);
   for (int64_t i = 0; i < v; ++i) {

@@ -10,7 +10,10 @@
 namespace longctx::ref {
 namespace {
 
-constexpr int64_t kMaxPositions = int64_t{1} << 26;
+// Caps on the table: 2^24 positions (16M tokens) and 2^28 cos entries (1 GiB per cos / sin
+// array), so a bad context size can never drive a huge allocation.
+constexpr int64_t kMaxPositions = int64_t{1} << 24;
+constexpr int64_t kMaxTableEntries = int64_t{1} << 28;
 
 // The dimension index (in [0, d)) whose wavelength fits `rotations` full turns into the
 // original context L. Pair j rotates at theta^(-2j/d) rad per position, so over L positions it
@@ -99,6 +102,11 @@ Result<RopeTable> RopeTable::build(const RopeParams& params, int64_t n_pos) {
   if (n_pos < 1 || n_pos > kMaxPositions) {
     return invalid_argument("rope: n_pos must be in [1, " + std::to_string(kMaxPositions) +
                             "], got " + std::to_string(n_pos));
+  }
+  if (params.head_dim > 0 && n_pos * (params.head_dim / 2) > kMaxTableEntries) {
+    return invalid_argument("rope: table of " + std::to_string(n_pos) + " positions x " +
+                            std::to_string(params.head_dim / 2) + " pairs exceeds " +
+                            std::to_string(kMaxTableEntries) + " entries");
   }
   Result<RopeFrequencies> freq = rope_frequencies(params);
   if (!freq) return freq.status();

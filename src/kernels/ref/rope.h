@@ -39,7 +39,7 @@ Result<RopeFrequencies> rope_frequencies(const RopeParams& params);
 // cos/sin of position p times inv_freq[i], scaled by attention_factor, for p in [0, n_pos).
 class RopeTable {
  public:
-  // n_pos in [1, 2^26] positions (bounds the table to 2^26 * head_dim floats).
+  // n_pos in [1, 2^24] and n_pos * head_dim / 2 <= 2^28 (bounds the allocation).
   static Result<RopeTable> build(const RopeParams& params, int64_t n_pos);
 
   int64_t head_dim() const { return head_dim_; }
