@@ -3,6 +3,7 @@
 // checks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -107,6 +108,40 @@ TEST(Rope, PositionZeroIsIdentityTimesAttentionFactor) {
   std::vector<float> v = {1, 2, 3, 4, 5, 6, 7, 8};
   ASSERT_TRUE(rope_apply(*t, 0, 1, 8, v.data()).is_ok());
   for (int j = 0; j < 8; ++j) EXPECT_EQ(v[j], static_cast<float>(j + 1) * f) << j;
+}
+
+TEST(Rope, DotProductDependsOnlyOnRelativePosition) {
+  // Rotations compose: (R_p q) . (R_{p+k} k) = (R_0 q) . (R_k k), and YaRN's cos/sin scale
+  // multiplies every dot by attention_factor^2. Error budget, in units of sum|q||k| factor^2:
+  // 8 d u for the rotations' fp32 products and sums, 300 u for the table's rounding of angles up
+  // to 300 rad, and a factor 4 since both vectors on both sides carry them.
+  RopeParams p{16, 10000.0, {RopeScalingType::kYarn, 4.0, 32}};
+  Result<RopeTable> t = RopeTable::build(p, 400);
+  ASSERT_TRUE(t.is_ok());
+  const double f2 = t->frequencies().attention_factor * t->frequencies().attention_factor;
+  const std::vector<float> q0 = {0.3f, -1.2f, 0.7f,  2.0f, -0.4f, 0.9f,  1.1f, -0.6f,
+                                 0.2f, 0.8f,  -1.5f, 0.1f, 0.5f,  -0.3f, 1.4f, -0.9f};
+  std::vector<float> k0 = q0;
+  std::reverse(k0.begin(), k0.end());
+  auto rotated_dot = [&](int64_t pq, int64_t pk) {
+    std::vector<float> q = q0, k = k0;
+    EXPECT_TRUE(rope_apply(*t, pq, 1, 16, q.data()).is_ok());
+    EXPECT_TRUE(rope_apply(*t, pk, 1, 16, k.data()).is_ok());
+    double dot = 0.0;
+    for (int i = 0; i < 16; ++i) dot += double(q[i]) * k[i];
+    return dot;
+  };
+  double mag = 0.0;
+  for (int i = 0; i < 16; ++i) mag += std::fabs(double(q0[i])) * std::fabs(double(k0[i]));
+  const double tol = (8 * 16 * kU + 300 * kU) * mag * f2 * 4;
+  for (int64_t delta : {0, 1, 7, 40}) {
+    const double ref = rotated_dot(0, delta);
+    EXPECT_NEAR(rotated_dot(100, 100 + delta), ref, tol) << "delta " << delta;
+    EXPECT_NEAR(rotated_dot(300, 300 + delta), ref, tol) << "delta " << delta;
+  }
+  double plain = 0.0;
+  for (int i = 0; i < 16; ++i) plain += double(q0[i]) * k0[i];
+  EXPECT_NEAR(rotated_dot(5, 5), plain * f2, tol);  // same position: rotation cancels
 }
 
 TEST(Rope, RejectsBadParameters) {
