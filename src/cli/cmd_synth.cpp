@@ -1,5 +1,7 @@
 // `longctx synth --shape NAME --type TYPE [--layers N] -o FILE`: writes a random-weight GGUF of
-// a Qwen3-family shape with the real Qwen3 tokenizer, for demos, tests and benchmarks.
+// a Qwen3-family shape with the real Qwen3 tokenizer, for demos, tests and benchmarks. TYPE is a
+// llama.cpp preset (Q4_K_M, Q8_0, ...: per-tensor types as llama-quantize picks them) or a plain
+// tensor type (q4_K, q5_K: every 2-D weight in that type).
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -9,6 +11,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "model/quant_preset.h"
 #include "model/synth.h"
 #include "plan/catalog.h"
 #include "quant/quantize.h"
@@ -36,11 +39,14 @@ CommandFn add_synth_command(CLI::App& app) {
   app.add_option("--shape", a->shape, "Catalog shape, e.g. qwen3-0.6b, qwen3-30b-a3b, qwen3-tiny")
       ->required();
   app.add_option("--type", a->type,
-                 "Weight type: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_K q5_K q6_K")
+                 "Preset (Q4_K_M Q4_K_S Q5_K_M Q5_K_S Q6_K Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 BF16 F16 "
+                 "F32) or uniform type (q4_K q5_K)")
       ->capture_default_str();
   app.add_option("--layers", a->layers, "Keep only the first N layers (a cut-down copy)");
   app.add_option("--seed", a->seed, "Random seed")->capture_default_str();
-  app.add_option("--tokenizer", a->tokenizer, "Hugging Face tokenizer directory to embed");
+  app.add_option("--tokenizer", a->tokenizer,
+                 "Hugging Face tokenizer directory to embed ('none': no tokenizer metadata, a "
+                 "smaller file for tools that only read shapes, such as llama-quantize)");
   app.add_option("-o,--output", a->out, "Output GGUF file")->required();
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
   return [a] {
@@ -51,10 +57,14 @@ CommandFn add_synth_command(CLI::App& app) {
         near += (near.empty() ? "" : ", ") + n;
       return fail("unknown shape '" + a->shape + "' (nearest: " + near + ")");
     }
+    // A preset name wins over the plain type of the same name (Q4_0 keeps a q6_K output head, as
+    // llama-quantize does); names that are only tensor types (q4_K, q5_K) write one uniform type.
+    auto preset = parse_preset(a->type);
     auto type = parse_type_name(a->type);
-    if (!type || !has_quantizer(*type)) {
+    if (!preset.is_ok() && (!type || !has_quantizer(*type))) {
       return fail("cannot write weights of type '" + a->type +
-                  "' (supported: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_K q5_K q6_K)");
+                  "' (supported: presets Q4_K_M Q4_K_S Q5_K_M Q5_K_S Q6_K Q8_0 Q4_0 Q4_1 Q5_0 "
+                  "Q5_1 BF16 F16 F32, types q4_K q5_K)");
     }
     SynthOptions opt;
     opt.hparams = hparams_from_shape(*shape);
@@ -65,11 +75,17 @@ CommandFn add_synth_command(CLI::App& app) {
       }
       opt.hparams.n_layer = a->layers;
     }
-    opt.type = *type;
+    if (preset.is_ok()) {
+      opt.preset = *preset;
+    } else {
+      opt.type = *type;
+    }
     opt.seed = a->seed;
-    auto tok = gguf_tokenizer_metadata(a->tokenizer, opt.hparams.n_vocab);
-    if (!tok) return fail(tok.status().message());
-    opt.tokenizer_metadata = std::move(tok).value();
+    if (a->tokenizer != "none") {
+      auto tok = gguf_tokenizer_metadata(a->tokenizer, opt.hparams.n_vocab);
+      if (!tok) return fail(tok.status().message());
+      opt.tokenizer_metadata = std::move(tok).value();
+    }
     const auto t0 = std::chrono::steady_clock::now();
     int last_pct = -1;
     const bool show_progress = !a->quiet && ::isatty(STDERR_FILENO);
@@ -89,7 +105,8 @@ CommandFn add_synth_command(CLI::App& app) {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "wrote %s (%s, %u layers, %s) in %.1f s\n", a->out.c_str(), shape->name,
-                 opt.hparams.n_layer, type_name(*type), secs);
+                 opt.hparams.n_layer, preset.is_ok() ? preset_name(*preset) : type_name(*type),
+                 secs);
     return 0;
   };
 }

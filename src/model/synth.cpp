@@ -39,7 +39,8 @@ uint64_t hash_name(const std::string& s) {
   return h;
 }
 
-void add_hparams(GgufWriter& w, const ModelHparams& hp, TensorType type, std::vector<Status>& st) {
+void add_hparams(GgufWriter& w, const ModelHparams& hp, uint32_t file_type,
+                 std::vector<Status>& st) {
   const std::string a = hp.arch + ".";
   st.push_back(w.set("general.architecture", gguf_string(hp.arch)));
   st.push_back(w.set("general.type", gguf_string("model")));
@@ -68,8 +69,19 @@ void add_hparams(GgufWriter& w, const ModelHparams& hp, TensorType type, std::ve
           w.set(a + "rope.scaling.original_context_length", gguf_u32(hp.rope_scaling.orig_ctx)));
     }
   }
-  st.push_back(w.set("general.file_type", gguf_u32(gguf_file_type(type))));
+  st.push_back(w.set("general.file_type", gguf_u32(file_type)));
   st.push_back(w.set("general.quantization_version", gguf_u32(2)));
+}
+
+// Uniform type for every 2-D weight. Like llama.cpp's converter, norms, biases and the MoE router
+// stay f32 (the router is small and picks the experts, so it is never quantized).
+std::vector<TensorType> uniform_types(const std::vector<TensorDesc>& tensors, TensorType type) {
+  std::vector<TensorType> types;
+  for (const TensorDesc& t : tensors) {
+    const bool keep_f32 = t.is_norm_or_bias() || t.role == TensorRole::kFfnRouter;
+    types.push_back(keep_f32 ? TensorType::F32 : weight_type_for_row(type, t.dims[0]));
+  }
+  return types;
 }
 
 }  // namespace
@@ -120,20 +132,24 @@ uint32_t gguf_file_type(TensorType t) {
 Status write_synth_model(const SynthOptions& opt, const std::string& path) {
   const ModelHparams& hp = opt.hparams;
   LONGCTX_RETURN_IF_ERROR(hp.validate());
-  if (!has_quantizer(opt.type)) {
-    return unsupported(std::string("cannot write weights of type ") + type_name(opt.type));
+  const std::vector<TensorDesc> tensors = model_tensors(hp);
+  const std::vector<TensorType> types =
+      opt.preset ? preset_tensor_types(hp, tensors, *opt.preset) : uniform_types(tensors, opt.type);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (!has_quantizer(types[i])) {
+      return unsupported(
+          std::string("cannot write weights of type ") + type_name(types[i]) + " (" +
+          tensors[i].name +
+          (opt.preset ? std::string(" under preset ") + preset_name(*opt.preset) : std::string()) +
+          ")");
+    }
   }
   GgufWriter w;
   std::vector<Status> st;
-  add_hparams(w, hp, opt.type, st);
+  add_hparams(w, hp, opt.preset ? preset_file_type(*opt.preset) : gguf_file_type(opt.type), st);
   for (const GgufKV& kv : opt.tokenizer_metadata) st.push_back(w.set(kv.key, kv.value));
-
-  const std::vector<TensorDesc> tensors = model_tensors(hp);
-  std::vector<TensorType> types;
-  for (const TensorDesc& t : tensors) {
-    types.push_back(t.is_norm_or_bias() ? TensorType::F32
-                                        : weight_type_for_row(opt.type, t.dims[0]));
-    st.push_back(w.add_tensor(t.name, t.dims, types.back()));
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    st.push_back(w.add_tensor(tensors[i].name, tensors[i].dims, types[i]));
   }
   for (const Status& s : st) LONGCTX_RETURN_IF_ERROR(s);
 

@@ -1,23 +1,28 @@
 // Writes a random-weight GGUF of a Qwen3-family shape with the real tokenizer, streaming tensor
 // by tensor so a multi-GB model needs little memory. For tests, demos and benchmarks of models
-// one has not downloaded. (Quantization presets such as Q4_K_M come with the engine issue.)
+// one has not downloaded, in a uniform type or a llama.cpp preset such as Q4_K_M.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
 #include "gguf/gguf.h"
 #include "model/hparams.h"
+#include "model/quant_preset.h"
 #include "quant/types.h"
 
 namespace longctx {
 
 struct SynthOptions {
   ModelHparams hparams;
-  TensorType type = TensorType::F16;  // 2-D weights; 1-D norms are always f32
+  TensorType type = TensorType::F16;  // 2-D weights; 1-D norms and the MoE router are f32
+  // When set, each tensor gets the type llama-quantize gives it under this preset (`type` is
+  // ignored) and general.file_type is the preset's ftype.
+  std::optional<QuantPreset> preset;
   uint64_t seed = 42;
   float weight_std = 0.02f;                // weights ~ N(0, std), as in Qwen3's initializer
   std::vector<GgufKV> tokenizer_metadata;  // tokenizer.ggml.* and tokenizer.chat_template
