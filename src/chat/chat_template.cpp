@@ -107,6 +107,11 @@ Status check_message(Json& m, const std::string& path, const RequestOptions& opt
     if (args.is_string()) {
       if (!options.decode_tool_arguments) continue;
       Json parsed = Json::parse(args.get<std::string>(), nullptr, false);
+      // Checked here, before the context's next insert (ordered_json copies its items when it
+      // grows, recursively): request > messages > [k] > tool_calls > [j] (> function) > here.
+      const int level = fn == &call ? 6 : 7;
+      LONGCTX_RETURN_IF_ERROR(check_json_depth(parsed, kMaxValueDepth - level + 1,
+                                               "request: " + fpath + ".arguments (decoded)"));
       if (parsed.is_object()) args = std::move(parsed);
     } else if (!args.is_object()) {
       return invalid_argument(fpath + ".arguments must be a JSON string or an object");
@@ -195,8 +200,6 @@ Result<Json> context_from_request_checked(const Json& request, const TemplateSou
       ctx[k] = v;
     }
   }
-  // Tool-call arguments decoded from JSON strings were not part of the first check.
-  LONGCTX_RETURN_IF_ERROR(check_json_depth(ctx, kMaxValueDepth, "request"));
   return ctx;
 }
 

@@ -70,7 +70,9 @@ TEST(TemplateHostileInput, DeeplyNestedRequestIsRejectedNamingTheField) {
       "{\"a\": " + nested_array(20000) + "}";
   auto args = context_from_request(req, qwen_like());
   ASSERT_FALSE(args.is_ok());
-  EXPECT_TRUE(contains(args.status().message(), "messages[0].tool_calls[0].function.arguments.a"))
+  EXPECT_EQ(args.status().message().rfind(
+                "request: messages[0].tool_calls[0].function.arguments (decoded): 'a[0][0]", 0),
+            0u)
       << args.status().message();
 }
 
@@ -156,7 +158,8 @@ TEST(TemplateHostileInput, DeepTemplateValuesAreBoundedWhenPrinted) {
 }
 
 TEST(TemplateHostileInput, DeepTemplateValuesAreBoundedWhenCompared) {
-  const std::string build = deep_dicts("ns", 100000) + deep_dicts("other", 100000);
+  // 20k levels each (the printing test above covers freeing 100k) keep this fast under ASan.
+  const std::string build = deep_dicts("ns", 20000) + deep_dicts("other", 20000);
   std::string e = render_error(build + "{{ ns.x == other.x }}");
   EXPECT_TRUE(contains(e, "nested deeper than 256")) << e;
   e = render_error(build + "{{ ns.x in [other.x] }}");
