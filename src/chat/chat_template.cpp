@@ -7,6 +7,21 @@
 
 namespace longctx::chat {
 
+namespace {
+
+// No nlohmann exception may leave the public API: a type error that slipped past the checks
+// becomes an error Status naming the operation.
+template <typename F>
+auto without_json_exceptions(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const nlohmann::json::exception& e) {
+    return invalid_argument(std::string(what) + ": " + e.what());
+  }
+}
+
+}  // namespace
+
 Result<ChatTemplate> ChatTemplate::parse(std::string_view source, const ParserLimits& limits) {
   auto body = parse_template(source, limits);
   if (!body.is_ok()) return body.status();
@@ -17,7 +32,11 @@ Result<ChatTemplate> ChatTemplate::parse(std::string_view source, const ParserLi
 
 Result<std::string> ChatTemplate::render(const Json& context, const RenderLimits& limits) const {
   if (!context.is_object()) return invalid_argument("template context must be a JSON object");
-  return render_template(*body_, Value::from_json(context), limits);
+  return without_json_exceptions("template context", [&]() -> Result<std::string> {
+    auto values = Value::from_json(context);
+    if (!values.is_ok()) return values.status().with_context("template context");
+    return render_template(*body_, *values, limits);
+  });
 }
 
 namespace {
@@ -88,6 +107,11 @@ Status check_message(Json& m, const std::string& path, const RequestOptions& opt
     if (args.is_string()) {
       if (!options.decode_tool_arguments) continue;
       Json parsed = Json::parse(args.get<std::string>(), nullptr, false);
+      // Checked here, before the context's next insert (ordered_json copies its items when it
+      // grows, recursively): request > messages > [k] > tool_calls > [j] (> function) > here.
+      const int level = fn == &call ? 6 : 7;
+      LONGCTX_RETURN_IF_ERROR(check_json_depth(parsed, kMaxValueDepth - level + 1,
+                                               "request: " + fpath + ".arguments (decoded)"));
       if (parsed.is_object()) args = std::move(parsed);
     } else if (!args.is_object()) {
       return invalid_argument(fpath + ".arguments must be a JSON string or an object");
@@ -96,9 +120,7 @@ Status check_message(Json& m, const std::string& path, const RequestOptions& opt
   return Status::ok();
 }
 
-}  // namespace
-
-Result<TemplateSource> template_source_from_config(const Json& config) {
+Result<TemplateSource> template_source_from_config_checked(const Json& config) {
   if (!config.is_object()) return invalid_format("tokenizer_config.json: not a JSON object");
   TemplateSource s;
   if (!config.contains("chat_template"))
@@ -108,7 +130,7 @@ Result<TemplateSource> template_source_from_config(const Json& config) {
     s.chat_template = t.get<std::string>();
   } else if (t.is_array()) {
     for (const auto& e : t) {
-      if (e.is_object() && e.value("name", "") == "default" && e.contains("template") &&
+      if (e.is_object() && e.contains("name") && e["name"] == "default" && e.contains("template") &&
           e["template"].is_string()) {
         s.chat_template = e["template"].get<std::string>();
       }
@@ -125,9 +147,12 @@ Result<TemplateSource> template_source_from_config(const Json& config) {
   return s;
 }
 
-Result<Json> context_from_request(const Json& request, const TemplateSource& source,
-                                  const RequestOptions& options) {
+Result<Json> context_from_request_checked(const Json& request, const TemplateSource& source,
+                                          const RequestOptions& options) {
   if (!request.is_object()) return invalid_argument("request body must be a JSON object");
+  // Before anything copies or converts it (both recurse): a request nested 20k deep must not
+  // overflow the stack.
+  LONGCTX_RETURN_IF_ERROR(check_json_depth(request, kMaxValueDepth, "request"));
   if (!request.contains("messages")) return invalid_argument("request: 'messages' is required");
   const Json& messages = request["messages"];
   if (!messages.is_array() || messages.empty())
@@ -164,9 +189,31 @@ Result<Json> context_from_request(const Json& request, const TemplateSource& sou
     const Json& kw = request["chat_template_kwargs"];
     if (!kw.is_object())
       return invalid_argument("request: 'chat_template_kwargs' must be an object");
-    for (const auto& [k, v] : kw.items()) ctx[k] = v;
+    for (const auto& [k, v] : kw.items()) {
+      // These were validated above; a kwarg must not replace them with something unchecked.
+      if (k == "messages" || k == "tools" || k == "documents") {
+        return invalid_argument("request: 'chat_template_kwargs." + k +
+                                "' is not allowed: set the request's own '" + k + "' instead");
+      }
+      if (k == "add_generation_prompt" && !v.is_boolean())
+        return invalid_argument("request: 'chat_template_kwargs." + k + "' must be a boolean");
+      ctx[k] = v;
+    }
   }
   return ctx;
+}
+
+}  // namespace
+
+Result<TemplateSource> template_source_from_config(const Json& config) {
+  return without_json_exceptions("tokenizer_config.json",
+                                 [&] { return template_source_from_config_checked(config); });
+}
+
+Result<Json> context_from_request(const Json& request, const TemplateSource& source,
+                                  const RequestOptions& options) {
+  return without_json_exceptions(
+      "request", [&] { return context_from_request_checked(request, source, options); });
 }
 
 std::string render_chatml(const Json& context) {
@@ -181,7 +228,10 @@ std::string render_chatml(const Json& context) {
       out += "<|im_start|>" + role + "\n" + content + "<|im_end|>\n";
     }
   }
-  if (context.value("add_generation_prompt", false)) out += "<|im_start|>assistant\n";
+  // Read without value(), which throws on a non-boolean.
+  auto gen = context.find("add_generation_prompt");
+  if (gen != context.end() && gen->is_boolean() && gen->get<bool>())
+    out += "<|im_start|>assistant\n";
   return out;
 }
 

@@ -35,6 +35,10 @@ struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
 struct Expr {
+  Expr() = default;
+  Expr(const Expr&) = delete;
+  Expr& operator=(const Expr&) = delete;
+  ~Expr();  // frees the subtree in a loop, so no tree height can overflow the stack
   ExprKind kind = ExprKind::kLiteral;
   int line = 0;
   Value value;

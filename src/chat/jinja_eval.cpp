@@ -95,6 +95,16 @@ class Interpreter final : public FilterHost {
     return Status::ok();
   }
 
+  Status emit_value(const Value& v) {
+    if (v.is_string()) return emit(v.as_string());
+    auto text = v.str(limits_.max_output_bytes);
+    if (!text.is_ok()) return text.status();
+    return emit(*text);
+  }
+
+  // Most items one list may hold: the output budget counted in Values, as for list * n.
+  size_t max_list_items() const { return limits_.max_output_bytes / sizeof(Value); }
+
   Value lookup(const std::string& name) const {
     for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
       auto f = (*it)->find(name);
@@ -151,7 +161,7 @@ class Interpreter final : public FilterHost {
       case StmtKind::kOutput: {
         auto v = eval(*s.expr);
         if (!v.is_ok()) return v.status();
-        return emit(v->str());
+        return emit_value(*v);
       }
       case StmtKind::kIf: {
         for (size_t k = 0; k < s.conds.size(); ++k) {
@@ -207,7 +217,7 @@ class Interpreter final : public FilterHost {
         auto v = eval(*s.expr);
         frames_.pop_back();
         if (!v.is_ok()) return v.status();
-        return emit(v->str());
+        return emit_value(*v);
       }
     }
     return Status::ok();
@@ -458,8 +468,11 @@ class Interpreter final : public FilterHost {
   }
 
   Result<bool> compare(const std::string& op, const Value& a, const Value& b) {
-    if (op == "==") return values_equal(a, b);
-    if (op == "!=") return !values_equal(a, b);
+    if (op == "==" || op == "!=") {
+      auto eq = values_equal(a, b);
+      if (!eq.is_ok()) return eq;
+      return op == "==" ? *eq : !*eq;
+    }
     if (op == "in" || op == "not in") {
       auto r = contains(b, a);
       if (!r.is_ok()) return r;
@@ -484,7 +497,8 @@ class Interpreter final : public FilterHost {
     }
     if (container.is_list()) {
       for (const auto& x : container.as_list().items) {
-        if (values_equal(x, needle)) return true;
+        auto eq = values_equal(x, needle);
+        if (!eq.is_ok() || *eq) return eq;
       }
       return false;
     }
@@ -505,9 +519,13 @@ class Interpreter final : public FilterHost {
     const Value& a = *left;
     const Value& b = *right;
     if (e.op == "~") {
-      std::string s = a.str() + b.str();
-      if (s.size() > limits_.max_output_bytes) return invalid_format("string too long");
-      return Value::string(std::move(s));
+      auto sa = a.str(limits_.max_output_bytes);
+      if (!sa.is_ok()) return sa.status();
+      auto sb = b.str(limits_.max_output_bytes);
+      if (!sb.is_ok()) return sb.status();
+      if (sa->size() + sb->size() > limits_.max_output_bytes)
+        return invalid_format("string too long");
+      return Value::string(*sa + *sb);
     }
     if (a.is_undefined()) return undefined_error(a);
     if (b.is_undefined()) return undefined_error(b);
@@ -596,8 +614,17 @@ class Interpreter final : public FilterHost {
         return Value::string(a.as_string() + b.as_string());
       }
       if (a.is_list() && b.is_list() && a.as_list().is_tuple == b.as_list().is_tuple) {
-        std::vector<Value> items = a.as_list().items;
-        for (const auto& x : b.as_list().items) items.push_back(x);
+        const size_t n = a.as_list().items.size() + b.as_list().items.size();
+        if (n > max_list_items()) {
+          return invalid_format("list too long: " + std::to_string(n) + " items (limit " +
+                                std::to_string(max_list_items()) + ")");
+        }
+        std::vector<Value> items;
+        items.reserve(n);
+        const auto& xs = a.as_list().items;
+        const auto& ys = b.as_list().items;
+        items.insert(items.end(), xs.begin(), xs.end());
+        items.insert(items.end(), ys.begin(), ys.end());
         return Value::list(std::move(items), a.as_list().is_tuple);
       }
       if (a.is_string()) {

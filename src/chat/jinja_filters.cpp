@@ -61,6 +61,15 @@ Result<std::vector<Value>> sorted(const std::vector<Value>& items, const Value* 
   return out;
 }
 
+// Whether some item of `items` equals `v` (Python's `v in items`).
+Result<bool> contains_equal(const std::vector<Value>& items, const Value& v) {
+  for (const auto& x : items) {
+    auto eq = values_equal(x, v);
+    if (!eq.is_ok() || *eq) return eq;
+  }
+  return false;
+}
+
 std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -128,8 +137,9 @@ double py_round(double x, int64_t precision) {
   return std::strtod(buf, nullptr);
 }
 
-Result<Value> tojson(const Value& in, const CallArgs& a) {
+Result<Value> tojson(const Value& in, const CallArgs& a, size_t max_bytes) {
   JsonDumpOptions o;
+  o.max_bytes = max_bytes;
   if (const Value* ind = a.get(0, "indent"); ind && !ind->is_none()) {
     if (!ind->is_int()) return filter_error("tojson", "indent must be an integer");
     o.indent = static_cast<int>(std::clamp<int64_t>(ind->as_int(), 0, 64));
@@ -211,7 +221,7 @@ Result<Value> map_filter(FilterHost& host, const Value& in, const CallArgs& a) {
   return Value::list(std::move(out));
 }
 
-Result<Value> indent(const Value& in, const CallArgs& a) {
+Result<Value> indent(const std::string& in, const CallArgs& a, size_t max_bytes) {
   std::string pad(4, ' ');
   if (const Value* w = a.get(0, "width")) {
     if (w->is_string())
@@ -224,15 +234,59 @@ Result<Value> indent(const Value& in, const CallArgs& a) {
   const bool first = flag(a, 1, "first", false);
   const bool blank = flag(a, 2, "blank", false);
   // jinja2 appends "\n" before splitlines(), so a trailing newline does not add a line.
-  auto lines = py_splitlines(in.str() + "\n");
+  auto lines = py_splitlines(in + "\n");
   std::string out;
   for (size_t k = 0; k < lines.size(); ++k) {
     if (k) out += "\n";
     if (k > 0 && (blank || !lines[k].empty())) out += pad;
     out += lines[k];
+    if (out.size() > max_bytes) return filter_error("indent", "result too long");
   }
   if (first) out = pad + out;
   return Value::string(out);
+}
+
+bool is_text_filter(std::string_view name) {
+  for (std::string_view t : {"escape", "e", "trim", "lower", "upper", "capitalize", "title",
+                             "replace", "indent", "wordcount"}) {
+    if (name == t) return true;
+  }
+  return false;
+}
+
+// The filters that work on str(input): `s` is that text, within the string budget.
+Result<Value> text_filter(std::string_view name, const std::string& s, const CallArgs& a,
+                          size_t max_bytes) {
+  const Value* a0 = a.get(0, "");
+  if (name == "escape" || name == "e") return Value::string(html_escape(s));
+  if (name == "trim") return Value::string(py_strip(s, a0 ? *a0 : Value::none(), true, true));
+  if (name == "lower") return Value::string(py_lower(s));
+  if (name == "upper") return Value::string(py_upper(s));
+  if (name == "capitalize") return Value::string(py_capitalize(s));
+  if (name == "title") {
+    // jinja2's title: words start after whitespace or one of - ( { [ <.
+    std::string out;
+    bool start = true;
+    for (uint32_t cp : utf8_decode(s)) {
+      bool sep =
+          is_python_space(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
+      std::string one;
+      utf8_append(one, cp);
+      out += sep ? one : (start ? py_upper(one) : py_lower(one));
+      start = sep;
+    }
+    return Value::string(out);
+  }
+  if (name == "replace") {
+    CallArgs args;
+    args.positional = a.positional;
+    return get_attr(Value::string(s), "replace").as_callable().fn(args);
+  }
+  if (name == "indent") return indent(s, a, max_bytes);
+  // wordcount
+  auto words = get_attr(Value::string(s), "split").as_callable().fn(CallArgs{});
+  if (!words.is_ok()) return words.status();
+  return Value::integer(static_cast<int64_t>(words->as_list().items.size()));
 }
 
 Result<Value> min_max(std::string_view name, const Value& in, const CallArgs& a) {
@@ -251,28 +305,13 @@ Result<Value> min_max(std::string_view name, const Value& in, const CallArgs& a)
 Result<Value> apply_filter(FilterHost& host, std::string_view name, const Value& in,
                            const CallArgs& a) {
   const Value* a0 = a.get(0, "");
-  if (name == "tojson") return tojson(in, a);
-  if (name == "safe" || name == "string") return in.is_string() ? in : Value::string(in.str());
-  if (name == "escape" || name == "e") return Value::string(html_escape(in.str()));
-  if (name == "trim")
-    return Value::string(py_strip(in.str(), a0 ? *a0 : Value::none(), true, true));
-  if (name == "lower") return Value::string(py_lower(in.str()));
-  if (name == "upper") return Value::string(py_upper(in.str()));
-  if (name == "capitalize") return Value::string(py_capitalize(in.str()));
-  if (name == "title") {
-    // jinja2's title: words start after whitespace or one of - ( { [ <.
-    std::string out;
-    bool start = true;
-    std::string s = in.str();
-    for (uint32_t cp : utf8_decode(s)) {
-      bool sep =
-          is_python_space(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
-      std::string one;
-      utf8_append(one, cp);
-      out += sep ? one : (start ? py_upper(one) : py_lower(one));
-      start = sep;
-    }
-    return Value::string(out);
+  if (name == "tojson") return tojson(in, a, host.max_string_bytes());
+  if (name == "safe" || name == "string" || is_text_filter(name)) {
+    if (in.is_string() && (name == "safe" || name == "string")) return in;
+    auto text = in.str(host.max_string_bytes());
+    if (!text.is_ok()) return text.status();
+    if (name == "safe" || name == "string") return Value::string(std::move(*text));
+    return text_filter(name, *text, a, host.max_string_bytes());
   }
   if (name == "length" || name == "count") {
     if (in.is_string())
@@ -288,22 +327,22 @@ Result<Value> apply_filter(FilterHost& host, std::string_view name, const Value&
     if (!use_default) return in;
     return a0 ? *a0 : Value::string("");
   }
-  if (name == "replace") {
-    CallArgs args;
-    args.positional = a.positional;
-    return get_attr(Value::string(in.str()), "replace").as_callable().fn(args);
-  }
   if (name == "join") {
     auto items = iterate(in);
     if (!items.is_ok()) return items.status();
     const Value* attr = a.get(1, "attribute");
-    std::string sep = a0 ? a0->str() : "";
+    const size_t max_bytes = host.max_string_bytes();
+    auto sep = a0 ? a0->str(max_bytes) : Result<std::string>(std::string());
+    if (!sep.is_ok()) return sep.status();
     std::string out;
     for (size_t k = 0; k < items->size(); ++k) {
-      if (k) out += sep;
-      out += (attr && attr->is_string() ? attr_path((*items)[k], attr->as_string()) : (*items)[k])
-                 .str();
-      if (out.size() > host.max_string_bytes()) return filter_error(name, "result too long");
+      if (k) out += *sep;
+      const Value& item = (*items)[k];
+      auto text =
+          (attr && attr->is_string() ? attr_path(item, attr->as_string()) : item).str(max_bytes);
+      if (!text.is_ok()) return text.status();
+      out += *text;
+      if (out.size() > max_bytes) return filter_error(name, "result too long");
     }
     return Value::string(out);
   }
@@ -361,8 +400,9 @@ Result<Value> apply_filter(FilterHost& host, std::string_view name, const Value&
     std::vector<Value> out, seen;
     for (const auto& v : *items) {
       Value k = sort_key(v, attr, cs);
-      if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return values_equal(s, k); }))
-        continue;
+      auto found = contains_equal(seen, k);
+      if (!found.is_ok()) return found.status();
+      if (*found) continue;
       seen.push_back(k);
       out.push_back(v);
     }
@@ -439,18 +479,11 @@ Result<Value> apply_filter(FilterHost& host, std::string_view name, const Value&
     double x = in.as_double() * scale;
     return Value::number((method == "floor" ? std::floor(x) : std::ceil(x)) / scale);
   }
-  if (name == "indent") return indent(in, a);
-  if (name == "wordcount") {
-    auto words = get_attr(Value::string(in.str()), "split").as_callable().fn(CallArgs{});
-    if (!words.is_ok()) return words.status();
-    return Value::integer(static_cast<int64_t>(words->as_list().items.size()));
-  }
   return unsupported("unknown or unsupported filter '" + std::string(name) + "'");
 }
 
 Result<bool> apply_test(FilterHost& host, std::string_view name, const Value& v,
                         const CallArgs& a) {
-  (void)host;
   const Value* a0 = a.get(0, "");
   auto need_arg = [&]() -> Status {
     if (!a0) return invalid_format("test '" + std::string(name) + "' needs an argument");
@@ -473,7 +506,9 @@ Result<bool> apply_test(FilterHost& host, std::string_view name, const Value& v,
   if (name == "callable") return v.is_callable() || v.is_undefined();
   if (name == "escaped") return false;
   if (name == "lower" || name == "upper") {
-    auto r = get_attr(Value::string(v.str()), name == "lower" ? "islower" : "isupper")
+    auto text = v.str(host.max_string_bytes());
+    if (!text.is_ok()) return text.status();
+    auto r = get_attr(Value::string(std::move(*text)), name == "lower" ? "islower" : "isupper")
                  .as_callable()
                  .fn(CallArgs{});
     if (!r.is_ok()) return r.status();
@@ -502,7 +537,9 @@ Result<bool> apply_test(FilterHost& host, std::string_view name, const Value& v,
   }
   if (name == "ne" || name == "!=") {
     LONGCTX_RETURN_IF_ERROR(need_arg());
-    return !values_equal(v, *a0);
+    auto eq = values_equal(v, *a0);
+    if (!eq.is_ok()) return eq;
+    return !*eq;
   }
   if (name == "lt" || name == "lessthan" || name == "<" || name == "gt" || name == "greaterthan" ||
       name == ">" || name == "le" || name == "<=" || name == "ge" || name == ">=") {
@@ -522,8 +559,7 @@ Result<bool> apply_test(FilterHost& host, std::string_view name, const Value& v,
     auto items = iterate(*a0);
     if (!items.is_ok()) return items.status();
     if (a0->is_dict()) return v.is_string() && a0->as_dict().find(v.as_string()) != nullptr;
-    return std::any_of(items->begin(), items->end(),
-                       [&](const Value& x) { return values_equal(x, v); });
+    return contains_equal(*items, v);
   }
   return unsupported("unknown or unsupported test '" + std::string(name) + "'");
 }

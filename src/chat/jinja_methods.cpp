@@ -405,7 +405,9 @@ Value get_attr(const Value& obj, const std::string& name) {
           int64_t n = 0;
           const auto& items = obj.as_list().items;
           for (size_t k = 0; k < items.size(); ++k) {
-            if (!values_equal(items[k], *x)) continue;
+            auto eq = values_equal(items[k], *x);
+            if (!eq.is_ok()) return eq.status();
+            if (!*eq) continue;
             if (name == "index") return Value::integer(static_cast<int64_t>(k));
             ++n;
           }
@@ -427,7 +429,7 @@ Value get_item(const Value& obj, const Value& key) {
       if (v) return *v;
       return get_attr(obj, key.as_string());
     }
-    return Value::undefined("'dict object' has no attribute '" + key.str() + "'");
+    return Value::undefined("'dict object' has no attribute '" + key.str_for_message() + "'");
   }
   if ((obj.is_list() || obj.is_string()) && (key.is_int() || key.is_bool())) {
     int64_t i = key.as_int();
@@ -437,18 +439,19 @@ Value get_item(const Value& obj, const Value& key) {
       if (i < 0) i += n;
       if (i < 0 || i >= n)
         return Value::undefined(std::string("'") + obj.type_name() + " object' has no element " +
-                                key.str());
+                                key.str_for_message());
       return items[static_cast<size_t>(i)];
     }
     auto cps = utf8_decode(obj.as_string());
     auto n = static_cast<int64_t>(cps.size());
     if (i < 0) i += n;
-    if (i < 0 || i >= n) return Value::undefined("'str object' has no element " + key.str());
+    if (i < 0 || i >= n)
+      return Value::undefined("'str object' has no element " + key.str_for_message());
     return Value::string(utf8_encode(cps, static_cast<size_t>(i), static_cast<size_t>(i) + 1));
   }
   if (key.is_string()) return get_attr(obj, key.as_string());
   return Value::undefined(std::string("'") + obj.type_name() + " object' has no element " +
-                          key.str());
+                          key.str_for_message());
 }
 
 Result<Value> slice_value(const Value& obj, const Value& start, const Value& stop,
@@ -563,6 +566,9 @@ Result<Value> namespace_fn(const CallArgs& a, bool is_namespace) {
 
 }  // namespace
 
+// raise_exception(message) prints a non-string message as str() would, up to this size.
+constexpr size_t kMaxRaiseMessageBytes = size_t{1} << 20;
+
 void add_globals(ValueDict& globals) {
   globals.set("range", Value::callable("range", range_fn));
   globals.set("namespace", Value::callable("namespace", [](const CallArgs& a) {
@@ -573,7 +579,9 @@ void add_globals(ValueDict& globals) {
   globals.set("raise_exception",
               Value::callable("raise_exception", [](const CallArgs& a) -> Result<Value> {
                 const Value* m = a.get(0, "message");
-                return invalid_argument(std::string(kRaiseExceptionPrefix) + (m ? m->str() : ""));
+                auto text = m ? m->str(kMaxRaiseMessageBytes) : Result<std::string>(std::string());
+                if (!text.is_ok()) return text.status();
+                return invalid_argument(std::string(kRaiseExceptionPrefix) + *text);
               }));
   // Hugging Face's strftime_now(format): the local time now, formatted by strftime.
   globals.set("strftime_now",

@@ -27,7 +27,9 @@ Result<ExprPtr> Parser::parse_expr() {
   LONGCTX_RETURN_IF_ERROR(check_depth());
   auto e = parse_or();
   if (!e.is_ok()) return e;
+  ChainGuard chain(depth_);
   while (at_name("if")) {
+    LONGCTX_RETURN_IF_ERROR(next_link());
     int line = peek().line;
     ++pos_;
     auto cond = parse_or();
@@ -50,7 +52,9 @@ Result<ExprPtr> Parser::parse_expr() {
 
 Result<ExprPtr> Parser::parse_or() {
   auto l = parse_and();
+  ChainGuard chain(depth_);
   while (l.is_ok() && at_name("or")) {
+    LONGCTX_RETURN_IF_ERROR(next_link());
     int line = peek().line;
     ++pos_;
     auto r = parse_and();
@@ -62,7 +66,9 @@ Result<ExprPtr> Parser::parse_or() {
 
 Result<ExprPtr> Parser::parse_and() {
   auto l = parse_not();
+  ChainGuard chain(depth_);
   while (l.is_ok() && at_name("and")) {
+    LONGCTX_RETURN_IF_ERROR(next_link());
     int line = peek().line;
     ++pos_;
     auto r = parse_not();
@@ -123,7 +129,9 @@ Result<ExprPtr> Parser::parse_compare() {
 
 Result<ExprPtr> Parser::parse_math1() {
   auto l = parse_concat();
+  ChainGuard chain(depth_);
   while (l.is_ok() && (at_op("+") || at_op("-"))) {
+    LONGCTX_RETURN_IF_ERROR(next_link());
     std::string op = peek().text;
     int line = peek().line;
     ++pos_;
@@ -136,7 +144,9 @@ Result<ExprPtr> Parser::parse_math1() {
 
 Result<ExprPtr> Parser::parse_concat() {
   auto l = parse_math2();
+  ChainGuard chain(depth_);
   while (l.is_ok() && at_op("~")) {
+    LONGCTX_RETURN_IF_ERROR(next_link());
     int line = peek().line;
     ++pos_;
     auto r = parse_math2();
@@ -148,7 +158,9 @@ Result<ExprPtr> Parser::parse_concat() {
 
 Result<ExprPtr> Parser::parse_math2() {
   auto l = parse_pow();
+  ChainGuard chain(depth_);
   while (l.is_ok() && (at_op("*") || at_op("/") || at_op("//") || at_op("%"))) {
+    LONGCTX_RETURN_IF_ERROR(next_link());
     std::string op = peek().text;
     int line = peek().line;
     ++pos_;
@@ -161,7 +173,9 @@ Result<ExprPtr> Parser::parse_math2() {
 
 Result<ExprPtr> Parser::parse_pow() {
   auto l = parse_unary(true);
+  ChainGuard chain(depth_);
   while (l.is_ok() && at_op("**")) {
+    LONGCTX_RETURN_IF_ERROR(next_link());
     int line = peek().line;
     ++pos_;
     auto r = parse_unary(true);
@@ -319,8 +333,10 @@ Status Parser::parse_call_args(Expr& call) {
 }
 
 Result<ExprPtr> Parser::parse_postfix(ExprPtr e) {
+  ChainGuard chain(depth_);
   while (true) {
     int line = peek().line;
+    if (at_op(".") || at_op("[") || at_op("(")) LONGCTX_RETURN_IF_ERROR(next_link());
     if (at_op(".")) {
       ++pos_;
       auto get = node(ExprKind::kGetAttr, line);
@@ -387,7 +403,9 @@ Result<ExprPtr> Parser::parse_filter(ExprPtr input) {
 }
 
 Result<ExprPtr> Parser::parse_filter_expr(ExprPtr e) {
+  ChainGuard chain(depth_);
   while (true) {
+    if (at_op("|") || at_name("is") || at_op("(")) LONGCTX_RETURN_IF_ERROR(next_link());
     if (at_op("|")) {
       ++pos_;
       auto f = parse_filter(std::move(e));

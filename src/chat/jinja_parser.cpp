@@ -5,6 +5,27 @@
 #include "chat/jinja_parser_impl.h"
 
 namespace longctx::chat {
+
+Expr::~Expr() {
+  // Children are moved onto a work list and freed one at a time; each freed child hands its
+  // own children to the list first, so its destructor finds nothing left to recurse into.
+  std::vector<ExprPtr> work;
+  auto take_children = [&work](Expr& e) {
+    for (auto& a : e.args) {
+      if (a) work.push_back(std::move(a));
+    }
+    for (auto& kv : e.kwargs) {
+      if (kv.second) work.push_back(std::move(kv.second));
+    }
+  };
+  take_children(*this);
+  while (!work.empty()) {
+    ExprPtr e = std::move(work.back());
+    work.pop_back();
+    take_children(*e);
+  }
+}
+
 namespace detail {
 
 Status Parser::parse_body(Body& body, std::initializer_list<std::string_view> stops,

@@ -52,7 +52,7 @@ class Parser {
       case TokenKind::kText:
         return "template text";
       case TokenKind::kString:
-        return "string " + Value::string(t.text).repr();
+        return "string " + python_str_repr(t.text);
       default:
         return "'" + t.text + "'";
     }
@@ -83,6 +83,20 @@ class Parser {
     if (depth_ > limits_.max_nesting)
       return error("nesting deeper than " + std::to_string(limits_.max_nesting));
     return Status::ok();
+  }
+  // A loop that builds a left-deep chain (a + b + c, x.a.b, x|f|g, a if b if c) makes the tree
+  // one level taller per link without recursing, so each link counts as one level of nesting
+  // until the chain ends: the tree height stays bounded by a small multiple of max_nesting
+  // (one chain per precedence level), which the evaluator and the destructor can recurse over.
+  struct ChainGuard {
+    explicit ChainGuard(int& d) : d_(d), saved_(d) {}
+    ~ChainGuard() { d_ = saved_; }
+    int& d_;
+    int saved_;
+  };
+  Status next_link() {
+    ++depth_;
+    return check_depth();
   }
 
   ExprPtr node(ExprKind kind, int line) {

@@ -2,6 +2,8 @@
 // chat templates write: "<think>\n...\n</think>\n\n" and "<tool_call>\n{...}\n</tool_call>".
 #include "chat/output_parser.h"
 
+#include "chat/value.h"
+
 namespace longctx::chat {
 namespace {
 
@@ -39,6 +41,11 @@ ToolCall parse_call(std::string_view body) {
     call.error = "tool call must be a JSON object";
     return call;
   }
+  // Copying and dumping JSON recurse: refuse model output nested deeper than templates accept.
+  if (Status st = check_json_depth(j, kMaxValueDepth, "tool call"); !st.is_ok()) {
+    call.error = st.message();
+    return call;
+  }
   if (!j.contains("name") || !j["name"].is_string()) {
     call.error = "tool call has no string 'name'";
     return call;
@@ -50,6 +57,11 @@ ToolCall parse_call(std::string_view body) {
     Json inner = Json::parse(args.get<std::string>(), nullptr, false);
     if (inner.is_discarded()) {
       call.error = "tool call '" + call.name + "': 'arguments' is a string that is not valid JSON";
+      return call;
+    }
+    if (Status st = check_json_depth(inner, kMaxValueDepth, "tool call '" + call.name + "'");
+        !st.is_ok()) {
+      call.error = st.message();
       return call;
     }
     args = std::move(inner);

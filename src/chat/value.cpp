@@ -1,8 +1,8 @@
-// Python semantics of template values: truthiness, str()/repr(), equality and ordering,
-// json.dumps() as Hugging Face's tojson calls it, float repr, and UTF-8 code-point helpers.
+// Python semantics of template values: truthiness, bounded str()/repr(), equality and ordering
+// (depth- and work-limited), float repr, UTF-8 code-point helpers, and freeing deeply nested
+// containers without recursion. JSON conversion and json.dumps() are in value_json.cpp.
 #include "chat/value.h"
 
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +11,52 @@
 #include <utf8proc.h>
 
 namespace longctx::chat {
+
+namespace {
+
+// While a container is being freed, the containers it owns are parked here instead of being
+// freed inside its destructor; the outermost destructor frees the parked values one by one (each
+// may park more), so freeing a value of any depth uses a bounded amount of stack.
+thread_local std::vector<Value>* t_parked = nullptr;
+
+bool holds_reference(const Value& v) {
+  return v.is_list() || v.is_dict() || v.is_namespace() || v.is_callable();
+}
+
+template <typename ParkAll>
+void release_nested(ParkAll park_all) {
+  if (t_parked) {
+    park_all(*t_parked);
+    return;
+  }
+  std::vector<Value> parked;
+  park_all(parked);
+  if (parked.empty()) return;
+  t_parked = &parked;
+  while (!parked.empty()) {
+    Value v = std::move(parked.back());
+    parked.pop_back();
+  }  // v is freed here; containers it was the last owner of park their items on `parked`
+  t_parked = nullptr;
+}
+
+}  // namespace
+
+ValueList::~ValueList() {
+  release_nested([this](std::vector<Value>& into) {
+    for (auto& v : items) {
+      if (holds_reference(v)) into.push_back(std::move(v));
+    }
+  });
+}
+
+ValueDict::~ValueDict() {
+  release_nested([this](std::vector<Value>& into) {
+    for (auto& kv : items) {
+      if (holds_reference(kv.second)) into.push_back(std::move(kv.second));
+    }
+  });
+}
 
 const Value* ValueDict::find(std::string_view key) const {
   for (const auto& [k, v] : items) {
@@ -263,90 +309,108 @@ std::string repr_string(const std::string& s) {
 
 }  // namespace
 
-std::string Value::str() const {
-  switch (kind_) {
-    case ValueKind::kUndefined:
-      return "";
-    case ValueKind::kString:
-      return str_;
-    default:
-      return repr();
-  }
+std::string python_str_repr(const std::string& s) { return repr_string(s); }
+
+namespace {
+
+Status nested_too_deep() {
+  return invalid_argument("value nested deeper than " + std::to_string(kMaxValueDepth) + " levels");
 }
 
-std::string Value::repr() const {
-  switch (kind_) {
+Status printed_too_long(size_t max_bytes) {
+  return invalid_argument("printed value exceeds " + std::to_string(max_bytes) + " bytes");
+}
+
+// Appends repr(v). Every value visited appends at least one byte, so checking the budget on
+// entry bounds the work even when sub-values are shared (a list holding one list twice, 40
+// times over, prints 2^40 items). `level` counts the containers enclosing v.
+Status append_repr(std::string& out, const Value& v, size_t max_bytes, int level) {
+  if (out.size() > max_bytes) return printed_too_long(max_bytes);
+  switch (v.kind()) {
     case ValueKind::kUndefined:
-      return "";
+      return Status::ok();
     case ValueKind::kNone:
-      return "None";
+      out += "None";
+      return Status::ok();
     case ValueKind::kBool:
-      return int_ ? "True" : "False";
+      out += v.as_bool() ? "True" : "False";
+      return Status::ok();
     case ValueKind::kInt:
-      return std::to_string(int_);
+      out += std::to_string(v.as_int());
+      return Status::ok();
     case ValueKind::kFloat:
-      return python_float_repr(float_);
+      out += python_float_repr(v.as_double());
+      return Status::ok();
     case ValueKind::kString:
-      return repr_string(str_);
+      out += repr_string(v.as_string());
+      return Status::ok();
     case ValueKind::kList: {
-      std::string out = list_->is_tuple ? "(" : "[";
-      for (size_t k = 0; k < list_->items.size(); ++k) {
+      if (level >= kMaxValueDepth) return nested_too_deep();
+      const ValueList& l = v.as_list();
+      out += l.is_tuple ? "(" : "[";
+      for (size_t k = 0; k < l.items.size(); ++k) {
         if (k) out += ", ";
-        out += list_->items[k].repr();
+        LONGCTX_RETURN_IF_ERROR(append_repr(out, l.items[k], max_bytes, level + 1));
       }
-      if (list_->is_tuple && list_->items.size() == 1) out += ",";
-      return out + (list_->is_tuple ? ")" : "]");
+      if (l.is_tuple && l.items.size() == 1) out += ",";
+      out += l.is_tuple ? ")" : "]";
+      return Status::ok();
     }
     case ValueKind::kDict:
     case ValueKind::kNamespace: {
-      std::string out = kind_ == ValueKind::kNamespace ? "<Namespace {" : "{";
-      for (size_t k = 0; k < dict_->items.size(); ++k) {
+      if (level >= kMaxValueDepth) return nested_too_deep();
+      const bool ns = v.is_namespace();
+      out += ns ? "<Namespace {" : "{";
+      const auto& items = v.as_dict().items;
+      for (size_t k = 0; k < items.size(); ++k) {
         if (k) out += ", ";
-        out += repr_string(dict_->items[k].first) + ": " + dict_->items[k].second.repr();
+        out += repr_string(items[k].first) + ": ";
+        LONGCTX_RETURN_IF_ERROR(append_repr(out, items[k].second, max_bytes, level + 1));
       }
-      return out + (kind_ == ValueKind::kNamespace ? "}>" : "}");
+      out += ns ? "}>" : "}";
+      return Status::ok();
     }
     case ValueKind::kCallable:
-      return "<function " + fn_->name + ">";
+      out += "<function " + v.as_callable().name + ">";
+      return Status::ok();
   }
-  return "";
+  return Status::ok();
 }
 
-Value Value::from_json(const nlohmann::ordered_json& j) {
-  using J = nlohmann::ordered_json;
-  switch (j.type()) {
-    case J::value_t::null:
-      return none();
-    case J::value_t::boolean:
-      return boolean(j.get<bool>());
-    case J::value_t::number_integer:
-      return integer(j.get<int64_t>());
-    case J::value_t::number_unsigned: {
-      auto u = j.get<uint64_t>();
-      if (u <= static_cast<uint64_t>(INT64_MAX)) return integer(static_cast<int64_t>(u));
-      return number(static_cast<double>(u));
-    }
-    case J::value_t::number_float:
-      return number(j.get<double>());
-    case J::value_t::string:
-      return string(j.get<std::string>());
-    case J::value_t::array: {
-      std::vector<Value> items;
-      items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json(e));
-      return list(std::move(items));
-    }
-    case J::value_t::object: {
-      auto d = std::make_shared<ValueDict>();
-      for (const auto& [k, e] : j.items()) d->items.emplace_back(k, from_json(e));
-      return dict(std::move(d));
-    }
-    default:
-      return none();
-  }
+}  // namespace
+
+Result<std::string> Value::str(size_t max_bytes) const {
+  if (kind_ == ValueKind::kString) return str_;  // already exists; printing copies it as is
+  return repr(max_bytes);
 }
 
-bool values_equal(const Value& a, const Value& b) {
+Result<std::string> Value::repr(size_t max_bytes) const {
+  std::string out;
+  LONGCTX_RETURN_IF_ERROR(append_repr(out, *this, max_bytes, 0));
+  if (out.size() > max_bytes) return printed_too_long(max_bytes);
+  return out;
+}
+
+std::string Value::str_for_message() const {
+  constexpr size_t kMessageBytes = 200;
+  if (kind_ == ValueKind::kString && str_.size() > kMessageBytes) {
+    size_t n = kMessageBytes;
+    while (n > 0 && (static_cast<unsigned char>(str_[n]) & 0xC0) == 0x80) --n;  // whole chars
+    return str_.substr(0, n) + "...";
+  }
+  auto s = str(kMessageBytes);
+  return s.is_ok() ? *s : std::string("<") + type_name() + " object>";
+}
+
+namespace {
+
+// values_equal with the nesting `level` of a and b and a shared budget of item pairs.
+Result<bool> equal_at(const Value& a, const Value& b, int level, uint64_t& budget) {
+  if (budget == 0) {
+    return invalid_argument("comparison visits more than " + std::to_string(kMaxCompareItems) +
+                            " items");
+  }
+  --budget;
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
     return a.as_int() == b.as_int();
@@ -361,19 +425,26 @@ bool values_equal(const Value& a, const Value& b) {
     case ValueKind::kList: {
       const auto& x = a.as_list();
       const auto& y = b.as_list();
+      if (&x == &y) return true;  // Python: identical items compare equal without a look inside
       if (x.is_tuple != y.is_tuple || x.items.size() != y.items.size()) return false;
+      if (level >= kMaxValueDepth) return nested_too_deep();
       for (size_t k = 0; k < x.items.size(); ++k) {
-        if (!values_equal(x.items[k], y.items[k])) return false;
+        auto eq = equal_at(x.items[k], y.items[k], level + 1, budget);
+        if (!eq.is_ok() || !*eq) return eq;
       }
       return true;
     }
     case ValueKind::kDict: {
       const auto& x = a.as_dict();
       const auto& y = b.as_dict();
+      if (&x == &y) return true;
       if (x.items.size() != y.items.size()) return false;
+      if (level >= kMaxValueDepth) return nested_too_deep();
       for (const auto& [k, v] : x.items) {
         const Value* other = y.find(k);
-        if (!other || !values_equal(v, *other)) return false;
+        if (!other) return false;
+        auto eq = equal_at(v, *other, level + 1, budget);
+        if (!eq.is_ok() || !*eq) return eq;
       }
       return true;
     }
@@ -386,7 +457,7 @@ bool values_equal(const Value& a, const Value& b) {
   }
 }
 
-Result<bool> value_less(const Value& a, const Value& b) {
+Result<bool> less_at(const Value& a, const Value& b, int level, uint64_t& budget) {
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() < b.as_double();
     return a.as_int() < b.as_int();
@@ -394,11 +465,14 @@ Result<bool> value_less(const Value& a, const Value& b) {
   // UTF-8 byte order equals code-point order, which is how Python orders str.
   if (a.is_string() && b.is_string()) return a.as_string() < b.as_string();
   if (a.is_list() && b.is_list()) {
+    if (level >= kMaxValueDepth) return nested_too_deep();
     const auto& x = a.as_list().items;
     const auto& y = b.as_list().items;
     for (size_t k = 0; k < x.size() && k < y.size(); ++k) {
-      if (values_equal(x[k], y[k])) continue;
-      return value_less(x[k], y[k]);
+      auto eq = equal_at(x[k], y[k], level + 1, budget);
+      if (!eq.is_ok()) return eq;
+      if (*eq) continue;
+      return less_at(x[k], y[k], level + 1, budget);
     }
     return x.size() < y.size();
   }
@@ -406,141 +480,16 @@ Result<bool> value_less(const Value& a, const Value& b) {
                           "' and '" + b.type_name() + "'");
 }
 
-namespace {
-
-void json_string(std::string& out, const std::string& s, bool ensure_ascii) {
-  out += '"';
-  for (uint32_t cp : utf8_decode(s)) {
-    char buf[16];
-    switch (cp) {
-      case '"':
-        out += "\\\"";
-        continue;
-      case '\\':
-        out += "\\\\";
-        continue;
-      case '\n':
-        out += "\\n";
-        continue;
-      case '\r':
-        out += "\\r";
-        continue;
-      case '\t':
-        out += "\\t";
-        continue;
-      case '\b':
-        out += "\\b";
-        continue;
-      case '\f':
-        out += "\\f";
-        continue;
-      default:
-        break;
-    }
-    if (cp < 0x20 || (ensure_ascii && cp >= 0x7F && cp < 0x10000)) {
-      std::snprintf(buf, sizeof(buf), "\\u%04x", cp);
-      out += buf;
-    } else if (ensure_ascii && cp >= 0x10000) {
-      // UTF-16 surrogate pair, as json.dumps writes astral characters with ensure_ascii.
-      uint32_t v = cp - 0x10000;
-      std::snprintf(buf, sizeof(buf), "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
-      out += buf;
-    } else {
-      utf8_append(out, cp);
-    }
-  }
-  out += '"';
-}
-
-constexpr int kMaxJsonDepth = 256;
-
-Status dump(std::string& out, const Value& v, const JsonDumpOptions& o, int depth) {
-  if (depth > kMaxJsonDepth) return invalid_argument("tojson: value nested too deeply");
-  const std::string& item_sep = o.item_separator;
-  const std::string& key_sep = o.key_separator;
-  auto newline = [&](int level) {
-    if (o.indent < 0) return;
-    out += '\n';
-    out.append(static_cast<size_t>(o.indent) * level, ' ');
-  };
-  switch (v.kind()) {
-    case ValueKind::kNone:
-      out += "null";
-      return Status::ok();
-    case ValueKind::kBool:
-      out += v.as_bool() ? "true" : "false";
-      return Status::ok();
-    case ValueKind::kInt:
-      out += std::to_string(v.as_int());
-      return Status::ok();
-    case ValueKind::kFloat: {
-      double d = v.as_double();
-      if (std::isnan(d))
-        out += "NaN";
-      else if (std::isinf(d))
-        out += d < 0 ? "-Infinity" : "Infinity";
-      else
-        out += python_float_repr(d);
-      return Status::ok();
-    }
-    case ValueKind::kString:
-      json_string(out, v.as_string(), o.ensure_ascii);
-      return Status::ok();
-    case ValueKind::kList: {
-      const auto& items = v.as_list().items;
-      if (items.empty()) {
-        out += "[]";
-        return Status::ok();
-      }
-      out += '[';
-      for (size_t k = 0; k < items.size(); ++k) {
-        if (k) out += item_sep;
-        newline(depth + 1);
-        LONGCTX_RETURN_IF_ERROR(dump(out, items[k], o, depth + 1));
-      }
-      newline(depth);
-      out += ']';
-      return Status::ok();
-    }
-    case ValueKind::kDict: {
-      std::vector<const std::pair<std::string, Value>*> items;
-      for (const auto& kv : v.as_dict().items) items.push_back(&kv);
-      if (items.empty()) {
-        out += "{}";
-        return Status::ok();
-      }
-      if (o.sort_keys) {
-        std::stable_sort(items.begin(), items.end(),
-                         [](auto* a, auto* b) { return a->first < b->first; });
-      }
-      out += '{';
-      for (size_t k = 0; k < items.size(); ++k) {
-        if (k) out += item_sep;
-        newline(depth + 1);
-        json_string(out, items[k]->first, o.ensure_ascii);
-        out += key_sep;
-        LONGCTX_RETURN_IF_ERROR(dump(out, items[k]->second, o, depth + 1));
-      }
-      newline(depth);
-      out += '}';
-      return Status::ok();
-    }
-    default:
-      return invalid_argument(std::string("tojson: Object of type ") + v.type_name() +
-                              " is not JSON serializable");
-  }
-}
-
 }  // namespace
 
-Result<std::string> json_dumps(const Value& v, const JsonDumpOptions& options) {
-  JsonDumpOptions o = options;
-  // json.dumps' defaults: (', ', ': ') on one line, (',', ': ') when indenting.
-  if (o.item_separator.empty()) o.item_separator = o.indent < 0 ? ", " : ",";
-  if (o.key_separator.empty()) o.key_separator = ": ";
-  std::string out;
-  LONGCTX_RETURN_IF_ERROR(dump(out, v, o, 0));
-  return out;
+Result<bool> values_equal(const Value& a, const Value& b) {
+  uint64_t budget = kMaxCompareItems;
+  return equal_at(a, b, 0, budget);
+}
+
+Result<bool> value_less(const Value& a, const Value& b) {
+  uint64_t budget = kMaxCompareItems;
+  return less_at(a, b, 0, budget);
 }
 
 }  // namespace longctx::chat

@@ -19,13 +19,29 @@ namespace longctx::chat {
 
 class Value;
 
+// Deepest nesting of lists/dicts that values may have where they are walked recursively
+// (converted from JSON, printed, compared, dumped); the outermost container is level 1.
+inline constexpr int kMaxValueDepth = 256;
+// Most item pairs one comparison may visit: shared sub-values ([x, x] repeated) make a value
+// exponentially larger than the memory it takes.
+inline constexpr uint64_t kMaxCompareItems = uint64_t{1} << 22;
+
 // Lists and dicts are shared by reference, like Python objects (a namespace is a dict that
-// templates may assign attributes on).
+// templates may assign attributes on). Their destructors free nested containers in a loop, not
+// by recursion, so a value nested 100k deep (built by a template loop) cannot overflow the stack.
 struct ValueList {
+  ValueList() = default;
+  ValueList(const ValueList&) = default;
+  ValueList& operator=(const ValueList&) = default;
+  ~ValueList();
   std::vector<Value> items;
   bool is_tuple = false;  // only changes how it prints: (a, b) instead of [a, b]
 };
 struct ValueDict {
+  ValueDict() = default;
+  ValueDict(const ValueDict&) = default;
+  ValueDict& operator=(const ValueDict&) = default;
+  ~ValueDict();
   std::vector<std::pair<std::string, Value>> items;  // insertion order, as Python dicts keep it
   const Value* find(std::string_view key) const;
   void set(const std::string& key, Value v);
@@ -115,14 +131,20 @@ class Value {
 
   // Python truthiness; undefined is false.
   bool truthy() const;
-  // Python str(): what {{ value }} prints (undefined prints nothing).
-  std::string str() const;
-  // Python repr(): how values print inside lists and dicts.
-  std::string repr() const;
+  // Python str(): what {{ value }} prints (undefined prints nothing). An error when the text
+  // would exceed max_bytes or the value nests deeper than kMaxValueDepth (checked while
+  // printing, so shared sub-values cannot make it run long).
+  Result<std::string> str(size_t max_bytes) const;
+  // Python repr(): how values print inside lists and dicts; bounded like str().
+  Result<std::string> repr(size_t max_bytes) const;
+  // str() for an error message: at most ~200 bytes, "<type object>" when longer.
+  std::string str_for_message() const;
   // Python's type name, for error messages ("NoneType", "str", "dict", ...).
   const char* type_name() const;
 
-  static Value from_json(const nlohmann::ordered_json& j);
+  // An error naming the path (e.g. 'messages[0].content') where j nests deeper than
+  // kMaxValueDepth.
+  static Result<Value> from_json(const nlohmann::ordered_json& j);
 
  private:
   static Value with_kind(ValueKind k) {
@@ -139,10 +161,18 @@ class Value {
   std::shared_ptr<Callable> fn_;
 };
 
-// Python ==, so 1 == 1.0 == True; undefined equals only undefined.
-bool values_equal(const Value& a, const Value& b);
-// Python <, for numbers, strings and lists; an error for other pairs.
+// Python ==, so 1 == 1.0 == True; undefined equals only undefined. Like Python, identical
+// items (the same shared list or dict) are equal without looking inside. An error past
+// kMaxValueDepth or kMaxCompareItems.
+Result<bool> values_equal(const Value& a, const Value& b);
+// Python <, for numbers, strings and lists; an error for other pairs (and as values_equal).
 Result<bool> value_less(const Value& a, const Value& b);
+
+// Checks that a JSON document nests at most max_depth containers deep (the root is level 1),
+// without recursion, so it is safe on any parsed input before it is copied or converted. The
+// error names `what` and the path to the first too-deep node, e.g.
+// "request: 'tools[0].function.parameters[0][0]...' is nested deeper than 256 levels".
+Status check_json_depth(const nlohmann::ordered_json& j, int max_depth, const std::string& what);
 
 // Options of json.dumps as Hugging Face's tojson filter passes them.
 struct JsonDumpOptions {
@@ -151,9 +181,13 @@ struct JsonDumpOptions {
   bool sort_keys = false;
   std::string item_separator;  // empty: json.dumps' default for the indent mode
   std::string key_separator;
+  size_t max_bytes = size_t{64} << 20;  // longer output is an error (checked while writing)
 };
 // json.dumps(value, ...) byte for byte; an error for undefined and callables.
 Result<std::string> json_dumps(const Value& v, const JsonDumpOptions& options);
+
+// Python's repr() of a str: quoted and escaped.
+std::string python_str_repr(const std::string& s);
 
 // Python's float repr: shortest round-trip digits, exponent form outside 1e-4 <= |x| < 1e16.
 std::string python_float_repr(double d);

@@ -98,6 +98,22 @@ TEST(OutputParser, MalformedCallIsReportedAndOthersKept) {
   EXPECT_EQ(p.content, "");
 }
 
+TEST(OutputParser, DeeplyNestedArgumentsAreAnErrorNotAStackOverflow) {
+  // Copying or dumping 20k-deep JSON recurses 20k deep; the call is refused, the others kept.
+  const std::string deep = std::string(20000, '[') + std::string(20000, ']');
+  ParsedOutput p = parse_model_output(
+      "<tool_call>\n{\"name\": \"a\", \"arguments\": {\"x\": " + deep + "}}\n</tool_call>\n" +
+      "<tool_call>\n{\"name\": \"b\", \"arguments\": \"" + deep + "\"}\n</tool_call>\n" +
+      "<tool_call>\n{\"name\": \"c\", \"arguments\": {}}\n</tool_call>");
+  ASSERT_EQ(p.tool_calls.size(), 3u);
+  EXPECT_EQ(p.tool_calls[0].error.rfind("tool call: 'arguments.x[0][0]", 0), 0u)
+      << p.tool_calls[0].error;
+  EXPECT_NE(p.tool_calls[0].error.find("nested deeper than 256 levels"), std::string::npos);
+  EXPECT_EQ(p.tool_calls[1].error.rfind("tool call 'b': '[0][0]", 0), 0u) << p.tool_calls[1].error;
+  EXPECT_EQ(p.tool_calls[2].error, "");
+  EXPECT_EQ(p.tool_calls[2].arguments, "{}");
+}
+
 TEST(OutputParser, UnterminatedToolCallIsAnError) {
   ParsedOutput p = parse_model_output("Sure.\n<tool_call>\n{\"name\": \"a\", \"argum");
   EXPECT_EQ(p.content, "Sure.");

@@ -96,6 +96,18 @@ TEST(TemplateCli, BadInputIsAClearError) {
 
   r = run_cli("-m x.gguf --tokenizer y --request " + bad_role);
   EXPECT_NE(r.exit_code, 0);
+
+  // Tool parameters nested 20k deep: a clear error, not a stack overflow (exit code -1).
+  const std::string deep = tmp_path("deep.json");
+  const std::string body = R"({"messages": [{"role": "user", "content": "x"}], "tools": [{"type":
+      "function", "function": {"name": "f", "parameters": )" +
+                           std::string(20000, '[') + std::string(20000, ']') + "}}]}";
+  ASSERT_TRUE(write_file_atomic(deep, body).is_ok());
+  r = run_cli("--request " + deep);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad request: request: 'tools[0].function.parameters[0][0]"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(TemplateCli, UnsupportedTemplateWarnsAndFallsBackToChatML) {
