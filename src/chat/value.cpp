@@ -177,16 +177,26 @@ std::string python_float_repr(double d) {
   std::string out = negative ? "-" : "";
   // Python's repr switches to exponent notation when the decimal exponent is < -4 or >= 16.
   if (exp >= -4 && exp < 16) {
+    // Appended piece by piece: `"." + std::string` trips a GCC 12 -Wrestrict false positive.
     if (exp < 0) {
-      out += "0." + std::string(static_cast<size_t>(-exp - 1), '0') + digits;
+      out += "0.";
+      out.append(static_cast<size_t>(-exp - 1), '0');
+      out += digits;
     } else if (static_cast<size_t>(exp) + 1 >= digits.size()) {
-      out += digits + std::string(static_cast<size_t>(exp) + 1 - digits.size(), '0') + ".0";
+      out += digits;
+      out.append(static_cast<size_t>(exp) + 1 - digits.size(), '0');
+      out += ".0";
     } else {
-      out += digits.substr(0, exp + 1) + "." + digits.substr(exp + 1);
+      out.append(digits, 0, static_cast<size_t>(exp) + 1);
+      out += '.';
+      out.append(digits, static_cast<size_t>(exp) + 1);
     }
   } else {
-    out += digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
+    out += digits[0];
+    if (digits.size() > 1) {
+      out += '.';
+      out.append(digits, 1);
+    }
     char ebuf[16];
     std::snprintf(ebuf, sizeof(ebuf), "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
     out += ebuf;
