@@ -127,9 +127,21 @@ T mixture_type(const ModelFacts& m, const TensorDesc& t, P p, T base) {
   }
 }
 
+}  // namespace
+
+std::span<const QuantPreset> all_presets() {
+  static const std::array<QuantPreset, kPresets.size()> all = [] {
+    std::array<QuantPreset, kPresets.size()> a{};
+    for (size_t i = 0; i < kPresets.size(); ++i) a[i] = kPresets[i].preset;
+    return a;
+  }();
+  return all;
+}
+
+const char* preset_name(QuantPreset p) { return info(p).name; }
 // A block type needs the row length to be a multiple of its block: 256-element k-quants fall
 // back to the 32-element type of about the same bits, and f16 when even 32 does not divide it.
-T fallback_for_row(T t, uint64_t row) {
+TensorType block_fallback_type(TensorType t, uint64_t row) {
   if (row % traits(t).block_size == 0) return t;
   T r = t;
   switch (t) {
@@ -152,18 +164,6 @@ T fallback_for_row(T t, uint64_t row) {
   return row % traits(r).block_size == 0 ? r : T::F16;
 }
 
-}  // namespace
-
-std::span<const QuantPreset> all_presets() {
-  static const std::array<QuantPreset, kPresets.size()> all = [] {
-    std::array<QuantPreset, kPresets.size()> a{};
-    for (size_t i = 0; i < kPresets.size(); ++i) a[i] = kPresets[i].preset;
-    return a;
-  }();
-  return all;
-}
-
-const char* preset_name(QuantPreset p) { return info(p).name; }
 uint32_t preset_file_type(QuantPreset p) { return info(p).ftype; }
 TensorType preset_base_type(QuantPreset p) { return info(p).base; }
 
@@ -207,7 +207,7 @@ std::vector<TensorType> preset_tensor_types(const ModelHparams& hp,
     } else if (!is_block_quantized(base)) {
       types.push_back(base);  // float presets convert every weight, with no mixture rules
     } else {
-      types.push_back(fallback_for_row(mixture_type(m, t, p, base), t.dims[0]));
+      types.push_back(block_fallback_type(mixture_type(m, t, p, base), t.dims[0]));
     }
   }
   return types;

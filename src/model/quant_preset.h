@@ -42,6 +42,11 @@ const char* preset_name(QuantPreset p);
 Result<QuantPreset> parse_preset(std::string_view name);
 // general.file_type: llama.h's llama_ftype id (Q4_K_M = 15, BF16 = 32, ...).
 uint32_t preset_file_type(QuantPreset p);
+
+// The type a weight with rows of `row_length` elements actually gets when `t` is asked for, as
+// llama-quantize falls back: `t` when its block divides the row, else q2_K/q3_K -> q4_0,
+// q4_K -> q5_0, q5_K -> q5_1, q6_K -> q8_0, and f16 when even that block does not divide it.
+TensorType block_fallback_type(TensorType t, uint64_t row_length);
 // The type most 2-D weights get (Q4_K for Q4_K_M); the per-tensor rules start from it.
 TensorType preset_base_type(QuantPreset p);
 

@@ -79,26 +79,12 @@ std::vector<TensorType> uniform_types(const std::vector<TensorDesc>& tensors, Te
   std::vector<TensorType> types;
   for (const TensorDesc& t : tensors) {
     const bool keep_f32 = t.is_norm_or_bias() || t.role == TensorRole::kFfnRouter;
-    types.push_back(keep_f32 ? TensorType::F32 : weight_type_for_row(type, t.dims[0]));
+    types.push_back(keep_f32 ? TensorType::F32 : block_fallback_type(type, t.dims[0]));
   }
   return types;
 }
 
 }  // namespace
-
-TensorType weight_type_for_row(TensorType requested, uint64_t row_length) {
-  if (row_length % traits(requested).block_size == 0) return requested;
-  switch (requested) {
-    case TensorType::Q4_K:
-      return row_length % 32 == 0 ? TensorType::Q5_0 : TensorType::F16;
-    case TensorType::Q5_K:
-      return row_length % 32 == 0 ? TensorType::Q5_1 : TensorType::F16;
-    case TensorType::Q6_K:
-      return row_length % 32 == 0 ? TensorType::Q8_0 : TensorType::F16;
-    default:
-      return TensorType::F16;
-  }
-}
 
 uint32_t gguf_file_type(TensorType t) {
   switch (t) {

@@ -30,10 +30,6 @@ struct SynthOptions {
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
-// The type a weight actually gets: `requested`, or llama.cpp's fallback when its row length is
-// not a multiple of the block size (q4_K -> q5_0, q5_K -> q5_1, q6_K -> q8_0, others -> f16).
-TensorType weight_type_for_row(TensorType requested, uint64_t row_length);
-
 // general.file_type (llama.cpp's llama_ftype) for a uniform tensor type.
 uint32_t gguf_file_type(TensorType t);
 

@@ -12,6 +12,7 @@
 #include "core/file_io.h"
 #include "gguf/gguf.h"
 #include "gguf/gguf_writer.h"
+#include "model/quant_preset.h"
 #include "model/synth.h"
 #include "model/tensors.h"
 #include "plan/catalog.h"
@@ -131,9 +132,9 @@ TEST(Synth, MoeModelCarriesExpertKeysAndKQuantFallsBackOnShortRows) {
   const GgufTensorInfo* t = f->find_tensor("blk.0.ffn_down_exps.weight");
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->type, TensorType::Q5_0);
-  EXPECT_EQ(weight_type_for_row(TensorType::Q4_K, 1024), TensorType::Q4_K);
-  EXPECT_EQ(weight_type_for_row(TensorType::Q6_K, 96), TensorType::Q8_0);
-  EXPECT_EQ(weight_type_for_row(TensorType::Q8_0, 48), TensorType::F16);
+  EXPECT_EQ(block_fallback_type(TensorType::Q4_K, 1024), TensorType::Q4_K);
+  EXPECT_EQ(block_fallback_type(TensorType::Q6_K, 96), TensorType::Q8_0);
+  EXPECT_EQ(block_fallback_type(TensorType::Q8_0, 48), TensorType::F16);
   std::remove(path.c_str());
 }
 
