@@ -16,5 +16,6 @@ CommandFn add_info_command(CLI::App& app);
 CommandFn add_tokenize_command(CLI::App& app);
 CommandFn add_template_command(CLI::App& app);
 CommandFn add_synth_command(CLI::App& app);
+CommandFn add_run_command(CLI::App& app);
 
 }  // namespace longctx::cli

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
       longctx::cli::add_tokenize_command);
   add("synth", "Write a random-weight GGUF of a Qwen3-family shape (for demos and benchmarks)",
       longctx::cli::add_synth_command);
+  add("run", "Generate a completion from a prompt (raw, or --chat with the model's template)",
+      longctx::cli::add_run_command);
   add("template", "Render a chat-completions request with the model's chat template",
       longctx::cli::add_template_command);
 

@@ -10,4 +10,5 @@ set(LONGCTX_KERNELS_SOURCES
 # The references define the numerics later kernels are compared with; keep them free of
 # compiler-chosen FMA contraction so every build computes the same bits.
 set_source_files_properties(${LONGCTX_KERNELS_SOURCES} PROPERTIES COMPILE_OPTIONS -ffp-contract=off)
-list(APPEND LONGCTX_LIB_SOURCES ${LONGCTX_KERNELS_SOURCES})
+list(APPEND LONGCTX_LIB_SOURCES ${LONGCTX_KERNELS_SOURCES}
+  ${CMAKE_CURRENT_LIST_DIR}/ref_backend.cpp)

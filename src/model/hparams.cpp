@@ -88,6 +88,11 @@ Result<ModelHparams> ModelHparams::from_gguf(const GgufFile& f) {
     LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "expert_used_count", &hp.n_expert_used));
     LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "expert_feed_forward_length", &hp.n_ff_expert));
     LONGCTX_RETURN_IF_ERROR(read_u32_opt(f, a + "feed_forward_length", &hp.n_ff));
+    if (f.find(a + "expert_weights_norm")) {
+      auto norm = f.get_bool(a + "expert_weights_norm");
+      if (!norm) return norm.status();
+      hp.norm_topk_prob = *norm;
+    }
   } else {
     LONGCTX_RETURN_IF_ERROR(read_u32(f, a + "feed_forward_length", &hp.n_ff));
   }

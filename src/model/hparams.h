@@ -39,6 +39,9 @@ struct ModelHparams {
   uint32_t n_expert = 0;
   uint32_t n_expert_used = 0;
   uint32_t n_ff_expert = 0;
+  // Renormalise the k chosen router probabilities (HF norm_topk_prob; GGUF
+  // `<arch>.expert_weights_norm` when present, else true as for every Qwen3-MoE release).
+  bool norm_topk_prob = true;
 
   bool is_moe() const { return n_expert > 0; }
   bool has_qk_norm() const { return arch != "qwen2"; }   // Qwen3 normalises q and k per head

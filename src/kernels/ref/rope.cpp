@@ -14,6 +14,7 @@ namespace {
 // array), so a bad context size can never drive a huge allocation.
 constexpr int64_t kMaxPositions = int64_t{1} << 24;
 constexpr int64_t kMaxTableEntries = int64_t{1} << 28;
+constexpr int64_t kMaxPositionValue = int64_t{1} << 40;  // far beyond any context
 
 // The dimension index (in [0, d)) whose wavelength fits `rotations` full turns into the
 // original context L. Pair j rotates at theta^(-2j/d) rad per position, so over L positions it
@@ -112,19 +113,33 @@ Result<RopeTable> RopeTable::build(const RopeParams& params, int64_t n_pos) {
   if (!freq) return freq.status();
   RopeTable t;
   t.head_dim_ = params.head_dim;
-  t.n_pos_ = n_pos;
+  t.capacity_ = n_pos;
   t.freq_ = std::move(freq.value());
   const int64_t half = params.head_dim / 2;
   t.cos_.resize(static_cast<size_t>(n_pos * half));
   t.sin_.resize(static_cast<size_t>(n_pos * half));
-  for (int64_t p = 0; p < n_pos; ++p) {
+  LONGCTX_RETURN_IF_ERROR(t.set_window(0, n_pos));
+  return t;
+}
+
+Status RopeTable::set_window(int64_t pos0, int64_t n) {
+  if (pos0 < 0 || n < 1 || n > capacity_ || pos0 > kMaxPositionValue - n) {
+    return invalid_argument("rope: window of " + std::to_string(n) + " positions at " +
+                            std::to_string(pos0) + " outside the table's capacity " +
+                            std::to_string(capacity_));
+  }
+  pos0_ = pos0;
+  n_pos_ = n;
+  const int64_t half = head_dim_ / 2;
+  for (int64_t p = 0; p < n; ++p) {
     for (int64_t j = 0; j < half; ++j) {
-      const double angle = static_cast<double>(p) * t.freq_.inv_freq[j];
-      t.cos_[p * half + j] = static_cast<float>(std::cos(angle) * t.freq_.attention_factor);
-      t.sin_[p * half + j] = static_cast<float>(std::sin(angle) * t.freq_.attention_factor);
+      // The angle in double: at position 10^6 a float angle would lose ~0.06 rad.
+      const double angle = static_cast<double>(pos0 + p) * freq_.inv_freq[j];
+      cos_[p * half + j] = static_cast<float>(std::cos(angle) * freq_.attention_factor);
+      sin_[p * half + j] = static_cast<float>(std::sin(angle) * freq_.attention_factor);
     }
   }
-  return t;
+  return Status::ok();
 }
 
 Status rope_apply(const RopeTable& table, int64_t pos, int64_t n_head, int64_t head_dim, float* x) {
@@ -132,9 +147,10 @@ Status rope_apply(const RopeTable& table, int64_t pos, int64_t n_head, int64_t h
     return invalid_argument("rope: head_dim " + std::to_string(head_dim) +
                             " differs from the table's " + std::to_string(table.head_dim()));
   }
-  if (pos < 0 || pos >= table.n_pos()) {
-    return invalid_argument("rope: position " + std::to_string(pos) + " outside the table [0, " +
-                            std::to_string(table.n_pos()) + ")");
+  if (pos < table.pos0() || pos >= table.pos0() + table.n_pos()) {
+    return invalid_argument("rope: position " + std::to_string(pos) + " outside the table [" +
+                            std::to_string(table.pos0()) + ", " +
+                            std::to_string(table.pos0() + table.n_pos()) + ")");
   }
   if (n_head < 0) return invalid_argument("rope: n_head must be >= 0");
   const int64_t half = head_dim / 2;

@@ -36,22 +36,32 @@ struct RopeFrequencies {
 };
 Result<RopeFrequencies> rope_frequencies(const RopeParams& params);
 
-// cos/sin of position p times inv_freq[i], scaled by attention_factor, for p in [0, n_pos).
+// cos/sin of position p times inv_freq[i], scaled by attention_factor, for p in a window
+// [pos0, pos0 + n_pos): built for [0, n_pos), then moved over a long sequence chunk by chunk
+// with set_window, so a 1M-token context never needs a 1M-row table.
 class RopeTable {
  public:
   // n_pos in [1, 2^24] and n_pos * head_dim / 2 <= 2^28 (bounds the allocation).
   static Result<RopeTable> build(const RopeParams& params, int64_t n_pos);
 
+  // Recomputes the table for positions [pos0, pos0 + n) in place, without allocating:
+  // 0 <= pos0, 1 <= n <= capacity() (the n_pos it was built with), else kInvalidArgument.
+  Status set_window(int64_t pos0, int64_t n);
+
   int64_t head_dim() const { return head_dim_; }
+  int64_t pos0() const { return pos0_; }
   int64_t n_pos() const { return n_pos_; }
+  int64_t capacity() const { return capacity_; }
   const RopeFrequencies& frequencies() const { return freq_; }
-  // Row of head_dim/2 values for position pos (0 <= pos < n_pos).
-  const float* cos_row(int64_t pos) const { return cos_.data() + pos * (head_dim_ / 2); }
-  const float* sin_row(int64_t pos) const { return sin_.data() + pos * (head_dim_ / 2); }
+  // Row of head_dim/2 values for position pos (pos0 <= pos < pos0 + n_pos).
+  const float* cos_row(int64_t pos) const { return cos_.data() + (pos - pos0_) * (head_dim_ / 2); }
+  const float* sin_row(int64_t pos) const { return sin_.data() + (pos - pos0_) * (head_dim_ / 2); }
 
  private:
   int64_t head_dim_ = 0;
+  int64_t pos0_ = 0;
   int64_t n_pos_ = 0;
+  int64_t capacity_ = 0;
   RopeFrequencies freq_;
   std::vector<float> cos_;  // [n_pos][head_dim/2]
   std::vector<float> sin_;  // [n_pos][head_dim/2]
@@ -60,7 +70,7 @@ class RopeTable {
 // Rotates n_head head vectors at position pos in place: x[n_head][head_dim]. For each pair
 // (a, b) = (x[i], x[i + d/2]) with c = cos_row(pos)[i], s = sin_row(pos)[i]:
 //   x[i] = a*c - b*s,   x[i + d/2] = b*c + a*s.
-// head_dim must equal the table's; pos outside [0, n_pos) is kInvalidArgument.
+// head_dim must equal the table's; pos outside the window is kInvalidArgument.
 Status rope_apply(const RopeTable& table, int64_t pos, int64_t n_head, int64_t head_dim, float* x);
 
 }  // namespace longctx::ref

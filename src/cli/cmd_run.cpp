@@ -1,0 +1,228 @@
+// `longctx run -m FILE -p TEXT`: one completion (raw, or --chat through the model's template),
+// streamed to stdout, with a timing summary on stderr. --dump-logits writes the prompt's logits
+// as a .npy array for oracle comparisons; -n 0 evaluates the prompt only.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/engine_args.h"
+#include "core/file_io.h"
+#include "core/npy.h"
+#include "runtime/chat_prompt.h"
+#include "runtime/generate.h"
+#include "runtime/session.h"
+
+namespace longctx::cli {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+extern "C" void on_sigint(int) { g_cancel.store(true); }
+
+struct RunArgs {
+  EngineArgs engine;
+  std::string prompt, prompt_file, prompt_ids, system, dump_logits;
+  bool chat = false, no_think = false, dump_last = false, print_ids = false, ignore_eos = false;
+  int64_t n_predict = 256;
+  std::optional<float> temp, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty;
+  std::optional<int32_t> top_k, repeat_last_n;
+  uint64_t seed = 0;
+  std::vector<std::string> stop;
+};
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "longctx run: %s\n", msg.c_str());
+  return 1;
+}
+
+Result<std::vector<int32_t>> read_ids(const std::string& path, int64_t n_vocab) {
+  auto text = read_file(path);
+  if (!text) return text.status();
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) {
+    return invalid_argument(path + ": expected a JSON array of token ids");
+  }
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (!j[i].is_number_integer() || j[i].get<int64_t>() < 0 || j[i].get<int64_t>() >= n_vocab) {
+      return invalid_argument(path + ": element " + std::to_string(i) +
+                              " is not a token id in [0, " + std::to_string(n_vocab) + ")");
+    }
+    ids.push_back(j[i].get<int32_t>());
+  }
+  if (ids.empty()) return invalid_argument(path + ": no token ids");
+  return ids;
+}
+
+SamplingParams sampling_from(const RunArgs& a, bool thinking) {
+  SamplingParams p = SamplingParams::qwen3_defaults(thinking);
+  if (a.temp) p.temperature = *a.temp;
+  if (a.top_k) p.top_k = *a.top_k;
+  if (a.top_p) p.top_p = *a.top_p;
+  if (a.min_p) p.min_p = *a.min_p;
+  if (a.repeat_penalty) p.repetition_penalty = *a.repeat_penalty;
+  if (a.presence_penalty) p.presence_penalty = *a.presence_penalty;
+  if (a.frequency_penalty) p.frequency_penalty = *a.frequency_penalty;
+  if (a.repeat_last_n) p.penalty_last_n = *a.repeat_last_n;
+  p.seed = a.seed;
+  return p;
+}
+
+int run(const RunArgs& a) {
+  const int n_sources = !a.prompt.empty() + !a.prompt_file.empty() + !a.prompt_ids.empty();
+  if (n_sources != 1) return fail("give exactly one of -p, --prompt-file, --prompt-ids");
+  if (a.chat && !a.prompt_ids.empty()) return fail("--chat needs a text prompt, not --prompt-ids");
+  if (a.n_predict < -1) return fail("-n must be >= -1");
+  if (a.dump_last && a.dump_logits.empty()) return fail("--dump-logits-last needs --dump-logits");
+
+  auto loaded = load_engine(a.engine, "run");
+  if (!loaded) return fail(loaded.status().message());
+  Engine& engine = *loaded->engine;
+  Session& session = *loaded->session;
+  const Tokenizer* tok = engine.tokenizer();
+  const int64_t n_vocab = engine.hparams().n_vocab;
+
+  // 1. The prompt as token ids.
+  std::vector<int32_t> ids;
+  if (!a.prompt_ids.empty()) {
+    auto r = read_ids(a.prompt_ids, n_vocab);
+    if (!r) return fail(r.status().message());
+    ids = std::move(r.value());
+  } else {
+    std::string text = a.prompt;
+    if (!a.prompt_file.empty()) {
+      auto r = read_file(a.prompt_file);
+      if (!r) return fail(r.status().message());
+      text = std::move(r.value());
+    }
+    if (!tok) return fail("the model has no tokenizer; give --tokenizer DIR or --prompt-ids");
+    if (a.chat) {
+      chat::Json messages = chat::Json::array();
+      if (!a.system.empty()) messages.push_back({{"role", "system"}, {"content", a.system}});
+      messages.push_back({{"role", "user"}, {"content", text}});
+      auto p = render_chat_prompt(engine, messages, {.enable_thinking = !a.no_think});
+      if (!p) return fail(p.status().message());
+      if (!p->warning.empty()) std::fprintf(stderr, "longctx run: warning: %s\n", p->warning.c_str());
+      text = std::move(p->text);
+    }
+    ids = tok->encode(text, /*parse_special=*/a.chat);
+    if (ids.empty()) return fail("the prompt is empty");
+  }
+  if (a.print_ids) {
+    std::string line = "[";
+    for (size_t i = 0; i < ids.size(); ++i) line += (i ? ", " : "") + std::to_string(ids[i]);
+    std::printf("%s]\n", line.c_str());
+    std::fflush(stdout);
+  }
+  if (static_cast<int64_t>(ids.size()) > session.n_ctx()) {
+    return fail("the prompt has " + std::to_string(ids.size()) + " tokens but the context only " +
+                std::to_string(session.n_ctx()) + " (raise --ctx)");
+  }
+
+  std::signal(SIGINT, on_sigint);
+  ProgressLine prefill_progress("prompt", !a.engine.quiet && ids.size() > 256);
+
+  // 2. Logit dump: evaluate the prompt here, every position (or the last) into the .npy file.
+  if (!a.dump_logits.empty()) {
+    const int64_t rows = a.dump_last ? 1 : static_cast<int64_t>(ids.size());
+    auto npy = NpyWriter::create(a.dump_logits, rows, n_vocab);
+    if (!npy) return fail(npy.status().message());
+    Status write_status;
+    EvalOptions eo;
+    eo.cancel = &g_cancel;
+    eo.progress = [&](int64_t d, int64_t t) { prefill_progress.update(d, t); };
+    if (!a.dump_last) {
+      eo.on_logits = [&](int64_t, const float* row) {
+        if (write_status.is_ok()) write_status = npy->append_rows(row, 1);
+      };
+    }
+    auto ok = session.eval(ids, eo);
+    prefill_progress.finish();
+    if (!ok) return fail(ok.status().message());
+    if (!*ok) return fail("cancelled");
+    if (a.dump_last) write_status = npy->append_rows(session.logits(), 1);
+    if (write_status.is_ok()) write_status = npy->finish();
+    if (!write_status.is_ok()) return fail(write_status.message());
+  }
+  if (a.n_predict == 0) {
+    if (a.dump_logits.empty()) {
+      auto ok = session.eval(ids);
+      if (!ok) return fail(ok.status().message());
+    }
+    return 0;
+  }
+
+  // 3. Generate, streaming text to stdout.
+  if (!tok) return fail("the model has no tokenizer; give --tokenizer DIR to generate text");
+  GenerateOptions go;
+  go.max_tokens = a.n_predict;
+  go.sampling = sampling_from(a, /*thinking=*/!a.no_think);
+  go.stop = a.stop;
+  go.ignore_eog = a.ignore_eos;
+  go.cancel = &g_cancel;
+  go.prefill_progress = [&](int64_t d, int64_t t) {
+    prefill_progress.update(d, t);
+    if (d == t) prefill_progress.finish();
+  };
+  auto res = generate(session, ids, go, [](std::string_view s) {
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  });
+  prefill_progress.finish();
+  if (!res) return fail(res.status().message());
+  std::printf("\n");
+  const int64_t n_eval = res->n_prompt - res->n_reused;
+  const int64_t n_gen = static_cast<int64_t>(res->ids.size());
+  std::fprintf(stderr,
+               "\nlongctx run: prompt %lld tokens in %.2f s (%.1f tok/s) | generated %lld tokens "
+               "in %.2f s (%.1f tok/s) | first token after %.2f s | stop: %s\n",
+               static_cast<long long>(n_eval), res->prompt_seconds,
+               res->prompt_seconds > 0 ? n_eval / res->prompt_seconds : 0.0,
+               static_cast<long long>(n_gen), res->gen_seconds,
+               res->gen_seconds > 0 ? n_gen / res->gen_seconds : 0.0, res->ttft_seconds,
+               finish_reason_name(res->finish));
+  return 0;
+}
+
+}  // namespace
+
+CommandFn add_run_command(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  add_engine_options(app, &a->engine);
+  app.add_option("-p,--prompt", a->prompt, "Prompt text");
+  app.add_option("--prompt-file", a->prompt_file, "Read the prompt text from a file");
+  app.add_option("--prompt-ids", a->prompt_ids, "Read the prompt as a JSON array of token ids");
+  app.add_flag("--chat", a->chat, "Apply the model's chat template to the prompt (a user turn)");
+  app.add_option("--system", a->system, "System message (with --chat)");
+  app.add_flag("--no-think", a->no_think,
+               "Qwen3 non-thinking mode (empty think block; T 0.7, top-p 0.8 defaults)");
+  app.add_option("-n,--n-predict", a->n_predict,
+                 "Tokens to generate (-1: until the context is full; 0: evaluate the prompt only)")
+      ->capture_default_str();
+  app.add_option("--temp", a->temp, "Temperature (0 = greedy; default by mode: 0.6 / 0.7)");
+  app.add_option("--top-k", a->top_k, "Top-k (default 20; 0 = off)");
+  app.add_option("--top-p", a->top_p, "Top-p (default by mode: 0.95 / 0.8)");
+  app.add_option("--min-p", a->min_p, "Min-p (default 0)");
+  app.add_option("--repeat-penalty", a->repeat_penalty, "Repetition penalty (default 1 = off)");
+  app.add_option("--presence-penalty", a->presence_penalty, "Presence penalty (default 0)");
+  app.add_option("--frequency-penalty", a->frequency_penalty, "Frequency penalty (default 0)");
+  app.add_option("--repeat-last-n", a->repeat_last_n, "Tokens the penalties look back (default 64)");
+  app.add_option("-s,--seed", a->seed, "Sampling seed")->capture_default_str();
+  app.add_option("--stop", a->stop, "Stop string (repeatable)");
+  app.add_flag("--ignore-eos", a->ignore_eos, "Do not stop at end-of-turn tokens");
+  app.add_option("--dump-logits", a->dump_logits,
+                 "Write the logits of every prompt position as a float32 .npy [n_prompt, n_vocab]");
+  app.add_flag("--dump-logits-last", a->dump_last, "Only the last position's logits ([1, n_vocab])");
+  app.add_flag("--ids", a->print_ids, "Print the prompt's token ids (a JSON array) first");
+  return [a] { return run(*a); };
+}
+
+}  // namespace longctx::cli

@@ -1,0 +1,121 @@
+// Shared model-loading options and progress display of the CLI commands.
+#include "cli/engine_args.h"
+
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "runtime/session.h"
+
+namespace longctx::cli {
+
+void add_engine_options(CLI::App& app, EngineArgs* a) {
+  app.add_option("-m,--model", a->model, "GGUF model file")->required();
+  app.add_option("--tokenizer", a->tokenizer,
+                 "Hugging Face tokenizer directory (default: the GGUF's own)");
+  app.add_option("-c,--ctx", a->ctx,
+                 "Context size in tokens (default: the model's native context, at most 4096)");
+  app.add_option("-b,--batch", a->batch, "Prompt tokens per forward pass")->capture_default_str();
+  app.add_option("--kv-type", a->kv_type, "KV cache type for K and V: f16, bf16, f32")
+      ->capture_default_str();
+  app.add_option("--kv-type-k", a->kv_type_k, "KV cache type for K (overrides --kv-type)");
+  app.add_option("--kv-type-v", a->kv_type_v, "KV cache type for V (overrides --kv-type)");
+  app.add_option("--rope-scaling", a->rope_scaling,
+                 "RoPE scaling: none, linear, yarn (default: the model's metadata)");
+  app.add_option("--rope-factor", a->rope_factor, "RoPE scaling factor");
+  app.add_option("--rope-orig-ctx", a->rope_orig_ctx,
+                 "Original (pre-scaling) context for YaRN");
+  app.add_option("--rope-freq-base", a->rope_freq_base, "RoPE frequency base (theta)");
+  app.add_option("--experts", a->experts,
+                 "MoE: experts per token, 1..n_expert (default: the model's)");
+  app.add_option("-t,--threads", a->threads, "Threads (default: all cores)");
+  app.add_option("--backend", a->backend, "Kernel backend: auto, ref")->capture_default_str();
+  app.add_flag("-q,--quiet", a->quiet, "No progress output");
+}
+
+namespace {
+
+Result<TensorType> kv_type(const std::string& name) {
+  auto t = parse_type_name(name);
+  if (!t || (*t != TensorType::F16 && *t != TensorType::BF16 && *t != TensorType::F32)) {
+    return invalid_argument("KV cache type '" + name + "' is not one of f16, bf16, f32");
+  }
+  return *t;
+}
+
+}  // namespace
+
+Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
+  EngineOptions eo;
+  eo.model_path = a.model;
+  eo.tokenizer_path = a.tokenizer;
+  eo.backend = a.backend;
+  eo.n_threads = a.threads;
+  if (!a.rope_scaling.empty()) {
+    if (a.rope_scaling == "none") {
+      eo.rope.type = RopeScalingType::kNone;
+    } else if (a.rope_scaling == "linear") {
+      eo.rope.type = RopeScalingType::kLinear;
+    } else if (a.rope_scaling == "yarn") {
+      eo.rope.type = RopeScalingType::kYarn;
+    } else {
+      return invalid_argument("--rope-scaling must be none, linear or yarn, got '" +
+                              a.rope_scaling + "'");
+    }
+  }
+  eo.rope.factor = a.rope_factor;
+  eo.rope.orig_ctx = a.rope_orig_ctx;
+  eo.rope.freq_base = a.rope_freq_base;
+  if (a.ctx < 0) return invalid_argument("--ctx must be positive");
+  if (a.threads < 0) return invalid_argument("--threads must be >= 0");
+
+  auto tk = kv_type(a.kv_type_k.empty() ? a.kv_type : a.kv_type_k);
+  if (!tk) return tk.status();
+  auto tv = kv_type(a.kv_type_v.empty() ? a.kv_type : a.kv_type_v);
+  if (!tv) return tv.status();
+
+  ProgressLine load_progress("loading", !a.quiet);
+  eo.progress = [&](size_t done, size_t total) { load_progress.update(done, total); };
+  auto engine = Engine::load(eo);
+  load_progress.finish();
+  if (!engine) return engine.status();
+
+  SessionOptions so;
+  so.n_ctx = a.ctx;
+  so.n_batch = a.batch;
+  so.type_k = *tk;
+  so.type_v = *tv;
+  so.n_expert_used = a.experts;
+  auto session = (*engine)->new_session(so);
+  if (!session) return session.status();
+  if (!(*session)->warning().empty()) {
+    std::fprintf(stderr, "longctx %s: warning: %s\n", command, (*session)->warning().c_str());
+  }
+  LoadedEngine out;
+  out.engine = std::move(engine.value());
+  out.session = std::move(session.value());
+  return out;
+}
+
+ProgressLine::ProgressLine(std::string label, bool enabled)
+    : label_(std::move(label)), enabled_(enabled && isatty(STDERR_FILENO)) {}
+
+void ProgressLine::update(uint64_t done, uint64_t total) {
+  if (!enabled_ || total == 0) return;
+  const int pct = static_cast<int>(100 * done / total);
+  if (pct == last_percent_) return;
+  last_percent_ = pct;
+  std::fprintf(stderr, "\r%s %3d%% (%llu/%llu)", label_.c_str(), pct,
+               static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
+  std::fflush(stderr);
+}
+
+void ProgressLine::finish() {
+  if (!enabled_ || last_percent_ < 0) return;
+  std::fprintf(stderr, "\r\033[K");
+  std::fflush(stderr);
+  last_percent_ = -1;
+}
+
+}  // namespace longctx::cli

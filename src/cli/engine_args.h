@@ -1,0 +1,58 @@
+// Command-line options shared by every command that loads a model (run, chat, later serve and
+// bench): model, tokenizer, context, batch, KV types, RoPE overrides, experts, threads, backend.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/status.h"
+#include "runtime/engine.h"
+
+namespace CLI {
+class App;
+}
+
+namespace longctx::cli {
+
+struct EngineArgs {
+  std::string model;
+  std::string tokenizer;
+  int64_t ctx = 0;
+  int64_t batch = 512;
+  std::string kv_type = "f16", kv_type_k, kv_type_v;
+  std::string rope_scaling;
+  std::optional<double> rope_factor, rope_freq_base;
+  std::optional<uint32_t> rope_orig_ctx;
+  int64_t experts = 0;
+  int threads = 0;
+  std::string backend = "auto";
+  bool quiet = false;  // no loading / prefill progress
+};
+
+// Registers the shared options on `app`, storing into *args.
+void add_engine_options(CLI::App& app, EngineArgs* args);
+
+// Loads the engine (progress on stderr unless quiet) and creates one session; warnings (e.g. a
+// context beyond the native one) are printed to stderr prefixed with `command`.
+struct LoadedEngine {
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<Session> session;
+};
+Result<LoadedEngine> load_engine(const EngineArgs& args, const char* command);
+
+// A progress line on stderr ("\r<label> 42% (12/34)"), only when stderr is a terminal.
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::string label, bool enabled);
+  void update(uint64_t done, uint64_t total);
+  void finish();  // clears the line
+
+ private:
+  std::string label_;
+  bool enabled_;
+  int last_percent_ = -1;
+};
+
+}  // namespace longctx::cli

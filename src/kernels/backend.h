@@ -1,0 +1,68 @@
+// The kernel interface the model code calls: matmul over packed weights, embedding rows, RMSNorm,
+// RoPE, attention over the KV cache, SwiGLU. A backend says which tensor types it supports; the
+// engine picks one backend at load and the model code never names a kernel. Today: "ref" (the
+// scalar oracle of kernels/ref); SIMD and CUDA backends implement the same interface.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "kernels/ref/attention.h"
+#include "kernels/ref/matmul.h"
+#include "kernels/ref/rope.h"
+#include "quant/types.h"
+
+namespace longctx {
+
+using ref::AttentionParams;
+using ref::ExpertStack;
+using ref::KvView;
+using ref::RopeTable;
+using ref::WeightMatrix;
+
+enum class KernelOp {
+  kMatmul,     // type = weight type
+  kGetRows,    // type = embedding type
+  kAttention,  // type = K/V cache type
+};
+
+// Shapes and pointers are programmer invariants here (the loader has checked every tensor), so
+// the calls return nothing and check with LONGCTX_CHECK.
+class KernelBackend {
+ public:
+  virtual ~KernelBackend() = default;
+  virtual const char* name() const = 0;
+  virtual bool supports(KernelOp op, TensorType type) const = 0;
+
+  // y[t][r] = sum_i W[r][i] * x[t][i] (+ bias[r]):  x[n_tokens][n_in], y[n_tokens][n_out],
+  // bias[n_out] or nullptr. y must not alias x.
+  virtual void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, const float* bias,
+                      float* y) = 0;
+  // y[t] = row ids[t] of W, dequantized: y[n][n_in]. ids are in [0, n_out).
+  virtual void get_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* y) = 0;
+  // RMSNorm of each of n_rows rows of width n: x[n_rows][n] -> y (may alias x), weight[n].
+  virtual void rms_norm(const float* x, const float* weight, float eps, int64_t n_rows, int64_t n,
+                        float* y) = 0;
+  // NeoX RoPE in place on x[n_tokens][n_head][head_dim], token t at position pos0 + t; the
+  // table's window must cover those positions.
+  virtual void rope(const RopeTable& table, int64_t pos0, int64_t n_tokens, int64_t n_head,
+                    float* x) = 0;
+  // Causal GQA attention of n_q queries (at positions q_pos0 + t) over the first n_kv cached
+  // keys/values: q[n_q][n_head][head_dim] -> out[n_q][n_head][head_dim].
+  virtual void attention(const AttentionParams& params, const float* q, int64_t n_q,
+                         const KvView& k, const KvView& v, float* out) = 0;
+  // y[i] = silu(gate[i]) * up[i] over n elements; y may alias gate or up.
+  virtual void swiglu(const float* gate, const float* up, int64_t n, float* y) = 0;
+};
+
+// The scalar reference backend (single-threaded, double accumulation): the oracle.
+std::unique_ptr<KernelBackend> make_ref_backend();
+
+// A backend by name ("ref"; "auto" picks the fastest available). Unknown names are an error
+// listing the known ones.
+Result<std::unique_ptr<KernelBackend>> make_backend(std::string_view name, int n_threads);
+
+}  // namespace longctx

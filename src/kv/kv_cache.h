@@ -1,0 +1,69 @@
+// The KV cache of one sequence: per layer, K and V of every stored position, in f16 (default),
+// bf16 or f32, sized once for the context. Attention reads it as a contiguous [pos][head][dim]
+// array; the sequence operations (clear, truncate) are the only way callers change it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/status.h"
+#include "quant/types.h"
+
+namespace longctx {
+
+struct KvShape {
+  int64_t n_layer = 0;
+  int64_t n_head_kv = 0;
+  int64_t head_dim_k = 0;
+  int64_t head_dim_v = 0;
+};
+
+struct KvCacheOptions {
+  int64_t n_ctx = 4096;  // positions the cache holds
+  TensorType type_k = TensorType::F16;
+  TensorType type_v = TensorType::F16;
+};
+
+class KvCache {
+ public:
+  // Bytes the cache of this shape and options takes (what create() allocates):
+  //   n_ctx * n_layer * n_head_kv * (head_dim_k * size(type_k) + head_dim_v * size(type_v)).
+  static uint64_t bytes_for(const KvShape& shape, const KvCacheOptions& options);
+  // Types other than f32/f16/bf16, a context < 1 or above 2^24, or a shape <= 0 is
+  // kInvalidArgument; a failed allocation is an error naming the size.
+  static Result<KvCache> create(const KvShape& shape, const KvCacheOptions& options);
+
+  const KvShape& shape() const { return shape_; }
+  const KvCacheOptions& options() const { return options_; }
+  int64_t n_ctx() const { return options_.n_ctx; }
+  uint64_t bytes() const { return bytes_; }
+
+  // Positions [0, n_past) hold valid K/V.
+  int64_t n_past() const { return n_past_; }
+
+  // Converts and stores K/V of n tokens at positions [pos0, pos0 + n) of layer il:
+  //   k[n][n_head_kv][head_dim_k], v[n][n_head_kv][head_dim_v] (f32).
+  // The caller checked pos0 + n <= n_ctx (an invariant here).
+  void store(int64_t il, int64_t pos0, int64_t n, const float* k, const float* v);
+  // Marks [0, n_past) valid after all layers have stored a chunk.
+  void set_n_past(int64_t n_past);
+
+  // Layer il's K / V: [n_ctx][n_head_kv][head_dim] of type_k / type_v.
+  const void* k_data(int64_t il) const;
+  const void* v_data(int64_t il) const;
+
+  // Sequence operations: forget everything; keep only positions [0, n).
+  void clear() { n_past_ = 0; }
+  void truncate(int64_t n);
+
+ private:
+  KvShape shape_;
+  KvCacheOptions options_;
+  uint64_t bytes_ = 0;
+  int64_t n_past_ = 0;
+  size_t k_layer_bytes_ = 0, v_layer_bytes_ = 0;
+  std::vector<uint8_t> k_;  // [n_layer][n_ctx][n_head_kv][head_dim_k]
+  std::vector<uint8_t> v_;  // [n_layer][n_ctx][n_head_kv][head_dim_v]
+};
+
+}  // namespace longctx

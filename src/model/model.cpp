@@ -1,0 +1,143 @@
+// Model loading: visits the tensor list of model/tensors.h, binding each GGUF tensor after
+// checking its presence, shape and type; 1-D tensors are decoded to f32 vectors.
+#include "model/model.h"
+
+#include <string>
+
+#include "model/forward.h"
+#include "model/tensors.h"
+#include "quant/quantize.h"
+
+namespace longctx {
+namespace {
+
+std::string dims_str(const std::vector<uint64_t>& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// Finds `desc` in the file and checks shape and type.
+Result<const GgufTensorInfo*> find_checked(const GgufFile& f, const TensorDesc& desc) {
+  const GgufTensorInfo* t = f.find_tensor(desc.name);
+  if (!t) return not_found("missing tensor '" + desc.name + "'");
+  if (t->dims != desc.dims) {
+    return invalid_format("tensor '" + desc.name + "' has shape " + dims_str(t->dims) +
+                          ", expected " + dims_str(desc.dims) + " from the hyperparameters");
+  }
+  if (!has_dequantizer(t->type)) {
+    return unsupported("tensor '" + desc.name + "' has type " + type_name(t->type) +
+                       ", which longctx cannot compute with");
+  }
+  return t;
+}
+
+Result<std::vector<float>> load_vector(const GgufFile& f, const GgufTensorInfo& t) {
+  std::vector<float> v(static_cast<size_t>(t.n_elements));
+  LONGCTX_RETURN_IF_ERROR(
+      dequantize_row(t.type, f.tensor_data(t), v.data(), static_cast<int64_t>(t.n_elements))
+          .with_context("tensor '" + t.name + "'"));
+  return v;
+}
+
+// Points the field of `L` / `w` that `desc` names at the tensor's data.
+Status bind(const GgufFile& f, const TensorDesc& desc, const GgufTensorInfo& t, ModelWeights& w) {
+  using R = TensorRole;
+  const uint8_t* data = f.tensor_data(t);
+  LayerWeights* L = desc.layer >= 0 ? &w.layers[static_cast<size_t>(desc.layer)] : nullptr;
+  auto matrix = [&](WeightMatrix* m) -> Status {
+    auto r = ref::weight_matrix(t, data);
+    if (!r) return r.status().with_context("tensor '" + t.name + "'");
+    *m = *r;
+    return Status::ok();
+  };
+  auto stack = [&](ExpertStack* s) -> Status {
+    auto r = ref::expert_stack(t, data);
+    if (!r) return r.status().with_context("tensor '" + t.name + "'");
+    *s = *r;
+    return Status::ok();
+  };
+  auto vec = [&](std::vector<float>* v) -> Status {
+    auto r = load_vector(f, t);
+    if (!r) return r.status();
+    *v = std::move(r.value());
+    return Status::ok();
+  };
+  switch (desc.role) {
+    case R::kTokenEmbd: return matrix(&w.token_embd);
+    case R::kOutput: return matrix(&w.output);
+    case R::kOutputNorm: return vec(&w.output_norm);
+    case R::kAttnNorm: return vec(&L->attn_norm);
+    case R::kAttnQ: return matrix(&L->attn_q);
+    case R::kAttnK: return matrix(&L->attn_k);
+    case R::kAttnV: return matrix(&L->attn_v);
+    case R::kAttnOut: return matrix(&L->attn_out);
+    case R::kAttnQNorm: return vec(&L->attn_q_norm);
+    case R::kAttnKNorm: return vec(&L->attn_k_norm);
+    case R::kAttnQBias: return vec(&L->attn_q_bias);
+    case R::kAttnKBias: return vec(&L->attn_k_bias);
+    case R::kAttnVBias: return vec(&L->attn_v_bias);
+    case R::kFfnNorm: return vec(&L->ffn_norm);
+    case R::kFfnGate: return matrix(&L->ffn_gate);
+    case R::kFfnUp: return matrix(&L->ffn_up);
+    case R::kFfnDown: return matrix(&L->ffn_down);
+    case R::kFfnRouter: return matrix(&L->ffn_router);
+    case R::kFfnGateExps: return stack(&L->ffn_gate_exps);
+    case R::kFfnUpExps: return stack(&L->ffn_up_exps);
+    case R::kFfnDownExps: return stack(&L->ffn_down_exps);
+  }
+  return invalid_argument("unhandled tensor role for '" + desc.name + "'");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> Model::load(const std::string& path,
+                                           const ModelLoadOptions& options) {
+  auto file = GgufFile::open(path);
+  if (!file) return file.status().with_context(path);
+  auto m = from_gguf(std::move(file.value()), options);
+  if (!m) return m.status().with_context(path);
+  return m;
+}
+
+Result<std::unique_ptr<Model>> Model::from_gguf(GgufFile file, const ModelLoadOptions& options) {
+  auto hp = ModelHparams::from_gguf(file);
+  if (!hp) return hp.status();
+  const Architecture* arch = find_architecture(hp->arch);
+  if (!arch) return unsupported("no forward pass for architecture '" + hp->arch + "'");
+  if (hp->head_dim_v != hp->head_dim) {
+    return unsupported("attention.value_length (" + std::to_string(hp->head_dim_v) +
+                       ") differs from key_length (" + std::to_string(hp->head_dim) + ")");
+  }
+  std::unique_ptr<Model> m(new Model());
+  m->hp_ = std::move(hp.value());
+  m->file_ = std::move(file);
+  m->arch_ = arch;
+  m->w_.layers.resize(m->hp_.n_layer);
+  const std::vector<TensorDesc> list = model_tensors(m->hp_);
+  for (size_t i = 0; i < list.size(); ++i) {
+    auto t = find_checked(m->file_, list[i]);
+    if (!t) return t.status();
+    LONGCTX_RETURN_IF_ERROR(bind(m->file_, list[i], **t, m->w_));
+    m->weight_bytes_ += (*t)->n_bytes;
+    m->n_params_ += (*t)->n_elements;
+    if (options.progress) options.progress(i + 1, list.size());
+  }
+  if (m->hp_.tied_embeddings) m->w_.output = m->w_.token_embd;
+  return m;
+}
+
+uint64_t Model::active_params(int64_t n_expert_used) const {
+  // Every weight a token multiplies with: all but the embedding table (only one row is read;
+  // when tied it is the output head and counts) and the experts the router did not pick.
+  uint64_t p = n_params_;
+  if (!hp_.tied_embeddings) p -= uint64_t{hp_.n_embd} * hp_.n_vocab;
+  if (hp_.is_moe()) {
+    const uint64_t per_expert = 3ull * hp_.n_embd * hp_.n_ff_expert;
+    const uint64_t unused = static_cast<uint64_t>(hp_.n_expert - n_expert_used);
+    p -= unused * per_expert * hp_.n_layer;
+  }
+  return p;
+}
+
+}  // namespace longctx

@@ -1,0 +1,149 @@
+// Engine loading: model, tokenizer (GGUF or a given Hugging Face one), backend, RoPE settings.
+#include "runtime/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "runtime/session.h"
+
+namespace longctx {
+namespace {
+
+ref::RopeScalingType to_ref(RopeScalingType t) {
+  switch (t) {
+    case RopeScalingType::kLinear: return ref::RopeScalingType::kLinear;
+    case RopeScalingType::kYarn: return ref::RopeScalingType::kYarn;
+    case RopeScalingType::kNone: break;
+  }
+  return ref::RopeScalingType::kNone;
+}
+
+}  // namespace
+
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
+  std::unique_ptr<Engine> e(new Engine());
+  ModelLoadOptions mo;
+  mo.progress = options.progress;
+  auto model = Model::load(options.model_path, mo);
+  if (!model) return model.status();
+  e->model_ = std::move(model.value());
+  const ModelHparams& hp = e->model_->hparams();
+  const GgufFile& f = e->model_->gguf();
+
+  auto backend = make_backend(options.backend, options.n_threads);
+  if (!backend) return backend.status();
+  e->backend_ = std::move(backend.value());
+
+  if (!options.tokenizer_path.empty()) {
+    auto tok = Tokenizer::from_hf_path(options.tokenizer_path);
+    if (!tok) return tok.status().with_context(options.tokenizer_path);
+    e->tokenizer_ = std::move(tok.value());
+  } else if (f.find("tokenizer.ggml.tokens")) {
+    auto tok = Tokenizer::from_gguf(f);
+    if (!tok) return tok.status().with_context(options.model_path + ": tokenizer");
+    e->tokenizer_ = std::move(tok.value());
+  }
+  if (e->tokenizer_ && e->tokenizer_->n_vocab() > static_cast<int32_t>(hp.n_vocab)) {
+    return invalid_format("the tokenizer has " + std::to_string(e->tokenizer_->n_vocab()) +
+                          " tokens but the model only " + std::to_string(hp.n_vocab) + " rows");
+  }
+  if (f.find("tokenizer.chat_template")) {
+    auto tmpl = f.get_string("tokenizer.chat_template");
+    if (!tmpl) return tmpl.status();
+    e->chat_template_ = *tmpl;
+  }
+
+  // RoPE: the model's metadata, then the overrides.
+  RopeScaling sc = hp.rope_scaling;
+  if (options.rope.type) sc.type = *options.rope.type;
+  if (options.rope.factor) sc.factor = *options.rope.factor;
+  if (options.rope.orig_ctx) sc.orig_ctx = *options.rope.orig_ctx;
+  if (sc.type == RopeScalingType::kNone && (options.rope.factor || options.rope.orig_ctx)) {
+    return invalid_argument(
+        "a RoPE factor or original context needs a scaling type (--rope-scaling linear or "
+        "yarn); the model has none");
+  }
+  if (sc.type != RopeScalingType::kNone && !(sc.factor >= 1.0 && sc.factor <= 1024.0)) {
+    return invalid_argument("RoPE scaling factor must be in [1, 1024], got " +
+                            std::to_string(sc.factor));
+  }
+  e->rope_.head_dim = hp.head_dim;
+  e->rope_.theta = options.rope.freq_base ? *options.rope.freq_base : hp.rope_freq_base;
+  if (!(e->rope_.theta > 1.0)) {
+    return invalid_argument("RoPE frequency base must be > 1, got " +
+                            std::to_string(e->rope_.theta));
+  }
+  e->rope_.scaling.type = to_ref(sc.type);
+  e->rope_.scaling.factor = sc.type == RopeScalingType::kNone ? 1.0 : sc.factor;
+  // YaRN's original context defaults to the trained context, as llama.cpp does.
+  e->rope_.scaling.original_context = sc.orig_ctx ? sc.orig_ctx : hp.n_ctx_train;
+  return e;
+}
+
+int64_t Engine::rope_context_limit() const {
+  const ref::RopeScaling& s = rope_.scaling;
+  if (s.type == ref::RopeScalingType::kNone) return hparams().n_ctx_train;
+  const int64_t base = s.type == ref::RopeScalingType::kYarn ? s.original_context
+                                                               : hparams().n_ctx_train;
+  return static_cast<int64_t>(std::floor(static_cast<double>(base) * s.factor));
+}
+
+Result<std::unique_ptr<Session>> Engine::new_session(const SessionOptions& options) {
+  const ModelHparams& hp = hparams();
+  int64_t n_ctx = options.n_ctx;
+  if (n_ctx == 0) n_ctx = std::min<int64_t>(hp.n_ctx_train, 4096);
+  if (n_ctx < 1) return invalid_argument("context size must be positive");
+  if (options.n_batch < 1 || options.n_batch > 65536) {
+    return invalid_argument("batch size must be in [1, 65536], got " +
+                            std::to_string(options.n_batch));
+  }
+  const int64_t n_batch = std::min(options.n_batch, n_ctx);
+  for (TensorType t : {options.type_k, options.type_v}) {
+    if (!backend_->supports(KernelOp::kAttention, t)) {
+      return unsupported(std::string("backend '") + backend_->name() +
+                         "' has no attention over a " + type_name(t) + " KV cache");
+    }
+  }
+  int64_t k = options.n_expert_used;
+  if (hp.is_moe()) {
+    if (k == 0) k = hp.n_expert_used;
+    if (k < 1 || k > hp.n_expert) {
+      return invalid_argument("experts per token must be in 1.." + std::to_string(hp.n_expert) +
+                              ", got " + std::to_string(k));
+    }
+  } else if (k != 0) {
+    return invalid_argument("--experts applies to MoE models only; this one is dense");
+  }
+
+  std::string warning;
+  if (n_ctx > rope_context_limit()) {
+    const int64_t native = hp.n_ctx_train;
+    if (rope_.scaling.type == ref::RopeScalingType::kNone) {
+      const int64_t factor = (n_ctx + native - 1) / native;
+      warning = "context " + std::to_string(n_ctx) + " exceeds the model's native " +
+                std::to_string(native) +
+                " tokens and no RoPE scaling is set: positions past it will degrade. Use "
+                "--rope-scaling yarn --rope-factor " +
+                std::to_string(factor) + " --rope-orig-ctx " + std::to_string(native) +
+                " (the smallest factor that covers the context)";
+    } else {
+      warning = "context " + std::to_string(n_ctx) + " exceeds what the RoPE scaling covers (" +
+                std::to_string(rope_context_limit()) + " tokens)";
+    }
+  }
+
+  KvShape shape{hp.n_layer, hp.n_head_kv, hp.head_dim, hp.head_dim_v};
+  KvCacheOptions kvo{n_ctx, options.type_k, options.type_v};
+  auto kv = KvCache::create(shape, kvo);
+  if (!kv) return kv.status();
+  auto rope = ref::RopeTable::build(rope_, n_batch);
+  if (!rope) return rope.status();
+  return std::make_unique<Session>(*this, std::move(kv.value()),
+                                   ForwardScratch::create(hp, n_batch), std::move(rope.value()),
+                                   k, std::move(warning));
+}
+
+}  // namespace longctx

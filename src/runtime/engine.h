@@ -1,0 +1,80 @@
+// The engine: a loaded model with its tokenizer, chat template, kernel backend and effective
+// RoPE settings, shared by every session (the CLI's run/chat, the server, the memory loop).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "kernels/backend.h"
+#include "model/model.h"
+#include "quant/types.h"
+#include "tokenizer/tokenizer.h"
+
+namespace longctx {
+
+class Session;
+
+// Command-line overrides of the model's RoPE metadata (--rope-scaling, --rope-factor,
+// --rope-orig-ctx, --rope-freq-base); unset fields keep the GGUF's values.
+struct RopeOverrides {
+  std::optional<RopeScalingType> type;
+  std::optional<double> factor;
+  std::optional<uint32_t> orig_ctx;
+  std::optional<double> freq_base;
+};
+
+struct EngineOptions {
+  std::string model_path;
+  std::string tokenizer_path;  // Hugging Face tokenizer dir/file; "" = the GGUF's own
+  std::string backend = "auto";
+  int n_threads = 0;  // 0 = all cores
+  RopeOverrides rope;
+  // Loading progress: (tensors bound, total).
+  std::function<void(size_t done, size_t total)> progress;
+};
+
+struct SessionOptions {
+  int64_t n_ctx = 0;      // 0 = the model's native context, capped at 4096
+  int64_t n_batch = 512;  // prefill chunk: at most this many tokens per forward pass
+  TensorType type_k = TensorType::F16;
+  TensorType type_v = TensorType::F16;
+  int64_t n_expert_used = 0;  // MoE: 0 = the model's expert_used_count
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> load(const EngineOptions& options);
+  ~Engine();
+
+  const Model& model() const { return *model_; }
+  const ModelHparams& hparams() const { return model_->hparams(); }
+  KernelBackend& backend() { return *backend_; }
+  // The tokenizer, or nullptr when the GGUF carries none and none was given (token ids only).
+  const Tokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
+  // tokenizer.chat_template of the GGUF ("" when absent).
+  const std::string& chat_template() const { return chat_template_; }
+  // RoPE as the forward pass uses it (metadata + overrides).
+  const ref::RopeParams& rope_params() const { return rope_; }
+  // The longest context the RoPE settings are meant for: the native context, or
+  // factor x original context under scaling.
+  int64_t rope_context_limit() const;
+
+  // A new sequence with its own KV cache and scratch. An n_ctx beyond rope_context_limit()
+  // without scaling still works but sets Session::warning() (suggesting a YaRN factor).
+  Result<std::unique_ptr<Session>> new_session(const SessionOptions& options);
+
+ private:
+  Engine() = default;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<KernelBackend> backend_;
+  std::optional<Tokenizer> tokenizer_;
+  std::string chat_template_;
+  ref::RopeParams rope_;
+};
+
+}  // namespace longctx

@@ -1,0 +1,143 @@
+// The generation loop shared by run, chat and (later) the server.
+#include "runtime/generate.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace longctx {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::kEndOfGeneration: return "eog";
+    case FinishReason::kStopString: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kContextFull: return "context";
+    case FinishReason::kCancelled: return "cancelled";
+  }
+  return "?";
+}
+
+size_t stop_holdback(std::string_view text, const std::vector<std::string>& stop) {
+  size_t hold = 0;
+  for (const std::string& s : stop) {
+    for (size_t len = std::min(s.size() - 1, text.size()); len > hold; --len) {
+      if (text.substr(text.size() - len) == std::string_view(s).substr(0, len)) {
+        hold = len;
+        break;
+      }
+    }
+  }
+  return hold;
+}
+
+Result<GenerateResult> generate(Session& session, std::span<const int32_t> prompt,
+                                const GenerateOptions& options,
+                                const std::function<bool(std::string_view)>& on_text) {
+  const Tokenizer* tok = session.engine().tokenizer();
+  if (!tok) return invalid_argument("generation needs a tokenizer (none in the model file)");
+  if (prompt.empty()) return invalid_argument("the prompt is empty");
+  for (const std::string& s : options.stop) {
+    if (s.empty()) return invalid_argument("stop strings must not be empty");
+  }
+  if (static_cast<int64_t>(prompt.size()) > session.n_ctx()) {
+    return invalid_argument("the prompt has " + std::to_string(prompt.size()) +
+                            " tokens but the context only " + std::to_string(session.n_ctx()) +
+                            " (raise --ctx)");
+  }
+  auto sampler = Sampler::create(options.sampling, session.engine().hparams().n_vocab);
+  if (!sampler) return sampler.status();
+
+  GenerateResult res;
+  res.n_prompt = static_cast<int64_t>(prompt.size());
+  const auto t0 = std::chrono::steady_clock::now();
+
+  // 1. Reuse the cached prefix; at least the last prompt token is evaluated for its logits.
+  const std::vector<int32_t>& cached = session.tokens();
+  size_t common = 0;
+  while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) {
+    ++common;
+  }
+  common = std::min(common, prompt.size() - 1);
+  session.truncate(static_cast<int64_t>(common));
+  res.n_reused = static_cast<int64_t>(common);
+  EvalOptions eo;
+  eo.cancel = options.cancel;
+  eo.progress = options.prefill_progress;
+  auto ok = session.eval(prompt.subspan(common), eo);
+  if (!ok) return ok.status();
+  res.prompt_seconds = seconds_since(t0);
+  if (!*ok) {
+    res.finish = FinishReason::kCancelled;
+    return res;
+  }
+
+  // 2. Sample, stream, evaluate the sampled token; repeat.
+  StreamDecoder decoder(*tok);
+  std::string pending;  // decoded text not yet streamed (a possible stop-string prefix)
+  const auto t_gen = std::chrono::steady_clock::now();
+  auto emit = [&](std::string_view s) -> bool {
+    res.text.append(s);
+    return s.empty() || !on_text || on_text(s);
+  };
+  res.finish = FinishReason::kLength;
+  for (int64_t i = 0; options.max_tokens < 0 || i < options.max_tokens; ++i) {
+    if (options.cancel && options.cancel->load(std::memory_order_relaxed)) {
+      res.finish = FinishReason::kCancelled;
+      break;
+    }
+    const int32_t id = sampler->sample(session.logits(), session.tokens());
+    if (i == 0) res.ttft_seconds = seconds_since(t0);
+    res.ids.push_back(id);
+    const bool eog = !options.ignore_eog && tok->is_end_of_generation(id);
+    if (eog) {
+      res.finish = FinishReason::kEndOfGeneration;
+      // Keep the end-of-turn token in the cache so the next chat turn's prefix matches.
+      if (session.n_past() < session.n_ctx()) {
+        const int32_t one[1] = {id};
+        auto st = session.eval(one);
+        if (!st) return st.status();
+      }
+      break;
+    }
+    pending += decoder.push(id);
+    // A stop string ends the text right before it.
+    size_t cut = std::string::npos;
+    for (const std::string& s : options.stop) cut = std::min(cut, pending.find(s));
+    if (cut != std::string::npos) {
+      emit(std::string_view(pending).substr(0, cut));
+      res.finish = FinishReason::kStopString;
+      pending.clear();
+      break;
+    }
+    const size_t hold = stop_holdback(pending, options.stop);
+    if (!emit(std::string_view(pending).substr(0, pending.size() - hold))) {
+      res.finish = FinishReason::kCancelled;
+      pending.clear();
+      break;
+    }
+    pending.erase(0, pending.size() - hold);
+    if (session.n_past() >= session.n_ctx()) {
+      res.finish = FinishReason::kContextFull;
+      break;
+    }
+    const int32_t one[1] = {id};
+    auto st = session.eval(one);
+    if (!st) return st.status();
+  }
+  // Flush what was held back (no stop string completed it).
+  pending += decoder.flush();
+  if (res.finish != FinishReason::kStopString && res.finish != FinishReason::kCancelled) {
+    emit(pending);
+  }
+  res.gen_seconds = seconds_since(t_gen);
+  return res;
+}
+
+}  // namespace longctx

@@ -1,0 +1,55 @@
+// Text generation on a session: reuse the cached prefix of the prompt, prefill the rest, then
+// sample token by token, streaming text that never splits a UTF-8 character nor shows any part
+// of a stop string, until an end-of-generation token, a stop string, the token limit, a full
+// context or cancellation.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "runtime/sampler.h"
+#include "runtime/session.h"
+
+namespace longctx {
+
+struct GenerateOptions {
+  int64_t max_tokens = -1;  // new tokens at most; -1 = until the context is full
+  SamplingParams sampling;
+  std::vector<std::string> stop;  // stop strings: generation ends before the first match
+  bool ignore_eog = false;        // do not stop at <|im_end|> / <|endoftext|> / eos
+  const std::atomic<bool>* cancel = nullptr;  // checked between prefill chunks and tokens
+  // Prompt progress: (tokens evaluated, total to evaluate).
+  std::function<void(int64_t done, int64_t total)> prefill_progress;
+};
+
+enum class FinishReason { kEndOfGeneration, kStopString, kLength, kContextFull, kCancelled };
+const char* finish_reason_name(FinishReason r);  // "eog", "stop", "length", "context", "cancelled"
+
+struct GenerateResult {
+  std::string text;          // what was streamed (stop string excluded)
+  std::vector<int32_t> ids;  // generated ids (the end-of-generation token included if hit)
+  FinishReason finish = FinishReason::kLength;
+  int64_t n_prompt = 0;      // prompt tokens
+  int64_t n_reused = 0;      // of which taken from the cache
+  double prompt_seconds = 0;  // prefill of the non-reused prompt tokens
+  double gen_seconds = 0;     // from the first sampled token to the end
+  double ttft_seconds = 0;    // start to first token
+};
+
+// Streams text pieces to on_text (return false to stop: FinishReason::kCancelled). The session
+// keeps prompt + generated tokens, so a chat continues with a reused prefix. Needs a tokenizer.
+Result<GenerateResult> generate(Session& session, std::span<const int32_t> prompt,
+                                const GenerateOptions& options,
+                                const std::function<bool(std::string_view)>& on_text);
+
+// Length of the longest suffix of `text` that is a proper prefix of some stop string: text that
+// must be held back because the next token may complete a stop string.
+size_t stop_holdback(std::string_view text, const std::vector<std::string>& stop);
+
+}  // namespace longctx

@@ -1,0 +1,116 @@
+// Session: chunked evaluation of tokens into the KV cache and the logits that follow.
+#include "runtime/session.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace longctx {
+namespace {
+
+// Rows of logits computed per matmul when every position's logits are wanted: enough to use
+// the batched kernel, small enough that [rows][151936] stays at 9.7 MB.
+constexpr int64_t kLogitRows = 16;
+
+}  // namespace
+
+Session::Session(Engine& engine, KvCache kv, ForwardScratch scratch, ref::RopeTable rope,
+                 int64_t n_expert_used, std::string warning)
+    : engine_(engine),
+      kv_(std::move(kv)),
+      scratch_(std::move(scratch)),
+      rope_(std::move(rope)),
+      n_expert_used_(n_expert_used),
+      warning_(std::move(warning)) {
+  const int64_t n_vocab = engine_.hparams().n_vocab;
+  logit_rows_.resize(static_cast<size_t>(std::min(kLogitRows, scratch_.n_batch) * n_vocab));
+  last_logits_.resize(static_cast<size_t>(n_vocab));
+  tokens_.reserve(static_cast<size_t>(kv_.n_ctx()));
+}
+
+uint64_t Session::compute_bytes() const {
+  return scratch_.bytes() + (logit_rows_.size() + last_logits_.size()) * sizeof(float);
+}
+
+Result<bool> Session::eval(std::span<const int32_t> tokens, const EvalOptions& options) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  const int64_t n_vocab = engine_.hparams().n_vocab;
+  if (n == 0) return true;
+  for (int64_t i = 0; i < n; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+      return invalid_argument("token id " + std::to_string(tokens[i]) + " at index " +
+                              std::to_string(i) + " is outside the vocabulary [0, " +
+                              std::to_string(n_vocab) + ")");
+    }
+  }
+  if (n > n_ctx() - n_past()) {
+    return invalid_argument(std::to_string(n) + " tokens do not fit in the context: " +
+                            std::to_string(n_past()) + " of " + std::to_string(n_ctx()) +
+                            " positions are used (raise --ctx)");
+  }
+  const int64_t n_rows = static_cast<int64_t>(logit_rows_.size()) / n_vocab;
+  for (int64_t done = 0; done < n;) {
+    if (options.cancel && options.cancel->load(std::memory_order_relaxed)) return false;
+    const int64_t m = std::min(scratch_.n_batch, n - done);
+    const int64_t pos0 = n_past();
+    LONGCTX_RETURN_IF_ERROR(rope_.set_window(pos0, m));
+    ForwardContext ctx;
+    ctx.backend = &engine_.backend();
+    ctx.model = &engine_.model();
+    ctx.kv = &kv_;
+    ctx.rope = &rope_;
+    ctx.s = &scratch_;
+    ctx.pos0 = pos0;
+    ctx.n_tokens = m;
+    ctx.n_expert_used = n_expert_used_;
+    forward_chunk(ctx, tokens.data() + done);
+    tokens_.insert(tokens_.end(), tokens.begin() + done, tokens.begin() + done + m);
+    const bool last_chunk = done + m == n;
+    if (options.on_logits) {
+      for (int64_t r0 = 0; r0 < m; r0 += n_rows) {
+        const int64_t rows = std::min(n_rows, m - r0);
+        compute_logits(ctx, r0, rows, logit_rows_.data());
+        for (int64_t r = 0; r < rows; ++r) {
+          options.on_logits(done + r0 + r, logit_rows_.data() + r * n_vocab);
+        }
+        if (last_chunk && r0 + rows == m) {
+          std::memcpy(last_logits_.data(), logit_rows_.data() + (rows - 1) * n_vocab,
+                      static_cast<size_t>(n_vocab) * sizeof(float));
+        }
+      }
+    } else if (last_chunk) {
+      compute_logits(ctx, m - 1, 1, last_logits_.data());
+    }
+    done += m;
+    if (options.progress) options.progress(done, n);
+  }
+  return true;
+}
+
+Status Session::set_expert_count(int64_t k) {
+  const ModelHparams& hp = engine_.hparams();
+  if (!hp.is_moe()) {
+    if (k == 0) return Status::ok();
+    return invalid_argument("expert count applies to MoE models only");
+  }
+  if (k < 1 || k > hp.n_expert) {
+    return invalid_argument("experts per token must be in 1.." + std::to_string(hp.n_expert) +
+                            ", got " + std::to_string(k));
+  }
+  n_expert_used_ = k;
+  return Status::ok();
+}
+
+void Session::reset() {
+  kv_.clear();
+  tokens_.clear();
+}
+
+void Session::truncate(int64_t n) {
+  if (n < 0) n = 0;
+  if (n >= n_past()) return;
+  kv_.truncate(n);
+  tokens_.resize(static_cast<size_t>(n));
+}
+
+}  // namespace longctx

@@ -1,0 +1,73 @@
+// A session: one token sequence with its KV cache, evaluated in chunks of n_batch tokens.
+// eval() appends tokens (prefill or one decode step), logits() is the next-token distribution.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "kv/kv_cache.h"
+#include "model/forward.h"
+#include "runtime/engine.h"
+
+namespace longctx {
+
+struct EvalOptions {
+  // Called for every evaluated token with its index in `tokens` and logits[n_vocab] (for
+  // --dump-logits); when unset only the last token's logits are computed.
+  std::function<void(int64_t index, const float* logits)> on_logits;
+  // Called after each chunk with (tokens evaluated, total).
+  std::function<void(int64_t done, int64_t total)> progress;
+  // Checked between chunks; when it becomes true eval stops with kCancelled state: the tokens
+  // evaluated so far stay in the cache.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+class Session {
+ public:
+  Session(Engine& engine, KvCache kv, ForwardScratch scratch, ref::RopeTable rope,
+          int64_t n_expert_used, std::string warning);
+
+  int64_t n_ctx() const { return kv_.n_ctx(); }
+  int64_t n_past() const { return static_cast<int64_t>(tokens_.size()); }
+  int64_t n_batch() const { return scratch_.n_batch; }
+  const std::vector<int32_t>& tokens() const { return tokens_; }
+  const KvCache& kv() const { return kv_; }
+  Engine& engine() { return engine_; }
+  // A note for the user from creation (e.g. context beyond the native one), or "".
+  const std::string& warning() const { return warning_; }
+  // Bytes of this session's KV cache and compute buffers (scratch + logits rows).
+  uint64_t compute_bytes() const;
+
+  // Appends tokens at positions n_past() ...: ids outside the vocabulary or more tokens than
+  // the context has room for are kInvalidArgument (nothing is evaluated then). Returns true
+  // when all were evaluated, false when cancelled in between.
+  Result<bool> eval(std::span<const int32_t> tokens, const EvalOptions& options = {});
+  // Logits of the last evaluated token: [n_vocab]. Valid after a successful eval.
+  const float* logits() const { return last_logits_.data(); }
+
+  // MoE: experts per token from now on (1..n_expert); dense models accept only 0.
+  Status set_expert_count(int64_t k);
+  int64_t expert_count() const { return n_expert_used_; }
+
+  // Sequence operations: forget everything / keep the first n tokens.
+  void reset();
+  void truncate(int64_t n);
+
+ private:
+  Engine& engine_;
+  KvCache kv_;
+  ForwardScratch scratch_;
+  ref::RopeTable rope_;
+  int64_t n_expert_used_ = 0;
+  std::string warning_;
+  std::vector<int32_t> tokens_;
+  std::vector<float> logit_rows_;   // [kLogitRows][n_vocab] logits computed per pass
+  std::vector<float> last_logits_;  // [n_vocab]
+};
+
+}  // namespace longctx

@@ -1,0 +1,7 @@
+# Sources of src/runtime/: engine, sessions (chunked prefill, decode), sampling, generation.
+list(APPEND LONGCTX_LIB_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/engine.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/session.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/generate.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/chat_prompt.cpp
+)

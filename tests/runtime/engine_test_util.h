@@ -1,0 +1,38 @@
+// Helpers for engine tests: write a small random-weight model with synth, rewrite a GGUF with
+// one change (a dropped tensor, another shape, other metadata) to provoke load errors.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/temp_path.h"
+#include "gguf/gguf.h"
+#include "model/synth.h"
+#include "plan/catalog.h"
+
+namespace longctx::testing_util {
+
+struct TinyModelSpec {
+  std::string shape = "qwen3-tiny";
+  TensorType type = TensorType::F32;
+  uint64_t seed = 1;
+  float weight_std = 0.2f;  // large enough for peaked, tie-free logits
+  uint32_t n_vocab = 512;   // small vocabulary keeps the output matmul cheap
+};
+
+// Writes the model to a per-process temp path and returns it (aborts on failure).
+std::string write_tiny_model(const TinyModelSpec& spec, const std::string& name);
+
+// Copies `src` to `dst` with edits: `keep_kv(kv)` false drops a key, `edit_kv` may change it;
+// `keep_tensor` false drops a tensor; `edit_dims` may change a tensor's declared shape (the
+// data written is then zero bytes of the new size).
+struct GgufEdit {
+  std::function<bool(const GgufKV&)> keep_kv = nullptr;
+  std::function<void(GgufKV&)> edit_kv = nullptr;
+  std::function<bool(const GgufTensorInfo&)> keep_tensor = nullptr;
+  std::function<void(GgufTensorInfo&)> edit_tensor = nullptr;
+};
+void rewrite_gguf(const std::string& src, const std::string& dst, const GgufEdit& edit);
+
+}  // namespace longctx::testing_util

@@ -1,0 +1,252 @@
+// Engine and session behaviour on small synth models: chunked prefill equals one-shot prefill,
+// reset and truncate give the logits of a fresh session, the expert count changes per session
+// without reloading, and bad models or inputs are errors that name the problem.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "runtime/engine.h"
+#include "runtime/engine_test_util.h"
+#include "runtime/session.h"
+
+namespace longctx {
+namespace {
+
+using testing_util::GgufEdit;
+using testing_util::rewrite_gguf;
+using testing_util::TinyModelSpec;
+using testing_util::unique_temp_path;
+using testing_util::write_tiny_model;
+
+const std::string& dense_path() {
+  static const std::string p = write_tiny_model({}, "engine_dense.gguf");
+  return p;
+}
+const std::string& moe_path() {
+  static const std::string p = write_tiny_model({.shape = "qwen3moe-tiny"}, "engine_moe.gguf");
+  return p;
+}
+
+std::unique_ptr<Engine> load(const std::string& path) {
+  EngineOptions o;
+  o.model_path = path;
+  o.backend = "ref";
+  auto e = Engine::load(o);
+  EXPECT_TRUE(e.is_ok()) << e.status().message();
+  return e.is_ok() ? std::move(e.value()) : nullptr;
+}
+
+std::unique_ptr<Session> session(Engine& e, SessionOptions so = {}) {
+  if (so.n_ctx == 0) so.n_ctx = 64;
+  auto s = e.new_session(so);
+  EXPECT_TRUE(s.is_ok()) << s.status().message();
+  return s.is_ok() ? std::move(s.value()) : nullptr;
+}
+
+std::vector<int32_t> prompt(int n, int32_t n_vocab) {
+  std::vector<int32_t> ids;
+  for (int i = 0; i < n; ++i) ids.push_back(static_cast<int32_t>((i * 37 + 11) % n_vocab));
+  return ids;
+}
+
+// All positions' logits of one eval.
+std::vector<std::vector<float>> all_logits(Session& s, const std::vector<int32_t>& ids) {
+  std::vector<std::vector<float>> rows(ids.size());
+  const int64_t nv = s.engine().hparams().n_vocab;
+  EvalOptions eo;
+  eo.on_logits = [&](int64_t i, const float* l) { rows[i].assign(l, l + nv); };
+  auto ok = s.eval(ids, eo);
+  EXPECT_TRUE(ok.is_ok() && *ok) << ok.status().message();
+  return rows;
+}
+
+TEST(Session, ChunkedPrefillEqualsOneShotAndTokenByToken) {
+  auto e = load(dense_path());
+  ASSERT_TRUE(e);
+  const auto ids = prompt(23, 512);
+  auto one = session(*e, {.n_ctx = 64, .n_batch = 64});
+  auto chunked = session(*e, {.n_ctx = 64, .n_batch = 5});
+  const auto a = all_logits(*one, ids);
+  const auto b = all_logits(*chunked, ids);
+  // Token by token (decode steps), keeping each step's logits.
+  auto step = session(*e, {.n_ctx = 64, .n_batch = 1});
+  // The reference backend computes each row independently of the batch (double accumulation
+  // per row, attention per query), so the three schedules must agree exactly.
+  for (size_t t = 0; t < ids.size(); ++t) {
+    ASSERT_TRUE(step->eval(std::span(&ids[t], 1)).is_ok());
+    ASSERT_EQ(a[t], b[t]) << "position " << t;
+    ASSERT_EQ(std::vector<float>(step->logits(), step->logits() + 512), a[t]) << "position " << t;
+  }
+  EXPECT_EQ(std::vector<float>(one->logits(), one->logits() + 512), a.back());
+  EXPECT_EQ(one->n_past(), 23);
+  // The logits are not degenerate: a real distribution with a spread.
+  float lo = a[5][0], hi = a[5][0];
+  for (float x : a[5]) lo = std::min(lo, x), hi = std::max(hi, x);
+  EXPECT_GT(hi - lo, 1.0f);
+}
+
+TEST(Session, ResetAndTruncateReproduceAFreshSession) {
+  auto e = load(dense_path());
+  ASSERT_TRUE(e);
+  const auto ids = prompt(12, 512);
+  auto s = session(*e);
+  ASSERT_TRUE(s->eval(ids).is_ok());
+  const std::vector<float> first(s->logits(), s->logits() + 512);
+  s->reset();
+  EXPECT_EQ(s->n_past(), 0);
+  ASSERT_TRUE(s->eval(ids).is_ok());
+  EXPECT_EQ(std::vector<float>(s->logits(), s->logits() + 512), first);
+  // Truncate to 7 and re-evaluate the rest: same as never having diverged.
+  const std::vector<int32_t> other = prompt(5, 97);
+  s->truncate(7);
+  ASSERT_TRUE(s->eval(other).is_ok());
+  s->truncate(7);
+  ASSERT_TRUE(s->eval(std::span(ids).subspan(7)).is_ok());
+  EXPECT_EQ(std::vector<float>(s->logits(), s->logits() + 512), first);
+}
+
+TEST(Session, KvTypesF16AndBf16StayCloseToF32) {
+  auto e = load(dense_path());
+  ASSERT_TRUE(e);
+  const auto ids = prompt(20, 512);
+  auto f32 = session(*e, {.type_k = TensorType::F32, .type_v = TensorType::F32});
+  const auto ref = all_logits(*f32, ids);
+  for (TensorType t : {TensorType::F16, TensorType::BF16}) {
+    auto s = session(*e, {.type_k = t, .type_v = t});
+    EXPECT_EQ(s->kv().bytes(), f32->kv().bytes() / 2);
+    const auto got = all_logits(*s, ids);
+    double max_diff = 0, spread = 0;
+    for (size_t p = 0; p < ids.size(); ++p) {
+      for (size_t i = 0; i < got[p].size(); ++i) {
+        max_diff = std::max(max_diff, double(std::fabs(got[p][i] - ref[p][i])));
+        spread = std::max(spread, double(std::fabs(ref[p][i])));
+      }
+    }
+    // Rounding K and V to 11 (f16) or 8 (bf16) significant bits perturbs logits by a small
+    // fraction of their range, never by nothing (the cache really is stored reduced).
+    EXPECT_GT(max_diff, 0.0) << type_name(t);
+    EXPECT_LT(max_diff, (t == TensorType::F16 ? 0.01 : 0.05) * spread) << type_name(t);
+  }
+}
+
+TEST(Session, ExpertCountIsPerSessionAndChangesTheOutput) {
+  auto e = load(moe_path());
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->hparams().n_expert_used, 2u);
+  const auto ids = prompt(9, 512);
+  auto k2 = session(*e);
+  EXPECT_EQ(k2->expert_count(), 2);
+  ASSERT_TRUE(k2->eval(ids).is_ok());
+  const std::vector<float> l2(k2->logits(), k2->logits() + 512);
+  auto k3 = session(*e, {.n_expert_used = 3});
+  ASSERT_TRUE(k3->eval(ids).is_ok());
+  const std::vector<float> l3(k3->logits(), k3->logits() + 512);
+  EXPECT_NE(l2, l3);
+  // Switching k on a session and re-running equals a session created with that k.
+  k2->reset();
+  ASSERT_TRUE(k2->set_expert_count(3).is_ok());
+  ASSERT_TRUE(k2->eval(ids).is_ok());
+  EXPECT_EQ(std::vector<float>(k2->logits(), k2->logits() + 512), l3);
+  EXPECT_FALSE(k2->set_expert_count(0).is_ok());
+  EXPECT_FALSE(k2->set_expert_count(9).is_ok());
+  EXPECT_FALSE(e->new_session({.n_expert_used = 9}).is_ok());
+  // Active parameters grow by one expert's three matrices per layer from k = 2 to k = 3.
+  const ModelHparams& hp = e->hparams();
+  EXPECT_EQ(e->model().active_params(3) - e->model().active_params(2),
+            3ull * hp.n_embd * hp.n_ff_expert * hp.n_layer);
+}
+
+TEST(Session, BadTokensAndContextOverflowAreErrorsThatChangeNothing) {
+  auto e = load(dense_path());
+  ASSERT_TRUE(e);
+  auto s = session(*e, {.n_ctx = 16});
+  const std::vector<int32_t> bad = {1, 2, 512};
+  auto r = s->eval(bad);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("512"), std::string::npos) << r.status().message();
+  EXPECT_EQ(s->n_past(), 0);
+  ASSERT_TRUE(s->eval(prompt(10, 512)).is_ok());
+  r = s->eval(prompt(7, 512));
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("context"), std::string::npos) << r.status().message();
+  EXPECT_EQ(s->n_past(), 10);
+  EXPECT_TRUE(s->eval(prompt(6, 512)).is_ok());  // exactly fills the context
+  EXPECT_EQ(s->n_past(), 16);
+}
+
+TEST(Engine, ContextBeyondNativeWarnsWithAYarnSuggestion) {
+  auto e = load(dense_path());
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->rope_context_limit(), 40960);
+  auto s = e->new_session({.n_ctx = 100000, .n_batch = 8, .type_k = TensorType::BF16,
+                           .type_v = TensorType::BF16});
+  ASSERT_TRUE(s.is_ok()) << s.status().message();
+  EXPECT_NE((*s)->warning().find("--rope-factor 3"), std::string::npos) << (*s)->warning();
+  auto ok = e->new_session({.n_ctx = 4096});
+  EXPECT_TRUE((*ok)->warning().empty());
+}
+
+TEST(Engine, RopeOverridesAreValidatedAndApplied) {
+  EngineOptions o;
+  o.model_path = dense_path();
+  o.rope.factor = 4.0;  // a factor without a scaling type
+  EXPECT_FALSE(Engine::load(o).is_ok());
+  o.rope.type = RopeScalingType::kYarn;
+  o.rope.orig_ctx = 1024;
+  auto e = Engine::load(o);
+  ASSERT_TRUE(e.is_ok()) << e.status().message();
+  EXPECT_EQ((*e)->rope_context_limit(), 4096);
+  EXPECT_EQ((*e)->rope_params().scaling.original_context, 1024);
+  o.rope.factor = 0.5;
+  EXPECT_FALSE(Engine::load(o).is_ok());
+  o.rope = {};
+  o.rope.freq_base = -1;
+  EXPECT_FALSE(Engine::load(o).is_ok());
+}
+
+Status load_status(const std::string& path) {
+  EngineOptions o;
+  o.model_path = path;
+  auto e = Engine::load(o);
+  return e.is_ok() ? Status::ok() : e.status();
+}
+
+TEST(Engine, BrokenModelsAreErrorsNamingTheTensorOrKey) {
+  const std::string dst = unique_temp_path("broken.gguf");
+  rewrite_gguf(dense_path(), dst,
+               {.keep_tensor = [](const GgufTensorInfo& t) { return t.name != "blk.1.attn_k.weight"; }});
+  Status st = load_status(dst);
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("blk.1.attn_k.weight"), std::string::npos) << st.message();
+
+  rewrite_gguf(dense_path(), dst, {.edit_tensor = [](GgufTensorInfo& t) {
+                 if (t.name == "blk.0.ffn_up.weight") t.dims[1] = 100;
+               }});
+  st = load_status(dst);
+  EXPECT_NE(st.message().find("blk.0.ffn_up.weight"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("100"), std::string::npos) << st.message();
+
+  rewrite_gguf(dense_path(), dst, {.edit_kv = [](GgufKV& kv) {
+                 if (kv.key == "general.architecture") kv.value.str = "llama";
+               }});
+  st = load_status(dst);
+  EXPECT_NE(st.message().find("llama"), std::string::npos) << st.message();
+
+  rewrite_gguf(dense_path(), dst,
+               {.keep_kv = [](const GgufKV& kv) { return kv.key != "qwen3.block_count"; }});
+  st = load_status(dst);
+  EXPECT_NE(st.message().find("block_count"), std::string::npos) << st.message();
+
+  // A weight type without kernels (an integer tensor type) is named.
+  rewrite_gguf(dense_path(), dst, {.edit_tensor = [](GgufTensorInfo& t) {
+                 if (t.name == "blk.0.attn_q.weight") t.type = TensorType::I32;
+               }});
+  st = load_status(dst);
+  EXPECT_NE(st.message().find("blk.0.attn_q.weight"), std::string::npos) << st.message();
+  EXPECT_FALSE(load_status(unique_temp_path("does-not-exist.gguf")).is_ok());
+}
+
+}  // namespace
+}  // namespace longctx
