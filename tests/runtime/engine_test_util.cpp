@@ -35,6 +35,7 @@ void rewrite_gguf(const std::string& src, const std::string& dst, const GgufEdit
     if (edit.edit_kv) edit.edit_kv(kv);
     LONGCTX_CHECK(w.set(kv.key, kv.value).is_ok());
   }
+  for (const GgufKV& kv : edit.add_kv) LONGCTX_CHECK(w.set(kv.key, kv.value).is_ok());
   std::vector<GgufTensorInfo> kept;
   for (const GgufTensorInfo& t0 : f->tensors()) {
     if (edit.keep_tensor && !edit.keep_tensor(t0)) continue;

@@ -32,6 +32,7 @@ struct GgufEdit {
   std::function<void(GgufKV&)> edit_kv = nullptr;
   std::function<bool(const GgufTensorInfo&)> keep_tensor = nullptr;
   std::function<void(GgufTensorInfo&)> edit_tensor = nullptr;
+  std::vector<GgufKV> add_kv = {};  // appended after the existing keys
 };
 void rewrite_gguf(const std::string& src, const std::string& dst, const GgufEdit& edit);
 
