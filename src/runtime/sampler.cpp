@@ -119,17 +119,18 @@ Sampler::Candidates Sampler::filter(const float* logits, std::span<const int32_t
     c.greedy_id = argmax(logits);
     return c;
   }
-  const float t = params_.temperature;
-  for (int32_t i = 0; i < n_vocab_; ++i) {
-    work_[i] /= t;
-    ids_[i] = i;
-  }
-  // Top-k: the k largest, sorted descending (ties to the lower id), in O(n log k).
+  for (int32_t i = 0; i < n_vocab_; ++i) ids_[i] = i;
+  // Top-k: the k largest, sorted descending (ties to the lower id), in O(n log k). Dividing by
+  // T > 0 keeps the order, so the penalised logits are sorted and T enters in the softmax below.
   int32_t n = n_vocab_;
   if (params_.top_k > 0 && params_.top_k < n) n = params_.top_k;
   const float* w = work_.data();
-  std::partial_sort(ids_.begin(), ids_.begin() + n, ids_.end(),
-                    [w](int32_t a, int32_t b) { return w[a] > w[b] || (w[a] == w[b] && a < b); });
+  auto before = [w](int32_t a, int32_t b) { return w[a] > w[b] || (w[a] == w[b] && a < b); };
+  if (n == n_vocab_) {
+    std::sort(ids_.begin(), ids_.end(), before);
+  } else {
+    std::partial_sort(ids_.begin(), ids_.begin() + n, ids_.end(), before);
+  }
   // A +inf, or nothing above -inf, has no softmax: fall back to the greedy pick.
   const float l_max = w[ids_[0]];
   if (!std::isfinite(l_max)) {
@@ -137,10 +138,12 @@ Sampler::Candidates Sampler::filter(const float* logits, std::span<const int32_t
     return c;
   }
   while (w[ids_[n - 1]] == kNegInf) --n;  // stops at ids_[0], which is finite
-  // Softmax numerators exp(l - l_max) <= 1; the first is exactly 1.
+  // Softmax numerators exp((l - l_max) / T) <= 1, the first exactly 1; computed in double so a
+  // tiny T underflows to 0 instead of overflowing l / T to +inf.
+  const double t = params_.temperature;
   double sum = 0.0;
   for (int32_t i = 0; i < n; ++i) {
-    probs_[i] = std::exp(w[ids_[i]] - l_max);
+    probs_[i] = static_cast<float>(std::exp((static_cast<double>(w[ids_[i]]) - l_max) / t));
     sum += probs_[i];
   }
   // Top-p: the smallest prefix whose probability reaches top_p (at least one token).

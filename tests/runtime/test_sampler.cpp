@@ -238,6 +238,23 @@ TEST(Sampler, TopKOneIsGreedyAtAnyTemperature) {
   }
 }
 
+TEST(Sampler, TinyTemperatureTendsToGreedy) {
+  // l / T would overflow float (20 / 1e-38 = 2e39); the sampler must still pick the argmax, and
+  // the runner-up's probability exp(-5 / 1e-38) underflows to exactly 0.
+  SamplingParams p = plain();
+  p.temperature = 1e-38f;
+  Sampler s = make(p, 3);
+  const std::vector<float> l = {10.0f, 20.0f, 15.0f};
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    s.reseed(seed);
+    EXPECT_EQ(s.sample(l.data(), {}), 1);
+  }
+  auto d = s.distribution(l.data(), {});
+  ASSERT_FALSE(d.empty());
+  EXPECT_EQ(d[0].first, 1);
+  EXPECT_EQ(d[0].second, 1.0f);
+}
+
 TEST(Sampler, TopKTiesKeepTheLowerIds) {
   // Four tokens tie at 2.0; top-k 3 keeps the lowest ids among them (transformers would keep
   // every tied token; the oracle generator avoids ties at the cut, see the script).
