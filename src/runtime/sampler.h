@@ -1,9 +1,8 @@
 // Token sampling from logits: repetition / presence / frequency penalties, temperature, top-k,
-// top-p, min-p, seeded draw; greedy when the temperature is 0. Buffers are sized once for the
-// vocabulary, so sampling a token allocates nothing.
-// Order (Hugging Face transformers / vLLM): penalties on the raw logits (repetition, then
-// presence + frequency), then greedy if T == 0, else logits / T, top-k, softmax, top-p, min-p,
-// renormalise, draw. docs/SAMPLING.md has the details (ties, NaN, all -inf).
+// top-p, min-p, seeded draw; greedy when T is 0. Buffers are sized once for the vocabulary, so
+// sampling a token allocates nothing. Order (HF transformers / vLLM): penalties on the raw logits
+// (repetition, then presence + frequency), greedy if T == 0, else logits / T, top-k, softmax,
+// top-p, min-p, renormalise, draw. docs/SAMPLING.md has the details (ties, NaN, all -inf).
 #pragma once
 
 #include <cstdint>
