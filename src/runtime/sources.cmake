@@ -1,5 +1,6 @@
-# Sources of src/runtime/: engine, sessions (chunked prefill, decode), sampling, generation.
+# Sources of src/runtime/: engine, sessions (chunked prefill, decode), sampler, generation loop.
 list(APPEND LONGCTX_LIB_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/sampler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/engine.cpp
   ${CMAKE_CURRENT_LIST_DIR}/session.cpp
   ${CMAKE_CURRENT_LIST_DIR}/generate.cpp
