@@ -39,6 +39,9 @@ struct ModelHparams {
   uint32_t n_expert = 0;
   uint32_t n_expert_used = 0;
   uint32_t n_ff_expert = 0;
+  // Renormalise the top-k router weights to sum to 1 (HF norm_topk_prob). GGUF has no key for it:
+  // llama.cpp's converter drops it and its qwen3moe graph always renormalises, hence the default.
+  bool norm_topk_prob = true;
 
   bool is_moe() const { return n_expert > 0; }
   bool has_qk_norm() const { return arch != "qwen2"; }   // Qwen3 normalises q and k per head
