@@ -11,7 +11,9 @@
 
 #include "common/temp_path.h"
 #include "core/file_io.h"
+#include "gguf/gguf.h"
 #include "model/hf_config.h"
+#include "model/synth.h"
 #include "plan/catalog.h"
 
 namespace longctx {
@@ -100,6 +102,44 @@ TEST(HfConfig, PublishedConfigsEqualCatalogShapes) {
       EXPECT_EQ(hp->norm_topk_prob, shape->norm_topk_prob);
     }
   }
+}
+
+// A config-derived model written as GGUF reads back with the same hyperparameters (the MoE
+// model's n_ff = 0 and a YaRN rope included), so `synth --config` files describe their config.
+TEST(HfConfig, SynthesisedGgufReadsBackTheSameHparams) {
+  json cfg = load_json("tiny-qwen3moe.json");
+  cfg["rope_scaling"] = {
+      {"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 1024}};
+  auto hp = hparams_from_hf_config(cfg);
+  ASSERT_TRUE(hp.is_ok()) << hp.status().message();
+  SynthOptions opt;
+  opt.hparams = *hp;
+  const std::string path = testing_util::unique_temp_path("hf_config_roundtrip.gguf");
+  ASSERT_TRUE(write_synth_model(opt, path).is_ok());
+  auto f = GgufFile::open(path);
+  ASSERT_TRUE(f.is_ok()) << f.status().message();
+  auto back = ModelHparams::from_gguf(*f);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_EQ(back->arch, hp->arch);
+  EXPECT_EQ(back->n_layer, hp->n_layer);
+  EXPECT_EQ(back->n_embd, hp->n_embd);
+  EXPECT_EQ(back->n_ff, hp->n_ff);
+  EXPECT_EQ(back->n_head, hp->n_head);
+  EXPECT_EQ(back->n_head_kv, hp->n_head_kv);
+  EXPECT_EQ(back->head_dim, hp->head_dim);
+  EXPECT_EQ(back->n_vocab, hp->n_vocab);
+  EXPECT_EQ(back->n_ctx_train, hp->n_ctx_train);
+  EXPECT_EQ(back->tied_embeddings, hp->tied_embeddings);
+  EXPECT_EQ(back->n_expert, hp->n_expert);
+  EXPECT_EQ(back->n_expert_used, hp->n_expert_used);
+  EXPECT_EQ(back->n_ff_expert, hp->n_ff_expert);
+  EXPECT_EQ(back->rope_scaling.type, RopeScalingType::kYarn);
+  EXPECT_EQ(back->rope_scaling.orig_ctx, 1024u);
+  // GGUF stores these as float32; 1e6, 1e-6 and 4 are checked to float precision (rel. 2^-24).
+  EXPECT_FLOAT_EQ(float(back->rope_freq_base), float(hp->rope_freq_base));
+  EXPECT_FLOAT_EQ(float(back->rms_eps), float(hp->rms_eps));
+  EXPECT_FLOAT_EQ(float(back->rope_scaling.factor), 4.0f);
+  std::remove(path.c_str());
 }
 
 // Applies `edit` to a published config and expects an error whose message names every `needle`.
