@@ -1,5 +1,6 @@
-// `longctx synth --shape NAME --type TYPE [--layers N] -o FILE`: writes a random-weight GGUF of
-// a Qwen3-family shape with the real Qwen3 tokenizer, for demos, tests and benchmarks. TYPE is a
+// `longctx synth (--shape NAME | --config config.json) --type TYPE [--layers N] -o FILE`: writes
+// a random-weight GGUF of a Qwen3-family shape (from the catalog or a Hugging Face config.json)
+// with the real Qwen3 tokenizer, for demos, tests and benchmarks. TYPE is a
 // llama.cpp preset (Q4_K_M, Q8_0, ...: per-tensor types as llama-quantize picks them) or a plain
 // tensor type (q4_K, q5_K: every 2-D weight in that type).
 #include <unistd.h>
@@ -7,10 +8,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "cli/commands.h"
+#include "model/hf_config.h"
 #include "model/quant_preset.h"
 #include "model/synth.h"
 #include "plan/catalog.h"
@@ -25,19 +28,61 @@ int fail(const std::string& msg) {
   return 1;
 }
 
+// A model name for general.name from a config path: ".../Qwen3-8B/config.json" -> "Qwen3-8B",
+// "qwen3-tiny.json" -> "qwen3-tiny".
+std::string name_from_config_path(const std::string& path) {
+  const std::filesystem::path p(path);
+  if (p.filename() == "config.json" && p.has_parent_path() && p.parent_path().has_filename()) {
+    return p.parent_path().filename().string();
+  }
+  return p.stem().string();
+}
+
+// The hyperparameters to write, from exactly one of --shape and --config, plus a label for the
+// summary line. Returns an error message instead when neither or an unknown one is given.
+struct ModelSource {
+  ModelHparams hparams;
+  std::string label;
+};
+
+Result<ModelSource> resolve_model(const std::string& shape_name, const std::string& config) {
+  if (shape_name.empty() == config.empty()) {
+    return invalid_argument("exactly one of --shape and --config is required");
+  }
+  if (!config.empty()) {
+    auto hp = hparams_from_hf_config_file(config);
+    if (!hp) return hp.status();
+    ModelSource src{std::move(hp).value(), config};
+    src.hparams.name = name_from_config_path(config);
+    return src;
+  }
+  const ModelShape* shape = find_model_shape(shape_name);
+  if (!shape) {
+    std::string near;
+    for (const std::string& n : nearest_model_names(shape_name))
+      near += (near.empty() ? "" : ", ") + n;
+    return invalid_argument("unknown shape '" + shape_name + "' (nearest: " + near + ")");
+  }
+  return ModelSource{hparams_from_shape(*shape), shape->name};
+}
+
 }  // namespace
 
 CommandFn add_synth_command(CLI::App& app) {
   struct Args {
-    std::string shape, type = "f16", out,
-                       tokenizer = std::string(LONGCTX_DATA_DIR) + "/qwen3-tokenizer";
+    std::string shape, config, type = "f16", out,
+                               tokenizer = std::string(LONGCTX_DATA_DIR) + "/qwen3-tokenizer";
     uint32_t layers = 0;
     uint64_t seed = 42;
     bool quiet = false;
   };
   auto a = std::make_shared<Args>();
-  app.add_option("--shape", a->shape, "Catalog shape, e.g. qwen3-0.6b, qwen3-30b-a3b, qwen3-tiny")
-      ->required();
+  auto* shape_opt = app.add_option("--shape", a->shape,
+                                   "Catalog shape, e.g. qwen3-0.6b, qwen3-30b-a3b, qwen3-tiny");
+  app.add_option("--config", a->config,
+                 "Hugging Face config.json of a Qwen3, Qwen3-MoE or Qwen2 model (instead of "
+                 "--shape)")
+      ->excludes(shape_opt);
   app.add_option("--type", a->type,
                  "Preset (Q4_K_M Q4_K_S Q5_K_M Q5_K_S Q6_K Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 BF16 F16 "
                  "F32) or uniform type (q4_K q5_K)")
@@ -50,13 +95,8 @@ CommandFn add_synth_command(CLI::App& app) {
   app.add_option("-o,--output", a->out, "Output GGUF file")->required();
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
   return [a] {
-    const ModelShape* shape = find_model_shape(a->shape);
-    if (!shape) {
-      std::string near;
-      for (const std::string& n : nearest_model_names(a->shape))
-        near += (near.empty() ? "" : ", ") + n;
-      return fail("unknown shape '" + a->shape + "' (nearest: " + near + ")");
-    }
+    auto model = resolve_model(a->shape, a->config);
+    if (!model) return fail(model.status().message());
     // A preset name wins over the plain type of the same name (Q4_0 keeps a q6_K output head, as
     // llama-quantize does); names that are only tensor types (q4_K, q5_K) write one uniform type.
     auto preset = parse_preset(a->type);
@@ -67,10 +107,10 @@ CommandFn add_synth_command(CLI::App& app) {
                   "Q5_1 BF16 F16 F32, types q4_K q5_K)");
     }
     SynthOptions opt;
-    opt.hparams = hparams_from_shape(*shape);
+    opt.hparams = model->hparams;
     if (a->layers > 0) {
       if (a->layers > opt.hparams.n_layer) {
-        return fail("--layers " + std::to_string(a->layers) + " exceeds the shape's " +
+        return fail("--layers " + std::to_string(a->layers) + " exceeds the model's " +
                     std::to_string(opt.hparams.n_layer) + " layers");
       }
       opt.hparams.n_layer = a->layers;
@@ -104,9 +144,9 @@ CommandFn add_synth_command(CLI::App& app) {
     if (!st) return fail(st.message());
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "wrote %s (%s, %u layers, %s) in %.1f s\n", a->out.c_str(), shape->name,
-                 opt.hparams.n_layer, preset.is_ok() ? preset_name(*preset) : type_name(*type),
-                 secs);
+    std::fprintf(stderr, "wrote %s (%s, %u layers, %s) in %.1f s\n", a->out.c_str(),
+                 model->label.c_str(), opt.hparams.n_layer,
+                 preset.is_ok() ? preset_name(*preset) : type_name(*type), secs);
     return 0;
   };
 }

@@ -39,8 +39,9 @@ struct ModelHparams {
   uint32_t n_expert = 0;
   uint32_t n_expert_used = 0;
   uint32_t n_ff_expert = 0;
-  // Renormalise the k chosen router probabilities (HF norm_topk_prob; GGUF
-  // `<arch>.expert_weights_norm` when present, else true as for every Qwen3-MoE release).
+  // Renormalise the top-k router weights to sum to 1 (HF norm_topk_prob). llama.cpp's converter
+  // writes no key for it and its qwen3moe graph always renormalises, hence the default; longctx
+  // also reads `<arch>.expert_weights_norm` when a file has it.
   bool norm_topk_prob = true;
 
   bool is_moe() const { return n_expert > 0; }
