@@ -59,6 +59,9 @@ void add_hparams(GgufWriter& w, const ModelHparams& hp, uint32_t file_type,
     st.push_back(w.set(a + "expert_count", gguf_u32(hp.n_expert)));
     st.push_back(w.set(a + "expert_used_count", gguf_u32(hp.n_expert_used)));
     st.push_back(w.set(a + "expert_feed_forward_length", gguf_u32(hp.n_ff_expert)));
+    // Only when it differs from what llama.cpp assumes for qwen3moe (renormalise), so files stay
+    // identical to the converter's in the common case.
+    if (!hp.norm_topk_prob) st.push_back(w.set(a + "expert_weights_norm", gguf_bool(false)));
   }
   if (hp.rope_scaling.type != RopeScalingType::kNone) {
     st.push_back(

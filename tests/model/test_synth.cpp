@@ -135,7 +135,22 @@ TEST(Synth, MoeModelCarriesExpertKeysAndKQuantFallsBackOnShortRows) {
   EXPECT_EQ(block_fallback_type(TensorType::Q4_K, 1024), TensorType::Q4_K);
   EXPECT_EQ(block_fallback_type(TensorType::Q6_K, 96), TensorType::Q8_0);
   EXPECT_EQ(block_fallback_type(TensorType::Q8_0, 48), TensorType::F16);
+  // llama.cpp's default (renormalise) writes no key; false round-trips through one.
+  EXPECT_EQ(f->find("qwen3moe.expert_weights_norm"), nullptr);
+  EXPECT_TRUE(hp->norm_topk_prob);
   std::remove(path.c_str());
+
+  SynthOptions opt;
+  opt.hparams = hparams_from_shape(*find_model_shape("qwen3moe-tiny"));
+  opt.hparams.norm_topk_prob = false;
+  const std::string nonorm = temp_path("synth_moe_nonorm.gguf");
+  ASSERT_TRUE(write_synth_model(opt, nonorm).is_ok());
+  auto g = GgufFile::open(nonorm);
+  ASSERT_TRUE(g.is_ok());
+  auto hp2 = ModelHparams::from_gguf(*g);
+  ASSERT_TRUE(hp2.is_ok()) << hp2.status().message();
+  EXPECT_FALSE(hp2->norm_topk_prob);
+  std::remove(nonorm.c_str());
 }
 
 // A GGUF with qwen3 metadata minus one key must fail naming that key.
