@@ -1,0 +1,148 @@
+// `longctx run` as a user sees it: the logits it dumps equal transformers' (end to end through
+// the CLI), -n 0 evaluates only, --ids prints the prompt's ids, greedy output is reproducible,
+// and every bad input is a non-zero exit with a message naming the problem.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "common/run_cli.h"
+#include "common/temp_path.h"
+#include "core/file_io.h"
+#include "core/npy.h"
+#include "gguf/gguf.h"
+#include "tokenizer/tokenizer.h"
+
+namespace longctx {
+namespace {
+
+using testing_util::run_longctx;
+using testing_util::unique_temp_path;
+
+const std::string kData = std::string(LONGCTX_SOURCE_DIR) + "/tests/model/data";
+
+const nlohmann::json& oracle_case() {
+  static const nlohmann::json c = [] {
+    auto text = read_file(kData + "/model_oracle.json.zst");
+    LONGCTX_CHECK(text.is_ok());
+    const nlohmann::json all = nlohmann::json::parse(*text);
+    for (const auto& c : all["cases"]) {
+      if (c["name"] == "qwen3_untied_f32") return c;
+    }
+    return nlohmann::json();
+  }();
+  return c;
+}
+
+const std::string& model() {
+  static const std::string p = [] {
+    const std::string path = unique_temp_path("run_untied.gguf");
+    auto bytes = read_file(kData + "/qwen3_untied_f32.gguf.zst");
+    LONGCTX_CHECK(bytes.is_ok());
+    LONGCTX_CHECK(write_file_atomic(path, *bytes).is_ok());
+    return path;
+  }();
+  return p;
+}
+
+std::string write_text(const std::string& name, const std::string& text) {
+  const std::string path = unique_temp_path(name);
+  LONGCTX_CHECK(write_file_atomic(path, text).is_ok());
+  return path;
+}
+
+double max_rel_diff(const float* got, const std::vector<float>& want) {
+  const auto [lo, hi] = std::minmax_element(want.begin(), want.end());
+  double m = 0;
+  for (size_t i = 0; i < want.size(); ++i) m = std::max(m, double(std::fabs(got[i] - want[i])));
+  return m / (*hi - *lo);
+}
+
+TEST(CliRun, DumpLogitsEqualsTransformersForEveryPosition) {
+  const auto& c = oracle_case();
+  const std::string ids = write_text("run_ids.json", c["prompt_ids"].dump());
+  const std::string npy = unique_temp_path("run_logits.npy");
+  auto r = run_longctx("run -q -m " + model() + " --prompt-ids " + ids +
+                       " -n 0 --kv-type f32 --batch 7 --dump-logits " + npy);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto a = read_npy_f32(npy);
+  ASSERT_TRUE(a.is_ok()) << a.status().message();
+  const size_t n = c["prompt_ids"].size();
+  ASSERT_EQ(a->shape, (std::vector<int64_t>{int64_t(n), 300}));
+  for (size_t p = 0; p < n; ++p) {
+    // Same bound as the library oracle test (tests/model/test_forward_oracle.cpp).
+    EXPECT_LT(max_rel_diff(a->data.data() + p * 300, c["logits"][p]), 1e-5) << "position " << p;
+  }
+  // Only the last position.
+  r = run_longctx("run -q -m " + model() + " --prompt-ids " + ids +
+                  " -n 0 --kv-type f32 --dump-logits-last --dump-logits " + npy);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  a = read_npy_f32(npy);
+  ASSERT_TRUE(a.is_ok());
+  ASSERT_EQ(a->shape, (std::vector<int64_t>{1, 300}));
+  EXPECT_LT(max_rel_diff(a->data.data(), c["logits"][n - 1]), 1e-5);
+}
+
+TEST(CliRun, IdsGreedyGenerationAndTimingSummary) {
+  auto r = run_longctx("run -q -m " + model() + " -p 'hello world' --ids -n 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto ids = nlohmann::json::parse(r.out);
+  auto gguf = GgufFile::open(model());
+  ASSERT_TRUE(gguf.is_ok());
+  auto tok = Tokenizer::from_gguf(*gguf);
+  ASSERT_TRUE(tok.is_ok());
+  EXPECT_EQ(ids.get<std::vector<int32_t>>(), tok->encode("hello world"));
+  auto a = run_longctx("run -q -m " + model() + " -p 'hello world' --temp 0 -n 12 --ignore-eos");
+  auto b = run_longctx("run -q -m " + model() + " -p 'hello world' --temp 0 -n 12 --ignore-eos");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.err.find("generated 12 tokens"), std::string::npos) << a.err;
+  EXPECT_NE(a.err.find("tok/s"), std::string::npos) << a.err;
+  // Seeded sampling is reproducible too.
+  auto s1 = run_longctx("run -q -m " + model() + " -p hi -n 10 --ignore-eos --seed 7");
+  auto s2 = run_longctx("run -q -m " + model() + " -p hi -n 10 --ignore-eos --seed 7");
+  EXPECT_EQ(s1.out, s2.out);
+  // The chat template of the GGUF is applied with --chat.
+  auto c = run_longctx("run -q -m " + model() + " --chat -p hi --ids -n 0");
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_GT(nlohmann::json::parse(c.out).size(), 10u);
+}
+
+struct BadCase {
+  std::string args;
+  std::string message;  // must appear in stderr
+};
+
+TEST(CliRun, BadInputIsANonZeroExitNamingTheProblem) {
+  const std::string m = " -q -m " + model();
+  const std::string bad_ids = write_text("bad_ids.json", "[1, 2, 300]");
+  const std::string not_json = write_text("not_json.json", "[1, 2");
+  const std::string long_ids = write_text("long_ids.json", nlohmann::json(std::vector<int>(40, 5)).dump());
+  const std::vector<BadCase> cases = {
+      {"run" + m, "exactly one of"},
+      {"run" + m + " -p a --prompt-ids " + bad_ids, "exactly one of"},
+      {"run" + m + " --prompt-ids " + bad_ids, "element 2"},
+      {"run" + m + " --prompt-ids " + not_json, "JSON array"},
+      {"run" + m + " --prompt-ids " + long_ids + " --ctx 16", "--ctx"},
+      {"run" + m + " -p a --kv-type q9", "q9"},
+      {"run" + m + " -p a --rope-scaling ntk", "ntk"},
+      {"run" + m + " -p a --rope-factor 4", "scaling type"},
+      {"run" + m + " -p a --experts 2", "MoE"},
+      {"run" + m + " -p a --dump-logits-last", "--dump-logits"},
+      {"run" + m + " -p a --top-p 0", "top_p"},
+      {"run" + m + " -p a --batch 0", "batch"},
+      {"run -q -m " + unique_temp_path("missing.gguf") + " -p a", "missing.gguf"},
+      {"run" + m + " --prompt-file " + unique_temp_path("missing.txt"), "missing.txt"},
+  };
+  for (const BadCase& c : cases) {
+    auto r = run_longctx(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace longctx
