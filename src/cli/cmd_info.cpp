@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "model/model_summary.h"
 #include "gguf/gguf.h"
 #include "gguf/gguf_info.h"
 
@@ -33,6 +34,14 @@ CommandFn add_info_command(CLI::App& app) {
     }
     std::printf("file:          %s\n%s", args->path.c_str(),
                 format_gguf_info(f.value(), f->file_size(), args->opts).c_str());
+    // The model view (the tensor list visited against the file), for supported architectures.
+    auto summary = summarize_model(f.value());
+    if (summary) {
+      std::printf("%s", format_model_summary(*summary).c_str());
+    } else {
+      std::printf("model:         not runnable by longctx: %s\n",
+                  summary.status().message().c_str());
+    }
     return 0;
   };
 }

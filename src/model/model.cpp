@@ -5,26 +5,18 @@
 #include <string>
 
 #include "model/forward.h"
+#include "model/model_summary.h"
 #include "model/tensors.h"
 #include "quant/quantize.h"
 
 namespace longctx {
 namespace {
 
-std::string dims_str(const std::vector<uint64_t>& d) {
-  std::string s = "[";
-  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + "]";
-}
-
-// Finds `desc` in the file and checks shape and type.
+// Finds `desc` in the file (present and shaped as listed: summarize_model checked) and checks
+// that its type can be computed with.
 Result<const GgufTensorInfo*> find_checked(const GgufFile& f, const TensorDesc& desc) {
   const GgufTensorInfo* t = f.find_tensor(desc.name);
-  if (!t) return not_found("missing tensor '" + desc.name + "'");
-  if (t->dims != desc.dims) {
-    return invalid_format("tensor '" + desc.name + "' has shape " + dims_str(t->dims) +
-                          ", expected " + dims_str(desc.dims) + " from the hyperparameters");
-  }
+  LONGCTX_CHECK(t != nullptr && t->dims == desc.dims);
   if (!has_dequantizer(t->type)) {
     return unsupported("tensor '" + desc.name + "' has type " + type_name(t->type) +
                        ", which longctx cannot compute with");
@@ -109,7 +101,10 @@ Result<std::unique_ptr<Model>> Model::from_gguf(GgufFile file, const ModelLoadOp
     return unsupported("attention.value_length (" + std::to_string(hp->head_dim_v) +
                        ") differs from key_length (" + std::to_string(hp->head_dim) + ")");
   }
+  auto summary = summarize_model(file);
+  if (!summary) return summary.status();
   std::unique_ptr<Model> m(new Model());
+  m->summary_ = std::move(summary.value());
   m->hp_ = std::move(hp.value());
   m->file_ = std::move(file);
   m->arch_ = arch;
@@ -119,8 +114,6 @@ Result<std::unique_ptr<Model>> Model::from_gguf(GgufFile file, const ModelLoadOp
     auto t = find_checked(m->file_, list[i]);
     if (!t) return t.status();
     LONGCTX_RETURN_IF_ERROR(bind(m->file_, list[i], **t, m->w_));
-    m->weight_bytes_ += (*t)->n_bytes;
-    m->n_params_ += (*t)->n_elements;
     if (options.progress) options.progress(i + 1, list.size());
   }
   if (m->hp_.tied_embeddings) m->w_.output = m->w_.token_embd;
@@ -128,16 +121,7 @@ Result<std::unique_ptr<Model>> Model::from_gguf(GgufFile file, const ModelLoadOp
 }
 
 uint64_t Model::active_params(int64_t n_expert_used) const {
-  // Every weight a token multiplies with: all but the embedding table (only one row is read;
-  // when tied it is the output head and counts) and the experts the router did not pick.
-  uint64_t p = n_params_;
-  if (!hp_.tied_embeddings) p -= uint64_t{hp_.n_embd} * hp_.n_vocab;
-  if (hp_.is_moe()) {
-    const uint64_t per_expert = 3ull * hp_.n_embd * hp_.n_ff_expert;
-    const uint64_t unused = static_cast<uint64_t>(hp_.n_expert - n_expert_used);
-    p -= unused * per_expert * hp_.n_layer;
-  }
-  return p;
+  return summary_.active_params(n_expert_used);
 }
 
 }  // namespace longctx

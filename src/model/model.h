@@ -13,6 +13,7 @@
 #include "gguf/gguf.h"
 #include "kernels/backend.h"
 #include "model/hparams.h"
+#include "model/model_summary.h"
 
 namespace longctx {
 
@@ -67,9 +68,10 @@ class Model {
 
   // Bytes of tensor data in the file, and parameters per token for k active experts (all
   // weights except the unused experts and the embedding table, which is only indexed).
-  uint64_t weight_bytes() const { return weight_bytes_; }
-  uint64_t n_params() const { return n_params_; }
+  uint64_t weight_bytes() const { return summary_.weight_bytes; }
+  uint64_t n_params() const { return summary_.n_params; }
   uint64_t active_params(int64_t n_expert_used) const;
+  const ModelSummary& summary() const { return summary_; }
 
  private:
   Model() = default;
@@ -77,8 +79,7 @@ class Model {
   GgufFile file_;
   ModelWeights w_;
   const Architecture* arch_ = nullptr;
-  uint64_t weight_bytes_ = 0;
-  uint64_t n_params_ = 0;
+  ModelSummary summary_;
 };
 
 }  // namespace longctx
