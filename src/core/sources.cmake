@@ -1,5 +1,6 @@
 # Sources of src/core/: status, file I/O and memory maps, .npy arrays.
 list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/file_io.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/thread_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/npy.cpp
 )

@@ -61,7 +61,10 @@ class KernelBackend {
 // The scalar reference backend (single-threaded, double accumulation): the oracle.
 std::unique_ptr<KernelBackend> make_ref_backend();
 
-// A backend by name ("ref"; "auto" picks the fastest available). Unknown names are an error
+// The portable multithreaded backend (n_threads <= 0: all cores).
+std::unique_ptr<KernelBackend> make_cpu_backend(int n_threads);
+
+// A backend by name ("ref", "cpu"; "auto" picks the fastest available). Unknown names are an error
 // listing the known ones.
 Result<std::unique_ptr<KernelBackend>> make_backend(std::string_view name, int n_threads);
 

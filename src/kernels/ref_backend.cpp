@@ -77,9 +77,10 @@ class RefBackend final : public KernelBackend {
 std::unique_ptr<KernelBackend> make_ref_backend() { return std::make_unique<RefBackend>(); }
 
 Result<std::unique_ptr<KernelBackend>> make_backend(std::string_view name, int n_threads) {
-  (void)n_threads;  // the reference is single-threaded
-  if (name == "ref" || name == "auto") return make_ref_backend();
-  return invalid_argument("unknown kernel backend '" + std::string(name) + "' (known: auto, ref)");
+  if (name == "ref") return make_ref_backend();  // single-threaded by design
+  if (name == "cpu" || name == "auto") return make_cpu_backend(n_threads);
+  return invalid_argument("unknown kernel backend '" + std::string(name) +
+                          "' (known: auto, cpu, ref)");
 }
 
 }  // namespace longctx

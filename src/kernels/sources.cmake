@@ -11,4 +11,5 @@ set(LONGCTX_KERNELS_SOURCES
 # compiler-chosen FMA contraction so every build computes the same bits.
 set_source_files_properties(${LONGCTX_KERNELS_SOURCES} PROPERTIES COMPILE_OPTIONS -ffp-contract=off)
 list(APPEND LONGCTX_LIB_SOURCES ${LONGCTX_KERNELS_SOURCES}
-  ${CMAKE_CURRENT_LIST_DIR}/ref_backend.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/ref_backend.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cpu_backend.cpp)

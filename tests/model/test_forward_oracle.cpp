@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/file_io.h"
@@ -64,11 +65,13 @@ struct Loaded {
   std::unique_ptr<Session> session;
 };
 
-Loaded load_case(const json& c, TensorType kv_type = TensorType::F32) {
+Loaded load_case(const json& c, const std::string& backend,
+                 TensorType kv_type = TensorType::F32) {
   const json& o = c["options"];
   EngineOptions eo;
   eo.model_path = materialise(c);
-  eo.backend = "ref";
+  eo.backend = backend;
+  eo.n_threads = 2;
   if (o.contains("rope_scaling")) {
     const std::string s = o["rope_scaling"];
     eo.rope.type = s == "linear" ? RopeScalingType::kLinear
@@ -122,34 +125,39 @@ Diff compare_prompt(Session& s, const json& c) {
 
 // Tolerance, from the data: transformers computes in float32 with its own summation order,
 // ours accumulates each dot product in double, so over 2 layers the logits differ by float32
-// rounding of the activations: measured max |Δ|/spread 4.5e-7 .. 1.3e-6 over all 12 cases (f32
+// rounding of the activations: measured max |Δ|/spread 4.5e-7 .. 1.3e-6 over all 12 cases, ref
+// and cpu backends (f32
 // KV). We allow 1e-5, about 8x the worst case and far below any real error (a wrong RoPE, norm
 // or routing moves logits by a large fraction of their spread). Quantized cases compare with
 // transformers running the dequantized weights, so the same bound applies.
 constexpr double kRelTol = 1e-5;
 
-class Oracle : public ::testing::TestWithParam<std::string> {};
+// Parameter: (case name, backend name); every backend must meet the same bound.
+using CaseAndBackend = std::tuple<std::string, std::string>;
+class Oracle : public ::testing::TestWithParam<CaseAndBackend> {};
 
 TEST_P(Oracle, PromptLogitsMatchTransformers) {
-  const json& c = find_case(GetParam());
-  Loaded l = load_case(c);
+  const auto& [name, backend] = GetParam();
+  const json& c = find_case(name);
+  Loaded l = load_case(c, backend);
   ASSERT_TRUE(l.session);
   const Diff d = compare_prompt(*l.session, c);
-  std::printf("%s: %d positions, max |dlogit| %.3g, relative to spread %.3g, top-1 %d/%d\n",
-              GetParam().c_str(), d.n_pos, d.max_abs, d.max_rel, d.top1_agree, d.n_pos);
+  std::printf("%s/%s: %d positions, max |dlogit| %.3g, relative to spread %.3g, top-1 %d/%d\n",
+              name.c_str(), backend.c_str(), d.n_pos, d.max_abs, d.max_rel, d.top1_agree, d.n_pos);
   EXPECT_EQ(d.n_pos, static_cast<int>(c["prompt_ids"].size()));
   EXPECT_LT(d.max_rel, kRelTol);
   EXPECT_EQ(d.top1_agree, d.n_pos);
 }
 
-class Greedy : public ::testing::TestWithParam<std::string> {};
+class Greedy : public ::testing::TestWithParam<CaseAndBackend> {};
 
 // The fixture keeps the smallest top-1/top-2 margin along transformers' greedy path (>= 0.1 by
 // construction), so float rounding cannot flip a choice: any mismatch is a real difference.
 TEST_P(Greedy, GenerationMatchesTransformersTokenForToken) {
-  const json& c = find_case(GetParam());
+  const auto& [name, backend] = GetParam();
+  const json& c = find_case(name);
   ASSERT_GT(c["greedy"]["min_margin"].get<double>(), 1e-2);
-  Loaded l = load_case(c);
+  Loaded l = load_case(c, backend);
   ASSERT_TRUE(l.session);
   Session& s = *l.session;
   const std::vector<int32_t> ids = c["prompt_ids"];
@@ -166,8 +174,9 @@ TEST_P(Greedy, GenerationMatchesTransformersTokenForToken) {
 }
 
 TEST_P(Oracle, F16KvCacheStaysCloseToTransformers) {
-  const json& c = find_case(GetParam());
-  Loaded l = load_case(c, TensorType::F16);
+  const auto& [name, backend] = GetParam();
+  const json& c = find_case(name);
+  Loaded l = load_case(c, backend, TensorType::F16);
   ASSERT_TRUE(l.session);
   const Diff d = compare_prompt(*l.session, c);
   // K and V rounded to f16 (11 significant bits, relative error 2^-11 = 4.9e-4) perturb the
@@ -184,11 +193,18 @@ std::vector<std::string> case_names(bool greedy_only = false) {
   return names;
 }
 
-INSTANTIATE_TEST_SUITE_P(Transformers, Oracle, ::testing::ValuesIn(case_names()),
-                         [](const auto& info) { return info.param; });
+std::string param_name(const ::testing::TestParamInfo<CaseAndBackend>& info) {
+  return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+}
+
+const auto kBackends = ::testing::Values("ref", "cpu");
+INSTANTIATE_TEST_SUITE_P(Transformers, Oracle,
+                         ::testing::Combine(::testing::ValuesIn(case_names()), kBackends),
+                         param_name);
 // transformers' generate() reference exists for the f32-weight cases.
-INSTANTIATE_TEST_SUITE_P(Transformers, Greedy, ::testing::ValuesIn(case_names(true)),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Transformers, Greedy,
+                         ::testing::Combine(::testing::ValuesIn(case_names(true)), kBackends),
+                         param_name);
 
 TEST(OracleFixture, CoversTheCasesTheIssueAsksFor) {
   std::vector<std::string> names = case_names();
