@@ -89,6 +89,25 @@ Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
   so.n_expert_used = a.experts;
   auto session = (*engine)->new_session(so);
   if (!session) return session.status();
+  if (!a.quiet) {
+    // What this run costs: weights, active parameters for the chosen expert count, KV cache.
+    const Engine& e = **engine;
+    const Session& s = **session;
+    const ModelHparams& hp = e.hparams();
+    std::string line = "longctx " + std::string(command) + ": " + hp.arch + ", " +
+                       std::to_string(hp.n_layer) + " layers, " +
+                       std::to_string(e.model().n_params() / 1000000) + "M params in " +
+                       std::to_string(e.model().weight_bytes() >> 20) + " MiB";
+    if (hp.is_moe()) {
+      line += ", " + std::to_string(s.expert_count()) + " of " + std::to_string(hp.n_expert) +
+              " experts";
+    }
+    line += ": " + std::to_string(e.model().active_params(s.expert_count()) / 1000000) +
+            "M active params/token; context " + std::to_string(s.n_ctx()) + ", KV " +
+            type_name(s.kv().options().type_k) + "/" + type_name(s.kv().options().type_v) + " " +
+            std::to_string(s.kv().bytes() >> 20) + " MiB; backend " + e.backend_name() + "\n";
+    std::fputs(line.c_str(), stderr);
+  }
   if (!(*session)->warning().empty()) {
     std::fprintf(stderr, "longctx %s: warning: %s\n", command, (*session)->warning().c_str());
   }

@@ -54,6 +54,7 @@ class Engine {
   const Model& model() const { return *model_; }
   const ModelHparams& hparams() const { return model_->hparams(); }
   KernelBackend& backend() { return *backend_; }
+  const char* backend_name() const { return backend_->name(); }
   // The tokenizer, or nullptr when the GGUF carries none and none was given (token ids only).
   const Tokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
   // tokenizer.chat_template of the GGUF ("" when absent).

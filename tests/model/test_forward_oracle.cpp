@@ -125,10 +125,9 @@ Diff compare_prompt(Session& s, const json& c) {
 
 // Tolerance, from the data: transformers computes in float32 with its own summation order,
 // ours accumulates each dot product in double, so over 2 layers the logits differ by float32
-// rounding of the activations: measured max |Δ|/spread 4.5e-7 .. 1.3e-6 over all 12 cases, ref
-// and cpu backends (f32
-// KV). We allow 1e-5, about 8x the worst case and far below any real error (a wrong RoPE, norm
-// or routing moves logits by a large fraction of their spread). Quantized cases compare with
+// rounding of the activations: measured max |Δ|/spread 4.5e-7 .. 1.3e-6 over all 12 cases and
+// both backends (f32 KV). We allow 1e-5, about 8x the worst case and far below any real error
+// (a wrong RoPE, norm or routing moves logits by a large fraction of their spread). Quantized cases compare with
 // transformers running the dequantized weights, so the same bound applies.
 constexpr double kRelTol = 1e-5;
 
