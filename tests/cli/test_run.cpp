@@ -39,7 +39,7 @@ const nlohmann::json& oracle_case() {
 
 const std::string& model() {
   static const std::string p = [] {
-    const std::string path = unique_temp_path("run_untied.gguf");
+    const std::string path = testing_util::remove_at_exit(unique_temp_path("run_untied.gguf"));
     auto bytes = read_file(kData + "/qwen3_untied_f32.gguf.zst");
     LONGCTX_CHECK(bytes.is_ok());
     LONGCTX_CHECK(write_file_atomic(path, *bytes).is_ok());
@@ -49,7 +49,7 @@ const std::string& model() {
 }
 
 std::string write_text(const std::string& name, const std::string& text) {
-  const std::string path = unique_temp_path(name);
+  const std::string path = testing_util::remove_at_exit(unique_temp_path(name));
   LONGCTX_CHECK(write_file_atomic(path, text).is_ok());
   return path;
 }
@@ -64,7 +64,7 @@ double max_rel_diff(const float* got, const std::vector<float>& want) {
 TEST(CliRun, DumpLogitsEqualsTransformersForEveryPosition) {
   const auto& c = oracle_case();
   const std::string ids = write_text("run_ids.json", c["prompt_ids"].dump());
-  const std::string npy = unique_temp_path("run_logits.npy");
+  const std::string npy = testing_util::remove_at_exit(unique_temp_path("run_logits.npy"));
   auto r = run_longctx("run -q -m " + model() + " --prompt-ids " + ids +
                        " -n 0 --kv-type f32 --batch 7 --dump-logits " + npy);
   ASSERT_EQ(r.exit_code, 0) << r.err;

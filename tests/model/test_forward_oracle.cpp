@@ -47,12 +47,13 @@ const json& find_case(const std::string& name) {
 // that case gets the `<arch>.expert_weights_norm` key longctx reads added to the converter's file.
 std::string materialise(const json& c) {
   const std::string gz = c["gguf"];
-  const std::string path = testing_util::unique_temp_path(gz.substr(0, gz.size() - 4));
+  const std::string path =
+      testing_util::remove_at_exit(testing_util::unique_temp_path(gz.substr(0, gz.size() - 4)));
   auto bytes = read_file(std::string(LONGCTX_TEST_DATA_DIR) + "/" + gz);
   LONGCTX_CHECK(bytes.is_ok());
   LONGCTX_CHECK(write_file_atomic(path, *bytes).is_ok());
   if (c["options"].contains("norm_topk_prob") && !c["options"]["norm_topk_prob"].get<bool>()) {
-    const std::string edited = path + ".nonorm.gguf";
+    const std::string edited = testing_util::remove_at_exit(path + ".nonorm.gguf");
     testing_util::rewrite_gguf(
         path, edited, {.add_kv = {{std::string(c["arch"]) + ".expert_weights_norm", gguf_bool(false)}}});
     return edited;

@@ -16,7 +16,7 @@ std::string write_tiny_model(const TinyModelSpec& spec, const std::string& name)
   opt.type = spec.type;
   opt.seed = spec.seed;
   opt.weight_std = spec.weight_std;
-  const std::string path = unique_temp_path(name);
+  const std::string path = remove_at_exit(unique_temp_path(name));
   Status st = write_synth_model(opt, path);
   if (!st.is_ok()) {
     std::fprintf(stderr, "write_tiny_model: %s\n", st.message().c_str());

@@ -214,7 +214,7 @@ Status load_status(const std::string& path) {
 }
 
 TEST(Engine, BrokenModelsAreErrorsNamingTheTensorOrKey) {
-  const std::string dst = unique_temp_path("broken.gguf");
+  const std::string dst = testing_util::remove_at_exit(unique_temp_path("broken.gguf"));
   rewrite_gguf(dense_path(), dst,
                {.keep_tensor = [](const GgufTensorInfo& t) { return t.name != "blk.1.attn_k.weight"; }});
   Status st = load_status(dst);

@@ -21,7 +21,7 @@ namespace {
 // a 300-token byte-level BPE tokenizer, so text round-trips.
 std::string model_path() {
   static const std::string p = [] {
-    const std::string path = testing_util::unique_temp_path("gen_tiny.gguf");
+    const std::string path = testing_util::remove_at_exit(testing_util::unique_temp_path("gen_tiny.gguf"));
     auto bytes =
         read_file(std::string(LONGCTX_SOURCE_DIR) + "/tests/model/data/qwen3_tied_f32.gguf.zst");
     LONGCTX_CHECK(bytes.is_ok());
