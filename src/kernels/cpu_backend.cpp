@@ -3,6 +3,7 @@
 // input vector of the batch in single precision with 8 independent partial sums (which the
 // compiler vectorises for any x86-64 / ARM target). The small ops reuse the reference. The
 // per-ISA SIMD kernels (AVX2, AVX-512) replace these loops behind the same interface.
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -64,12 +65,11 @@ class CpuBackend final : public KernelBackend {
       split_range(w.n_out, ith, nth, &r0, &r1);
       for (int64_t r = r0; r < r1; ++r) {
         const float* wr = row.data();
-        if (w.type == TensorType::F32) {
-          wr = reinterpret_cast<const float*>(base + static_cast<size_t>(r) * row_size);
+        const uint8_t* src = base + static_cast<size_t>(r) * row_size;
+        if (w.type == TensorType::F32 && reinterpret_cast<uintptr_t>(src) % alignof(float) == 0) {
+          wr = reinterpret_cast<const float*>(src);  // GGUF data is aligned: no copy
         } else {
-          abort_on(dequantize_row(w.type, base + static_cast<size_t>(r) * row_size, row.data(),
-                                  w.n_in),
-                   "matmul");
+          abort_on(dequantize_row(w.type, src, row.data(), w.n_in), "matmul");
         }
         const float b = bias ? bias[r] : 0.0f;
         for (int64_t t = 0; t < n_tokens; ++t) {
