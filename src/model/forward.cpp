@@ -16,32 +16,65 @@ const Architecture* find_architecture(const std::string& name) {
   return nullptr;
 }
 
-ForwardScratch ForwardScratch::create(const ModelHparams& hp, int64_t n_batch) {
-  ForwardScratch s;
-  s.n_batch = n_batch;
+namespace {
+
+// Element counts of every scratch buffer, in one place for create() and bytes_for().
+struct ScratchSizes {
+  size_t x, h, q, k, v, attn, gate, up;                       // floats
+  size_t router, chosen, chosen_w, rows, rows_w, offsets, xe, ye, probs;  // MoE
+};
+
+ScratchSizes scratch_sizes(const ModelHparams& hp, int64_t n_batch) {
   const auto sz = [n_batch](int64_t width) { return static_cast<size_t>(n_batch * width); };
-  s.x.resize(sz(hp.n_embd));
-  s.h.resize(sz(hp.n_embd));
-  s.q.resize(sz(int64_t{hp.n_head} * hp.head_dim));
-  s.k.resize(sz(int64_t{hp.n_head_kv} * hp.head_dim));
-  s.v.resize(sz(int64_t{hp.n_head_kv} * hp.head_dim_v));
-  s.attn.resize(sz(int64_t{hp.n_head} * hp.head_dim_v));
-  const int64_t ff = std::max<int64_t>(hp.n_ff, hp.n_ff_expert);
-  s.gate.resize(sz(ff));
-  s.up.resize(sz(ff));
+  ScratchSizes z{};
+  z.x = z.h = sz(hp.n_embd);
+  z.q = sz(int64_t{hp.n_head} * hp.head_dim);
+  z.k = sz(int64_t{hp.n_head_kv} * hp.head_dim);
+  z.v = sz(int64_t{hp.n_head_kv} * hp.head_dim_v);
+  z.attn = sz(int64_t{hp.n_head} * hp.head_dim_v);
+  z.gate = z.up = sz(std::max<int64_t>(hp.n_ff, hp.n_ff_expert));
   if (hp.is_moe()) {
     const int64_t e = hp.n_expert;  // room for any --experts override up to all experts
-    s.router.resize(sz(e));
-    s.chosen.resize(sz(e));
-    s.chosen_w.resize(sz(e));
-    s.rows.resize(sz(e));
-    s.rows_w.resize(sz(e));
-    s.offsets.resize(static_cast<size_t>(e + 1));
-    s.xe.resize(sz(hp.n_embd));
-    s.ye.resize(sz(hp.n_embd));
-    s.probs.resize(static_cast<size_t>(e));
+    z.router = z.chosen = z.chosen_w = z.rows = z.rows_w = sz(e);
+    z.offsets = static_cast<size_t>(e + 1);
+    z.xe = z.ye = sz(hp.n_embd);
+    z.probs = static_cast<size_t>(e);
   }
+  return z;
+}
+
+}  // namespace
+
+ForwardScratch ForwardScratch::create(const ModelHparams& hp, int64_t n_batch) {
+  const ScratchSizes z = scratch_sizes(hp, n_batch);
+  ForwardScratch s;
+  s.n_batch = n_batch;
+  s.x.resize(z.x);
+  s.h.resize(z.h);
+  s.q.resize(z.q);
+  s.k.resize(z.k);
+  s.v.resize(z.v);
+  s.attn.resize(z.attn);
+  s.gate.resize(z.gate);
+  s.up.resize(z.up);
+  s.router.resize(z.router);
+  s.chosen.resize(z.chosen);
+  s.chosen_w.resize(z.chosen_w);
+  s.rows.resize(z.rows);
+  s.rows_w.resize(z.rows_w);
+  s.offsets.resize(z.offsets);
+  s.xe.resize(z.xe);
+  s.ye.resize(z.ye);
+  s.probs.resize(z.probs);
   return s;
+}
+
+uint64_t ForwardScratch::bytes_for(const ModelHparams& hp, int64_t n_batch) {
+  const ScratchSizes z = scratch_sizes(hp, n_batch);
+  const size_t floats = z.x + z.h + z.q + z.k + z.v + z.attn + z.gate + z.up + z.router +
+                        z.chosen_w + z.rows_w + z.xe + z.ye + z.probs;
+  const size_t ints = z.chosen + z.rows + z.offsets;
+  return floats * sizeof(float) + ints * sizeof(int32_t);
 }
 
 uint64_t ForwardScratch::bytes() const {

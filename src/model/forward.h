@@ -37,8 +37,10 @@ struct ForwardScratch {
 
   // Sizes every buffer for n_batch tokens of this model (MoE buffers for up to n_expert used).
   static ForwardScratch create(const ModelHparams& hp, int64_t n_batch);
-  // Bytes of all buffers (the compute-buffer figure the planner reports).
+  // Bytes of all buffers (part of the compute-buffer figure the planner reports).
   uint64_t bytes() const;
+  // The bytes create(hp, n_batch) allocates, without allocating (for the planner).
+  static uint64_t bytes_for(const ModelHparams& hp, int64_t n_batch);
 };
 
 struct ForwardContext {

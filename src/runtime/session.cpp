@@ -29,7 +29,14 @@ Session::Session(Engine& engine, KvCache kv, ForwardScratch scratch, ref::RopeTa
 }
 
 uint64_t Session::compute_bytes() const {
-  return scratch_.bytes() + (logit_rows_.size() + last_logits_.size()) * sizeof(float);
+  const uint64_t rope = 2ull * static_cast<uint64_t>(rope_.capacity() * (rope_.head_dim() / 2));
+  return scratch_.bytes() + (logit_rows_.size() + last_logits_.size() + rope) * sizeof(float);
+}
+
+uint64_t Session::compute_bytes_for(const ModelHparams& hp, int64_t n_batch) {
+  const uint64_t logit_rows = static_cast<uint64_t>(std::min(kLogitRows, n_batch)) * hp.n_vocab;
+  const uint64_t rope = 2ull * static_cast<uint64_t>(n_batch) * (hp.head_dim / 2);  // cos + sin
+  return ForwardScratch::bytes_for(hp, n_batch) + (logit_rows + hp.n_vocab + rope) * sizeof(float);
 }
 
 Result<bool> Session::eval(std::span<const int32_t> tokens, const EvalOptions& options) {

@@ -40,8 +40,11 @@ class Session {
   Engine& engine() { return engine_; }
   // A note for the user from creation (e.g. context beyond the native one), or "".
   const std::string& warning() const { return warning_; }
-  // Bytes of this session's KV cache and compute buffers (scratch + logits rows).
+  // Bytes of this session's compute buffers: activations, logit rows, RoPE window (the KV cache
+  // is kv().bytes()).
   uint64_t compute_bytes() const;
+  // The same figure for a model and batch size, without creating a session (for the planner).
+  static uint64_t compute_bytes_for(const ModelHparams& hp, int64_t n_batch);
 
   // Appends tokens at positions n_past() ...: ids outside the vocabulary or more tokens than
   // the context has room for are kInvalidArgument (nothing is evaluated then). Returns true

@@ -158,6 +158,21 @@ TEST(Session, ExpertCountIsPerSessionAndChangesTheOutput) {
             3ull * hp.n_embd * hp.n_ff_expert * hp.n_layer);
 }
 
+TEST(Session, ComputeBytesForEqualsWhatASessionAllocates) {
+  for (const std::string* path : {&dense_path(), &moe_path()}) {
+    auto e = load(*path);
+    ASSERT_TRUE(e);
+    for (int64_t batch : {1, 7, 64}) {
+      auto s = session(*e, {.n_ctx = 64, .n_batch = batch});
+      EXPECT_EQ(s->compute_bytes(), Session::compute_bytes_for(e->hparams(), batch));
+      EXPECT_EQ(s->kv().bytes(),
+                KvCache::bytes_for({e->hparams().n_layer, e->hparams().n_head_kv,
+                                    e->hparams().head_dim, e->hparams().head_dim_v},
+                                   {64, TensorType::F16, TensorType::F16}));
+    }
+  }
+}
+
 TEST(Session, BadTokensAndContextOverflowAreErrorsThatChangeNothing) {
   auto e = load(dense_path());
   ASSERT_TRUE(e);
