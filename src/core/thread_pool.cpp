@@ -29,21 +29,22 @@ int ThreadPool::default_threads() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& fn) {
+void ThreadPool::run_impl(void* fn, JobFn call) {
   if (n_threads_ == 1) {
-    fn(0, 1);
+    call(fn, 0, 1);
     return;
   }
-  job_ = &fn;
+  job_fn_ = fn;
+  job_call_ = call;
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mu_);
     generation_.fetch_add(1, std::memory_order_release);
   }
   cv_.notify_all();
-  fn(0, n_threads_);
+  call(fn, 0, n_threads_);
   while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
-  job_ = nullptr;
+  job_fn_ = nullptr;
 }
 
 void ThreadPool::worker(int ith) {
@@ -60,7 +61,7 @@ void ThreadPool::worker(int ith) {
     }
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
-    (*job_)(ith, n_threads_);
+    job_call_(job_fn_, ith, n_threads_);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
+#include <type_traits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,18 +22,27 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
-  // Runs fn(ith, nth) for ith in [0, nth) concurrently; not reentrant.
-  void run(const std::function<void(int ith, int nth)>& fn);
+  // Runs fn(ith, nth) for ith in [0, nth) concurrently; not reentrant. fn is called through a
+  // plain function pointer (no std::function), so dispatching a job never allocates.
+  template <class F>
+  void run(F&& fn) {
+    using Fn = std::remove_reference_t<F>;
+    run_impl(const_cast<void*>(static_cast<const void*>(&fn)),
+             [](void* f, int ith, int nth) { (*static_cast<Fn*>(f))(ith, nth); });
+  }
 
   // Threads to use by default: the hardware concurrency (at least 1).
   static int default_threads();
 
  private:
+  using JobFn = void (*)(void* fn, int ith, int nth);
+  void run_impl(void* fn, JobFn call);
   void worker(int ith);
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  const std::function<void(int, int)>* job_ = nullptr;
+  void* job_fn_ = nullptr;
+  JobFn job_call_ = nullptr;
   std::atomic<uint64_t> generation_{0};  // bumped per job; workers wait for a change
   std::atomic<int> pending_{0};          // workers still running the current job
   std::atomic<bool> stop_{false};

@@ -55,6 +55,7 @@ Result<GenerateResult> generate(Session& session, std::span<const int32_t> promp
   if (!sampler) return sampler.status();
 
   GenerateResult res;
+  if (options.max_tokens > 0) res.ids.reserve(static_cast<size_t>(options.max_tokens));
   res.n_prompt = static_cast<int64_t>(prompt.size());
   const auto t0 = std::chrono::steady_clock::now();
 
