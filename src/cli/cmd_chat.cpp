@@ -101,8 +101,12 @@ class ChatLoop {
         std::fputs(assembler.pending() ? "... " : "> ", stdout);
         std::fflush(stdout);
       }
+      // Ctrl-C at the prompt: a blocked read fails with EINTR (the half-typed message is
+      // dropped); a Ctrl-C that came between reads only leaves the flag, noticed here.
+      if (g_interrupt.exchange(false)) std::fprintf(stderr, "(use /exit or Ctrl-D to quit)\n");
       const ReadStatus st = reader.read_line(&line);
-      if (st == ReadStatus::kInterrupted || g_interrupt.exchange(false)) {
+      if (st == ReadStatus::kInterrupted) {
+        g_interrupt.store(false);
         assembler.take_partial();
         std::fprintf(stderr, "\n(use /exit or Ctrl-D to quit)\n");
         continue;

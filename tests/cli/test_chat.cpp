@@ -1,7 +1,12 @@
 // `longctx chat` driven through the built binary with piped stdin on a tiny random-weight model:
 // prefix reuse across turns, /reset, /save, /no_think, multi-line input, unknown commands, EOF,
 // a full context and bad command lines. Greedy (--temp 0) keeps the replies deterministic.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -193,6 +198,94 @@ TEST_F(ChatCli, FullContextIsReportedAndTheChatGoesOn) {
   const auto st = stats_lines(r.err);
   ASSERT_EQ(st.size(), 2u) << r.err;  // turn 1 and the turn after /reset
   EXPECT_EQ(st[1].n_reused, 0);
+}
+
+// Reads what is available on fd within `ms` milliseconds into *out; false at end of file.
+bool read_some(int fd, int ms, std::string* out) {
+  pollfd p = {fd, POLLIN, 0};
+  if (poll(&p, 1, ms) <= 0) return true;
+  char buf[4096];
+  const ssize_t n = read(fd, buf, sizeof(buf));
+  if (n > 0) out->append(buf, static_cast<size_t>(n));
+  return n > 0;
+}
+
+// Polls the stderr file until it contains `what` (up to ~30 s: the reply has no token limit, so
+// a slow machine still has it running when the signal comes).
+bool wait_for(const std::string& err_path, const std::string& what) {
+  for (int i = 0; i < 3000; ++i) {
+    auto err = read_file(err_path);
+    if (err.is_ok() && err->find(what) != std::string::npos) return true;
+    usleep(10000);
+  }
+  return false;
+}
+
+// Kills the child if a failed assertion leaves the test early.
+struct ChildGuard {
+  pid_t pid = -1;
+  ~ChildGuard() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+TEST_F(ChatCli, CtrlCStopsTheReplyNotTheProgram) {
+  const std::string err_path = unique_temp_path("chat_sigint_err.txt");
+  int in_pipe[2], out_pipe[2];
+  ASSERT_EQ(pipe(in_pipe), 0);
+  ASSERT_EQ(pipe(out_pipe), 0);
+  const std::string binary = std::string(LONGCTX_BINARY_DIR) + "/src/longctx";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    dup2(out_pipe[1], 1);
+    const int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(err_fd, 2);
+    close(in_pipe[1]);
+    close(out_pipe[0]);
+    execl(binary.c_str(), "longctx", "chat", "-m", model_->c_str(), "--temp", "0", "-n", "-1",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ChildGuard guard{pid};
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  auto say = [&](const std::string& s) {
+    ASSERT_EQ(write(in_pipe[1], s.data(), s.size()), static_cast<ssize_t>(s.size()));
+  };
+  std::string out;
+  say("hello\n");
+  // 1. Once the reply is streaming, Ctrl-C stops it; the program goes on.
+  for (int i = 0; i < 300 && out.size() < 8; ++i) read_some(out_pipe[0], 100, &out);
+  ASSERT_GE(out.size(), 8u) << "no reply streamed";
+  kill(pid, SIGINT);
+  ASSERT_TRUE(wait_for(err_path, "stop: cancelled"));
+  // 2. Ctrl-C at the prompt prints a hint and the chat still takes commands.
+  kill(pid, SIGINT);
+  ASSERT_TRUE(wait_for(err_path, "(use /exit or Ctrl-D to quit)"));
+  say("/save " + save_path_ + "\n");
+  close(in_pipe[1]);
+  while (read_some(out_pipe[0], 30000, &out)) {
+  }
+  close(out_pipe[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  guard.pid = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  auto err = read_file(err_path);
+  std::remove(err_path.c_str());
+  ASSERT_TRUE(err.is_ok());
+  EXPECT_NE(err->find("(stopped)"), std::string::npos) << *err;
+  // The partial reply is kept in the conversation.
+  const nlohmann::json j = saved();
+  ASSERT_EQ(j["messages"].size(), 2u) << *err;
+  const std::string partial = j["messages"][1]["content"];
+  EXPECT_FALSE(partial.empty());
+  EXPECT_NE(out.find(partial), std::string::npos);
 }
 
 TEST_F(ChatCli, BadCommandLinesFailWithAReason) {
