@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <memory>
@@ -135,11 +136,12 @@ class ChatLoop {
 
  private:
   // Runs one /command; false means leave.
-  bool command(const std::string& text) {
-    const size_t sp = text.find_first_of(" \t");
-    const std::string name = text.substr(0, sp);
-    std::string arg = sp == std::string::npos ? "" : text.substr(text.find_first_not_of(" \t", sp));
-    while (!arg.empty() && (arg.back() == ' ' || arg.back() == '\t')) arg.pop_back();
+  bool command(std::string_view text) {
+    while (text.back() == ' ' || text.back() == '\t') text.remove_suffix(1);  // text has a '/'
+    const size_t sp = std::min(text.find_first_of(" \t"), text.size());
+    const std::string name(text.substr(0, sp));
+    const size_t arg_at = std::min(text.find_first_not_of(" \t", sp), text.size());
+    const std::string arg(text.substr(arg_at));
     if (name == "/exit" || name == "/quit") return false;
     if (name == "/help") {
       std::fputs(kHelp, stderr);

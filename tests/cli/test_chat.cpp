@@ -179,11 +179,12 @@ TEST_F(ChatCli, EofAndExitEndCleanly) {
 }
 
 TEST_F(ChatCli, SaveToABadPathIsReportedNotFatal) {
-  auto r = chat("/save /nonexistent-dir/t.json\n/save\nhello\n");
+  auto r = chat("/save /nonexistent-dir/t.json\n/save   \nhello\n/save \t" + save_path_ + "  \n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("/save failed"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("/save needs a file name"), std::string::npos) << r.err;
   EXPECT_EQ(stats_lines(r.err).size(), 1u) << r.err;
+  EXPECT_EQ(saved()["messages"].size(), 2u);  // the name is trimmed of the blanks around it
 }
 
 TEST_F(ChatCli, FullContextIsReportedAndTheChatGoesOn) {
