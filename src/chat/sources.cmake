@@ -10,4 +10,5 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/jinja_filters.cpp
   ${CMAKE_CURRENT_LIST_DIR}/chat_template.cpp
   ${CMAKE_CURRENT_LIST_DIR}/output_parser.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/think_stream.cpp
 )

@@ -8,12 +8,12 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/engine_args.h"
+#include "cli/sampling_args.h"
 #include "core/file_io.h"
 #include "core/npy.h"
 #include "runtime/chat_prompt.h"
@@ -31,9 +31,7 @@ struct RunArgs {
   std::string prompt, prompt_file, prompt_ids, system, dump_logits;
   bool chat = false, no_think = false, dump_last = false, print_ids = false, ignore_eos = false;
   int64_t n_predict = 256;
-  std::optional<float> temp, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty;
-  std::optional<int32_t> top_k, repeat_last_n;
-  uint64_t seed = 0;
+  SamplingArgs sampling;
   std::vector<std::string> stop;
 };
 
@@ -59,20 +57,6 @@ Result<std::vector<int32_t>> read_ids(const std::string& path, int64_t n_vocab) 
   }
   if (ids.empty()) return invalid_argument(path + ": no token ids");
   return ids;
-}
-
-SamplingParams sampling_from(const RunArgs& a, bool thinking) {
-  SamplingParams p = SamplingParams::qwen3_defaults(thinking);
-  if (a.temp) p.temperature = *a.temp;
-  if (a.top_k) p.top_k = *a.top_k;
-  if (a.top_p) p.top_p = *a.top_p;
-  if (a.min_p) p.min_p = *a.min_p;
-  if (a.repeat_penalty) p.repetition_penalty = *a.repeat_penalty;
-  if (a.presence_penalty) p.presence_penalty = *a.presence_penalty;
-  if (a.frequency_penalty) p.frequency_penalty = *a.frequency_penalty;
-  if (a.repeat_last_n) p.penalty_last_n = *a.repeat_last_n;
-  p.seed = a.seed;
-  return p;
 }
 
 int run(const RunArgs& a) {
@@ -163,7 +147,7 @@ int run(const RunArgs& a) {
   if (!tok) return fail("the model has no tokenizer; give --tokenizer DIR to generate text");
   GenerateOptions go;
   go.max_tokens = a.n_predict;
-  go.sampling = sampling_from(a, /*thinking=*/!a.no_think);
+  go.sampling = sampling_params(a.sampling, /*thinking=*/!a.no_think);
   go.stop = a.stop;
   go.ignore_eog = a.ignore_eos;
   go.cancel = &g_cancel;
@@ -207,20 +191,13 @@ CommandFn add_run_command(CLI::App& app) {
   app.add_option("-n,--n-predict", a->n_predict,
                  "Tokens to generate (-1: until the context is full; 0: evaluate the prompt only)")
       ->capture_default_str();
-  app.add_option("--temp", a->temp, "Temperature (0 = greedy; default by mode: 0.6 / 0.7)");
-  app.add_option("--top-k", a->top_k, "Top-k (default 20; 0 = off)");
-  app.add_option("--top-p", a->top_p, "Top-p (default by mode: 0.95 / 0.8)");
-  app.add_option("--min-p", a->min_p, "Min-p (default 0)");
-  app.add_option("--repeat-penalty", a->repeat_penalty, "Repetition penalty (default 1 = off)");
-  app.add_option("--presence-penalty", a->presence_penalty, "Presence penalty (default 0)");
-  app.add_option("--frequency-penalty", a->frequency_penalty, "Frequency penalty (default 0)");
-  app.add_option("--repeat-last-n", a->repeat_last_n, "Tokens the penalties look back (default 64)");
-  app.add_option("-s,--seed", a->seed, "Sampling seed")->capture_default_str();
+  add_sampling_options(app, &a->sampling);
   app.add_option("--stop", a->stop, "Stop string (repeatable)");
   app.add_flag("--ignore-eos", a->ignore_eos, "Do not stop at end-of-turn tokens");
   app.add_option("--dump-logits", a->dump_logits,
                  "Write the logits of every prompt position as a float32 .npy [n_prompt, n_vocab]");
-  app.add_flag("--dump-logits-last", a->dump_last, "Only the last position's logits ([1, n_vocab])");
+  app.add_flag("--dump-logits-last", a->dump_last,
+               "Only the last position's logits ([1, n_vocab])");
   app.add_flag("--ids", a->print_ids, "Print the prompt's token ids (a JSON array) first");
   return [a] { return run(*a); };
 }

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
       longctx::cli::add_synth_command);
   add("run", "Generate a completion from a prompt (raw, or --chat with the model's template)",
       longctx::cli::add_run_command);
+  add("chat", "Chat interactively with a model (streamed replies, /help for commands)",
+      longctx::cli::add_chat_command);
   add("template", "Render a chat-completions request with the model's chat template",
       longctx::cli::add_template_command);
 

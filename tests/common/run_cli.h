@@ -1,5 +1,5 @@
 // Runs the built longctx binary with a command line and captures exit code, stdout and stderr,
-// for tests of the CLI as a user sees it.
+// for tests of the CLI as a user sees it (optionally feeding stdin).
 #pragma once
 
 #include <sys/wait.h>
@@ -34,6 +34,16 @@ inline RunResult run_longctx(const std::string& args) {
   Result<std::string> err = read_file(err_path);
   if (err.is_ok()) r.err = *err;
   std::remove(err_path.c_str());
+  return r;
+}
+
+// As run_longctx, with `input` as the process's stdin (a file, so it is not a terminal).
+inline RunResult run_longctx_stdin(const std::string& args, const std::string& input) {
+  const std::string in_path = unique_temp_path("cli_stdin.txt");
+  RunResult r;
+  if (!write_file_atomic(in_path, input).is_ok()) return r;
+  r = run_longctx(args + " <" + in_path);
+  std::remove(in_path.c_str());
   return r;
 }
 

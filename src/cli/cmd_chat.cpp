@@ -1,0 +1,329 @@
+// `longctx chat -m FILE`: an interactive conversation on one long-lived session, so each turn
+// only prefills what is new since the last. Reasoning is streamed dimmed (or hidden), /commands
+// switch thinking mode, reset, save the transcript; Ctrl-C stops a reply, not the program.
+#include <signal.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "chat/output_parser.h"
+#include "chat/think_stream.h"
+#include "cli/chat_input.h"
+#include "cli/commands.h"
+#include "cli/engine_args.h"
+#include "cli/sampling_args.h"
+#include "core/file_io.h"
+#include "runtime/chat_prompt.h"
+#include "runtime/generate.h"
+#include "runtime/session.h"
+
+namespace longctx::cli {
+namespace {
+
+// Set by SIGINT: stops the running generation, or interrupts the read at the prompt.
+std::atomic<bool> g_interrupt{false};
+extern "C" void on_chat_sigint(int) { g_interrupt.store(true); }
+
+constexpr const char* kDim = "\033[2m";
+constexpr const char* kReset = "\033[0m";
+
+struct ChatArgs {
+  EngineArgs engine;
+  SamplingArgs sampling;
+  std::string system;
+  bool no_think = false, hide_reasoning = false, dump_prompt = false;
+  int64_t n_predict = -1;
+};
+
+constexpr const char* kHelp =
+    "commands:\n"
+    "  /think        Qwen3 thinking mode for the next turns (T 0.6, top-p 0.95 unless set)\n"
+    "  /no_think     non-thinking mode (T 0.7, top-p 0.8 unless set)\n"
+    "  /reset        forget the conversation and the cached context\n"
+    "  /save FILE    write the transcript as JSON\n"
+    "  /help         this list\n"
+    "  /exit, /quit  leave (or Ctrl-D)\n"
+    "a line ending in \\ continues on the next line; a line \"\"\" opens a block closed by "
+    "\"\"\"\n";
+
+bool all_space(std::string_view s) {
+  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+// Writes streamed reply text: reasoning dimmed on a terminal, plain otherwise, or not at all.
+class ReplyPrinter {
+ public:
+  ReplyPrinter(bool hide_reasoning, bool tty) : hide_(hide_reasoning), tty_(tty) {}
+
+  void print(const std::vector<chat::StreamSegment>& segments) {
+    for (const chat::StreamSegment& s : segments) {
+      if (s.reasoning && hide_) continue;
+      if (s.reasoning != last_reasoning_ && wrote_) std::fputs("\n", stdout);
+      if (s.reasoning && tty_) std::fputs(kDim, stdout);
+      std::fwrite(s.text.data(), 1, s.text.size(), stdout);
+      if (s.reasoning && tty_) std::fputs(kReset, stdout);
+      last_reasoning_ = s.reasoning;
+      wrote_ = true;
+    }
+    std::fflush(stdout);
+  }
+  void end() {
+    if (wrote_) std::fputs("\n", stdout);
+    std::fflush(stdout);
+  }
+
+ private:
+  bool hide_, tty_;
+  bool last_reasoning_ = false, wrote_ = false;
+};
+
+class ChatLoop {
+ public:
+  ChatLoop(const ChatArgs& args, Engine& engine, Session& session)
+      : a_(args), engine_(engine), session_(session), thinking_(!args.no_think) {
+    if (!a_.system.empty()) messages_.push_back({{"role", "system"}, {"content", a_.system}});
+  }
+
+  int run() {
+    const bool tty_in = isatty(STDIN_FILENO);
+    if (tty_in) std::fprintf(stderr, "longctx chat: /help for commands, Ctrl-D to quit\n");
+    LineReader reader(STDIN_FILENO);
+    MessageAssembler assembler;
+    std::string line, message;
+    while (true) {
+      if (tty_in) {
+        std::fputs(assembler.pending() ? "... " : "> ", stdout);
+        std::fflush(stdout);
+      }
+      // Ctrl-C at the prompt: a blocked read fails with EINTR (the half-typed message is
+      // dropped); a Ctrl-C that came between reads only leaves the flag, noticed here.
+      if (g_interrupt.exchange(false)) std::fprintf(stderr, "(use /exit or Ctrl-D to quit)\n");
+      const ReadStatus st = reader.read_line(&line);
+      if (st == ReadStatus::kInterrupted) {
+        g_interrupt.store(false);
+        assembler.take_partial();
+        std::fprintf(stderr, "\n(use /exit or Ctrl-D to quit)\n");
+        continue;
+      }
+      bool complete = false;
+      if (st == ReadStatus::kEof) {
+        if (tty_in) std::fputs("\n", stdout);
+        if (!assembler.pending()) return 0;
+        message = assembler.take_partial();  // an unclosed block or '\' at the end: send it
+        complete = true;
+      } else {
+        complete = assembler.feed(line, &message);
+      }
+      if (!complete || all_space(message)) {
+        if (st == ReadStatus::kEof) return 0;
+        continue;
+      }
+      if (message.front() == '/' && message.find('\n') == std::string::npos) {
+        if (!command(message)) return 0;
+      } else {
+        turn(message);
+      }
+      if (st == ReadStatus::kEof) return 0;
+    }
+  }
+
+ private:
+  // Runs one /command; false means leave.
+  bool command(std::string_view text) {
+    while (text.back() == ' ' || text.back() == '\t') text.remove_suffix(1);  // text has a '/'
+    const size_t sp = std::min(text.find_first_of(" \t"), text.size());
+    const std::string name(text.substr(0, sp));
+    const size_t arg_at = std::min(text.find_first_not_of(" \t", sp), text.size());
+    const std::string arg(text.substr(arg_at));
+    if (name == "/exit" || name == "/quit") return false;
+    if (name == "/help") {
+      std::fputs(kHelp, stderr);
+    } else if (name == "/think" || name == "/no_think") {
+      thinking_ = name == "/think";
+      const SamplingParams p = sampling_params(a_.sampling, thinking_);
+      std::fprintf(stderr, "(thinking %s: temperature %g, top-p %g, top-k %d)\n",
+                   thinking_ ? "on" : "off", p.temperature, p.top_p, p.top_k);
+    } else if (name == "/reset") {
+      messages_ = chat::Json::array();
+      if (!a_.system.empty()) messages_.push_back({{"role", "system"}, {"content", a_.system}});
+      session_.reset();
+      std::fprintf(stderr, "(conversation cleared)\n");
+    } else if (name == "/save") {
+      if (arg.empty()) {
+        std::fprintf(stderr, "/save needs a file name: /save FILE\n");
+      } else if (Status st = write_file_atomic(arg, transcript().dump(2) + "\n"); !st.is_ok()) {
+        std::fprintf(stderr, "/save failed: %s\n", st.message().c_str());
+      } else {
+        std::fprintf(stderr, "(saved %zu messages to %s)\n", messages_.size(), arg.c_str());
+      }
+    } else {
+      std::fprintf(stderr, "unknown command %s; /help lists the commands\n", name.c_str());
+    }
+    return true;
+  }
+
+  chat::Json transcript() const {
+    const SamplingParams p = sampling_params(a_.sampling, thinking_);
+    chat::Json settings = {{"thinking", thinking_},
+                           {"system", a_.system},
+                           {"max_tokens", a_.n_predict},
+                           {"ctx", session_.n_ctx()},
+                           {"sampling",
+                            {{"temperature", p.temperature},
+                             {"top_k", p.top_k},
+                             {"top_p", p.top_p},
+                             {"min_p", p.min_p},
+                             {"repetition_penalty", p.repetition_penalty},
+                             {"presence_penalty", p.presence_penalty},
+                             {"frequency_penalty", p.frequency_penalty},
+                             {"penalty_last_n", p.penalty_last_n},
+                             {"seed", p.seed}}}};
+    return {{"model", a_.engine.model}, {"messages", messages_}, {"settings", settings}};
+  }
+
+  void context_full_hint(const std::string& what) {
+    std::fprintf(stderr,
+                 "longctx chat: context full: %s (context %lld tokens); /reset to start over, or "
+                 "restart with a larger --ctx\n",
+                 what.c_str(), static_cast<long long>(session_.n_ctx()));
+  }
+
+  // One user turn: render the whole conversation, generate on the long-lived session (the
+  // cached prefix is reused), stream the reply and store it.
+  void turn(const std::string& text) {
+    messages_.push_back({{"role", "user"}, {"content", text}});
+    auto prompt = render_chat_prompt(engine_, messages_, {.enable_thinking = thinking_});
+    if (!prompt) {
+      std::fprintf(stderr, "longctx chat: %s\n", prompt.status().message().c_str());
+      messages_.erase(messages_.size() - 1);
+      return;
+    }
+    if (!prompt->warning.empty() && !warned_) {
+      std::fprintf(stderr, "longctx chat: warning: %s\n", prompt->warning.c_str());
+      warned_ = true;
+    }
+    if (a_.dump_prompt) {
+      std::fprintf(stderr, "--- prompt ---\n%s\n--- end of prompt ---\n", prompt->text.c_str());
+    }
+    const std::vector<int32_t> ids = engine_.tokenizer()->encode(prompt->text, true);
+    if (static_cast<int64_t>(ids.size()) >= session_.n_ctx()) {
+      // The reply needs at least one free position after the prompt.
+      context_full_hint("the conversation is " + std::to_string(ids.size()) +
+                        " tokens with this message, which was not sent");
+      messages_.erase(messages_.size() - 1);
+      return;
+    }
+
+    const std::string_view ptext(prompt->text);
+    const bool starts_in_think = ptext.ends_with("<think>\n") || ptext.ends_with("<think>");
+    GenerateOptions go;
+    go.max_tokens = a_.n_predict;
+    go.sampling = sampling_params(a_.sampling, thinking_);
+    go.cancel = &g_interrupt;
+    ProgressLine progress("prompt", !a_.engine.quiet && ids.size() > 256);
+    go.prefill_progress = [&](int64_t d, int64_t t) {
+      progress.update(d, t);
+      if (d == t) progress.finish();
+    };
+    chat::ThinkStreamSplitter splitter(starts_in_think);
+    ReplyPrinter printer(a_.hide_reasoning, isatty(STDOUT_FILENO));
+    g_interrupt.store(false);
+    auto res = generate(session_, ids, go, [&](std::string_view s) {
+      printer.print(splitter.push(s));
+      return true;
+    });
+    progress.finish();
+    printer.print(splitter.finish());
+    printer.end();
+    g_interrupt.store(false);
+    if (!res) {
+      std::fprintf(stderr, "longctx chat: %s\n", res.status().message().c_str());
+      messages_.erase(messages_.size() - 1);
+      return;
+    }
+
+    // The stored message: the parser's split of the whole reply (partial if stopped).
+    const chat::ParsedOutput parsed =
+        chat::parse_model_output(res->text, {.starts_in_think = starts_in_think});
+    chat::Json reply = {{"role", "assistant"}, {"content", parsed.content}};
+    if (!parsed.reasoning.empty()) reply["reasoning_content"] = parsed.reasoning;
+    messages_.push_back(std::move(reply));
+
+    if (res->finish == FinishReason::kCancelled) std::fprintf(stderr, "(stopped)\n");
+    if (res->finish == FinishReason::kContextFull) {
+      context_full_hint("the reply was cut off after " + std::to_string(res->ids.size()) +
+                        " tokens");
+    }
+    if (!a_.engine.quiet) {
+      const int64_t n_gen = static_cast<int64_t>(res->ids.size());
+      const int64_t n_eval = res->n_prompt - res->n_reused;
+      std::fprintf(stderr,
+                   "longctx chat: %lld tokens in %.2f s (%.1f tok/s) | prompt %lld tokens, "
+                   "reused %lld, prefilled %lld in %.2f s | stop: %s\n",
+                   static_cast<long long>(n_gen), res->gen_seconds,
+                   res->gen_seconds > 0 ? n_gen / res->gen_seconds : 0.0,
+                   static_cast<long long>(res->n_prompt), static_cast<long long>(res->n_reused),
+                   static_cast<long long>(n_eval), res->prompt_seconds,
+                   finish_reason_name(res->finish));
+    }
+  }
+
+  const ChatArgs& a_;
+  Engine& engine_;
+  Session& session_;
+  bool thinking_;
+  bool warned_ = false;
+  chat::Json messages_ = chat::Json::array();
+};
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "longctx chat: %s\n", msg.c_str());
+  return 1;
+}
+
+int run_chat(const ChatArgs& a) {
+  if (a.n_predict < -1 || a.n_predict == 0) return fail("-n must be -1 (no limit) or >= 1");
+  if (Status st = sampling_params(a.sampling, !a.no_think).validate(); !st.is_ok()) {
+    return fail(st.message());
+  }
+  auto loaded = load_engine(a.engine, "chat");
+  if (!loaded) return fail(loaded.status().message());
+  if (!loaded->engine->tokenizer()) {
+    return fail("the model has no tokenizer; give --tokenizer DIR");
+  }
+  // No SA_RESTART: a read blocked at the prompt returns EINTR, so Ctrl-C there is noticed.
+  struct sigaction sa = {};
+  sa.sa_handler = on_chat_sigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  ChatLoop loop(a, *loaded->engine, *loaded->session);
+  return loop.run();
+}
+
+}  // namespace
+
+CommandFn add_chat_command(CLI::App& app) {
+  auto a = std::make_shared<ChatArgs>();
+  add_engine_options(app, &a->engine);
+  add_sampling_options(app, &a->sampling);
+  app.add_option("--system", a->system, "System message");
+  app.add_flag("--no-think", a->no_think,
+               "Start in Qwen3 non-thinking mode (/think and /no_think switch it)");
+  app.add_flag("--hide-reasoning", a->hide_reasoning, "Do not show the <think> block's text");
+  app.add_option("-n,--n-predict", a->n_predict,
+                 "Tokens per reply at most (-1: until end of turn or a full context)")
+      ->capture_default_str();
+  app.add_flag("--dump-prompt", a->dump_prompt,
+               "Print each turn's rendered prompt on stderr (for debugging templates)");
+  return [a] { return run_chat(*a); };
+}
+
+}  // namespace longctx::cli
