@@ -1,7 +1,7 @@
 // The "cpu" kernel backend: the portable multithreaded path. Matmul rows are split across a
 // persistent thread pool; each thread decodes a weight row once into f32 and dots it with every
 // input vector of the batch in single precision with 8 independent partial sums (which the
-// compiler vectorises for any x86-64 / ARM target). The small ops reuse the reference. The
+// compiler vectorises for any x86-64 / ARM target). The element-wise ops are the reference's. The
 // per-ISA SIMD kernels (AVX2, AVX-512) replace these loops behind the same interface.
 #include <cstdint>
 #include <cstring>
@@ -10,9 +10,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "kernels/backend.h"
-#include "kernels/ref/activations.h"
-#include "kernels/ref/norm.h"
+#include "kernels/ref_backend.h"
 #include "quant/quantize.h"
 
 namespace longctx {
@@ -30,29 +28,12 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
-void abort_on(const Status& st, const char* op) {
-  if (!st.is_ok()) {
-    std::fprintf(stderr, "cpu backend: %s: %s\n", op, st.message().c_str());
-    std::abort();
-  }
-}
-
-class CpuBackend final : public KernelBackend {
+// Overrides the heavy ops (matmul, attention); the element-wise ones stay the reference's.
+class CpuBackend final : public RefBackend {
  public:
   explicit CpuBackend(int n_threads) : pool_(n_threads), rows_(static_cast<size_t>(n_threads)) {}
 
   const char* name() const override { return "cpu"; }
-
-  bool supports(KernelOp op, TensorType type) const override {
-    switch (op) {
-      case KernelOp::kMatmul:
-      case KernelOp::kGetRows:
-        return has_dequantizer(type);
-      case KernelOp::kAttention:
-        return type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16;
-    }
-    return false;
-  }
 
   void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, const float* bias,
               float* y) override {
@@ -69,7 +50,7 @@ class CpuBackend final : public KernelBackend {
         if (w.type == TensorType::F32 && reinterpret_cast<uintptr_t>(src) % alignof(float) == 0) {
           wr = reinterpret_cast<const float*>(src);  // GGUF data is aligned: no copy
         } else {
-          abort_on(dequantize_row(w.type, src, row.data(), w.n_in), "matmul");
+          abort_on_error(dequantize_row(w.type, src, row.data(), w.n_in), "matmul");
         }
         const float b = bias ? bias[r] : 0.0f;
         for (int64_t t = 0; t < n_tokens; ++t) {
@@ -77,30 +58,6 @@ class CpuBackend final : public KernelBackend {
         }
       }
     });
-  }
-
-  void get_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* y) override {
-    const size_t row = row_bytes(w.type, w.n_in);
-    for (int64_t t = 0; t < n; ++t) {
-      LONGCTX_CHECK(ids[t] >= 0 && ids[t] < w.n_out);
-      const auto* src = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(ids[t]) * row;
-      abort_on(dequantize_row(w.type, src, y + t * w.n_in, w.n_in), "get_rows");
-    }
-  }
-
-  void rms_norm(const float* x, const float* weight, float eps, int64_t n_rows, int64_t n,
-                float* y) override {
-    for (int64_t r = 0; r < n_rows; ++r) {
-      abort_on(ref::rms_norm(x + r * n, weight, eps, n, y + r * n), "rms_norm");
-    }
-  }
-
-  void rope(const RopeTable& table, int64_t pos0, int64_t n_tokens, int64_t n_head,
-            float* x) override {
-    const int64_t hd = table.head_dim();
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      abort_on(ref::rope_apply(table, pos0 + t, n_head, hd, x + t * n_head * hd), "rope");
-    }
   }
 
   void attention(const AttentionParams& params, const float* q, int64_t n_q, const KvView& k,
@@ -113,12 +70,9 @@ class CpuBackend final : public KernelBackend {
       if (t0 == t1) return;
       AttentionParams p = params;
       p.q_pos0 = params.q_pos0 + t0;
-      abort_on(ref::attention(p, q + t0 * width, t1 - t0, k, v, out + t0 * width), "attention");
+      abort_on_error(ref::attention(p, q + t0 * width, t1 - t0, k, v, out + t0 * width),
+                     "attention");
     });
-  }
-
-  void swiglu(const float* gate, const float* up, int64_t n, float* y) override {
-    ref::swiglu(gate, up, n, y);
   }
 
  private:

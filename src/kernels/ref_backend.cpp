@@ -3,79 +3,72 @@
 #include <cstring>
 #include <string>
 
-#include "kernels/backend.h"
 #include "kernels/ref/activations.h"
 #include "kernels/ref/norm.h"
+#include "kernels/ref_backend.h"
 #include "quant/quantize.h"
 
 namespace longctx {
-namespace {
 
-void check_ok(const Status& st, const char* op) {
+const char* RefBackend::name() const { return "ref"; }
+
+bool RefBackend::supports(KernelOp op, TensorType type) const {
+  switch (op) {
+    case KernelOp::kMatmul:
+    case KernelOp::kGetRows:
+      return has_dequantizer(type);
+    case KernelOp::kAttention:
+      return type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16;
+  }
+  return false;
+}
+
+void RefBackend::matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, const float* bias,
+                        float* y) {
+  abort_on_error(ref::matmul_batch(w, x, n_tokens, bias, y), "matmul");
+}
+
+void RefBackend::get_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* y) {
+  const size_t row = row_bytes(w.type, w.n_in);
+  for (int64_t t = 0; t < n; ++t) {
+    LONGCTX_CHECK(ids[t] >= 0 && ids[t] < w.n_out);
+    const auto* src = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(ids[t]) * row;
+    abort_on_error(dequantize_row(w.type, src, y + t * w.n_in, w.n_in), "get_rows");
+  }
+}
+
+void RefBackend::rms_norm(const float* x, const float* weight, float eps, int64_t n_rows, int64_t n,
+                          float* y) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    abort_on_error(ref::rms_norm(x + r * n, weight, eps, n, y + r * n), "rms_norm");
+  }
+}
+
+void RefBackend::rope(const RopeTable& table, int64_t pos0, int64_t n_tokens, int64_t n_head,
+                      float* x) {
+  const int64_t hd = table.head_dim();
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    abort_on_error(ref::rope_apply(table, pos0 + t, n_head, hd, x + t * n_head * hd), "rope");
+  }
+}
+
+void RefBackend::attention(const AttentionParams& params, const float* q, int64_t n_q,
+                           const KvView& k, const KvView& v, float* out) {
+  abort_on_error(ref::attention(params, q, n_q, k, v, out), "attention");
+}
+
+void RefBackend::swiglu(const float* gate, const float* up, int64_t n, float* y) {
+  ref::swiglu(gate, up, n, y);
+}
+
+void abort_on_error(const Status& st, const char* op) {
   if (!st.is_ok()) {
-    std::fprintf(stderr, "ref backend: %s: %s\n", op, st.message().c_str());
+    std::fprintf(stderr, "kernel %s: %s\n", op, st.message().c_str());
     std::abort();
   }
 }
 
-class RefBackend final : public KernelBackend {
- public:
-  const char* name() const override { return "ref"; }
-
-  bool supports(KernelOp op, TensorType type) const override {
-    switch (op) {
-      case KernelOp::kMatmul:
-      case KernelOp::kGetRows:
-        return has_dequantizer(type);
-      case KernelOp::kAttention:
-        return type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16;
-    }
-    return false;
-  }
-
-  void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, const float* bias,
-              float* y) override {
-    check_ok(ref::matmul_batch(w, x, n_tokens, bias, y), "matmul");
-  }
-
-  void get_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* y) override {
-    const size_t row = row_bytes(w.type, w.n_in);
-    for (int64_t t = 0; t < n; ++t) {
-      LONGCTX_CHECK(ids[t] >= 0 && ids[t] < w.n_out);
-      const auto* src = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(ids[t]) * row;
-      check_ok(dequantize_row(w.type, src, y + t * w.n_in, w.n_in), "get_rows");
-    }
-  }
-
-  void rms_norm(const float* x, const float* weight, float eps, int64_t n_rows, int64_t n,
-                float* y) override {
-    for (int64_t r = 0; r < n_rows; ++r) {
-      check_ok(ref::rms_norm(x + r * n, weight, eps, n, y + r * n), "rms_norm");
-    }
-  }
-
-  void rope(const RopeTable& table, int64_t pos0, int64_t n_tokens, int64_t n_head,
-            float* x) override {
-    const int64_t hd = table.head_dim();
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      check_ok(ref::rope_apply(table, pos0 + t, n_head, hd, x + t * n_head * hd), "rope");
-    }
-  }
-
-  void attention(const AttentionParams& params, const float* q, int64_t n_q, const KvView& k,
-                 const KvView& v, float* out) override {
-    check_ok(ref::attention(params, q, n_q, k, v, out), "attention");
-  }
-
-  void swiglu(const float* gate, const float* up, int64_t n, float* y) override {
-    ref::swiglu(gate, up, n, y);
-  }
-};
-
-}  // namespace
-
 std::unique_ptr<KernelBackend> make_ref_backend() { return std::make_unique<RefBackend>(); }
-
 Result<std::unique_ptr<KernelBackend>> make_backend(std::string_view name, int n_threads) {
   if (name == "ref") return make_ref_backend();  // single-threaded by design
   if (name == "cpu" || name == "auto") return make_cpu_backend(n_threads);
