@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-matmul error that llama.cpp's CPU activation rounding causes, emulated in numpy.
 
-Usage: python3 tools/activation_rounding.py MODEL.gguf [--layer 0] [--rows 512] [--seed 0]
+Usage: python3 tools/activation_rounding.py MODEL.gguf [--layer 0] [--rows 512] [--as-type F16]
 ggml-cpu (type_traits_cpu[w].vec_dot_type in ggml/src/ggml-cpu/ggml-cpu.c) converts the f32
 activation x to the weight's vec_dot type before a dot product: F32->f32, F16->f16, BF16->bf16,
 Q8_0/Q4_0/Q5_0->Q8_0 (32-blocks, fp16 scale amax/127), K-quants->Q8_K (256-blocks, f32 scale).
@@ -62,6 +62,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=512, help="weight rows used per tensor")
     ap.add_argument("--samples", type=int, default=16, help="random input vectors per tensor")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--as-type", help="round activations as for this weight type instead "
+                    "(e.g. F16 with a BF16 file: the F16-weights case without writing one)")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     reader = GGUFReader(args.model)
@@ -75,7 +77,7 @@ def main() -> None:
         if w.ndim == 3:
             w = w[0]  # first expert
         w = w[: args.rows]
-        label, rnd = ROUNDERS[T(t.tensor_type)]
+        label, rnd = ROUNDERS[T[args.as_type] if args.as_type else T(t.tensor_type)]
         k = w.shape[1]
         kinds = ["gauss"] + (["swiglu"] if "down" in t.name else [])
         for kind in kinds:
