@@ -74,6 +74,7 @@ CommandFn add_synth_command(CLI::App& app) {
                                tokenizer = std::string(LONGCTX_DATA_DIR) + "/qwen3-tokenizer";
     uint32_t layers = 0;
     uint64_t seed = 42;
+    float weight_std = 0.02f;
     bool quiet = false;
   };
   auto a = std::make_shared<Args>();
@@ -89,6 +90,10 @@ CommandFn add_synth_command(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--layers", a->layers, "Keep only the first N layers (a cut-down copy)");
   app.add_option("--seed", a->seed, "Random seed")->capture_default_str();
+  app.add_option("--weight-std", a->weight_std,
+                 "Standard deviation of the random weights (larger: a wider logit spread)")
+      ->check(CLI::Range(1e-6f, 10.0f))
+      ->capture_default_str();
   app.add_option("--tokenizer", a->tokenizer,
                  "Hugging Face tokenizer directory to embed ('none': no tokenizer metadata, a "
                  "smaller file for tools that only read shapes, such as llama-quantize)");
@@ -121,6 +126,7 @@ CommandFn add_synth_command(CLI::App& app) {
       opt.type = *type;
     }
     opt.seed = a->seed;
+    opt.weight_std = a->weight_std;
     if (a->tokenizer != "none") {
       auto tok = gguf_tokenizer_metadata(a->tokenizer, opt.hparams.n_vocab);
       if (!tok) return fail(tok.status().message());
