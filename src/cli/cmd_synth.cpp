@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -93,6 +95,13 @@ CommandFn add_synth_command(CLI::App& app) {
   app.add_option("--weight-std", a->weight_std,
                  "Standard deviation of the random weights (larger: a wider logit spread)")
       ->check(CLI::Range(1e-6f, 10.0f))
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            // CLI::Range lets NaN through (every comparison with NaN is false).
+            return std::isfinite(std::strtof(v.c_str(), nullptr)) ? std::string()
+                                                                   : "must be a finite number";
+          },
+          "FINITE"))
       ->capture_default_str();
   app.add_option("--tokenizer", a->tokenizer,
                  "Hugging Face tokenizer directory to embed ('none': no tokenizer metadata, a "

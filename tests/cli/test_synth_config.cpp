@@ -2,6 +2,7 @@
 // config's shapes (as `longctx info` shows them), and the source options are mutually exclusive.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -9,6 +10,7 @@
 #include "common/run_cli.h"
 #include "common/temp_path.h"
 #include "core/file_io.h"
+#include "gguf/gguf.h"
 
 namespace longctx {
 namespace {
@@ -85,6 +87,36 @@ TEST(CliSynthConfig, SourceOptionsAreExclusiveAndChecked) {
   EXPECT_NE(r.err.find("'num_attention_heads'"), std::string::npos) << r.err;
   EXPECT_FALSE(read_file(out).is_ok());
   std::remove(cfg.c_str());
+}
+
+}  // namespace
+}  // namespace longctx
+
+namespace longctx {
+namespace {
+
+// --weight-std sets the standard deviation of the random weights (measured on an f32 matrix of
+// 64 x 512 = 32768 values: the sample std is within 2% of the requested one with overwhelming
+// probability), and nonsense values are refused.
+TEST(CliSynth, WeightStdSetsTheSpreadOfTheWeights) {
+  const std::string path = testing_util::remove_at_exit(testing_util::unique_temp_path("std.gguf"));
+  auto r = run_longctx("synth -q --shape qwen3-tiny --type f32 --layers 1 --tokenizer none "
+                       "--weight-std 0.25 -o " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto f = GgufFile::open(path);
+  ASSERT_TRUE(f.is_ok());
+  const GgufTensorInfo* t = f->find_tensor("blk.0.attn_q.weight");
+  ASSERT_NE(t, nullptr);
+  const auto* w = reinterpret_cast<const float*>(f->tensor_data(*t));
+  double sum = 0, sq = 0;
+  for (uint64_t i = 0; i < t->n_elements; ++i) sum += w[i], sq += double(w[i]) * w[i];
+  const double mean = sum / t->n_elements;
+  const double sd = std::sqrt(sq / t->n_elements - mean * mean);
+  EXPECT_NEAR(sd, 0.25, 0.005);
+  for (const char* bad : {"0", "-1", "nan"}) {
+    r = run_longctx(std::string("synth -q --shape qwen3-tiny --weight-std ") + bad + " -o " + path);
+    EXPECT_NE(r.exit_code, 0) << bad;
+  }
 }
 
 }  // namespace
