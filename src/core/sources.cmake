@@ -2,5 +2,6 @@
 list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/file_io.cpp
   ${CMAKE_CURRENT_LIST_DIR}/thread_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/system_memory.cpp
   ${CMAKE_CURRENT_LIST_DIR}/npy.cpp
 )

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/system_memory.h"
 #include "runtime/session.h"
 
 namespace longctx {
@@ -137,6 +138,15 @@ Result<std::unique_ptr<Session>> Engine::new_session(const SessionOptions& optio
 
   KvShape shape{hp.n_layer, hp.n_head_kv, hp.head_dim, hp.head_dim_v};
   KvCacheOptions kvo{n_ctx, options.type_k, options.type_v};
+  // Memory is planned before the first token: a cache the system cannot hold is refused here
+  // with the numbers, instead of being zero-filled into the out-of-memory killer.
+  const uint64_t need = KvCache::bytes_for(shape, kvo) + Session::compute_bytes_for(hp, n_batch);
+  if (const auto avail = available_memory_bytes(); avail && need > *avail) {
+    return invalid_argument("context " + std::to_string(n_ctx) + " needs " +
+                            std::to_string(need >> 20) + " MiB for the KV cache and buffers but " +
+                            std::to_string(*avail >> 20) +
+                            " MiB are available; lower --ctx or use a smaller KV type");
+  }
   auto kv = KvCache::create(shape, kvo);
   if (!kv) return kv.status();
   auto rope = ref::RopeTable::build(rope_, n_batch);

@@ -203,6 +203,17 @@ TEST(Engine, ContextBeyondNativeWarnsWithAYarnSuggestion) {
   EXPECT_TRUE((*ok)->warning().empty());
 }
 
+TEST(Engine, AContextThatCannotFitInMemoryIsRefusedBeforeAllocating) {
+  auto e = load(dense_path());
+  ASSERT_TRUE(e);
+  // qwen3-tiny: 2 layers x 2 kv heads x 128 x 2 (K, V) x 4 bytes = 4 KiB per position at f32,
+  // so 2^24 positions need 64 GiB: more than any CI machine has available.
+  auto s = e->new_session({.n_ctx = int64_t{1} << 24, .type_k = TensorType::F32,
+                           .type_v = TensorType::F32});
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.status().message().find("available"), std::string::npos) << s.status().message();
+}
+
 TEST(Engine, RopeOverridesAreValidatedAndApplied) {
   EngineOptions o;
   o.model_path = dense_path();
