@@ -125,10 +125,16 @@ class ChatLoop {
         if (st == ReadStatus::kEof) return 0;
         continue;
       }
-      if (message.front() == '/' && message.find('\n') == std::string::npos) {
-        if (!command(message)) return 0;
-      } else {
-        turn(message);
+      // One failing turn or command (an exception from a library below) is reported and the
+      // conversation goes on: nothing typed so far is lost.
+      try {
+        if (message.front() == '/' && message.find('\n') == std::string::npos) {
+          if (!command(message)) return 0;
+        } else {
+          turn(message);
+        }
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "longctx chat: error: %s\n", e.what());
       }
       if (st == ReadStatus::kEof) return 0;
     }
@@ -158,7 +164,7 @@ class ChatLoop {
     } else if (name == "/save") {
       if (arg.empty()) {
         std::fprintf(stderr, "/save needs a file name: /save FILE\n");
-      } else if (Status st = write_file_atomic(arg, transcript().dump(2) + "\n"); !st.is_ok()) {
+      } else if (Status st = write_file_atomic(arg, transcript().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !st.is_ok()) {
         std::fprintf(stderr, "/save failed: %s\n", st.message().c_str());
       } else {
         std::fprintf(stderr, "(saved %zu messages to %s)\n", messages_.size(), arg.c_str());

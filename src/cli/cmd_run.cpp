@@ -28,7 +28,8 @@ extern "C" void on_sigint(int) { g_cancel.store(true); }
 
 struct RunArgs {
   EngineArgs engine;
-  std::string prompt, prompt_file, prompt_ids, system, dump_logits;
+  std::optional<std::string> prompt;  // set even when empty, so -p "" is "empty", not "missing"
+  std::string prompt_file, prompt_ids, system, dump_logits;
   bool chat = false, no_think = false, dump_last = false, print_ids = false, ignore_eos = false;
   int64_t n_predict = 256;
   SamplingArgs sampling;
@@ -60,7 +61,7 @@ Result<std::vector<int32_t>> read_ids(const std::string& path, int64_t n_vocab) 
 }
 
 int run(const RunArgs& a) {
-  const int n_sources = !a.prompt.empty() + !a.prompt_file.empty() + !a.prompt_ids.empty();
+  const int n_sources = a.prompt.has_value() + !a.prompt_file.empty() + !a.prompt_ids.empty();
   if (n_sources != 1) return fail("give exactly one of -p, --prompt-file, --prompt-ids");
   if (a.chat && !a.prompt_ids.empty()) return fail("--chat needs a text prompt, not --prompt-ids");
   if (a.n_predict < -1) return fail("-n must be >= -1");
@@ -80,7 +81,7 @@ int run(const RunArgs& a) {
     if (!r) return fail(r.status().message());
     ids = std::move(r.value());
   } else {
-    std::string text = a.prompt;
+    std::string text = a.prompt.value_or("");
     if (!a.prompt_file.empty()) {
       auto r = read_file(a.prompt_file);
       if (!r) return fail(r.status().message());

@@ -68,7 +68,10 @@ Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
   eo.rope.orig_ctx = a.rope_orig_ctx;
   eo.rope.freq_base = a.rope_freq_base;
   if (a.ctx < 0) return invalid_argument("--ctx must be positive");
-  if (a.threads < 0) return invalid_argument("--threads must be >= 0");
+  if (a.threads < 0 || a.threads > 1024) {
+    return invalid_argument("--threads must be in 0..1024 (0: all cores), got " +
+                            std::to_string(a.threads));
+  }
 
   auto tk = kv_type(a.kv_type_k.empty() ? a.kv_type : a.kv_type_k);
   if (!tk) return tk.status();
@@ -86,7 +89,10 @@ Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
   so.n_batch = a.batch;
   so.type_k = *tk;
   so.type_v = *tv;
-  so.n_expert_used = a.experts;
+  if (a.experts && *a.experts < 1) {
+    return invalid_argument("--experts must be at least 1, got " + std::to_string(*a.experts));
+  }
+  so.n_expert_used = a.experts.value_or(0);
   auto session = (*engine)->new_session(so);
   if (!session) return session.status();
   if (!a.quiet) {

@@ -25,7 +25,7 @@ struct EngineArgs {
   std::string rope_scaling;
   std::optional<double> rope_factor, rope_freq_base;
   std::optional<uint32_t> rope_orig_ctx;
-  int64_t experts = 0;
+  std::optional<int64_t> experts;  // unset: the model's expert_used_count
   int threads = 0;
   std::string backend = "auto";
   bool quiet = false;  // no loading / prefill progress

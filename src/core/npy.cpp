@@ -4,6 +4,8 @@
 // literal padded with spaces and '\n' so the data starts at a multiple of 64 bytes, then the data.
 #include "core/npy.h"
 
+#include <unistd.h>
+
 #include <bit>
 #include <cctype>
 #include <cstring>
@@ -26,7 +28,10 @@ constexpr size_t kGrowthAxisDigits = 21;
 // Largest data size the reader accepts (bytes): far above any dump, far below size_t overflow.
 constexpr uint64_t kMaxDataBytes = uint64_t{1} << 50;
 
-std::string tmp_path(const std::string& path) { return path + ".tmp"; }
+// Unique per process, so two runs dumping to the same path never write one temporary file.
+std::string tmp_path(const std::string& path) {
+  return path + ".tmp." + std::to_string(static_cast<long>(::getpid()));
+}
 
 // The 1.0 header numpy writes for a C-order float32 array of shape (rows, cols).
 std::string make_header(int64_t n_rows, int64_t n_cols) {

@@ -1,5 +1,6 @@
 // How much memory the system can give this process now: MemAvailable from /proc/meminfo (Linux),
-// for refusing an allocation that could only end with the out-of-memory killer.
+// capped by the cgroup v2 limit when running in a container, for refusing an allocation that
+// could only end with the out-of-memory killer.
 #pragma once
 
 #include <cstdint>

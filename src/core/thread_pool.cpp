@@ -1,6 +1,8 @@
 // Thread pool: generation counter + spin-then-sleep workers.
 #include "core/thread_pool.h"
 
+#include <system_error>
+
 namespace longctx {
 namespace {
 
@@ -11,7 +13,15 @@ constexpr int kSpinIterations = 1 << 14;
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+  for (int i = 1; i < n_threads_; ++i) {
+    try {
+      workers_.emplace_back([this, i] { worker(i); });
+    } catch (const std::system_error&) {
+      // The system will not start more threads: run with those that did start.
+      n_threads_ = i;
+      break;
+    }
+  }
 }
 
 ThreadPool::~ThreadPool() {
@@ -30,6 +40,8 @@ int ThreadPool::default_threads() {
 }
 
 void ThreadPool::run_impl(void* fn, JobFn call) {
+  // One job at a time: two sessions of one engine on different threads take turns per op.
+  std::lock_guard<std::mutex> job_lock(run_mu_);
   if (n_threads_ == 1) {
     call(fn, 0, 1);
     return;

@@ -15,14 +15,16 @@ namespace longctx {
 
 class ThreadPool {
  public:
-  // n_threads >= 1 (the caller counts as one; n_threads - 1 workers are started).
+  // n_threads >= 1 (the caller counts as one; n_threads - 1 workers are started, fewer if the
+  // system refuses to start more: size() tells).
   explicit ThreadPool(int n_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
-  // Runs fn(ith, nth) for ith in [0, nth) concurrently; not reentrant. fn is called through a
+  // Runs fn(ith, nth) for ith in [0, nth) concurrently; calls from several threads take turns
+  // (a job must not call run() itself). fn is called through a
   // plain function pointer (no std::function), so dispatching a job never allocates.
   template <class F>
   void run(F&& fn) {
@@ -46,7 +48,8 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};  // bumped per job; workers wait for a change
   std::atomic<int> pending_{0};          // workers still running the current job
   std::atomic<bool> stop_{false};
-  std::mutex mu_;
+  std::mutex mu_;      // guards the sleep / wake-up of workers
+  std::mutex run_mu_;  // serialises run() calls from different threads
   std::condition_variable cv_;
 };
 

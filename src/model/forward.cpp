@@ -32,7 +32,8 @@ ScratchSizes scratch_sizes(const ModelHparams& hp, int64_t n_batch) {
   z.k = sz(int64_t{hp.n_head_kv} * hp.head_dim);
   z.v = sz(int64_t{hp.n_head_kv} * hp.head_dim_v);
   z.attn = sz(int64_t{hp.n_head} * hp.head_dim_v);
-  z.gate = z.up = sz(std::max<int64_t>(hp.n_ff, hp.n_ff_expert));
+  // MoE models may carry a dense feed_forward_length they never use: size by what runs.
+  z.gate = z.up = sz(hp.is_moe() ? hp.n_ff_expert : hp.n_ff);
   if (hp.is_moe()) {
     const int64_t e = hp.n_expert;  // room for any --experts override up to all experts
     z.router = z.chosen = z.chosen_w = z.rows = z.rows_w = sz(e);

@@ -22,8 +22,8 @@ struct ForwardScratch {
   std::vector<float> k;     // [n_batch][n_head_kv * head_dim]
   std::vector<float> v;     // [n_batch][n_head_kv * head_dim_v]
   std::vector<float> attn;  // [n_batch][n_head * head_dim_v]
-  std::vector<float> gate;  // [n_batch][max(n_ff, n_ff_expert)]
-  std::vector<float> up;    // [n_batch][max(n_ff, n_ff_expert)]
+  std::vector<float> gate;  // [n_batch][n_ff] (MoE: [n_batch][n_ff_expert])
+  std::vector<float> up;    // [n_batch][n_ff] (MoE: [n_batch][n_ff_expert])
   // MoE only: router logits, chosen experts, tokens gathered per expert.
   std::vector<float> router;      // [n_batch][n_expert]
   std::vector<int32_t> chosen;    // [n_batch][n_expert_used_max] expert ids

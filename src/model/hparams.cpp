@@ -133,6 +133,12 @@ Status ModelHparams::validate() const {
     return Status::ok();
   };
   LONGCTX_RETURN_IF_ERROR(positive(n_layer, "block_count"));
+  // The largest Qwen-family model has 94 layers; a count far beyond any model would only make
+  // the tensor list (and every per-layer table) huge before a missing tensor is noticed.
+  if (n_layer > 1024) {
+    return invalid_format(arch + ".block_count " + std::to_string(n_layer) +
+                          " is above the 1024 longctx accepts");
+  }
   LONGCTX_RETURN_IF_ERROR(positive(n_embd, "embedding_length"));
   LONGCTX_RETURN_IF_ERROR(positive(n_head, "attention.head_count"));
   LONGCTX_RETURN_IF_ERROR(positive(n_head_kv, "attention.head_count_kv"));

@@ -75,6 +75,13 @@ Result<ModelSummary> summarize_model(const GgufFile& file) {
   if (!hp) return hp.status();
   ModelSummary s;
   s.hp = std::move(hp.value());
+  // Every layer has at least 9 tensors: a file with fewer than that cannot hold the model, and
+  // saying so first avoids building a tensor list for layers that are not there.
+  if (file.tensors().size() < 9ull * s.hp.n_layer) {
+    return invalid_format(s.hp.arch + ".block_count " + std::to_string(s.hp.n_layer) +
+                          " needs at least " + std::to_string(9ull * s.hp.n_layer) +
+                          " tensors; the file has " + std::to_string(file.tensors().size()));
+  }
   for (const TensorDesc& d : model_tensors(s.hp)) {
     const GgufTensorInfo* t = file.find_tensor(d.name);
     if (!t) return not_found("missing tensor '" + d.name + "'");

@@ -34,6 +34,10 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   const ModelHparams& hp = e->model_->hparams();
   const GgufFile& f = e->model_->gguf();
 
+  if (options.n_threads < 0 || options.n_threads > 1024) {
+    return invalid_argument("thread count must be in 0..1024 (0: all cores), got " +
+                            std::to_string(options.n_threads));
+  }
   auto backend = make_backend(options.backend, options.n_threads);
   if (!backend) return backend.status();
   e->backend_ = std::move(backend.value());

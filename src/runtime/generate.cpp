@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 namespace longctx {
 namespace {
@@ -55,7 +56,10 @@ Result<GenerateResult> generate(Session& session, std::span<const int32_t> promp
   if (!sampler) return sampler.status();
 
   GenerateResult res;
-  if (options.max_tokens > 0) res.ids.reserve(static_cast<size_t>(options.max_tokens));
+  // At most one id per free context position (+1: the last sampled is not cached).
+  const int64_t room = session.n_ctx() + 1;
+  res.ids.reserve(static_cast<size_t>(
+      options.max_tokens >= 0 ? std::min(options.max_tokens, room) : room));
   res.n_prompt = static_cast<int64_t>(prompt.size());
   const auto t0 = std::chrono::steady_clock::now();
 
@@ -94,6 +98,11 @@ Result<GenerateResult> generate(Session& session, std::span<const int32_t> promp
       break;
     }
     const int32_t id = sampler->sample(session.logits(), session.tokens());
+    if (!std::isfinite(session.logits()[id])) {
+      return invalid_format("the model produced non-finite logits at position " +
+                            std::to_string(session.n_past()) +
+                            " (corrupt weights, or an overflow: try --kv-type f32)");
+    }
     if (i == 0) res.ttft_seconds = seconds_since(t0);
     res.ids.push_back(id);
     const bool eog = !options.ignore_eog && tok->is_end_of_generation(id);

@@ -187,6 +187,17 @@ TEST_F(ChatCli, SaveToABadPathIsReportedNotFatal) {
   EXPECT_EQ(saved()["messages"].size(), 2u);  // the name is trimmed of the blanks around it
 }
 
+// Bytes that are not UTF-8 in a message never lose the transcript: /save writes valid JSON
+// (invalid bytes replaced by U+FFFD) and the chat goes on.
+TEST_F(ChatCli, NonUtf8InputStillSaves) {
+  auto r = chat(std::string("caf\xe9 ok\n/save ") + save_path_ + "\nsecond\n/save " + save_path_ +
+                "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = saved();
+  ASSERT_EQ(j["messages"].size(), 4u);
+  EXPECT_EQ(j["messages"][0]["content"], "caf\xef\xbf\xbd ok");
+}
+
 TEST_F(ChatCli, FullContextIsReportedAndTheChatGoesOn) {
   // A 40-token context: the first reply (no -n limit) runs into the end of the context, the
   // second message does not fit any more; both say so, and /reset recovers.

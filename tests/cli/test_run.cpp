@@ -105,6 +105,10 @@ TEST(CliRun, IdsGreedyGenerationAndTimingSummary) {
   auto s1 = run_longctx("run -q -m " + model() + " -p hi -n 10 --ignore-eos --seed 7");
   auto s2 = run_longctx("run -q -m " + model() + " -p hi -n 10 --ignore-eos --seed 7");
   EXPECT_EQ(s1.out, s2.out);
+  // A token limit far beyond the context is just "until the context is full".
+  auto big = run_longctx("run -q -m " + model() + " -p hi --temp 0 --ctx 16 -n 1000000000000");
+  EXPECT_EQ(big.exit_code, 0) << big.err;
+  EXPECT_NE(big.err.find("stop: context"), std::string::npos) << big.err;
   // The chat template of the GGUF is applied with --chat.
   auto c = run_longctx("run -q -m " + model() + " --chat -p hi --ids -n 0");
   ASSERT_EQ(c.exit_code, 0) << c.err;
@@ -134,6 +138,9 @@ TEST(CliRun, BadInputIsANonZeroExitNamingTheProblem) {
       {"run" + m + " -p a --dump-logits-last", "--dump-logits"},
       {"run" + m + " -p a --top-p 0", "top_p"},
       {"run" + m + " -p a --batch 0", "batch"},
+      {"run" + m + " -p ''", "empty"},
+      {"run" + m + " -p a -t 5000", "threads"},
+      {"run" + m + " -p a --experts 0", "--experts"},
       {"run -q -m " + unique_temp_path("missing.gguf") + " -p a", "missing.gguf"},
       {"run" + m + " --prompt-file " + unique_temp_path("missing.txt"), "missing.txt"},
   };

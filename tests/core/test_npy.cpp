@@ -1,6 +1,7 @@
 // Tests of the .npy writer and reader against files written by numpy (tests/core/data, made by
 // tools/npy_make_fixture.py): values read back, byte-identical output, and bad files rejected.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "common/temp_path.h"
 
@@ -81,7 +82,7 @@ std::string write_chunked(const std::string& name, const std::vector<float>& val
   EXPECT_FALSE(exists(path)) << "the file must appear only at finish()";
   Status st = w->finish();
   EXPECT_TRUE(st.is_ok()) << st.message();
-  EXPECT_FALSE(exists(path + ".tmp"));
+  EXPECT_FALSE(exists(path + ".tmp." + std::to_string(::getpid())));
   auto bytes = read_file(path);
   EXPECT_TRUE(bytes.is_ok());
   std::remove(path.c_str());
@@ -135,22 +136,22 @@ TEST(Npy, UnfinishedWriterLeavesNoFile) {
     auto w = NpyWriter::create(path, 3, 8);
     ASSERT_TRUE(w.is_ok());
     ASSERT_TRUE(w->append_rows(row.data(), 1).is_ok());
-    EXPECT_TRUE(exists(path + ".tmp"));
+    EXPECT_TRUE(exists(path + ".tmp." + std::to_string(::getpid())));
     Status st = w->finish();  // 1 of 3 rows: refused
     EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument);
     EXPECT_NE(st.message().find("1 of 3 rows"), std::string::npos) << st.message();
   }
   EXPECT_FALSE(exists(path));
-  EXPECT_FALSE(exists(path + ".tmp"));
+  EXPECT_FALSE(exists(path + ".tmp." + std::to_string(::getpid())));
   {
     // Moving a writer hands over the file: only the destination's destructor removes it.
     auto w = NpyWriter::create(path, 1, 8);
     ASSERT_TRUE(w.is_ok());
     NpyWriter moved = std::move(*w);
     ASSERT_TRUE(moved.append_rows(row.data(), 1).is_ok());
-    EXPECT_TRUE(exists(path + ".tmp"));
+    EXPECT_TRUE(exists(path + ".tmp." + std::to_string(::getpid())));
   }
-  EXPECT_FALSE(exists(path + ".tmp"));
+  EXPECT_FALSE(exists(path + ".tmp." + std::to_string(::getpid())));
 }
 
 TEST(Npy, MoreRowsThanDeclaredIsAnError) {
@@ -179,7 +180,7 @@ TEST(Npy, BadShapesAreRefusedByCreate) {
   EXPECT_EQ(NpyWriter::create(path, 4, 0).status().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(NpyWriter::create(path, int64_t{1} << 40, int64_t{1} << 40).status().code(),
             ErrorCode::kInvalidArgument);
-  EXPECT_FALSE(exists(path + ".tmp"));
+  EXPECT_FALSE(exists(path + ".tmp." + std::to_string(::getpid())));
 }
 
 // A version-1.0 file with this dict text (padded the way numpy pads) followed by `data`; built

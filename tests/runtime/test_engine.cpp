@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gguf/gguf_writer.h"
 #include "runtime/engine.h"
 #include "runtime/engine_test_util.h"
 #include "runtime/session.h"
@@ -237,6 +238,60 @@ Status load_status(const std::string& path) {
   o.model_path = path;
   auto e = Engine::load(o);
   return e.is_ok() ? Status::ok() : e.status();
+}
+
+TEST(Engine, HostileMetadataIsRefusedOrIgnoredWithoutHugeAllocations) {
+  const std::string dst = testing_util::remove_at_exit(unique_temp_path("hostile.gguf"));
+  // A block count far beyond the tensors present: refused before any per-layer table is built.
+  rewrite_gguf(dense_path(), dst, {.edit_kv = [](GgufKV& kv) {
+                 if (kv.key == "qwen3.block_count") kv.value.u = 2000000000;
+               }});
+  Status st = load_status(dst);
+  EXPECT_NE(st.message().find("block_count"), std::string::npos) << st.message();
+  // A MoE file's unused dense feed_forward_length does not size any buffer.
+  rewrite_gguf(moe_path(), dst,
+               {.add_kv = {{"qwen3moe.feed_forward_length", gguf_u32(0xffffffffu)}}});
+  auto e = load(dst);
+  ASSERT_TRUE(e);
+  auto s = e->new_session({.n_ctx = 64});
+  ASSERT_TRUE(s.is_ok()) << s.status().message();
+  EXPECT_LT((*s)->compute_bytes(), 64ull << 20);
+  EngineOptions o;
+  o.model_path = dense_path();
+  o.n_threads = 5000;
+  EXPECT_FALSE(Engine::load(o).is_ok());
+}
+
+// NaN weights give NaN logits (never an abort): eval succeeds, generation reports them.
+TEST(Engine, NonFiniteLogitsAreAnErrorNotACrash) {
+  const std::string dst = testing_util::remove_at_exit(unique_temp_path("nan.gguf"));
+  rewrite_gguf(dense_path(), dst, {});
+  {
+    auto f = GgufFile::open(dst);
+    ASSERT_TRUE(f.is_ok());
+    const GgufTensorInfo* t = f->find_tensor("blk.1.attn_k_norm.weight");
+    ASSERT_NE(t, nullptr);
+    const uint64_t at = f->data_offset() + t->offset;
+    std::FILE* fp = std::fopen(dst.c_str(), "r+b");
+    ASSERT_NE(fp, nullptr);
+    const float nan = NAN;
+    std::fseek(fp, static_cast<long>(at), SEEK_SET);
+    std::fwrite(&nan, sizeof nan, 1, fp);
+    std::fclose(fp);
+  }
+  for (const char* backend : {"ref", "cpu"}) {
+    EngineOptions o;
+    o.model_path = dst;
+    o.backend = backend;
+    auto e = Engine::load(o);
+    ASSERT_TRUE(e.is_ok()) << e.status().message();
+    auto s = (*e)->new_session({.n_ctx = 32});
+    ASSERT_TRUE(s.is_ok());
+    const auto ids = prompt(5, 512);
+    auto ok = (*s)->eval(ids);
+    ASSERT_TRUE(ok.is_ok()) << ok.status().message();
+    EXPECT_TRUE(std::isnan((*s)->logits()[0])) << backend;
+  }
 }
 
 TEST(Engine, BrokenModelsAreErrorsNamingTheTensorOrKey) {

@@ -15,8 +15,19 @@ Status softmax(const float* x, int64_t n, const SoftmaxParams& params, float* y)
                             " n_visible=" + std::to_string(params.n_visible));
   }
   double m = -INFINITY;
-  for (int64_t i = 0; i < v; ++i) m = std::max(m, static_cast<double>(params.scale) * x[i]);
-  if (m == -INFINITY) return invalid_argument("softmax: every visible entry is -inf");
+  bool nan = false;
+  for (int64_t i = 0; i < v; ++i) {
+    const double s = static_cast<double>(params.scale) * x[i];
+    nan = nan || std::isnan(s);
+    m = std::max(m, s);
+  }
+  if (nan || m == -INFINITY) {
+    // As torch.softmax: a NaN anywhere, or no visible entry above -inf, gives NaN everywhere.
+    // It is data, not a programming error: callers see NaN logits, never an abort.
+    for (int64_t i = 0; i < v; ++i) y[i] = NAN;
+    for (int64_t i = v; i < n; ++i) y[i] = 0.0f;
+    return Status::ok();
+  }
   double sum = 0.0;
   for (int64_t i = 0; i < v; ++i) sum += std::exp(static_cast<double>(params.scale) * x[i] - m);
   for (int64_t i = 0; i < v; ++i) {

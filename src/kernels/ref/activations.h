@@ -16,8 +16,9 @@ struct SoftmaxParams {
 
 // y[i] = exp(scale*x[i] - m) / sum_{j < v} exp(scale*x[j] - m) for i < v, 0 beyond, where
 // v = n_visible and m = max_{j < v} scale*x[j] (subtracting m keeps every exp <= 1, so nothing
-// overflows and the largest term is exactly 1). x[n], y[n]; y may alias x. Needs 1 <= v <= n and
-// at least one visible entry above -inf.
+// overflows and the largest term is exactly 1). x[n], y[n]; y may alias x. Needs 1 <= v <= n
+// (else kInvalidArgument). As torch.softmax, a NaN among the visible entries, or none above -inf,
+// makes every visible output NaN.
 Status softmax(const float* x, int64_t n, const SoftmaxParams& params, float* y);
 
 // silu(x) = x * sigmoid(x) = x / (1 + exp(-x)).
