@@ -6,5 +6,6 @@ set(LONGCTX_CLI_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cmd_tokenize.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_template.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_run.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cmd_plan.cpp
   ${CMAKE_CURRENT_LIST_DIR}/engine_args.cpp
 )
