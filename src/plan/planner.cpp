@@ -133,8 +133,10 @@ int64_t yarn_original_context(const ModelHparams& hp) {
 }
 
 int64_t max_context(const ModelHparams& hp) {
-  // Qwen's published recipe: YaRN factor 4 over the original context (131072 for Qwen3).
-  return std::max<int64_t>(native_context(hp), 4 * yarn_original_context(hp));
+  // The longest context Qwen publishes a recipe for: 131072 (YaRN x4 over 32768) for Qwen3 and
+  // Qwen2.5, or the native context when longer (262144 for the 2507 updates, whose 1M-token
+  // mode needs sparse attention this runtime does not have).
+  return std::max<int64_t>(native_context(hp), 131072);
 }
 
 RopePlan rope_plan(const ModelHparams& hp, int64_t ctx) {

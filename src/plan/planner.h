@@ -79,8 +79,8 @@ struct SpeedModel {
   double compute_efficiency = 0.5;    // fraction of peak FLOPs prefill reaches
 };
 
-// The contexts a model supports: native (max_position_embeddings) and maximum (with Qwen's
-// YaRN recipe: factor 4 over the 32768 pre-training context, or the native one if larger).
+// The contexts a model supports: native (max_position_embeddings) and maximum (131072, Qwen's
+// YaRN x4 recipe over the 32768 pre-training context, or the native one if larger).
 int64_t native_context(const ModelHparams& hp);
 int64_t max_context(const ModelHparams& hp);
 // Original context YaRN scales from: the file's rope orig_ctx when set, else 32768 for a
