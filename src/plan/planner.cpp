@@ -133,10 +133,19 @@ int64_t yarn_original_context(const ModelHparams& hp) {
 }
 
 int64_t max_context(const ModelHparams& hp) {
-  // The longest context Qwen publishes a recipe for: 131072 (YaRN x4 over 32768) for Qwen3 and
-  // Qwen2.5, or the native context when longer (262144 for the 2507 updates, whose 1M-token
-  // mode needs sparse attention this runtime does not have).
-  return std::max<int64_t>(native_context(hp), 131072);
+  const int64_t native = native_context(hp);
+  // A file that carries its own scaling is meant for factor x original context.
+  if (hp.rope_scaling.type != RopeScalingType::kNone && hp.rope_scaling.factor > 1) {
+    const double base = hp.rope_scaling.type == RopeScalingType::kYarn
+                            ? static_cast<double>(yarn_original_context(hp))
+                            : static_cast<double>(native);
+    return std::max<int64_t>(native, static_cast<int64_t>(base * hp.rope_scaling.factor));
+  }
+  // Qwen's published recipe: YaRN x4 over the original context (131072 for Qwen3's 32768). A
+  // native context of 131072 or more is the maximum itself (the 2507 updates' 1M-token mode
+  // needs sparse attention this runtime does not have).
+  if (native >= 131072) return native;
+  return std::max<int64_t>(native, 4 * yarn_original_context(hp));
 }
 
 RopePlan rope_plan(const ModelHparams& hp, int64_t ctx) {

@@ -79,8 +79,9 @@ struct SpeedModel {
   double compute_efficiency = 0.5;    // fraction of peak FLOPs prefill reaches
 };
 
-// The contexts a model supports: native (max_position_embeddings) and maximum (131072, Qwen's
-// YaRN x4 recipe over the 32768 pre-training context, or the native one if larger).
+// The contexts a model supports: native (max_position_embeddings) and maximum: factor x
+// original context when the file carries RoPE scaling, else Qwen's YaRN x4 recipe over the
+// original context (131072 for Qwen3), or the native context when that is 131072 or more.
 int64_t native_context(const ModelHparams& hp);
 int64_t max_context(const ModelHparams& hp);
 // Original context YaRN scales from: the file's rope orig_ctx when set, else 32768 for a

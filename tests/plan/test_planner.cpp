@@ -193,6 +193,7 @@ TEST(PlannerRope, NoneWithinNativeThenCeilOfTargetOverOriginal) {
   // A file's own YaRN metadata wins (the 40960 pitfall is then reported, see test_plan_format).
   ModelHparams file = hp;
   file.rope_scaling = {RopeScalingType::kYarn, 4.0, 40960};
+  EXPECT_EQ(max_context(file), 163840);  // the file's factor 4 x 40960
   EXPECT_EQ(rope_plan(file, 81920).factor, 2);
   EXPECT_EQ(rope_plan(file, 81921).factor, 3);
   EXPECT_EQ(rope_plan(file, 81921).orig_ctx, 40960);
