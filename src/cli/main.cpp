@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(name, help);
     commands.emplace_back(sub, adder(*sub));
   };
+  add("plan", "How much context fits: memory, speed and RoPE plan of a model on a device",
+      longctx::cli::add_plan_command);
   add("info", "Print a GGUF file's metadata and tensor summary", longctx::cli::add_info_command);
   add("tokenize", "Tokenize text with a model's or a Hugging Face tokenizer",
       longctx::cli::add_tokenize_command);

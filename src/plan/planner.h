@@ -1,0 +1,130 @@
+// The memory and speed planner: weights, KV cache, compute buffers and roofline speeds of a model
+// on a device, per context length, from metadata and tensor sizes alone (pure functions, no I/O).
+// docs/PLAN.md gives every formula and its sources.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "gguf/gguf.h"
+#include "model/hparams.h"
+#include "model/quant_preset.h"
+#include "model/tensors.h"
+#include "plan/device.h"
+#include "quant/types.h"
+
+namespace longctx {
+
+// Bytes of one model tensor, with what it is (to count only the experts a token reads).
+struct TensorCost {
+  TensorRole role;
+  int layer = -1;
+  uint64_t bytes = 0;
+};
+
+// A model as the planner sees it: hyperparameters and the bytes of every tensor.
+struct PlanModel {
+  std::string name;    // catalog name, general.name or the file name
+  std::string source;  // "catalog", "gguf" or "config"
+  std::string quant;   // preset name ("Q4_K_M") or "file" for a GGUF's own types
+  ModelHparams hp;
+  std::vector<TensorCost> tensors;
+
+  uint64_t weight_bytes() const;
+  // Bytes one decoded token reads with k experts: every tensor but the embedding table (a token
+  // reads one row of it; with tied embeddings the head reads it whole), and k of n experts.
+  uint64_t active_weight_bytes(int64_t k) const;
+  // Bytes of layer il's routed-expert tensors (gate, up, down); 0 for dense models.
+  uint64_t layer_expert_bytes(int il) const;
+  // Parameters a token multiplies with for k experts (for prefill FLOPs).
+  uint64_t active_params(int64_t k) const;
+};
+
+// Per-tensor bytes of `hp` under a llama.cpp preset (the types llama-quantize picks).
+PlanModel plan_model_from_preset(const ModelHparams& hp, QuantPreset preset, std::string name,
+                                 std::string source);
+// From a GGUF's metadata and tensor table (no tensor data is read); errors name the key/tensor.
+Result<PlanModel> plan_model_from_gguf(const GgufFile& file, std::string name);
+
+struct KvTypes {
+  TensorType k = TensorType::F16;
+  TensorType v = TensorType::F16;
+};
+// The KV types the planner knows (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1) and whether the
+// engine runs them today (f32, f16, bf16).
+bool is_plannable_kv_type(TensorType t);
+bool engine_runs_kv_type(TensorType t);
+std::string kv_types_name(const KvTypes& t);  // "f16" or "q8_0/q4_0" (K/V)
+
+// Bytes of the compute buffers of one sequence for a micro-batch (the engine's figure:
+// Session::compute_bytes_for, injected by the caller so plan/ does not depend on runtime/).
+using ComputeBytesFn = std::function<uint64_t(const ModelHparams&, int64_t n_batch)>;
+
+struct PlanOptions {
+  KvTypes kv;
+  int64_t n_parallel = 1;  // sequences, each with its own KV cache and compute buffers
+  int64_t n_batch = 512;   // micro-batch; a session uses min(n_batch, n_ctx)
+  int64_t n_experts = 0;   // MoE experts per token; 0 = the model's
+  uint64_t headroom = 0;   // bytes kept free on the device
+  ComputeBytesFn compute_bytes;
+};
+
+// Assumptions of the speed model (printed with every plan).
+struct SpeedModel {
+  double bandwidth_efficiency = 0.8;  // fraction of peak bandwidth a decode step reaches
+  double compute_efficiency = 0.5;    // fraction of peak FLOPs prefill reaches
+};
+
+// The contexts a model supports: native (max_position_embeddings) and maximum: factor x
+// original context when the file carries RoPE scaling, else Qwen's YaRN x4 recipe over the
+// original context (131072 for Qwen3), or the native context when that is 131072 or more.
+int64_t native_context(const ModelHparams& hp);
+int64_t max_context(const ModelHparams& hp);
+// Original context YaRN scales from: the file's rope orig_ctx when set, else 32768 for a
+// 40960-native Qwen3 (its pre-training length), else the native context.
+int64_t yarn_original_context(const ModelHparams& hp);
+// RoPE scaling to run `ctx`: factor 1 (none) within the native context, else
+// ceil(ctx / original context).
+struct RopePlan {
+  bool needed = false;
+  int64_t factor = 1;
+  int64_t orig_ctx = 0;
+};
+RopePlan rope_plan(const ModelHparams& hp, int64_t ctx);
+
+inline constexpr int64_t kMaxPlanContext = 10'000'000;
+
+// One row of the memory table.
+struct CtxPlan {
+  int64_t ctx = 0;
+  uint64_t weights = 0;
+  uint64_t kv = 0;       // all sequences
+  uint64_t compute = 0;  // all sequences
+  uint64_t total = 0;
+  bool fits = false;            // everything on the device
+  int64_t moe_cpu_layers = -1;  // MoE not fitting: layers whose experts go to RAM (-1: none)
+  bool fits_with_offload = false;
+  double decode_tps = 0;   // one sequence at depth ctx
+  double prefill_tps = 0;  // average over a ctx-token prompt
+  RopePlan rope;
+};
+
+// Memory of one context (weights + n_parallel x (KV + compute)).
+CtxPlan plan_context(const PlanModel& m, const DeviceSetup& dev, const PlanOptions& o, int64_t ctx,
+                     const SpeedModel& s = {});
+// The largest context in [1, kMaxPlanContext] whose total fits the device budget (exact: it
+// fits, one more token does not); 0 when nothing fits.
+int64_t largest_context(const PlanModel& m, const DeviceSetup& dev, const PlanOptions& o);
+// Budget: device memory minus headroom (0 if the headroom is larger).
+uint64_t device_budget(const DeviceSetup& dev, uint64_t headroom);
+// Default headroom: 5% of the device memory, at least 512 MiB.
+uint64_t default_headroom(const DeviceSetup& dev);
+
+// Validates the options against the model (types, counts); errors name the option.
+Status check_plan_options(const PlanModel& m, const PlanOptions& o);
+
+}  // namespace longctx
