@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/system_memory.h"
+#include "plan/planner.h"
 #include "runtime/session.h"
 
 namespace longctx {
@@ -83,8 +84,11 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   }
   e->rope_.scaling.type = to_ref(sc.type);
   e->rope_.scaling.factor = sc.type == RopeScalingType::kNone ? 1.0 : sc.factor;
-  // YaRN's original context defaults to the trained context, as llama.cpp does.
-  e->rope_.scaling.original_context = sc.orig_ctx ? sc.orig_ctx : hp.n_ctx_train;
+  // YaRN's original context, when neither the file nor --rope-orig-ctx gives one: the model's
+  // pre-training length (32768 for Qwen3, whose files say 40960; plan/planner.h), where
+  // llama.cpp would take the 40960.
+  e->rope_.scaling.original_context =
+      sc.orig_ctx ? sc.orig_ctx : static_cast<int64_t>(yarn_original_context(hp));
   return e;
 }
 
@@ -127,13 +131,15 @@ Result<std::unique_ptr<Session>> Engine::new_session(const SessionOptions& optio
   if (n_ctx > rope_context_limit()) {
     const int64_t native = hp.n_ctx_train;
     if (rope_.scaling.type == ref::RopeScalingType::kNone) {
-      const int64_t factor = (n_ctx + native - 1) / native;
+      const int64_t orig = yarn_original_context(hparams());
+      const int64_t factor = (n_ctx + orig - 1) / orig;
       warning = "context " + std::to_string(n_ctx) + " exceeds the model's native " +
                 std::to_string(native) +
                 " tokens and no RoPE scaling is set: positions past it will degrade. Use "
                 "--rope-scaling yarn --rope-factor " +
-                std::to_string(factor) + " --rope-orig-ctx " + std::to_string(native) +
-                " (the smallest factor that covers the context)";
+                std::to_string(factor) + " --rope-orig-ctx " + std::to_string(orig) +
+                " (the smallest factor that covers the context; static YaRN can hurt short "
+                "prompts)";
     } else {
       warning = "context " + std::to_string(n_ctx) + " exceeds what the RoPE scaling covers (" +
                 std::to_string(rope_context_limit()) + " tokens)";
