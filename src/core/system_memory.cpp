@@ -1,26 +1,32 @@
-// /proc/meminfo reader.
+// /proc/meminfo and cgroup v2 readers.
 #include "core/system_memory.h"
 
 #include <algorithm>
-#include <cstdlib>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 namespace longctx {
+namespace {
 
-std::optional<uint64_t> parse_meminfo_available(std::string_view meminfo) {
-  constexpr std::string_view kKey = "MemAvailable:";
-  const size_t at = meminfo.find(kKey);
-  if (at == std::string_view::npos) return std::nullopt;
-  const std::string rest(meminfo.substr(at + kKey.size(), 64));
-  char* end = nullptr;
-  const unsigned long long kb = std::strtoull(rest.c_str(), &end, 10);
-  if (end == rest.c_str() || kb > (uint64_t{1} << 44)) return std::nullopt;
-  return static_cast<uint64_t>(kb) * 1024;
+constexpr uint64_t kMaxKiB = uint64_t{1} << 40;  // 1 PiB: anything larger is not a real reading
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
 }
 
-namespace {
+// The value of "name  123 kB" in bytes; 0 when absent or malformed.
+uint64_t kib_field(std::string_view text, std::string_view name) {
+  const size_t at = text.find(name);
+  if (at == std::string_view::npos) return 0;
+  const std::string_view rest = trim(text.substr(at + name.size()));
+  uint64_t kb = 0;
+  auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), kb);
+  if (ec != std::errc() || kb > kMaxKiB) return 0;
+  return kb << 10;
+}
 
 std::optional<std::string> read_small(const char* path) {
   std::ifstream in(path);
@@ -31,28 +37,42 @@ std::optional<std::string> read_small(const char* path) {
 }
 
 std::optional<uint64_t> parse_u64(const std::string& s) {
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (end == s.c_str()) return std::nullopt;  // "max" (no limit) or garbage
-  return static_cast<uint64_t>(v);
+  uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc()) return std::nullopt;  // "max" (no limit) or garbage
+  return v;
 }
 
 }  // namespace
 
-std::optional<uint64_t> available_memory_bytes() {
-  std::optional<uint64_t> avail;
-  if (auto text = read_small("/proc/meminfo")) avail = parse_meminfo_available(*text);
-  // In a container the cgroup (v2) limit can be far below what the host has free.
+Result<MemInfo> parse_meminfo(std::string_view text) {
+  MemInfo m;
+  m.total = kib_field(text, "MemTotal:");
+  m.available = kib_field(text, "MemAvailable:");
+  if (m.total == 0) return invalid_format("/proc/meminfo has no valid MemTotal line");
+  if (m.available == 0 || m.available > m.total) m.available = m.total;
+  return m;
+}
+
+std::optional<MemInfo> system_memory() {
+  auto text = read_small("/proc/meminfo");
+  if (!text) return std::nullopt;
+  auto m = parse_meminfo(*text);
+  if (!m) return std::nullopt;
+  // In a container the cgroup limit can be far below what the host has free.
   auto limit = read_small("/sys/fs/cgroup/memory.max");
   auto used = read_small("/sys/fs/cgroup/memory.current");
   if (limit && used) {
     const auto l = parse_u64(*limit), u = parse_u64(*used);
-    if (l && u) {
-      const uint64_t room = *l > *u ? *l - *u : 0;
-      avail = avail ? std::min(*avail, room) : room;
-    }
+    if (l && u) m->available = std::min(m->available, *l > *u ? *l - *u : 0);
   }
-  return avail;
+  return *m;
+}
+
+std::optional<uint64_t> available_memory_bytes() {
+  auto m = system_memory();
+  if (!m) return std::nullopt;
+  return m->available;
 }
 
 }  // namespace longctx

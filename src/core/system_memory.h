@@ -1,18 +1,28 @@
-// How much memory the system can give this process now: MemAvailable from /proc/meminfo (Linux),
-// capped by the cgroup v2 limit when running in a container, for refusing an allocation that
-// could only end with the out-of-memory killer.
+// How much memory this machine has and can give this process now: /proc/meminfo (Linux), with
+// the available figure capped by the cgroup v2 limit when running in a container. The engine
+// refuses a KV cache that could only end with the out-of-memory killer; the planner sizes plans.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
+#include "core/status.h"
+
 namespace longctx {
 
+struct MemInfo {
+  uint64_t total = 0;      // bytes (MemTotal)
+  uint64_t available = 0;  // bytes (MemAvailable, <= total; capped by a cgroup limit)
+};
+
+// Parses /proc/meminfo text ("MemTotal:  24522848 kB" lines). MemTotal is required; a missing
+// or larger-than-total MemAvailable is taken as MemTotal.
+Result<MemInfo> parse_meminfo(std::string_view text);
+
+// This machine's memory; nullopt where /proc/meminfo cannot be read.
+std::optional<MemInfo> system_memory();
 // Bytes available for new allocations without swapping; nullopt where unknown.
 std::optional<uint64_t> available_memory_bytes();
-
-// Parses the "MemAvailable:  123456 kB" line of a /proc/meminfo text; nullopt if absent.
-std::optional<uint64_t> parse_meminfo_available(std::string_view meminfo);
 
 }  // namespace longctx

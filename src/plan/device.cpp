@@ -279,30 +279,7 @@ Result<std::vector<GpuInfo>> parse_nvidia_smi(std::string_view text) {
   return gpus;
 }
 
-Result<MemInfo> parse_meminfo(std::string_view text) {
-  MemInfo m;
-  auto field = [&](std::string_view name) -> uint64_t {
-    const size_t at = text.find(name);
-    if (at == std::string_view::npos) return 0;
-    std::string_view rest = trim(text.substr(at + name.size()));
-    uint64_t kb = 0;
-    auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), kb);
-    if (ec != std::errc() || kb > (kMaxDeviceMemory >> 10)) return 0;
-    return kb << 10;
-  };
-  m.total = field("MemTotal:");
-  m.available = field("MemAvailable:");
-  if (m.total == 0) return invalid_format("/proc/meminfo has no valid MemTotal line");
-  if (m.available == 0 || m.available > m.total) m.available = m.total;
-  return m;
-}
-
-MemInfo detect_ram() {
-  auto text = read_file("/proc/meminfo");
-  if (!text) return {};
-  auto m = parse_meminfo(*text);
-  return m ? *m : MemInfo{};
-}
+MemInfo detect_ram() { return system_memory().value_or(MemInfo{}); }
 
 DeviceSetup setup_from_catalog(const DeviceSpec& d, int n, const MemInfo& ram) {
   DeviceSetup s;

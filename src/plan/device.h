@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/system_memory.h"
 
 namespace longctx {
 
@@ -65,11 +66,6 @@ struct GpuInfo {
 };
 // `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits` output (MiB).
 Result<std::vector<GpuInfo>> parse_nvidia_smi(std::string_view text);
-struct MemInfo {
-  uint64_t total = 0, available = 0;  // bytes
-};
-// /proc/meminfo text (kB lines); MemTotal is required.
-Result<MemInfo> parse_meminfo(std::string_view text);
 
 // The setup of a catalog device (CPU entries take `ram` as their memory), n of them.
 DeviceSetup setup_from_catalog(const DeviceSpec& d, int n, const MemInfo& ram);

@@ -114,18 +114,5 @@ TEST(DeviceDetect, GpuNamesMapToTheCatalog) {
   EXPECT_EQ(match_gpu_name("NVIDIA GeForce GTX 1080"), nullptr);
 }
 
-TEST(DeviceDetect, Meminfo) {
-  auto m = parse_meminfo(
-      "MemTotal:       65536000 kB\nMemFree:  100 kB\n"
-      "MemAvailable:   32768000 kB\n");
-  ASSERT_TRUE(m.is_ok());
-  EXPECT_EQ(m->total, 65536000ull * 1024);
-  EXPECT_EQ(m->available, 32768000ull * 1024);
-  // No MemAvailable (old kernels): the total stands in.
-  EXPECT_EQ(parse_meminfo("MemTotal: 1024 kB\n")->available, 1024ull * 1024);
-  EXPECT_FALSE(parse_meminfo("MemFree: 5 kB\n").is_ok());
-  EXPECT_FALSE(parse_meminfo("MemTotal: lots\n").is_ok());
-}
-
 }  // namespace
 }  // namespace longctx
