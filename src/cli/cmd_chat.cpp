@@ -164,7 +164,11 @@ class ChatLoop {
     } else if (name == "/save") {
       if (arg.empty()) {
         std::fprintf(stderr, "/save needs a file name: /save FILE\n");
-      } else if (Status st = write_file_atomic(arg, transcript().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !st.is_ok()) {
+      } else if (Status st = write_file_atomic(
+                     arg,
+                     transcript().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+                         "\n");
+                 !st.is_ok()) {
         std::fprintf(stderr, "/save failed: %s\n", st.message().c_str());
       } else {
         std::fprintf(stderr, "(saved %zu messages to %s)\n", messages_.size(), arg.c_str());

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "model/model_summary.h"
 #include "gguf/gguf.h"
 #include "gguf/gguf_info.h"
+#include "model/model_summary.h"
 
 namespace longctx::cli {
 

@@ -94,7 +94,8 @@ int run(const RunArgs& a) {
       messages.push_back({{"role", "user"}, {"content", text}});
       auto p = render_chat_prompt(engine, messages, {.enable_thinking = !a.no_think});
       if (!p) return fail(p.status().message());
-      if (!p->warning.empty()) std::fprintf(stderr, "longctx run: warning: %s\n", p->warning.c_str());
+      if (!p->warning.empty())
+        std::fprintf(stderr, "longctx run: warning: %s\n", p->warning.c_str());
       text = std::move(p->text);
     }
     ids = tok->encode(text, /*parse_special=*/a.chat);

@@ -8,8 +8,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -99,7 +99,7 @@ CommandFn add_synth_command(CLI::App& app) {
           [](const std::string& v) {
             // CLI::Range lets NaN through (every comparison with NaN is false).
             return std::isfinite(std::strtof(v.c_str(), nullptr)) ? std::string()
-                                                                   : "must be a finite number";
+                                                                  : "must be a finite number";
           },
           "FINITE"))
       ->capture_default_str();

@@ -24,8 +24,7 @@ void add_engine_options(CLI::App& app, EngineArgs* a) {
   app.add_option("--rope-scaling", a->rope_scaling,
                  "RoPE scaling: none, linear, yarn (default: the model's metadata)");
   app.add_option("--rope-factor", a->rope_factor, "RoPE scaling factor");
-  app.add_option("--rope-orig-ctx", a->rope_orig_ctx,
-                 "Original (pre-scaling) context for YaRN");
+  app.add_option("--rope-orig-ctx", a->rope_orig_ctx, "Original (pre-scaling) context for YaRN");
   app.add_option("--rope-freq-base", a->rope_freq_base, "RoPE frequency base (theta)");
   app.add_option("--experts", a->experts,
                  "MoE: experts per token, 1..n_expert (default: the model's)");

@@ -53,8 +53,8 @@ Result<KvCache> KvCache::create(const KvShape& shape, const KvCacheOptions& opti
                             type_name(options.type_k) + ", V " + type_name(options.type_v) + ")");
   }
   if (options.n_ctx < 1 || options.n_ctx > kMaxCtx) {
-    return invalid_argument("context size must be in [1, " + std::to_string(kMaxCtx) +
-                            "], got " + std::to_string(options.n_ctx));
+    return invalid_argument("context size must be in [1, " + std::to_string(kMaxCtx) + "], got " +
+                            std::to_string(options.n_ctx));
   }
   if (shape.n_layer < 1 || shape.n_head_kv < 1 || shape.head_dim_k < 1 || shape.head_dim_v < 1) {
     return invalid_argument("KV cache shape must be positive");

@@ -25,12 +25,9 @@ void attention(ForwardContext& ctx, int64_t il, const AttentionVariant& variant)
   // 1. h = rms_norm(x) * attn_norm
   be.rms_norm(s.x.data(), L.attn_norm.data(), static_cast<float>(hp.rms_eps), n, d, s.h.data());
   // 2. q, k, v projections (+ bias for Qwen2)
-  be.matmul(L.attn_q, s.h.data(), n, variant.qkv_bias ? L.attn_q_bias.data() : nullptr,
-            s.q.data());
-  be.matmul(L.attn_k, s.h.data(), n, variant.qkv_bias ? L.attn_k_bias.data() : nullptr,
-            s.k.data());
-  be.matmul(L.attn_v, s.h.data(), n, variant.qkv_bias ? L.attn_v_bias.data() : nullptr,
-            s.v.data());
+  be.matmul(L.attn_q, s.h.data(), n, variant.qkv_bias ? L.attn_q_bias.data() : nullptr, s.q.data());
+  be.matmul(L.attn_k, s.h.data(), n, variant.qkv_bias ? L.attn_k_bias.data() : nullptr, s.k.data());
+  be.matmul(L.attn_v, s.h.data(), n, variant.qkv_bias ? L.attn_v_bias.data() : nullptr, s.v.data());
   // 3. Qwen3: RMSNorm over head_dim of every q and k head, with one weight per layer
   if (variant.qk_norm) {
     const float eps = static_cast<float>(hp.rms_eps);

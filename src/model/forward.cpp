@@ -20,7 +20,7 @@ namespace {
 
 // Element counts of every scratch buffer, in one place for create() and bytes_for().
 struct ScratchSizes {
-  size_t x, h, q, k, v, attn, gate, up;                       // floats
+  size_t x, h, q, k, v, attn, gate, up;                                   // floats
   size_t router, chosen, chosen_w, rows, rows_w, offsets, xe, ye, probs;  // MoE
 };
 
@@ -80,8 +80,8 @@ uint64_t ForwardScratch::bytes_for(const ModelHparams& hp, int64_t n_batch) {
 
 uint64_t ForwardScratch::bytes() const {
   uint64_t b = 0;
-  for (const auto* v : {&x, &h, &q, &k, &v, &attn, &gate, &up, &router, &chosen_w, &rows_w, &xe,
-                        &ye, &probs}) {
+  for (const auto* v :
+       {&x, &h, &q, &k, &v, &attn, &gate, &up, &router, &chosen_w, &rows_w, &xe, &ye, &probs}) {
     b += v->size() * sizeof(float);
   }
   for (const auto* v : {&chosen, &rows, &offsets}) b += v->size() * sizeof(int32_t);

@@ -25,15 +25,15 @@ struct ForwardScratch {
   std::vector<float> gate;  // [n_batch][n_ff] (MoE: [n_batch][n_ff_expert])
   std::vector<float> up;    // [n_batch][n_ff] (MoE: [n_batch][n_ff_expert])
   // MoE only: router logits, chosen experts, tokens gathered per expert.
-  std::vector<float> router;      // [n_batch][n_expert]
-  std::vector<int32_t> chosen;    // [n_batch][n_expert_used_max] expert ids
-  std::vector<float> chosen_w;    // [n_batch][n_expert_used_max] mixing weights
-  std::vector<int32_t> rows;      // [n_batch * n_expert_used_max] token index per routed row
-  std::vector<float> rows_w;      // [n_batch * n_expert_used_max] weight per routed row
-  std::vector<int32_t> offsets;   // [n_expert + 1] start of each expert's rows
-  std::vector<float> xe;          // [n_batch][n_embd] tokens routed to one expert
-  std::vector<float> ye;          // [n_batch][n_embd] that expert's output
-  std::vector<float> probs;       // [n_expert] softmax scratch
+  std::vector<float> router;     // [n_batch][n_expert]
+  std::vector<int32_t> chosen;   // [n_batch][n_expert_used_max] expert ids
+  std::vector<float> chosen_w;   // [n_batch][n_expert_used_max] mixing weights
+  std::vector<int32_t> rows;     // [n_batch * n_expert_used_max] token index per routed row
+  std::vector<float> rows_w;     // [n_batch * n_expert_used_max] weight per routed row
+  std::vector<int32_t> offsets;  // [n_expert + 1] start of each expert's rows
+  std::vector<float> xe;         // [n_batch][n_embd] tokens routed to one expert
+  std::vector<float> ye;         // [n_batch][n_embd] that expert's output
+  std::vector<float> probs;      // [n_expert] softmax scratch
 
   // Sizes every buffer for n_batch tokens of this model (MoE buffers for up to n_expert used).
   static ForwardScratch create(const ModelHparams& hp, int64_t n_batch);
@@ -49,9 +49,9 @@ struct ForwardContext {
   KvCache* kv = nullptr;
   const RopeTable* rope = nullptr;  // window covers [pos0, pos0 + n_tokens)
   ForwardScratch* s = nullptr;
-  int64_t pos0 = 0;                 // position of the first token of the chunk
-  int64_t n_tokens = 0;             // tokens in the chunk (<= s->n_batch)
-  int64_t n_expert_used = 0;        // MoE: experts per token for this pass
+  int64_t pos0 = 0;           // position of the first token of the chunk
+  int64_t n_tokens = 0;       // tokens in the chunk (<= s->n_batch)
+  int64_t n_expert_used = 0;  // MoE: experts per token for this pass
 };
 
 // Per-architecture decoder layer: x = layer(x), reading scratch x, writing it back.

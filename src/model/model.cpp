@@ -56,27 +56,48 @@ Status bind(const GgufFile& f, const TensorDesc& desc, const GgufTensorInfo& t, 
     return Status::ok();
   };
   switch (desc.role) {
-    case R::kTokenEmbd: return matrix(&w.token_embd);
-    case R::kOutput: return matrix(&w.output);
-    case R::kOutputNorm: return vec(&w.output_norm);
-    case R::kAttnNorm: return vec(&L->attn_norm);
-    case R::kAttnQ: return matrix(&L->attn_q);
-    case R::kAttnK: return matrix(&L->attn_k);
-    case R::kAttnV: return matrix(&L->attn_v);
-    case R::kAttnOut: return matrix(&L->attn_out);
-    case R::kAttnQNorm: return vec(&L->attn_q_norm);
-    case R::kAttnKNorm: return vec(&L->attn_k_norm);
-    case R::kAttnQBias: return vec(&L->attn_q_bias);
-    case R::kAttnKBias: return vec(&L->attn_k_bias);
-    case R::kAttnVBias: return vec(&L->attn_v_bias);
-    case R::kFfnNorm: return vec(&L->ffn_norm);
-    case R::kFfnGate: return matrix(&L->ffn_gate);
-    case R::kFfnUp: return matrix(&L->ffn_up);
-    case R::kFfnDown: return matrix(&L->ffn_down);
-    case R::kFfnRouter: return matrix(&L->ffn_router);
-    case R::kFfnGateExps: return stack(&L->ffn_gate_exps);
-    case R::kFfnUpExps: return stack(&L->ffn_up_exps);
-    case R::kFfnDownExps: return stack(&L->ffn_down_exps);
+    case R::kTokenEmbd:
+      return matrix(&w.token_embd);
+    case R::kOutput:
+      return matrix(&w.output);
+    case R::kOutputNorm:
+      return vec(&w.output_norm);
+    case R::kAttnNorm:
+      return vec(&L->attn_norm);
+    case R::kAttnQ:
+      return matrix(&L->attn_q);
+    case R::kAttnK:
+      return matrix(&L->attn_k);
+    case R::kAttnV:
+      return matrix(&L->attn_v);
+    case R::kAttnOut:
+      return matrix(&L->attn_out);
+    case R::kAttnQNorm:
+      return vec(&L->attn_q_norm);
+    case R::kAttnKNorm:
+      return vec(&L->attn_k_norm);
+    case R::kAttnQBias:
+      return vec(&L->attn_q_bias);
+    case R::kAttnKBias:
+      return vec(&L->attn_k_bias);
+    case R::kAttnVBias:
+      return vec(&L->attn_v_bias);
+    case R::kFfnNorm:
+      return vec(&L->ffn_norm);
+    case R::kFfnGate:
+      return matrix(&L->ffn_gate);
+    case R::kFfnUp:
+      return matrix(&L->ffn_up);
+    case R::kFfnDown:
+      return matrix(&L->ffn_down);
+    case R::kFfnRouter:
+      return matrix(&L->ffn_router);
+    case R::kFfnGateExps:
+      return stack(&L->ffn_gate_exps);
+    case R::kFfnUpExps:
+      return stack(&L->ffn_up_exps);
+    case R::kFfnDownExps:
+      return stack(&L->ffn_down_exps);
   }
   return invalid_argument("unhandled tensor role for '" + desc.name + "'");
 }

@@ -21,22 +21,22 @@ struct Architecture;
 
 // The weights of one decoder layer. Matrices are [n_in] -> [n_out] in ggml layout; vectors f32.
 struct LayerWeights {
-  std::vector<float> attn_norm;               // [n_embd]
-  WeightMatrix attn_q;                        // [n_embd] -> [n_head * head_dim]
-  WeightMatrix attn_k;                        // [n_embd] -> [n_head_kv * head_dim]
-  WeightMatrix attn_v;                        // [n_embd] -> [n_head_kv * head_dim_v]
-  WeightMatrix attn_out;                      // [n_head * head_dim_v] -> [n_embd]
-  std::vector<float> attn_q_bias;             // [n_head * head_dim]     (qwen2 only)
-  std::vector<float> attn_k_bias;             // [n_head_kv * head_dim]  (qwen2 only)
-  std::vector<float> attn_v_bias;             // [n_head_kv * head_dim_v] (qwen2 only)
-  std::vector<float> attn_q_norm;             // [head_dim] (qwen3, qwen3moe)
-  std::vector<float> attn_k_norm;             // [head_dim] (qwen3, qwen3moe)
-  std::vector<float> ffn_norm;                // [n_embd]
-  WeightMatrix ffn_gate, ffn_up;              // dense: [n_embd] -> [n_ff]
-  WeightMatrix ffn_down;                      // dense: [n_ff] -> [n_embd]
-  WeightMatrix ffn_router;                    // MoE: [n_embd] -> [n_expert]
-  ExpertStack ffn_gate_exps, ffn_up_exps;     // MoE: n_expert x ([n_embd] -> [n_ff_expert])
-  ExpertStack ffn_down_exps;                  // MoE: n_expert x ([n_ff_expert] -> [n_embd])
+  std::vector<float> attn_norm;            // [n_embd]
+  WeightMatrix attn_q;                     // [n_embd] -> [n_head * head_dim]
+  WeightMatrix attn_k;                     // [n_embd] -> [n_head_kv * head_dim]
+  WeightMatrix attn_v;                     // [n_embd] -> [n_head_kv * head_dim_v]
+  WeightMatrix attn_out;                   // [n_head * head_dim_v] -> [n_embd]
+  std::vector<float> attn_q_bias;          // [n_head * head_dim]     (qwen2 only)
+  std::vector<float> attn_k_bias;          // [n_head_kv * head_dim]  (qwen2 only)
+  std::vector<float> attn_v_bias;          // [n_head_kv * head_dim_v] (qwen2 only)
+  std::vector<float> attn_q_norm;          // [head_dim] (qwen3, qwen3moe)
+  std::vector<float> attn_k_norm;          // [head_dim] (qwen3, qwen3moe)
+  std::vector<float> ffn_norm;             // [n_embd]
+  WeightMatrix ffn_gate, ffn_up;           // dense: [n_embd] -> [n_ff]
+  WeightMatrix ffn_down;                   // dense: [n_ff] -> [n_embd]
+  WeightMatrix ffn_router;                 // MoE: [n_embd] -> [n_expert]
+  ExpertStack ffn_gate_exps, ffn_up_exps;  // MoE: n_expert x ([n_embd] -> [n_ff_expert])
+  ExpertStack ffn_down_exps;               // MoE: n_expert x ([n_ff_expert] -> [n_embd])
 };
 
 struct ModelWeights {

@@ -15,10 +15,10 @@ namespace longctx {
 
 struct ModelSummary {
   ModelHparams hp;
-  uint64_t n_params = 0;         // every tensor of the list
-  uint64_t weight_bytes = 0;     // their bytes in the file
-  uint64_t embd_params = 0;      // token_embd (only indexed, never multiplied, unless tied)
-  uint64_t expert_params = 0;    // all routed experts of all layers (MoE)
+  uint64_t n_params = 0;       // every tensor of the list
+  uint64_t weight_bytes = 0;   // their bytes in the file
+  uint64_t embd_params = 0;    // token_embd (only indexed, never multiplied, unless tied)
+  uint64_t expert_params = 0;  // all routed experts of all layers (MoE)
 
   // Parameters one token multiplies with for k experts per token: all but the embedding table
   // (when untied: the head is separate) and the n_expert - k experts not chosen.

@@ -14,9 +14,12 @@ namespace {
 
 ref::RopeScalingType to_ref(RopeScalingType t) {
   switch (t) {
-    case RopeScalingType::kLinear: return ref::RopeScalingType::kLinear;
-    case RopeScalingType::kYarn: return ref::RopeScalingType::kYarn;
-    case RopeScalingType::kNone: break;
+    case RopeScalingType::kLinear:
+      return ref::RopeScalingType::kLinear;
+    case RopeScalingType::kYarn:
+      return ref::RopeScalingType::kYarn;
+    case RopeScalingType::kNone:
+      break;
   }
   return ref::RopeScalingType::kNone;
 }
@@ -95,8 +98,8 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
 int64_t Engine::rope_context_limit() const {
   const ref::RopeScaling& s = rope_.scaling;
   if (s.type == ref::RopeScalingType::kNone) return hparams().n_ctx_train;
-  const int64_t base = s.type == ref::RopeScalingType::kYarn ? s.original_context
-                                                               : hparams().n_ctx_train;
+  const int64_t base =
+      s.type == ref::RopeScalingType::kYarn ? s.original_context : hparams().n_ctx_train;
   return static_cast<int64_t>(std::floor(static_cast<double>(base) * s.factor));
 }
 
@@ -162,8 +165,8 @@ Result<std::unique_ptr<Session>> Engine::new_session(const SessionOptions& optio
   auto rope = ref::RopeTable::build(rope_, n_batch);
   if (!rope) return rope.status();
   return std::make_unique<Session>(*this, std::move(kv.value()),
-                                   ForwardScratch::create(hp, n_batch), std::move(rope.value()),
-                                   k, std::move(warning));
+                                   ForwardScratch::create(hp, n_batch), std::move(rope.value()), k,
+                                   std::move(warning));
 }
 
 }  // namespace longctx

@@ -16,11 +16,16 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 const char* finish_reason_name(FinishReason r) {
   switch (r) {
-    case FinishReason::kEndOfGeneration: return "eog";
-    case FinishReason::kStopString: return "stop";
-    case FinishReason::kLength: return "length";
-    case FinishReason::kContextFull: return "context";
-    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kEndOfGeneration:
+      return "eog";
+    case FinishReason::kStopString:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kContextFull:
+      return "context";
+    case FinishReason::kCancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -58,8 +63,8 @@ Result<GenerateResult> generate(Session& session, std::span<const int32_t> promp
   GenerateResult res;
   // At most one id per free context position (+1: the last sampled is not cached).
   const int64_t room = session.n_ctx() + 1;
-  res.ids.reserve(static_cast<size_t>(
-      options.max_tokens >= 0 ? std::min(options.max_tokens, room) : room));
+  res.ids.reserve(
+      static_cast<size_t>(options.max_tokens >= 0 ? std::min(options.max_tokens, room) : room));
   res.n_prompt = static_cast<int64_t>(prompt.size());
   const auto t0 = std::chrono::steady_clock::now();
 

@@ -35,8 +35,8 @@ struct GenerateResult {
   std::string text;          // what was streamed (stop string excluded)
   std::vector<int32_t> ids;  // generated ids (the end-of-generation token included if hit)
   FinishReason finish = FinishReason::kLength;
-  int64_t n_prompt = 0;      // prompt tokens
-  int64_t n_reused = 0;      // of which taken from the cache
+  int64_t n_prompt = 0;       // prompt tokens
+  int64_t n_reused = 0;       // of which taken from the cache
   double prompt_seconds = 0;  // prefill of the non-reused prompt tokens
   double gen_seconds = 0;     // from the first sampled token to the end
   double ttft_seconds = 0;    // start to first token

@@ -190,8 +190,8 @@ TEST_F(ChatCli, SaveToABadPathIsReportedNotFatal) {
 // Bytes that are not UTF-8 in a message never lose the transcript: /save writes valid JSON
 // (invalid bytes replaced by U+FFFD) and the chat goes on.
 TEST_F(ChatCli, NonUtf8InputStillSaves) {
-  auto r = chat(std::string("caf\xe9 ok\n/save ") + save_path_ + "\nsecond\n/save " + save_path_ +
-                "\n");
+  auto r =
+      chat(std::string("caf\xe9 ok\n/save ") + save_path_ + "\nsecond\n/save " + save_path_ + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = saved();
   ASSERT_EQ(j["messages"].size(), 4u);

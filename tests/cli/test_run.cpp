@@ -124,7 +124,8 @@ TEST(CliRun, BadInputIsANonZeroExitNamingTheProblem) {
   const std::string m = " -q -m " + model();
   const std::string bad_ids = write_text("bad_ids.json", "[1, 2, 300]");
   const std::string not_json = write_text("not_json.json", "[1, 2");
-  const std::string long_ids = write_text("long_ids.json", nlohmann::json(std::vector<int>(40, 5)).dump());
+  const std::string long_ids =
+      write_text("long_ids.json", nlohmann::json(std::vector<int>(40, 5)).dump());
   const std::vector<BadCase> cases = {
       {"run" + m, "exactly one of"},
       {"run" + m + " -p a --prompt-ids " + bad_ids, "exactly one of"},

@@ -100,8 +100,10 @@ namespace {
 // probability), and nonsense values are refused.
 TEST(CliSynth, WeightStdSetsTheSpreadOfTheWeights) {
   const std::string path = testing_util::remove_at_exit(testing_util::unique_temp_path("std.gguf"));
-  auto r = run_longctx("synth -q --shape qwen3-tiny --type f32 --layers 1 --tokenizer none "
-                       "--weight-std 0.25 -o " + path);
+  auto r = run_longctx(
+      "synth -q --shape qwen3-tiny --type f32 --layers 1 --tokenizer none "
+      "--weight-std 0.25 -o " +
+      path);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto f = GgufFile::open(path);
   ASSERT_TRUE(f.is_ok());

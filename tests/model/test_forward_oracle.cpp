@@ -55,7 +55,8 @@ std::string materialise(const json& c) {
   if (c["options"].contains("norm_topk_prob") && !c["options"]["norm_topk_prob"].get<bool>()) {
     const std::string edited = testing_util::remove_at_exit(path + ".nonorm.gguf");
     testing_util::rewrite_gguf(
-        path, edited, {.add_kv = {{std::string(c["arch"]) + ".expert_weights_norm", gguf_bool(false)}}});
+        path, edited,
+        {.add_kv = {{std::string(c["arch"]) + ".expert_weights_norm", gguf_bool(false)}}});
     return edited;
   }
   return path;
@@ -66,8 +67,7 @@ struct Loaded {
   std::unique_ptr<Session> session;
 };
 
-Loaded load_case(const json& c, const std::string& backend,
-                 TensorType kv_type = TensorType::F32) {
+Loaded load_case(const json& c, const std::string& backend, TensorType kv_type = TensorType::F32) {
   const json& o = c["options"];
   EngineOptions eo;
   eo.model_path = materialise(c);
@@ -96,9 +96,9 @@ Loaded load_case(const json& c, const std::string& backend,
 }
 
 struct Diff {
-  double max_abs = 0;    // largest |ours - theirs| over all positions and tokens
-  double max_rel = 0;    // the same relative to that position's logit spread (max - min)
-  int top1_agree = 0;    // positions whose argmax agrees
+  double max_abs = 0;  // largest |ours - theirs| over all positions and tokens
+  double max_rel = 0;  // the same relative to that position's logit spread (max - min)
+  int top1_agree = 0;  // positions whose argmax agrees
   int n_pos = 0;
 };
 
@@ -128,8 +128,8 @@ Diff compare_prompt(Session& s, const json& c) {
 // ours accumulates each dot product in double, so over 2 layers the logits differ by float32
 // rounding of the activations: measured max |Δ|/spread 4.5e-7 .. 1.3e-6 over all 12 cases and
 // both backends (f32 KV). We allow 1e-5, about 8x the worst case and far below any real error
-// (a wrong RoPE, norm or routing moves logits by a large fraction of their spread). Quantized cases compare with
-// transformers running the dequantized weights, so the same bound applies.
+// (a wrong RoPE, norm or routing moves logits by a large fraction of their spread). Quantized cases
+// compare with transformers running the dequantized weights, so the same bound applies.
 constexpr double kRelTol = 1e-5;
 
 // Parameter: (case name, backend name); every backend must meet the same bound.

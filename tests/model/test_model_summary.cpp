@@ -28,7 +28,8 @@ TEST(ModelSummary, MoeActiveParametersMatchTheModelCards) {
   EXPECT_NEAR((b.active_params(8) + b.embd_params) / 1e9, 22.1, 0.2);
   // One more expert adds one expert's gate/up/down per layer.
   const ModelHparams& hp = a.hp;
-  EXPECT_EQ(a.active_params(9) - a.active_params(8), 3ull * hp.n_embd * hp.n_ff_expert * hp.n_layer);
+  EXPECT_EQ(a.active_params(9) - a.active_params(8),
+            3ull * hp.n_embd * hp.n_ff_expert * hp.n_layer);
   // Dense, untied (8B: 8.2B total, 6.95B without embeddings per its card): every weight but
   // the embedding table.
   const ModelSummary d = of("qwen3-8b");

@@ -48,8 +48,8 @@ void rewrite_gguf(const std::string& src, const std::string& dst, const GgufEdit
   for (size_t i = 0; i < kept.size(); ++i) {
     const GgufTensorInfo& declared = w.tensors()[i];
     if (declared.n_bytes == kept[i].n_bytes) {
-      LONGCTX_CHECK(w.write_tensor(declared.name, f->tensor_data(kept[i]), declared.n_bytes)
-                        .is_ok());
+      LONGCTX_CHECK(
+          w.write_tensor(declared.name, f->tensor_data(kept[i]), declared.n_bytes).is_ok());
     } else {
       std::vector<uint8_t> zeros(declared.n_bytes);
       LONGCTX_CHECK(w.write_tensor(declared.name, zeros.data(), zeros.size()).is_ok());

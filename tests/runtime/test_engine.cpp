@@ -196,8 +196,8 @@ TEST(Engine, ContextBeyondNativeWarnsWithAYarnSuggestion) {
   auto e = load(dense_path());
   ASSERT_TRUE(e);
   EXPECT_EQ(e->rope_context_limit(), 40960);
-  auto s = e->new_session({.n_ctx = 100000, .n_batch = 8, .type_k = TensorType::BF16,
-                           .type_v = TensorType::BF16});
+  auto s = e->new_session(
+      {.n_ctx = 100000, .n_batch = 8, .type_k = TensorType::BF16, .type_v = TensorType::BF16});
   ASSERT_TRUE(s.is_ok()) << s.status().message();
   // Qwen's recipe scales from the 32768-token pre-training context: ceil(100000 / 32768) = 4.
   EXPECT_NE((*s)->warning().find("--rope-factor 4 --rope-orig-ctx 32768"), std::string::npos)
@@ -211,8 +211,8 @@ TEST(Engine, AContextThatCannotFitInMemoryIsRefusedBeforeAllocating) {
   ASSERT_TRUE(e);
   // qwen3-tiny: 2 layers x 2 kv heads x 128 x 2 (K, V) x 4 bytes = 4 KiB per position at f32,
   // so 2^24 positions need 64 GiB: more than any CI machine has available.
-  auto s = e->new_session({.n_ctx = int64_t{1} << 24, .type_k = TensorType::F32,
-                           .type_v = TensorType::F32});
+  auto s = e->new_session(
+      {.n_ctx = int64_t{1} << 24, .type_k = TensorType::F32, .type_v = TensorType::F32});
   ASSERT_FALSE(s.is_ok());
   EXPECT_NE(s.status().message().find("available"), std::string::npos) << s.status().message();
 }
@@ -298,8 +298,9 @@ TEST(Engine, NonFiniteLogitsAreAnErrorNotACrash) {
 
 TEST(Engine, BrokenModelsAreErrorsNamingTheTensorOrKey) {
   const std::string dst = testing_util::remove_at_exit(unique_temp_path("broken.gguf"));
-  rewrite_gguf(dense_path(), dst,
-               {.keep_tensor = [](const GgufTensorInfo& t) { return t.name != "blk.1.attn_k.weight"; }});
+  rewrite_gguf(dense_path(), dst, {.keep_tensor = [](const GgufTensorInfo& t) {
+                 return t.name != "blk.1.attn_k.weight";
+               }});
   Status st = load_status(dst);
   EXPECT_FALSE(st.is_ok());
   EXPECT_NE(st.message().find("blk.1.attn_k.weight"), std::string::npos) << st.message();

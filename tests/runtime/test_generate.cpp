@@ -21,7 +21,8 @@ namespace {
 // a 300-token byte-level BPE tokenizer, so text round-trips.
 std::string model_path() {
   static const std::string p = [] {
-    const std::string path = testing_util::remove_at_exit(testing_util::unique_temp_path("gen_tiny.gguf"));
+    const std::string path =
+        testing_util::remove_at_exit(testing_util::unique_temp_path("gen_tiny.gguf"));
     auto bytes =
         read_file(std::string(LONGCTX_SOURCE_DIR) + "/tests/model/data/qwen3_tied_f32.gguf.zst");
     LONGCTX_CHECK(bytes.is_ok());
@@ -151,7 +152,8 @@ TEST(Generate, EndOfGenerationStopsAndStaysInTheCache) {
   GenerateOptions o = greedy(64);
   o.ignore_eog = false;
   GenRun r = gen(*f.session, ids, o);
-  for (size_t i = 0; i + 1 < r.res.ids.size(); ++i) EXPECT_FALSE(tok.is_end_of_generation(r.res.ids[i]));
+  for (size_t i = 0; i + 1 < r.res.ids.size(); ++i)
+    EXPECT_FALSE(tok.is_end_of_generation(r.res.ids[i]));
   if (r.res.finish == FinishReason::kEndOfGeneration) {
     EXPECT_TRUE(tok.is_end_of_generation(r.res.ids.back()));
     EXPECT_EQ(f.session->tokens().back(), r.res.ids.back());
