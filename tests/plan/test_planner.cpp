@@ -91,6 +91,30 @@ TEST(PlannerWeights, Qwen3_4BWithinOnePercentOfPublishedFiles) {
   }
 }
 
+TEST(PlannerWeights, Qwen3_8BAnd30BA3BWithinOnePercentOfPublishedFiles) {
+  // bartowski/Qwen_Qwen3-8B-GGUF and Qwen_Qwen3-30B-A3B-GGUF model cards (llama.cpp b5200):
+  // whole-file sizes in GB, rounded to 0.01 (docs/PLAN.md).
+  const double meta = 0.006e9;
+  struct Row {
+    const char* model;
+    QuantPreset preset;
+    double published;
+  };
+  for (const Row& r : {Row{"qwen3-8b", QuantPreset::BF16, 16.39e9},
+                       Row{"qwen3-8b", QuantPreset::Q8_0, 8.71e9},
+                       Row{"qwen3-8b", QuantPreset::Q6_K, 6.73e9},
+                       Row{"qwen3-30b-a3b", QuantPreset::BF16, 61.10e9},
+                       Row{"qwen3-30b-a3b", QuantPreset::Q8_0, 32.48e9},
+                       Row{"qwen3-30b-a3b", QuantPreset::Q6_K, 25.10e9},
+                       Row{"qwen3-30b-a3b", QuantPreset::Q5_K_M, 21.74e9}}) {
+    const ModelHparams hp = hparams_from_shape(*find_model_shape(r.model));
+    const double ours = static_cast<double>(preset_weight_bytes(hp, r.preset)) + meta;
+    // Rounding of the published figure alone allows 0.005 GB; 1% is the bound, and the
+    // measured differences are all below 0.1%.
+    EXPECT_NEAR(ours / r.published, 1.0, 0.001) << r.model << " " << preset_name(r.preset);
+  }
+}
+
 TEST(PlannerWeights, ActiveBytesCountOnlyTheChosenExperts) {
   const PlanModel m = catalog_model("qwen3-30b-a3b");
   uint64_t experts = 0, embd = 0;
