@@ -18,5 +18,6 @@ CommandFn add_template_command(CLI::App& app);
 CommandFn add_synth_command(CLI::App& app);
 CommandFn add_run_command(CLI::App& app);
 CommandFn add_chat_command(CLI::App& app);
+CommandFn add_bench_command(CLI::App& app);
 
 }  // namespace longctx::cli
