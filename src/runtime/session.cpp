@@ -52,9 +52,9 @@ Result<bool> Session::eval(std::span<const int32_t> tokens, const EvalOptions& o
     }
   }
   if (n > n_ctx() - n_past()) {
-    return invalid_argument(std::to_string(n) +
-                            " tokens do not fit in the context: " + std::to_string(n_past()) +
-                            " of " + std::to_string(n_ctx()) + " positions are used (raise --ctx)");
+    return invalid_argument(std::to_string(n) + " tokens do not fit in the context: " +
+                            std::to_string(n_past()) + " of " + std::to_string(n_ctx()) +
+                            " positions are used (raise --ctx)");
   }
   const int64_t n_rows = static_cast<int64_t>(logit_rows_.size()) / n_vocab;
   for (int64_t done = 0; done < n;) {
