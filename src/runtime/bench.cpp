@@ -56,10 +56,15 @@ std::string BenchTest::name() const {
 Result<std::vector<BenchTest>> make_bench_tests(const std::vector<int64_t>& n_prompt,
                                                 const std::vector<int64_t>& n_gen,
                                                 const std::vector<int64_t>& n_depth) {
+  // 2^24 positions is the largest KV cache there is (kv/kv_cache.h); the bound also keeps the
+  // sum of depth, prompt and generated tokens far from overflowing.
+  constexpr int64_t kMax = int64_t{1} << 24;
   auto check = [](const std::vector<int64_t>& v, const char* flag) -> Status {
     for (int64_t x : v) {
-      if (x < 0)
-        return invalid_argument(std::string(flag) + " must be >= 0, got " + std::to_string(x));
+      if (x < 0 || x > kMax) {
+        return invalid_argument(std::string(flag) + " must be in 0.." + std::to_string(kMax) +
+                                ", got " + std::to_string(x));
+      }
     }
     return Status::ok();
   };

@@ -24,7 +24,7 @@ struct BenchTest {
 };
 
 // llama-bench's test list: every prompt size, then every generation size, each at every depth
-// (zero sizes are skipped). Sizes and depths must be >= 0.
+// (zero sizes are skipped). Sizes and depths must be in 0..2^24.
 Result<std::vector<BenchTest>> make_bench_tests(const std::vector<int64_t>& n_prompt,
                                                 const std::vector<int64_t>& n_gen,
                                                 const std::vector<int64_t>& n_depth);

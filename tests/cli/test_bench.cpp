@@ -107,7 +107,7 @@ TEST_F(BenchCli, BadArgumentsAreErrors) {
   };
   const Case cases[] = {
       {"-p 0 -n 0", "nothing to measure"},
-      {"-d -1", "-d (depth) must be >= 0, got -1"},
+      {"-d -1", "-d (depth) must be in 0..16777216, got -1"},
       {"-p 8 -n 4 -d 16 --ctx 20", "test pp8 @ d16 needs 24 positions"},
       {"-o xml", "-o must be md or json, got 'xml'"},
       {"--bw fast", "--bw must be 'measured' or a bandwidth in GB/s > 0, got 'fast'"},

@@ -65,8 +65,10 @@ TEST(Bench, TestListIsPromptsThenGenerationsAtEveryDepthSkippingZeros) {
   EXPECT_NE(none.status().message().find("nothing to measure"), std::string::npos);
   auto neg = make_bench_tests({8}, {8}, {0, -5});
   ASSERT_FALSE(neg.is_ok());
-  EXPECT_NE(neg.status().message().find("-d (depth) must be >= 0, got -5"), std::string::npos);
+  EXPECT_NE(neg.status().message().find("-d (depth) must be in 0..16777216, got -5"),
+            std::string::npos);
   EXPECT_FALSE(make_bench_tests({-1}, {8}, {0}).is_ok());
+  EXPECT_FALSE(make_bench_tests({8}, {int64_t{1} << 62}, {0}).is_ok());  // no overflow later
 }
 
 TEST(Bench, MeanAndSampleStddev) {
