@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
       longctx::cli::add_run_command);
   add("chat", "Chat interactively with a model (streamed replies, /help for commands)",
       longctx::cli::add_chat_command);
+  add("bench",
+      "Measure prefill and decode speed (llama-bench style), with GB/s and bandwidth share",
+      longctx::cli::add_bench_command);
   add("template", "Render a chat-completions request with the model's chat template",
       longctx::cli::add_template_command);
 

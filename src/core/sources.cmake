@@ -1,7 +1,8 @@
-# Sources of src/core/: status, file I/O and memory maps, .npy arrays.
+# Sources of src/core/: status, file I/O and memory maps, .npy arrays, bandwidth probe.
 list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/file_io.cpp
   ${CMAKE_CURRENT_LIST_DIR}/thread_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/system_memory.cpp
   ${CMAKE_CURRENT_LIST_DIR}/npy.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bandwidth.cpp
 )

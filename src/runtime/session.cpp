@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace longctx {
 namespace {
@@ -92,6 +93,39 @@ Result<bool> Session::eval(std::span<const int32_t> tokens, const EvalOptions& o
     if (options.progress) options.progress(done, n);
   }
   return true;
+}
+
+Status Session::fill_synthetic(int64_t n) {
+  if (n < 0 || n > n_ctx() - n_past()) {
+    return invalid_argument("synthetic fill of " + std::to_string(n) +
+                            " positions does not fit: " + std::to_string(n_past()) + " of " +
+                            std::to_string(n_ctx()) + " positions are used (raise --ctx)");
+  }
+  const KvShape& shape = kv_.shape();
+  const int64_t k_row = shape.n_head_kv * shape.head_dim_k;
+  const int64_t v_row = shape.n_head_kv * shape.head_dim_v;
+  // One pattern chunk of kFillChunk positions, stored repeatedly: the values only need to be
+  // finite and of a realistic magnitude (post-norm K and V are O(1)).
+  constexpr int64_t kFillChunk = 64;
+  const int64_t rows = std::min(kFillChunk, std::max<int64_t>(n, 1));
+  std::vector<float> k(static_cast<size_t>(rows * k_row)), v(static_cast<size_t>(rows * v_row));
+  uint32_t state = 0x12345678u;
+  auto next = [&state] {
+    state = state * 1664525u + 1013904223u;  // LCG (Numerical Recipes constants)
+    return static_cast<float>(state >> 8) / static_cast<float>(1u << 23) - 1.0f;  // [-1, 1)
+  };
+  for (float& x : k) x = next();
+  for (float& x : v) x = next();
+  const int64_t pos0 = n_past();
+  for (int64_t done = 0; done < n; done += rows) {
+    const int64_t m = std::min(rows, n - done);
+    for (int64_t il = 0; il < shape.n_layer; ++il) {
+      kv_.store(il, pos0 + done, m, k.data(), v.data());
+    }
+  }
+  kv_.set_n_past(pos0 + n);
+  tokens_.insert(tokens_.end(), static_cast<size_t>(n), 0);
+  return Status::ok();
 }
 
 Status Session::set_expert_count(int64_t k) {

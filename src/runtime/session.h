@@ -53,6 +53,15 @@ class Session {
   // Logits of the last evaluated token: [n_vocab]. Valid after a successful eval.
   const float* logits() const { return last_logits_.data(); }
 
+  // Benchmark support only: appends n positions [n_past(), n_past() + n) whose K/V are synthetic
+  // values (a fixed pseudo-random pattern in [-1, 1), the same in every layer) and whose token
+  // ids are 0, without running the model. Attention cost depends on how many positions the
+  // cache holds, not on their values, so `bench` can time a test at depth d without first
+  // spending minutes on a real prefill of d tokens. The cache then holds no state any prompt
+  // would produce and logits() is left unchanged: never use it for generation. n < 0 or more
+  // positions than the context has room for is kInvalidArgument (nothing is stored then).
+  Status fill_synthetic(int64_t n);
+
   // MoE: experts per token from now on (1..n_expert); dense models accept only 0.
   Status set_expert_count(int64_t k);
   int64_t expert_count() const { return n_expert_used_; }

@@ -1,8 +1,10 @@
-# Sources of src/runtime/: engine, sessions (chunked prefill, decode), sampler, generation loop.
+# Sources of src/runtime/: engine, sessions (chunked prefill, decode), sampler, generation loop,
+# benchmark measurements.
 list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/sampler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/engine.cpp
   ${CMAKE_CURRENT_LIST_DIR}/session.cpp
   ${CMAKE_CURRENT_LIST_DIR}/generate.cpp
   ${CMAKE_CURRENT_LIST_DIR}/chat_prompt.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bench.cpp
 )

@@ -1,0 +1,300 @@
+// `longctx bench -m FILE [-p 512] [-n 128] [-d 0,4096] [-r 3] [-o md|json] [--bw GB/s]`: prefill
+// and decode speed in the manner of llama-bench (same test names and JSON fields, so its scripts
+// read ours), with the bytes and FLOPs per token turned into achieved GB/s and GFLOP/s and the
+// share of the measured memory-bandwidth limit.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/engine_args.h"
+#include "core/bandwidth.h"
+#include "core/thread_pool.h"
+#include "model/quant_preset.h"
+#include "runtime/bench.h"
+
+namespace longctx::cli {
+namespace {
+
+struct BenchArgs {
+  EngineArgs engine;
+  std::vector<int64_t> n_prompt{512}, n_gen{128}, n_depth{0};
+  int repetitions = 3;
+  std::string output = "md";
+  std::string bw = "measured";
+  int64_t bw_mib = 1024;
+  std::string depth_fill = "synthetic";
+};
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "longctx bench: %s\n", msg.c_str());
+  return 1;
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+// "qwen3 0.6B Q8_0", as llama.cpp describes a model: architecture, size class, file type
+// (millions below 0.1B, so test models do not read "0.0B").
+std::string model_type(const Model& m) {
+  const double n = static_cast<double>(m.n_params());
+  std::string s =
+      m.hparams().arch + " " + (n >= 1e8 ? fmt("%.1fB", n / 1e9) : fmt("%.0fM", n / 1e6));
+  if (auto ft = m.gguf().get_uint("general.file_type")) {
+    for (QuantPreset p : all_presets()) {
+      if (preset_file_type(p) == *ft) return s + " " + preset_name(p);
+    }
+  }
+  return s;
+}
+
+std::string cpu_info() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t c = line.find(':');
+      if (c != std::string::npos) return line.substr(std::min(line.size(), c + 2));
+    }
+  }
+  return "unknown";
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+struct Limit {
+  double gbps = 0;
+  std::string how;  // "measured: ..." or "--bw"
+};
+
+Result<Limit> bandwidth_limit(const BenchArgs& a, int n_threads) {
+  Limit l;
+  if (a.bw != "measured") {
+    size_t used = 0;
+    try {
+      l.gbps = std::stod(a.bw, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != a.bw.size() || !(l.gbps > 0) || l.gbps > 1e6) {
+      return invalid_argument("--bw must be 'measured' or a bandwidth in GB/s > 0, got '" + a.bw +
+                              "'");
+    }
+    l.how = "given with --bw";
+    return l;
+  }
+  if (a.bw_mib < 1 || a.bw_mib > 1024) {
+    return invalid_argument("--bw-size must be in 1..1024 MiB, got " + std::to_string(a.bw_mib));
+  }
+  BandwidthOptions o;
+  o.bytes = static_cast<uint64_t>(a.bw_mib) << 20;
+  o.n_threads = n_threads;
+  auto r = measure_read_bandwidth(o);
+  if (!r) return r.status();
+  l.gbps = r->gbps;
+  l.how = "measured: STREAM-style read of " + std::to_string(r->bytes >> 20) + " MiB, " +
+          std::to_string(r->n_threads) + " threads, best of " + std::to_string(r->repetitions);
+  return l;
+}
+
+struct Context {
+  std::string model_filename, model_type, backend, type_k, type_v, depth_fill, test_time;
+  uint64_t model_size = 0, n_params = 0;
+  int n_threads = 0;
+  int64_t n_batch = 0;
+  Limit limit;
+};
+
+void print_md(const Context& c, const std::vector<BenchResult>& results) {
+  std::printf("longctx bench: %s, %d threads, batch %lld, KV %s/%s\n", c.model_filename.c_str(),
+              c.n_threads, static_cast<long long>(c.n_batch), c.type_k.c_str(), c.type_v.c_str());
+  if (c.depth_fill == "synthetic") {
+    std::printf(
+        "depth fill: synthetic (the first d KV positions hold synthetic values, no prefill; "
+        "--depth-fill prefill for a real one)\n");
+  } else {
+    std::printf("depth fill: prefill (d tokens evaluated before each timed repetition)\n");
+  }
+  std::printf("bandwidth limit: %.1f GB/s (%s)\n\n", c.limit.gbps, c.limit.how.c_str());
+  std::printf(
+      "| model | size | params | backend | threads | test | t/s | GB/s | %% of limit | GFLOP/s |\n"
+      "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  for (const BenchResult& r : results) {
+    const bool decode = r.gbps > 0;
+    std::printf("| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %s | %s | %s |\n",
+                c.model_type.c_str(),
+                fmt("%.2f MiB", static_cast<double>(c.model_size) / (1 << 20)).c_str(),
+                fmt("%.2f M", static_cast<double>(c.n_params) / 1e6).c_str(), c.backend.c_str(),
+                c.n_threads, r.test.name().c_str(), r.avg_ts, r.stddev_ts,
+                decode ? fmt("%.2f", r.gbps).c_str() : "",
+                decode ? fmt("%.1f%%", 100 * r.gbps / c.limit.gbps).c_str() : "",
+                r.gflops > 0 ? fmt("%.1f", r.gflops).c_str() : "");
+  }
+}
+
+void print_json(const Context& c, const std::vector<BenchResult>& results) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const BenchResult& r : results) {
+    nlohmann::json j;
+    j["build_commit"] = "longctx-0.1.0";
+    j["build_number"] = 0;
+    j["cpu_info"] = cpu_info();
+    j["gpu_info"] = "";
+    j["backends"] = c.backend;
+    j["model_filename"] = c.model_filename;
+    j["model_type"] = c.model_type;
+    j["model_size"] = c.model_size;
+    j["model_n_params"] = c.n_params;
+    j["n_batch"] = c.n_batch;
+    j["n_ubatch"] = c.n_batch;
+    j["n_threads"] = c.n_threads;
+    j["type_k"] = c.type_k;
+    j["type_v"] = c.type_v;
+    j["n_gpu_layers"] = 0;
+    j["use_mmap"] = true;
+    j["n_prompt"] = r.test.n_prompt;
+    j["n_gen"] = r.test.n_gen;
+    j["n_depth"] = r.test.n_depth;
+    j["test_time"] = c.test_time;
+    j["avg_ns"] = static_cast<uint64_t>(r.avg_ns);
+    j["stddev_ns"] = static_cast<uint64_t>(r.stddev_ns);
+    j["avg_ts"] = r.avg_ts;
+    j["stddev_ts"] = r.stddev_ts;
+    j["samples_ns"] = r.samples_ns;
+    j["samples_ts"] = r.samples_ts;
+    // Ours: achieved bandwidth (decode) or compute rate (prefill), the limit and the share.
+    j["depth_fill"] = c.depth_fill;
+    j["bytes_per_token"] = r.bytes_per_token;
+    j["gbps"] = r.gbps;
+    j["bw_limit_gbps"] = c.limit.gbps;
+    j["bw_share"] = r.gbps / c.limit.gbps;
+    j["flops_per_token"] = r.flops_per_token;
+    j["gflops"] = r.gflops;
+    out.push_back(std::move(j));
+  }
+  std::printf("%s\n", out.dump(2).c_str());
+}
+
+int run(BenchArgs a) {
+  if (a.output != "md" && a.output != "json") {
+    return fail("-o must be md or json, got '" + a.output + "'");
+  }
+  if (a.repetitions < 1) return fail("-r must be >= 1, got " + std::to_string(a.repetitions));
+  DepthFill fill;
+  if (a.depth_fill == "synthetic") {
+    fill = DepthFill::kSynthetic;
+  } else if (a.depth_fill == "prefill") {
+    fill = DepthFill::kPrefill;
+  } else {
+    return fail("--depth-fill must be synthetic or prefill, got '" + a.depth_fill + "'");
+  }
+  auto tests = make_bench_tests(a.n_prompt, a.n_gen, a.n_depth);
+  if (!tests) return fail(tests.status().message());
+  // The context: what the largest test needs (as llama-bench sizes it), unless --ctx is given.
+  int64_t needed = 0;
+  for (const BenchTest& t : *tests) needed = std::max(needed, t.positions());
+  if (a.engine.ctx == 0) {
+    a.engine.ctx = needed;
+  } else {
+    for (const BenchTest& t : *tests) {
+      if (t.positions() > a.engine.ctx) {
+        return fail("test " + t.name() + " needs " + std::to_string(t.positions()) +
+                    " positions (depth + prompt + generated) but --ctx is " +
+                    std::to_string(a.engine.ctx) +
+                    " (raise --ctx, or leave it out: bench sizes the context to its largest test)");
+      }
+    }
+  }
+  const int n_threads = a.engine.threads > 0 ? a.engine.threads : ThreadPool::default_threads();
+  auto limit = bandwidth_limit(a, n_threads);
+  if (!limit) return fail(limit.status().message());
+
+  auto loaded = load_engine(a.engine, "bench");
+  if (!loaded) return fail(loaded.status().message());
+  Engine& engine = *loaded->engine;
+  Session& session = *loaded->session;
+
+  Context c;
+  c.model_filename = a.engine.model;
+  c.model_type = model_type(engine.model());
+  c.model_size = engine.model().weight_bytes();
+  c.n_params = engine.model().n_params();
+  c.backend = engine.backend_name();
+  c.n_threads = n_threads;
+  c.n_batch = session.n_batch();
+  c.type_k = type_name(session.kv().options().type_k);
+  c.type_v = type_name(session.kv().options().type_v);
+  c.depth_fill = depth_fill_name(fill);
+  c.test_time = utc_now();
+  c.limit = *limit;
+
+  BenchOptions bo;
+  bo.repetitions = a.repetitions;
+  bo.depth_fill = fill;
+  std::vector<BenchResult> results;
+  for (const BenchTest& t : *tests) {
+    ProgressLine progress("bench " + t.name(), !a.engine.quiet);
+    auto r = run_bench_test(session, t, bo, [&](int done, int total) {
+      progress.update(static_cast<uint64_t>(done), static_cast<uint64_t>(total));
+    });
+    progress.finish();
+    if (!r) return fail(t.name() + ": " + r.status().message());
+    results.push_back(std::move(r.value()));
+  }
+  if (a.output == "md") {
+    print_md(c, results);
+  } else {
+    print_json(c, results);
+  }
+  return 0;
+}
+
+}  // namespace
+
+CommandFn add_bench_command(CLI::App& app) {
+  auto a = std::make_shared<BenchArgs>();
+  add_engine_options(app, &a->engine);
+  app.add_option("-p,--n-prompt", a->n_prompt,
+                 "Prompt sizes of the prefill tests (pp), e.g. 512,1024")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("-n,--n-gen", a->n_gen, "Token counts of the decode tests (tg), e.g. 128")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("-d,--n-depth", a->n_depth,
+                 "Depths: KV positions already filled before each test, e.g. 0,4096")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("-r,--repetitions", a->repetitions, "Timed repetitions per test")
+      ->capture_default_str();
+  app.add_option("-o,--output", a->output, "Output format: md or json")->capture_default_str();
+  app.add_option("--bw", a->bw,
+                 "Memory-bandwidth limit in GB/s for '% of limit', or 'measured' (a read probe)")
+      ->capture_default_str();
+  app.add_option("--bw-size", a->bw_mib, "Buffer of the bandwidth probe in MiB (1..1024)")
+      ->capture_default_str();
+  app.add_option("--depth-fill", a->depth_fill,
+                 "How the depth is filled: synthetic (K/V values written directly, fast) or "
+                 "prefill (a real untimed prefill, as llama-bench does)")
+      ->capture_default_str();
+  return [a] { return run(*a); };
+}
+
+}  // namespace longctx::cli
