@@ -1,5 +1,6 @@
 // Device catalog (figures from shared/data/qwen3-family.md), size/rate parsing and detection.
 #include "plan/device.h"
+#include "plan/names.h"
 
 #include <algorithm>
 #include <cctype>
@@ -55,19 +56,6 @@ std::string key(std::string_view s) {
     out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return out;
-}
-
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 std::string_view trim(std::string_view s) {
