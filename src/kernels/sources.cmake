@@ -1,4 +1,5 @@
-# Sources of src/kernels/: ref/ holds the scalar reference ops (the oracle for SIMD / CUDA kernels).
+# Sources of src/kernels/: ref/ holds the scalar reference ops (the oracle for SIMD / CUDA kernels),
+# cpu/ the micro-kernels of the cpu backend, one translation unit per instruction-set path.
 set(LONGCTX_KERNELS_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/ref/norm.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ref/matmul.cpp
@@ -10,6 +11,33 @@ set(LONGCTX_KERNELS_SOURCES
 # The references define the numerics later kernels are compared with; keep them free of
 # compiler-chosen FMA contraction so every build computes the same bits.
 set_source_files_properties(${LONGCTX_KERNELS_SOURCES} PROPERTIES COMPILE_OPTIONS -ffp-contract=off)
-list(APPEND LONGCTX_LIB_SOURCES ${LONGCTX_KERNELS_SOURCES}
+
+# Portable kernels (any target): the scalar path.
+set(LONGCTX_CPU_KERNEL_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/cpu/isa.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cpu/legacy_scalar.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cpu/kquant_scalar.cpp
+)
+# x86-64: the AVX2 and AVX-512 paths, each file compiled for its own instruction set only (the
+# default build stays baseline x86-64; the path is chosen at run time from CPUID).
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+  set(LONGCTX_AVX2_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/legacy_avx2.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/kquant_avx2.cpp
+  )
+  set(LONGCTX_AVX512_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/legacy_avx512.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/kquant_avx512.cpp
+  )
+  set_source_files_properties(${LONGCTX_AVX2_SOURCES} PROPERTIES
+    COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+  set_source_files_properties(${LONGCTX_AVX512_SOURCES} PROPERTIES
+    COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx512bf16")
+  list(APPEND LONGCTX_CPU_KERNEL_SOURCES ${LONGCTX_AVX2_SOURCES} ${LONGCTX_AVX512_SOURCES})
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/cpu/isa.cpp PROPERTIES
+    COMPILE_DEFINITIONS LONGCTX_X86_KERNELS)
+endif()
+
+list(APPEND LONGCTX_LIB_SOURCES ${LONGCTX_KERNELS_SOURCES} ${LONGCTX_CPU_KERNEL_SOURCES}
   ${CMAKE_CURRENT_LIST_DIR}/ref_backend.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu_backend.cpp)
