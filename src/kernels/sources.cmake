@@ -17,6 +17,8 @@ set(LONGCTX_CPU_KERNEL_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cpu/isa.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu/legacy_scalar.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu/kquant_scalar.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cpu/q6k_scalar.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cpu/attention.cpp
 )
 # x86-64: the AVX2 and AVX-512 paths, each file compiled for its own instruction set only (the
 # default build stays baseline x86-64; the path is chosen at run time from CPUID).
@@ -24,10 +26,14 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
   set(LONGCTX_AVX2_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/cpu/legacy_avx2.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/kquant_avx2.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/q6k_avx2.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_avx2.cpp
   )
   set(LONGCTX_AVX512_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/cpu/legacy_avx512.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/kquant_avx512.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/q6k_avx512.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_avx512.cpp
   )
   set_source_files_properties(${LONGCTX_AVX2_SOURCES} PROPERTIES
     COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")

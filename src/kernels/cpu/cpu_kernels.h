@@ -84,9 +84,13 @@ struct KernelTable {
 void register_legacy_scalar(KernelTable* t);
 void register_legacy_avx2(KernelTable* t);
 void register_legacy_avx512(KernelTable* t);
-// K-quants: Q4_K, Q5_K, Q6_K (+ the Q8_K quantizer).
+// K-quants Q4_K, Q5_K (+ the Q8_K quantizer).
 void register_kquant_scalar(KernelTable* t);
 void register_kquant_avx2(KernelTable* t);
 void register_kquant_avx512(KernelTable* t);
+// Q6_K (reads Q8_K activations).
+void register_q6k_scalar(KernelTable* t);
+void register_q6k_avx2(KernelTable* t);
+void register_q6k_avx512(KernelTable* t);
 
 }  // namespace longctx::cpu

@@ -1,0 +1,4 @@
+// Placeholder: the avx2 attention tile kernels are added here.
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace longctx::cpu {}  // namespace longctx::cpu
