@@ -18,7 +18,8 @@ namespace {
 
 // Largest error one element of the activation picks up when the cpu backend converts it to the
 // format its kernel reads (0 for f32): bf16 rounds to 8 bits (|x| 2^-9); Q8_0 as derived in the
-// quantizer check (0.5625 d, d = amax / 127 over the 32-block); Q8_K |d| with d = amax / 128
+// quantizer check (d / 2 + 127 |d - fp16(d)|, d = amax / 127 over the 32-block, the fp16 error
+// 2^-11 d or 2^-25 for a subnormal d); Q8_K |d| with d = amax / 128
 // (|d| / 2 plus ggml's clamp of +128 to 127, which can cost a full step).
 std::vector<double> act_error(cpu::ActType t, const float* x, int64_t n) {
   std::vector<double> e(static_cast<size_t>(n), 0.0);
@@ -34,7 +35,7 @@ std::vector<double> act_error(cpu::ActType t, const float* x, int64_t n) {
           e[i] = std::fabs(x[i]) / 512.0;
           break;
         case cpu::ActType::kQ8_0:
-          e[i] = 0.5625 * amax / 127.0 * (1.0 + 1.0 / 1024);
+          e[i] = amax / 127.0 * (0.5 + 127.0 / 2048 + 1.0 / 1024) + 127.0 / 33554432;
           break;
         case cpu::ActType::kQ8_K:
           e[i] = amax / 128.0 * (1.0 + 1.0 / 1024);
