@@ -214,18 +214,31 @@ struct MmCase {
 
 constexpr uint32_t kCanary = 0xffc0dead;  // a NaN: kernels must overwrite y, never add to it
 
+// extreme: every weight row and every activation row is the same random +-1 pattern, so all
+// products are positive and the integer block sums reach their largest magnitude (quants at
+// +-127 / -8 / 15 ...): catches int16 saturation in multiply-add chains.
 void check_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const MmCase& mc,
-                  const char* isa, Report& rep) {
+                  bool extreme, const char* isa, Report& rep) {
   const size_t rb = row_bytes(type, mc.n);
   const size_t stride = rb + mc.w_pad;
   const size_t arb = cpu::act_row_bytes(k.act, mc.n);
   const size_t a_stride = arb + mc.a_pad;
   const size_t ldy = static_cast<size_t>(mc.nr) + (gemm ? mc.ldy_pad : 0);
   Buffer w(stride * mc.nr, mc.w_off), a(a_stride * mc.nc, mc.a_off);
-  make_weights(type, mc.n, mc.nr, stride, 1000 + static_cast<uint32_t>(mc.n + mc.nr), w.data());
+  extreme = extreme && has_quantizer(type);
+  std::vector<float> sign = random_normal(static_cast<size_t>(mc.n), 3);
+  for (float& f : sign) f = f < 0.0f ? -1.0f : 1.0f;
+  if (extreme) {
+    for (int64_t r = 0; r < mc.nr; ++r) {
+      if (!quantize_row(type, sign.data(), w.data() + r * stride, mc.n).is_ok()) std::exit(2);
+    }
+  } else {
+    make_weights(type, mc.n, mc.nr, stride, 1000 + static_cast<uint32_t>(mc.n + mc.nr), w.data());
+  }
   std::vector<double> ad(static_cast<size_t>(mc.n * mc.nc));
   for (int64_t c = 0; c < mc.nc; ++c) {
-    const std::vector<float> x = random_normal(static_cast<size_t>(mc.n), 77 + c);
+    const std::vector<float> x =
+        extreme ? sign : random_normal(static_cast<size_t>(mc.n), 77 + static_cast<uint32_t>(c));
     reference_act(k.act, x.data(), mc.n, a.data() + c * a_stride);
     decode_act(k.act, a.data() + c * a_stride, mc.n, ad.data() + c * mc.n);
   }
@@ -266,6 +279,7 @@ void check_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const 
                 static_cast<long long>(mc.n), static_cast<long long>(mc.nr),
                 static_cast<long long>(mc.nc), mc.w_off, mc.a_off, mc.y_off, mc.w_pad, mc.a_pad,
                 mc.ldy_pad);
+  if (extreme) std::strncat(shape, " max", sizeof(shape) - std::strlen(shape) - 1);
   const std::string op = std::string(gemm ? "gemm" : "gemv") + "<" + act_name(k.act) + ">";
   rep.check(op, type_name(type), isa, shape, worst, stray == 0,
             stray ? std::to_string(stray) + " floats written outside y" : "");
@@ -376,8 +390,9 @@ void run_matmul(const Options& opt, Report& rep) {
             const MmCase mc{
                 ns[i],       nrs[i % 5], 1, offs[i % 5][0], offs[i % 5][1], offs[i % 5][2],
                 pads[i % 5], 0,          0};
-            check_matmul(type, k, false, mc, in, rep);
+            check_matmul(type, k, false, mc, false, in, rep);
           }
+          check_matmul(type, k, false, {ns.back(), 5, 1, 1, 1, 1, 0, 0, 0}, true, in, rep);
         }
       }
       if (do_gemm) {
@@ -399,8 +414,9 @@ void run_matmul(const Options& opt, Report& rep) {
                             (i % 4 == 1) ? 3u : 0u,
                             (i % 4 == 2) ? 7u : 0u,
                             (i % 4 == 3) ? 3u : 0u};
-            check_matmul(type, k, true, mc, in, rep);
+            check_matmul(type, k, true, mc, false, in, rep);
           }
+          check_matmul(type, k, true, {ns.back(), 6, 5, 1, 1, 1, 0, 0, 0}, true, in, rep);
         }
       }
     }
