@@ -35,6 +35,9 @@ class KernelBackend {
  public:
   virtual ~KernelBackend() = default;
   virtual const char* name() const = 0;
+  // A one-line description for logs and benchmarks (e.g. "cpu avx512": backend and instruction
+  // set).
+  virtual std::string describe() const { return name(); }
   virtual bool supports(KernelOp op, TensorType type) const = 0;
 
   // y[t][r] = sum_i W[r][i] * x[t][i] (+ bias[r]):  x[n_tokens][n_in], y[n_tokens][n_out],
@@ -61,11 +64,15 @@ class KernelBackend {
 // The scalar reference backend (single-threaded, double accumulation): the oracle.
 std::unique_ptr<KernelBackend> make_ref_backend();
 
-// The portable multithreaded backend (n_threads <= 0: all cores).
-std::unique_ptr<KernelBackend> make_cpu_backend(int n_threads);
+// The multithreaded CPU backend (n_threads <= 0: all cores) on an instruction-set path: "auto"
+// (the best this CPU runs, or the LONGCTX_ISA environment variable), "scalar", "avx2", "avx512".
+// Error if the CPU cannot run the named path.
+Result<std::unique_ptr<KernelBackend>> make_cpu_backend(int n_threads, std::string_view isa);
 
-// A backend by name ("ref", "cpu"; "auto" picks the fastest available). Unknown names are an error
+// A backend by name: "ref", "cpu" (path chosen by `isa`), "cpu-scalar" / "cpu-avx2" /
+// "cpu-avx512" (that path, whatever `isa` says); "auto" = "cpu". Unknown names are an error
 // listing the known ones.
-Result<std::unique_ptr<KernelBackend>> make_backend(std::string_view name, int n_threads);
+Result<std::unique_ptr<KernelBackend>> make_backend(std::string_view name, int n_threads,
+                                                    std::string_view isa = "auto");
 
 }  // namespace longctx
