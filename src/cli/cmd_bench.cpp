@@ -236,7 +236,7 @@ int run(BenchArgs a) {
   c.model_type = model_type(engine.model());
   c.model_size = engine.model().weight_bytes();
   c.n_params = engine.model().n_params();
-  c.backend = engine.backend_name();
+  c.backend = engine.backend_description();
   c.n_threads = n_threads;
   c.n_batch = session.n_batch();
   c.type_k = type_name(session.kv().options().type_k);

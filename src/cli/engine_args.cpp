@@ -29,7 +29,12 @@ void add_engine_options(CLI::App& app, EngineArgs* a) {
   app.add_option("--experts", a->experts,
                  "MoE: experts per token, 1..n_expert (default: the model's)");
   app.add_option("-t,--threads", a->threads, "Threads (default: all cores)");
-  app.add_option("--backend", a->backend, "Kernel backend: auto, ref")->capture_default_str();
+  app.add_option("--backend", a->backend, "Kernel backend: auto (= cpu), cpu, ref")
+      ->capture_default_str();
+  app.add_option("--isa", a->isa,
+                 "cpu backend instruction set: auto, scalar, avx2, avx512 (default: "
+                 "$LONGCTX_ISA, else the best this CPU runs)")
+      ->capture_default_str();
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
 }
 
@@ -50,6 +55,7 @@ Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
   eo.model_path = a.model;
   eo.tokenizer_path = a.tokenizer;
   eo.backend = a.backend;
+  eo.isa = a.isa;
   eo.n_threads = a.threads;
   if (!a.rope_scaling.empty()) {
     if (a.rope_scaling == "none") {
@@ -110,7 +116,8 @@ Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
     line += ": " + std::to_string(e.model().active_params(s.expert_count()) / 1000000) +
             "M active params/token; context " + std::to_string(s.n_ctx()) + ", KV " +
             type_name(s.kv().options().type_k) + "/" + type_name(s.kv().options().type_v) + " " +
-            std::to_string(s.kv().bytes() >> 20) + " MiB; backend " + e.backend_name() + "\n";
+            std::to_string(s.kv().bytes() >> 20) + " MiB; backend " + e.backend_description() +
+            "\n";
     std::fputs(line.c_str(), stderr);
   }
   if (!(*session)->warning().empty()) {

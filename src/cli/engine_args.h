@@ -1,5 +1,6 @@
 // Command-line options shared by every command that loads a model (run, chat, later serve and
-// bench): model, tokenizer, context, batch, KV types, RoPE overrides, experts, threads, backend.
+// bench): model, tokenizer, context, batch, KV types, RoPE overrides, experts, threads, backend,
+// ISA.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,7 @@ struct EngineArgs {
   std::optional<int64_t> experts;  // unset: the model's expert_used_count
   int threads = 0;
   std::string backend = "auto";
+  std::string isa = "auto";
   bool quiet = false;  // no loading / prefill progress
 };
 

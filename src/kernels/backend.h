@@ -35,12 +35,22 @@ class KernelBackend {
  public:
   virtual ~KernelBackend() = default;
   virtual const char* name() const = 0;
+  // A one-line description for logs and benchmarks (e.g. "cpu avx512": backend and instruction
+  // set).
+  virtual std::string describe() const { return name(); }
   virtual bool supports(KernelOp op, TensorType type) const = 0;
 
   // y[t][r] = sum_i W[r][i] * x[t][i] (+ bias[r]):  x[n_tokens][n_in], y[n_tokens][n_out],
   // bias[n_out] or nullptr. y must not alias x.
   virtual void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, const float* bias,
                       float* y) = 0;
+  // Several products of the same input, e.g. the q/k/v or gate/up projections: for each i < n,
+  // ys[i] = ws[i] x (+ biases[i], which may be nullptr; biases itself may be nullptr). One pass
+  // lets a backend convert x once and run all products in one dispatch.
+  virtual void matmul_multi(const WeightMatrix* ws, int n, const float* x, int64_t n_tokens,
+                            const float* const* biases, float* const* ys) {
+    for (int i = 0; i < n; ++i) matmul(ws[i], x, n_tokens, biases ? biases[i] : nullptr, ys[i]);
+  }
   // y[t] = row ids[t] of W, dequantized: y[n][n_in]. ids are in [0, n_out).
   virtual void get_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* y) = 0;
   // RMSNorm of each of n_rows rows of width n: x[n_rows][n] -> y (may alias x), weight[n].
@@ -61,11 +71,15 @@ class KernelBackend {
 // The scalar reference backend (single-threaded, double accumulation): the oracle.
 std::unique_ptr<KernelBackend> make_ref_backend();
 
-// The portable multithreaded backend (n_threads <= 0: all cores).
-std::unique_ptr<KernelBackend> make_cpu_backend(int n_threads);
+// The multithreaded CPU backend (n_threads <= 0: all cores) on an instruction-set path: "auto"
+// (the best this CPU runs, or the LONGCTX_ISA environment variable), "scalar", "avx2", "avx512".
+// Error if the CPU cannot run the named path.
+Result<std::unique_ptr<KernelBackend>> make_cpu_backend(int n_threads, std::string_view isa);
 
-// A backend by name ("ref", "cpu"; "auto" picks the fastest available). Unknown names are an error
+// A backend by name: "ref", "cpu" (path chosen by `isa`), "cpu-scalar" / "cpu-avx2" /
+// "cpu-avx512" (that path, whatever `isa` says); "auto" = "cpu". Unknown names are an error
 // listing the known ones.
-Result<std::unique_ptr<KernelBackend>> make_backend(std::string_view name, int n_threads);
+Result<std::unique_ptr<KernelBackend>> make_backend(std::string_view name, int n_threads,
+                                                    std::string_view isa = "auto");
 
 }  // namespace longctx

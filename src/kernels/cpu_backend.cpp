@@ -1,8 +1,11 @@
-// The "cpu" kernel backend: the portable multithreaded path. Matmul rows are split across a
-// persistent thread pool; each thread decodes a weight row once into f32 and dots it with every
-// input vector of the batch in single precision with 8 independent partial sums (which the
-// compiler vectorises for any x86-64 / ARM target). The element-wise ops are the reference's. The
-// per-ISA SIMD kernels (AVX2, AVX-512) replace these loops behind the same interface.
+// The "cpu" kernel backend: drives the micro-kernels of one instruction-set path (kernels/cpu)
+// on a persistent thread pool. A matmul converts its input rows once into the activation format
+// the weight type's kernel reads (f32, bf16, Q8_0 or Q8_K), then splits the weight rows across
+// threads: one activation row (decode) goes to the gemv kernel, many (prefill) to the gemm kernel
+// in blocks of rows x tokens sized for the caches. Weight types without a kernel on any path fall
+// back to decoding each row to f32. Attention is the tiled online-softmax kernel of
+// kernels/cpu/attention; the element-wise ops are split across threads when large.
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -10,14 +13,21 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/ref/activations.h"
+#include "kernels/ref/norm.h"
 #include "kernels/ref_backend.h"
 #include "quant/quantize.h"
 
 namespace longctx {
 namespace {
 
-// sum_i a[i] * b[i] with 8 interleaved partial sums (a fixed order, so results do not depend on
-// the thread count or the batch size).
+using cpu::ActType;
+using cpu::MatmulKernel;
+
+// sum_i a[i] * b[i] with 8 interleaved partial sums (fallback path; a fixed order, so results do
+// not depend on the thread count or the batch size).
 float dot_f32(const float* a, const float* b, int64_t n) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
@@ -28,15 +38,192 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
-// Overrides the heavy ops (matmul, attention); the element-wise ones stay the reference's.
+// Element-wise ops below this many elements run on the calling thread: waking the pool costs
+// more than the work.
+constexpr int64_t kParallelElements = 1 << 15;
+
+// Cache blocking of the gemm: a block of weight rows (about kRowBlockBytes) is kept hot while
+// the thread sweeps the activation rows in blocks of kColBlock.
+constexpr size_t kRowBlockBytes = 96 << 10;
+constexpr int64_t kColBlock = 32;
+
+// Most products matmul_multi runs in one pass (q/k/v).
+constexpr int kMaxMulti = 4;
+
 class CpuBackend final : public RefBackend {
  public:
-  explicit CpuBackend(int n_threads) : pool_(n_threads), rows_(static_cast<size_t>(n_threads)) {}
+  CpuBackend(int n_threads, cpu::Isa isa)
+      : pool_(n_threads),
+        isa_(isa),
+        table_(cpu::kernel_table(isa)),
+        attention_(isa),
+        rows_(static_cast<size_t>(pool_.size())) {}
 
   const char* name() const override { return "cpu"; }
+  std::string describe() const override { return std::string("cpu ") + cpu::isa_name(isa_); }
 
   void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, const float* bias,
               float* y) override {
+    const float* biases[1] = {bias};
+    float* ys[1] = {y};
+    matmul_multi(&w, 1, x, n_tokens, biases, ys);
+  }
+
+  // All products share x: it is converted once per activation format (q/k/v of a Q4_K_M model
+  // may mix Q4_K and Q6_K, which both read Q8_K), then one dispatch gives every thread its share
+  // of the rows of every matrix.
+  void matmul_multi(const WeightMatrix* ws, int n, const float* x, int64_t n_tokens,
+                    const float* const* biases, float* const* ys) override {
+    LONGCTX_CHECK(n >= 1 && n <= kMaxMulti);
+    const void* act[cpu::kNumActTypes] = {};
+    size_t act_stride[cpu::kNumActTypes] = {};
+    const MatmulKernel* kernels[kMaxMulti];
+    for (int i = 0; i < n; ++i) {
+      LONGCTX_CHECK(ws[i].n_in == ws[0].n_in);
+      kernels[i] = kernel_for(ws[i].type);
+      if (kernels[i] == nullptr) {
+        matmul_fallback(ws[i], x, n_tokens, biases ? biases[i] : nullptr, ys[i]);
+        continue;
+      }
+      const int a = static_cast<int>(kernels[i]->act);
+      if (act[a] != nullptr) continue;
+      if (kernels[i]->act == ActType::kF32) {
+        act[a] = x;
+        act_stride[a] = static_cast<size_t>(ws[0].n_in) * sizeof(float);
+      } else {
+        act_stride[a] = cpu::act_row_bytes(kernels[i]->act, ws[0].n_in);
+        act[a] = quantize_activations(kernels[i]->act, x, n_tokens, ws[0].n_in, act_stride[a]);
+      }
+    }
+    pool_.run([&](int ith, int nth) {
+      for (int i = 0; i < n; ++i) {
+        if (kernels[i] == nullptr) continue;
+        const int a = static_cast<int>(kernels[i]->act);
+        run_rows(*kernels[i], ws[i], act[a], act_stride[a], n_tokens, biases ? biases[i] : nullptr,
+                 ys[i], ith, nth);
+      }
+    });
+  }
+
+  void attention(const AttentionParams& params, const float* q, int64_t n_q, const KvView& k,
+                 const KvView& v, float* out) override {
+    attention_.run(pool_, params, q, n_q, k, v, out);
+  }
+
+  void rms_norm(const float* x, const float* weight, float eps, int64_t n_rows, int64_t n,
+                float* y) override {
+    for_rows(n_rows, n, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        abort_on_error(ref::rms_norm(x + r * n, weight, eps, n, y + r * n), "rms_norm");
+      }
+    });
+  }
+
+  void rope(const RopeTable& table, int64_t pos0, int64_t n_tokens, int64_t n_head,
+            float* x) override {
+    const int64_t hd = table.head_dim();
+    for_rows(n_tokens, n_head * hd, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        abort_on_error(ref::rope_apply(table, pos0 + t, n_head, hd, x + t * n_head * hd), "rope");
+      }
+    });
+  }
+
+  void swiglu(const float* gate, const float* up, int64_t n, float* y) override {
+    // In chunks of 64 elements so threads never share a cache line of y.
+    const int64_t n_chunks = (n + 63) / 64;
+    for_rows(n_chunks, 64, [&](int64_t c0, int64_t c1) {
+      const int64_t i0 = c0 * 64, i1 = std::min(n, c1 * 64);
+      ref::swiglu(gate + i0, up + i0, i1 - i0, y + i0);
+    });
+  }
+
+ private:
+  const MatmulKernel* kernel_for(TensorType type) const {
+    const auto id = static_cast<uint32_t>(type);
+    if (id >= static_cast<uint32_t>(cpu::kMaxTypeId)) return nullptr;
+    const MatmulKernel& k = table_.matmul[id];
+    return k.gemv != nullptr && k.gemm != nullptr ? &k : nullptr;
+  }
+
+  // Thread ith's rows of y = W a (+ bias): one activation row goes to gemv, several to gemm in
+  // blocks of rows (kept hot in L1/L2) x tokens.
+  static void run_rows(const MatmulKernel& k, const WeightMatrix& w, const void* a, size_t a_stride,
+                       int64_t n_tokens, const float* bias, float* y, int ith, int nth) {
+    int64_t r0, r1;
+    split_rows(w.n_out, ith, nth, &r0, &r1);
+    if (r0 >= r1) return;
+    const size_t w_stride = row_bytes(w.type, w.n_in);
+    const auto* wbase = static_cast<const uint8_t*>(w.data);
+    const auto* abase = static_cast<const uint8_t*>(a);
+    if (n_tokens == 1) {
+      k.gemv(w.n_in, wbase + r0 * w_stride, w_stride, r1 - r0, a, y + r0);
+    } else {
+      const int64_t rb = row_block(w_stride);
+      for (int64_t rs = r0; rs < r1; rs += rb) {
+        const int64_t nr = std::min(rb, r1 - rs);
+        for (int64_t cs = 0; cs < n_tokens; cs += kColBlock) {
+          const int64_t nc = std::min(kColBlock, n_tokens - cs);
+          k.gemm(w.n_in, wbase + rs * w_stride, w_stride, nr, abase + cs * a_stride, a_stride, nc,
+                 y + cs * w.n_out + rs, static_cast<size_t>(w.n_out));
+        }
+      }
+    }
+    if (bias != nullptr) {
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        float* yt = y + t * w.n_out;
+        for (int64_t r = r0; r < r1; ++r) yt[r] += bias[r];
+      }
+    }
+  }
+
+  // Thread ith's share of n rows, in multiples of 4 (the kernels' register tile height) so no
+  // thread gets a ragged tile in the middle of the matrix.
+  static void split_rows(int64_t n, int ith, int nth, int64_t* r0, int64_t* r1) {
+    const int64_t quads = (n + 3) / 4;
+    split_range(quads, ith, nth, r0, r1);
+    *r0 = std::min(n, *r0 * 4);
+    *r1 = std::min(n, *r1 * 4);
+  }
+
+  static int64_t row_block(size_t w_stride) {
+    const int64_t rb = static_cast<int64_t>(kRowBlockBytes / std::max<size_t>(w_stride, 1));
+    return std::max<int64_t>(4, rb / 4 * 4);
+  }
+
+  // Runs fn(begin, end) over rows of `width` elements, on the pool when the op is large.
+  template <class Fn>
+  void for_rows(int64_t n_rows, int64_t width, Fn&& fn) {
+    if (n_rows * width < kParallelElements || n_rows < 2 || pool_.size() == 1) {
+      fn(int64_t{0}, n_rows);
+      return;
+    }
+    pool_.run([&](int ith, int nth) {
+      int64_t r0, r1;
+      split_range(n_rows, ith, nth, &r0, &r1);
+      if (r0 < r1) fn(r0, r1);
+    });
+  }
+
+  // Converts x[n_tokens][n_in] into an activation format, into a buffer per format reused
+  // across calls.
+  const void* quantize_activations(ActType act, const float* x, int64_t n_tokens, int64_t n_in,
+                                   size_t a_stride) {
+    std::vector<uint8_t>& buf = act_buf_[static_cast<int>(act)];
+    const size_t need = a_stride * static_cast<size_t>(n_tokens);
+    if (buf.size() < need) buf.resize(need);
+    uint8_t* dst = buf.data();
+    const cpu::QuantizeActFn q = table_.quantize[static_cast<int>(act)];
+    LONGCTX_CHECK(q != nullptr);
+    for_rows(n_tokens, n_in, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) q(x + t * n_in, dst + t * a_stride, n_in);
+    });
+    return dst;
+  }
+
+  // Types no path has a kernel for: decode each weight row to f32 once, dot with every token.
+  void matmul_fallback(const WeightMatrix& w, const float* x, int64_t n_tokens, const float* bias,
+                       float* y) {
     const size_t row_size = row_bytes(w.type, w.n_in);
     const auto* base = static_cast<const uint8_t*>(w.data);
     pool_.run([&](int ith, int nth) {
@@ -45,45 +232,31 @@ class CpuBackend final : public RefBackend {
       int64_t r0, r1;
       split_range(w.n_out, ith, nth, &r0, &r1);
       for (int64_t r = r0; r < r1; ++r) {
-        const float* wr = row.data();
-        const uint8_t* src = base + static_cast<size_t>(r) * row_size;
-        if (w.type == TensorType::F32 && reinterpret_cast<uintptr_t>(src) % alignof(float) == 0) {
-          wr = reinterpret_cast<const float*>(src);  // GGUF data is aligned: no copy
-        } else {
-          abort_on_error(dequantize_row(w.type, src, row.data(), w.n_in), "matmul");
-        }
+        abort_on_error(dequantize_row(w.type, base + r * row_size, row.data(), w.n_in), "matmul");
         const float b = bias ? bias[r] : 0.0f;
         for (int64_t t = 0; t < n_tokens; ++t) {
-          y[t * w.n_out + r] = dot_f32(wr, x + t * w.n_in, w.n_in) + b;
+          y[t * w.n_out + r] = dot_f32(row.data(), x + t * w.n_in, w.n_in) + b;
         }
       }
     });
   }
 
-  void attention(const AttentionParams& params, const float* q, int64_t n_q, const KvView& k,
-                 const KvView& v, float* out) override {
-    // Queries are independent: split them across threads (prefill); decode runs on one.
-    const int64_t width = params.shape.n_head * params.shape.head_dim;
-    pool_.run([&](int ith, int nth) {
-      int64_t t0, t1;
-      split_range(n_q, ith, nth, &t0, &t1);
-      if (t0 == t1) return;
-      AttentionParams p = params;
-      p.q_pos0 = params.q_pos0 + t0;
-      abort_on_error(ref::attention(p, q + t0 * width, t1 - t0, k, v, out + t0 * width),
-                     "attention");
-    });
-  }
-
- private:
   ThreadPool pool_;
-  std::vector<std::vector<float>> rows_;  // per thread: one decoded weight row [n_in]
+  cpu::Isa isa_;
+  const cpu::KernelTable& table_;
+  cpu::CpuAttention attention_;
+  std::vector<uint8_t> act_buf_[cpu::kNumActTypes];  // converted activations per format, grown
+                                                     // to the largest matmul
+  std::vector<std::vector<float>> rows_;             // fallback: per thread, one decoded weight row
 };
 
 }  // namespace
 
-std::unique_ptr<KernelBackend> make_cpu_backend(int n_threads) {
-  return std::make_unique<CpuBackend>(n_threads > 0 ? n_threads : ThreadPool::default_threads());
+Result<std::unique_ptr<KernelBackend>> make_cpu_backend(int n_threads, std::string_view isa) {
+  auto path = cpu::select_isa(isa);
+  if (!path) return path.status();
+  const int threads = n_threads > 0 ? n_threads : ThreadPool::default_threads();
+  return std::unique_ptr<KernelBackend>(std::make_unique<CpuBackend>(threads, *path));
 }
 
 }  // namespace longctx

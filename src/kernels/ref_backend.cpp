@@ -69,11 +69,13 @@ void abort_on_error(const Status& st, const char* op) {
 }
 
 std::unique_ptr<KernelBackend> make_ref_backend() { return std::make_unique<RefBackend>(); }
-Result<std::unique_ptr<KernelBackend>> make_backend(std::string_view name, int n_threads) {
+Result<std::unique_ptr<KernelBackend>> make_backend(std::string_view name, int n_threads,
+                                                    std::string_view isa) {
   if (name == "ref") return make_ref_backend();  // single-threaded by design
-  if (name == "cpu" || name == "auto") return make_cpu_backend(n_threads);
+  if (name == "cpu" || name == "auto") return make_cpu_backend(n_threads, isa);
+  if (name.starts_with("cpu-")) return make_cpu_backend(n_threads, name.substr(4));
   return invalid_argument("unknown kernel backend '" + std::string(name) +
-                          "' (known: auto, cpu, ref)");
+                          "' (known: auto, cpu, cpu-scalar, cpu-avx2, cpu-avx512, ref)");
 }
 
 }  // namespace longctx

@@ -42,7 +42,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
     return invalid_argument("thread count must be in 0..1024 (0: all cores), got " +
                             std::to_string(options.n_threads));
   }
-  auto backend = make_backend(options.backend, options.n_threads);
+  auto backend = make_backend(options.backend, options.n_threads, options.isa);
   if (!backend) return backend.status();
   e->backend_ = std::move(backend.value());
 

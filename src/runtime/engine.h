@@ -32,7 +32,8 @@ struct EngineOptions {
   std::string model_path;
   std::string tokenizer_path;  // Hugging Face tokenizer dir/file; "" = the GGUF's own
   std::string backend = "auto";
-  int n_threads = 0;  // 0 = all cores
+  std::string isa = "auto";  // cpu backend: auto, scalar, avx2, avx512
+  int n_threads = 0;         // 0 = all cores
   RopeOverrides rope;
   // Loading progress: (tensors bound, total).
   std::function<void(size_t done, size_t total)> progress;
@@ -55,6 +56,7 @@ class Engine {
   const ModelHparams& hparams() const { return model_->hparams(); }
   KernelBackend& backend() { return *backend_; }
   const char* backend_name() const { return backend_->name(); }
+  std::string backend_description() const { return backend_->describe(); }
   // The tokenizer, or nullptr when the GGUF carries none and none was given (token ids only).
   const Tokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
   // tokenizer.chat_template of the GGUF ("" when absent).

@@ -49,7 +49,7 @@ std::vector<float> random_vec(size_t n, uint32_t seed) {
 class Backends : public ::testing::TestWithParam<int> {
  protected:
   std::unique_ptr<KernelBackend> ref_ = make_ref_backend();
-  std::unique_ptr<KernelBackend> cpu_ = make_cpu_backend(GetParam());
+  std::unique_ptr<KernelBackend> cpu_ = make_cpu_backend(GetParam(), "auto").value();
 };
 
 TEST_P(Backends, MatmulMatchesTheReferenceForEveryWeightType) {
