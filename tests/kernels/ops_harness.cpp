@@ -27,7 +27,7 @@ void usage(const char* argv0) {
       "  --perf       time each op instead (median of repetitions): GB/s and GFLOP/s\n"
       "  --isa P      only path P (default all supported paths)\n"
       "  --op NAME    quantize | gemv | gemm | attention | backend (or a backend op: matmul,\n"
-      "               rms_norm, rope, swiglu, get_rows)\n"
+      "               mm_multi, rms_norm, rope, swiglu, get_rows)\n"
       "  --type T     weight / activation / KV type name (f32, f16, bf16, q8_0, q4_K, q8_K ...)\n"
       "  --threads N  threads of the timed kernels (perf default 1) and of the attention and\n"
       "               backend checks (default: 1 and 3)\n",

@@ -1,7 +1,6 @@
-// Ops harness, backend level: make_backend("cpu") against make_backend("ref") for matmul (every
-// weight type, bias, misaligned weights, 1 and 5 tokens), rms_norm, rope, swiglu and get_rows.
-// The cpu backend takes its path from LONGCTX_ISA (kernels/cpu/isa.h select_isa), so each ISA
-// path is checked by setting it before the backend is made.
+// Ops harness, backend level: make_backend("cpu-<isa>") against make_backend("ref") for matmul
+// (every weight type, bias, misaligned weights, 1 / 5 / 40 tokens), matmul_multi (mixed types
+// sharing one input), rms_norm, rope, swiglu and get_rows, with 1 and 3 threads.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -46,49 +45,114 @@ std::vector<double> act_error(cpu::ActType t, const float* x, int64_t n) {
   return e;
 }
 
+// A packed weight matrix with its dequantized values and block offsets (see
+// dequantize_with_offsets), misaligned by one byte.
+struct Weights {
+  Weights(TensorType type, int64_t n_in, int64_t n_out, uint32_t seed)
+      : bytes(row_bytes(type, n_in) * n_out, 1) {
+    const size_t rb = row_bytes(type, n_in);
+    make_weights(type, n_in, n_out, rb, seed, bytes.data());
+    w = {type, bytes.data(), n_in, n_out};
+    dequantize_with_offsets(type, bytes.data(), rb, n_out, n_in, &wd, &off);
+  }
+  Buffer bytes;
+  WeightMatrix w;
+  std::vector<float> wd, off;
+};
+
+// The activation format the cpu path converts x to for this type (f32 when the path has no
+// kernel pair and the backend falls back to f32 dot products).
+cpu::ActType backend_act(cpu::Isa isa, TensorType type) {
+  const cpu::MatmulKernel& k = cpu::kernel_table(isa).matmul[static_cast<int>(type)];
+  return k.gemv != nullptr && k.gemm != nullptr ? k.act : cpu::ActType::kF32;
+}
+
+// Worst error of got vs want (both [n_tok][n_out]) for y = W x + bias. Bound: the kernel's c * M
+// (matmul_c_rel) plus the activation conversion, sum_i |w_i| e_i, plus the bias addition and the
+// reference's own double-to-float rounding, 2 u |y|.
+void add_matmul_errors(const Weights& W, cpu::ActType act, const std::vector<float>& x,
+                       int64_t n_tok, const float* bias, const std::vector<float>& want,
+                       const std::vector<float>& got, Worst* worst) {
+  const int64_t n_in = W.w.n_in, n_out = W.w.n_out;
+  for (int64_t t = 0; t < n_tok; ++t) {
+    const float* xt = x.data() + t * n_in;
+    const std::vector<double> e = act_error(act, xt, n_in);
+    for (int64_t r = 0; r < n_out; ++r) {
+      double m = bias ? std::fabs(bias[r]) : 0.0, ea = 0.0;
+      for (int64_t i = 0; i < n_in; ++i) {
+        const double wi = std::fabs(W.wd[r * n_in + i]);
+        m += (wi + 2.0 * W.off[r * n_in + i]) * std::fabs(xt[i]);
+        ea += wi * e[i];
+      }
+      const double y = want[t * n_out + r];
+      const double bound = matmul_c_rel(act, n_in) * m + ea + 2.0 * kU * std::fabs(y);
+      worst->add(std::fabs(got[t * n_out + r] - y), bound);
+    }
+  }
+}
+
+std::string mm_shape(int64_t n_in, int64_t n_out, int64_t n_tok, int threads) {
+  char s[64];
+  std::snprintf(s, sizeof(s), "in=%lld out=%lld tok=%lld t=%d", static_cast<long long>(n_in),
+                static_cast<long long>(n_out), static_cast<long long>(n_tok), threads);
+  return s;
+}
+
+// Decode (1 token), a small batch (5) and a batch past the backend's 32-token column block
+// (40); 37 outputs, and 300 for the batch so the rows span several row blocks and threads.
 void check_matmul(KernelBackend& cpu, KernelBackend& ref, cpu::Isa isa, TensorType type,
                   int threads, Report& rep) {
   const int64_t bs = traits(type).block_size;
   const int64_t n_in = bs == 256 ? 768 : bs == 32 ? 288 : 131;
-  const int64_t n_out = 37;
-  const size_t rb = row_bytes(type, n_in);
-  Buffer wb(rb * n_out, 1);
-  make_weights(type, n_in, n_out, rb, 21, wb.data());
-  const WeightMatrix w{type, wb.data(), n_in, n_out};
-  std::vector<float> wd, off;
-  dequantize_with_offsets(type, wb.data(), rb, n_out, n_in, &wd, &off);
-  // The activation format the cpu path reads for this type (f32 when it has no kernel).
-  const cpu::MatmulKernel& k = cpu::kernel_table(isa).matmul[static_cast<int>(type)];
-  const cpu::ActType act = k.gemv != nullptr ? k.act : cpu::ActType::kF32;
-  const std::vector<float> bias = random_normal(static_cast<size_t>(n_out), 22);
-  for (int64_t n_tok : {1, 5}) {
+  const cpu::ActType act = backend_act(isa, type);
+  for (int64_t n_tok : {1, 5, 40}) {
+    const int64_t n_out = n_tok == 40 ? 300 : 37;
+    const Weights W(type, n_in, n_out, 21);
+    const std::vector<float> bias = random_normal(static_cast<size_t>(n_out), 22);
     const std::vector<float> x = random_normal(static_cast<size_t>(n_tok * n_in), 23);
     std::vector<float> want(static_cast<size_t>(n_tok * n_out)), got(want.size());
-    ref.matmul(w, x.data(), n_tok, bias.data(), want.data());
-    cpu.matmul(w, x.data(), n_tok, bias.data(), got.data());
-    // Bound: the kernel's c * M (matmul_c_rel) plus the activation conversion, sum_i |w_i| e_i,
-    // plus the bias addition and the reference's own double-to-float rounding, 2 u |y|.
+    ref.matmul(W.w, x.data(), n_tok, bias.data(), want.data());
+    cpu.matmul(W.w, x.data(), n_tok, bias.data(), got.data());
     Worst worst;
-    for (int64_t t = 0; t < n_tok; ++t) {
-      const float* xt = x.data() + t * n_in;
-      const std::vector<double> e = act_error(act, xt, n_in);
-      for (int64_t r = 0; r < n_out; ++r) {
-        double m = std::fabs(bias[r]), ea = 0.0;
-        for (int64_t i = 0; i < n_in; ++i) {
-          const double wi = std::fabs(wd[r * n_in + i]);
-          m += (wi + 2.0 * off[r * n_in + i]) * std::fabs(xt[i]);
-          ea += wi * e[i];
-        }
-        const double y = want[t * n_out + r];
-        const double bound = matmul_c_rel(act, n_in) * m + ea + 2.0 * kU * std::fabs(y);
-        worst.add(std::fabs(got[t * n_out + r] - y), bound);
-      }
+    add_matmul_errors(W, act, x, n_tok, bias.data(), want, got, &worst);
+    rep.check("matmul", type_name(type), cpu::isa_name(isa), mm_shape(n_in, n_out, n_tok, threads),
+              worst);
+  }
+}
+
+// matmul_multi: q/k/v-like products of one input with mixed weight types (two sharing an
+// activation format), a bias on one of them, 1 and 7 tokens.
+void check_matmul_multi(KernelBackend& cpu, KernelBackend& ref, cpu::Isa isa, int threads,
+                        Report& rep) {
+  const int64_t n_in = 512;
+  const TensorType types[3] = {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q8_0};
+  const int64_t n_outs[3] = {64, 21, 37};
+  std::vector<Weights> W;
+  W.reserve(3);
+  for (int i = 0; i < 3; ++i) W.emplace_back(types[i], n_in, n_outs[i], 50 + i);
+  const std::vector<float> bias = random_normal(static_cast<size_t>(n_outs[1]), 53);
+  const float* biases[3] = {nullptr, bias.data(), nullptr};
+  const WeightMatrix ws[3] = {W[0].w, W[1].w, W[2].w};
+  for (int64_t n_tok : {1, 7}) {
+    const std::vector<float> x = random_normal(static_cast<size_t>(n_tok * n_in), 54);
+    std::vector<float> want[3], got[3];
+    float* ys[3];
+    for (int i = 0; i < 3; ++i) {
+      want[i].resize(static_cast<size_t>(n_tok * n_outs[i]));
+      got[i].resize(want[i].size());
+      ys[i] = got[i].data();
+      ref.matmul(ws[i], x.data(), n_tok, biases[i], want[i].data());
     }
-    char shape[64];
-    std::snprintf(shape, sizeof(shape), "in=%lld out=%lld tok=%lld t=%d",
-                  static_cast<long long>(n_in), static_cast<long long>(n_out),
-                  static_cast<long long>(n_tok), threads);
-    rep.check("matmul", type_name(type), cpu::isa_name(isa), shape, worst);
+    cpu.matmul_multi(ws, 3, x.data(), n_tok, biases, ys);
+    Worst worst;
+    for (int i = 0; i < 3; ++i) {
+      add_matmul_errors(W[i], backend_act(isa, types[i]), x, n_tok, biases[i], want[i], got[i],
+                        &worst);
+    }
+    rep.check(
+        "mm_multi", "mixed", cpu::isa_name(isa),
+        "q4_K+q6_K+q8_0 in=512 tok=" + std::to_string(n_tok) + " t=" + std::to_string(threads),
+        worst);
   }
 }
 
@@ -196,19 +260,16 @@ void check_elementwise(KernelBackend& cpu, KernelBackend& ref, cpu::Isa isa, int
 }  // namespace
 
 void run_backend(const Options& opt, Report& rep) {
-  const char* ops[] = {"backend", "matmul", "rms_norm", "rope", "swiglu", "get_rows"};
+  const char* ops[] = {"backend", "matmul", "mm_multi", "rms_norm", "rope", "swiglu", "get_rows"};
   bool any = false;
   for (const char* op : ops) any = any || want_op(opt, op);
   if (!any || opt.perf) return;  // --perf times the kernels; the backend adds only threading
-  const char* saved = std::getenv("LONGCTX_ISA");
-  const std::string saved_isa = saved ? saved : "";
   std::unique_ptr<KernelBackend> ref = make_ref_backend();
   for (cpu::Isa isa : selected_isas(opt)) {
-    setenv("LONGCTX_ISA", cpu::isa_name(isa), 1);
     std::vector<int> thread_counts = {1, 3};
     if (opt.threads > 0) thread_counts = {opt.threads};
     for (int threads : thread_counts) {
-      auto made = make_backend("cpu", threads);
+      auto made = make_backend(std::string("cpu-") + cpu::isa_name(isa), threads);
       if (!made.is_ok()) std::exit(2);
       KernelBackend& cpu = *made.value();
       for (TensorType type : weight_types()) {
@@ -222,13 +283,12 @@ void run_backend(const Options& opt, Report& rep) {
           check_get_rows(cpu, *ref, isa, type, threads, rep);
         }
       }
+      if ((want_op(opt, "backend") || want_op(opt, "matmul") || want_op(opt, "mm_multi")) &&
+          want_type(opt, "mixed")) {
+        check_matmul_multi(cpu, *ref, isa, threads, rep);
+      }
       if (want_type(opt, "f32")) check_elementwise(cpu, *ref, isa, threads, opt, rep);
     }
-  }
-  if (saved) {
-    setenv("LONGCTX_ISA", saved_isa.c_str(), 1);
-  } else {
-    unsetenv("LONGCTX_ISA");
   }
 }
 
