@@ -52,7 +52,6 @@ def main():
         for depth in [int(d) for d in depths.split(",")]:
             common = ["-p", n_prompt, "-n", n_gen, "-d", str(depth), "-t", str(args.threads),
                       "-r", "1", "-o", "json"]
-            ctx = str(depth + int(n_prompt) + int(n_gen) + 16)
             llama, ours = {}, {}
             for rnd in range(args.rounds):
                 if depth not in args.skip_llama_depth:
@@ -60,8 +59,8 @@ def main():
                                       + common):
                         llama.setdefault(test_name(r), []).append(r["avg_ts"])
                         raw.append({"program": "llama.cpp", "model": model, **r})
-                for r in run_json([args.longctx, "bench", "-m", model, "-q", "-c", ctx,
-                                   "--kv-type", "f16"] + common):
+                for r in run_json([args.longctx, "bench", "-m", model, "-q", "--kv-type", "f16"]
+                                  + common):
                     ours.setdefault(test_name(r), []).append(r)
                     raw.append({"program": "longctx", "model": model, **r})
                 print(f"{model} d{depth} round {rnd + 1}/{args.rounds} done", file=sys.stderr)
