@@ -139,10 +139,11 @@ class CpuBackend final : public RefBackend {
   }
 
   void convert_row(TensorType t, const float* x, int64_t n, void* dst) override {
-    if (t == TensorType::F16) {
+    const cpu::QuantizeActFn to_bf16 = table_.quantize[static_cast<int>(ActType::kBF16)];
+    if (t == TensorType::F16 && table_.to_f16 != nullptr) {
       table_.to_f16(x, static_cast<uint16_t*>(dst), n);
-    } else if (t == TensorType::BF16) {
-      table_.quantize[static_cast<int>(ActType::kBF16)](x, dst, n);
+    } else if (t == TensorType::BF16 && to_bf16 != nullptr) {
+      to_bf16(x, dst, n);
     } else {
       KernelBackend::convert_row(t, x, n, dst);
     }
