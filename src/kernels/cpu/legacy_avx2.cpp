@@ -216,78 +216,60 @@ struct FloatKernel {
 // Block dot in integers: maddubs multiplies unsigned x signed bytes into int16 pairs, so Q8_0 uses
 // the sign trick (|w| x sign(w) * a, max pair 2 * 128 * 127 < 2^15); madd with ones widens to
 // eight int32 partial sums, converted exactly to float and scaled by d_w * d_a with one FMA.
+// Q4_0 nibbles q in 0..15 are the unsigned operand directly; the -8 offset is removed in int16 as
+// maddubs(8, a), once per activation block (pairs: 2 * 15 * 127 fits in int16).
 
-struct Q8Kernel {
-  static constexpr int kRows = 4, kCols = 2, kGemvRows = 4;
-  template <int R, int C>
-  static void tile(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as, float* y,
-                   size_t ldy) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[R][C];
-    for (int r = 0; r < R; ++r) {
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-    }
-    const int64_t nb = n / kQK;
-    for (int64_t b = 0; b < nb; ++b) {
-      __m256i wq[R], wabs[R];
-      float dw[R];
-      for (int r = 0; r < R; ++r) {
-        const uint8_t* p = w + r * ws + b * kQ8Bytes;
-        dw[r] = h2f(p);
-        wq[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
-        wabs[r] = _mm256_sign_epi8(wq[r], wq[r]);
-      }
-      for (int c = 0; c < C; ++c) {
-        const uint8_t* q = a + c * as + b * kQ8Bytes;
-        const float da = h2f(q);
-        const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 2));
-        for (int r = 0; r < R; ++r) {
-          const __m256i p16 = _mm256_maddubs_epi16(wabs[r], _mm256_sign_epi8(aq, wq[r]));
-          const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-          acc[r][c] = _mm256_fmadd_ps(s, _mm256_set1_ps(dw[r] * da), acc[r][c]);
-        }
-      }
-    }
-    for (int r = 0; r < R; ++r) {
-      for (int c = 0; c < C; ++c) y[c * ldy + r] = hsum(acc[r][c]);
-    }
-  }
-};
+// fp16 scale at p broadcast to 8 floats (a 16-bit broadcast load and one conversion).
+static inline __m256 scale8(const uint8_t* p) {
+  int16_t v;
+  std::memcpy(&v, p, 2);
+  return _mm256_cvtph_ps(_mm_set1_epi16(v));
+}
 
-// Q4_0: nibbles q in 0..15 are the unsigned operand directly; the -8 offset is removed in int16
-// as maddubs(8, a), computed once per activation block (pairs: 2 * 15 * 127 fits in int16).
-struct Q4Kernel {
+// Q4_0 block at p (fp16 d, 16 bytes of nibbles) as 32 unsigned bytes in element order: the
+// 16 bytes are broadcast to both halves, the upper half shifted right by 4, then masked.
+static inline __m256i nibbles(const uint8_t* p, __m256i shift, __m256i low4) {
+  const __m256i x =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2)));
+  return _mm256_and_si256(_mm256_srlv_epi64(x, shift), low4);
+}
+
+template <bool kQ4>
+struct QuantKernel {
   static constexpr int kRows = 4, kCols = 2, kGemvRows = 4;
   template <int R, int C>
   static void tile(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as, float* y,
                    size_t ldy) {
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i eights = _mm256_set1_epi8(8);
+    const __m256i shift = _mm256_setr_epi64x(0, 0, 4, 4);
     const __m256i low4 = _mm256_set1_epi8(0x0f);
+    constexpr size_t kWBytes = kQ4 ? kQ4Bytes : kQ8Bytes;
     __m256 acc[R][C];
     for (int r = 0; r < R; ++r) {
       for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
     }
     const int64_t nb = n / kQK;
     for (int64_t b = 0; b < nb; ++b) {
-      __m256i wq[R];
-      float dw[R];
-      for (int r = 0; r < R; ++r) {
-        const uint8_t* p = w + r * ws + b * kQ4Bytes;
-        dw[r] = h2f(p);
-        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
-        // Low nibbles are elements 0..15, high nibbles 16..31.
-        wq[r] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), low4);
-      }
+      __m256i aq[C], off[C];
+      __m256 da[C];
       for (int c = 0; c < C; ++c) {
         const uint8_t* q = a + c * as + b * kQ8Bytes;
-        const float da = h2f(q);
-        const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 2));
-        const __m256i off = _mm256_maddubs_epi16(eights, aq);
-        for (int r = 0; r < R; ++r) {
-          const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(wq[r], aq), off);
+        da[c] = scale8(q);
+        aq[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 2));
+        if (kQ4) off[c] = _mm256_maddubs_epi16(eights, aq[c]);
+      }
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* p = w + r * ws + b * kWBytes;
+        const __m256 dw = scale8(p);
+        const __m256i wq = kQ4 ? nibbles(p, shift, low4)
+                               : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+        const __m256i wu = kQ4 ? wq : _mm256_sign_epi8(wq, wq);
+        for (int c = 0; c < C; ++c) {
+          const __m256i p16 = kQ4 ? _mm256_sub_epi16(_mm256_maddubs_epi16(wu, aq[c]), off[c])
+                                  : _mm256_maddubs_epi16(wu, _mm256_sign_epi8(aq[c], wq));
           const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-          acc[r][c] = _mm256_fmadd_ps(s, _mm256_set1_ps(dw[r] * da), acc[r][c]);
+          acc[r][c] = _mm256_fmadd_ps(s, _mm256_mul_ps(dw, da[c]), acc[r][c]);
         }
       }
     }
@@ -311,8 +293,8 @@ void register_legacy_avx2(KernelTable* t) {
   t->matmul[kF32] = kernel<FloatKernel<LoadF32>>(ActType::kF32);
   t->matmul[kF16] = kernel<FloatKernel<LoadF16>>(ActType::kF32);
   t->matmul[kBF16] = kernel<FloatKernel<LoadBF16>>(ActType::kF32);
-  t->matmul[kQ8_0] = kernel<Q8Kernel>(ActType::kQ8_0);
-  t->matmul[kQ4_0] = kernel<Q4Kernel>(ActType::kQ8_0);
+  t->matmul[kQ8_0] = kernel<QuantKernel<false>>(ActType::kQ8_0);
+  t->matmul[kQ4_0] = kernel<QuantKernel<true>>(ActType::kQ8_0);
 }
 
 }  // namespace longctx::cpu
