@@ -56,8 +56,8 @@ void quantize_f32(const float* x, void* dst, int64_t n) {
 static inline __m128i bf16x8(__m256 x) {
   const __m256i bits = _mm256_castps_si256(x);
   const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
-  const __m256i rne =
-      _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7fff)), lsb), 16);
+  const __m256i rne = _mm256_srli_epi32(
+      _mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7fff)), lsb), 16);
   const __m256i nan = _mm256_or_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(0x40));
   const __m256i is_nan = _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q));
   const __m256i h = _mm256_blendv_epi8(rne, nan, is_nan);
@@ -98,8 +98,9 @@ void quantize_q8_0(const float* x, void* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK, out += kQ8Bytes) {
     __m256 v[4];
     for (int k = 0; k < 4; ++k) v[k] = _mm256_loadu_ps(x + 8 * k);
-    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
-                             _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+    __m256 m =
+        _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+                      _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
     __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
@@ -142,7 +143,8 @@ void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
   for (; r + K::kRows <= nr; r += K::kRows) {
     strip<K, K::kRows, K::kCols>(n, wp + r * w_stride, w_stride, ap, a_stride, nc, y + r, ldy);
   }
-  for (; r < nr; ++r) strip<K, 1, K::kCols>(n, wp + r * w_stride, w_stride, ap, a_stride, nc, y + r, ldy);
+  for (; r < nr; ++r)
+    strip<K, 1, K::kCols>(n, wp + r * w_stride, w_stride, ap, a_stride, nc, y + r, ldy);
 }
 
 template <class K>
@@ -160,7 +162,9 @@ void gemv(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
 
 struct LoadF32 {
   static constexpr int kBytes = 4;
-  static __m256 load8(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
+  static __m256 load8(const uint8_t* p) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
+  }
   static float get(const uint8_t* p) { return f32_at(p); }
 };
 struct LoadF16 {

@@ -70,8 +70,8 @@ void quantize_bf16(const float* x, void* dst, int64_t n) {
   const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff);
   const __m512i quiet = _mm512_set1_epi32(0x40);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xffff)
-                                    : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m =
+        n - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     const __m512i bits = _mm512_castps_si512(v);
     const __m512i hi = _mm512_srli_epi32(bits, 16);
@@ -104,8 +104,9 @@ void quantize_q8_0(const float* x, void* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK, out += kQ8Bytes) {
     __m256 v[4];
     for (int k = 0; k < 4; ++k) v[k] = _mm256_loadu_ps(x + 8 * k);
-    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
-                             _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+    __m256 m =
+        _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+                      _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
     __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
@@ -148,7 +149,8 @@ void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
   for (; r + K::kRows <= nr; r += K::kRows) {
     strip<K, K::kRows, K::kCols>(n, wp + r * w_stride, w_stride, ap, a_stride, nc, y + r, ldy);
   }
-  for (; r < nr; ++r) strip<K, 1, K::kCols>(n, wp + r * w_stride, w_stride, ap, a_stride, nc, y + r, ldy);
+  for (; r < nr; ++r)
+    strip<K, 1, K::kCols>(n, wp + r * w_stride, w_stride, ap, a_stride, nc, y + r, ldy);
 }
 
 template <class K>
@@ -264,7 +266,8 @@ static inline __m256 scale8(const uint8_t* p) {
 // Q4_0 block at p (fp16 d, 16 bytes of nibbles) as 32 unsigned bytes in element order: the
 // 16 bytes are broadcast to both halves, the upper half shifted right by 4, then masked.
 static inline __m256i nibbles(const uint8_t* p, __m256i shift, __m256i low4) {
-  const __m256i x = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2)));
+  const __m256i x =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2)));
   return _mm256_and_si256(_mm256_srlv_epi64(x, shift), low4);
 }
 
@@ -298,7 +301,8 @@ struct QuantKernel {
         const __m256 dw = scale8(p);
         const __m256i wu =
             kQ4 ? nibbles(p, shift, low4)
-                : _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2)), bias);
+                : _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2)),
+                                   bias);
         for (int c = 0; c < C; ++c) {
           const __m256 s = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(start[c], wu, aq[c]));
           acc[r][c] = _mm256_fmadd_ps(s, _mm256_mul_ps(dw, da[c]), acc[r][c]);

@@ -66,15 +66,31 @@ float load_f32(const uint8_t* p) {
 struct F32W {
   static float get(const uint8_t* p, int64_t i) { return load_f32(p + 4 * i); }
 };
+// fp16 -> fp32 without branches (selects only, so loops over it vectorise): exponent and mantissa
+// moved to fp32's position and rebiased by 112 for normal halves; a subnormal m * 2^-24 is an
+// exact int -> float conversion and scaling; exponent 31 (Inf / NaN) maps to 255.
+static inline float half_to_float(uint16_t h) {
+  const uint32_t exp = h & 0x7c00u;
+  const uint32_t em = static_cast<uint32_t>(h & 0x7fffu) << 13;
+  const float sub = static_cast<float>(h & 0x3ffu) * 0x1p-24f;
+  uint32_t sub_bits;
+  std::memcpy(&sub_bits, &sub, 4);
+  uint32_t bits = exp == 0x7c00u ? (em | 0x7f800000u) : (exp == 0 ? sub_bits : em + (112u << 23));
+  bits |= static_cast<uint32_t>(h & 0x8000u) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
 struct F16W {
-  static float get(const uint8_t* p, int64_t i) { return fp16_to_fp32(load_u16(p + 2 * i)); }
+  static float get(const uint8_t* p, int64_t i) { return half_to_float(load_u16(p + 2 * i)); }
 };
 struct BF16W {
   static float get(const uint8_t* p, int64_t i) { return bf16_to_fp32(load_u16(p + 2 * i)); }
 };
 
-// Float weights x f32 activations (any n): 8 independent partial sums (short dependency chains and a
-// rounding error growing with n / 8 rather than n), added pairwise at the end.
+// Float weights x f32 activations (any n): 8 independent partial sums (short dependency chains and
+// a rounding error growing with n / 8 rather than n), added pairwise at the end.
 template <class W>
 float dot_float(int64_t n, const uint8_t* w, const uint8_t* a) {
   float s[8] = {};
@@ -117,10 +133,14 @@ float dot_q4_0(int64_t n, const uint8_t* w, const uint8_t* a) {
     const uint8_t* ab = a + b * sizeof(BlockQ8_0);
     const uint8_t* qs = wb + 2;
     const auto* aq = reinterpret_cast<const int8_t*>(ab + 2);
-    int32_t isum = 0;
+    // Unpacked first so the dot is one plain loop over 32 bytes (vectorisable).
+    int8_t q[kQK];
     for (int j = 0; j < kQK / 2; ++j) {
-      isum += ((qs[j] & 0xf) - 8) * aq[j] + ((qs[j] >> 4) - 8) * aq[j + kQK / 2];
+      q[j] = static_cast<int8_t>((qs[j] & 0xf) - 8);
+      q[j + kQK / 2] = static_cast<int8_t>((qs[j] >> 4) - 8);
     }
+    int32_t isum = 0;
+    for (int j = 0; j < kQK; ++j) isum += static_cast<int32_t>(q[j]) * aq[j];
     const float dd = fp16_to_fp32(load_u16(wb)) * fp16_to_fp32(load_u16(ab));
     if (b & 1) {
       s1 += static_cast<float>(isum) * dd;
