@@ -47,7 +47,7 @@ TEST_P(Legacy, F32QuantizerCopies) {
 }
 
 TEST_P(Legacy, BF16QuantizerMatchesTheReferenceBitForBit) {
-  std::vector<float> x = random_floats(1000, 2, 3.0f);
+  std::vector<float> x = random_floats(1001, 2, 3.0f);  // read from x + 1
   // Ties of both parities, subnormals, the overflow edge, Inf and NaN with payloads.
   const uint32_t special[] = {0x3f808000u, 0x3f818000u, 0x00000001u, 0x00008000u, 0x80018000u,
                               0x7f7fffffu, 0xff7f8000u, 0x7f800000u, 0xff800000u, 0x7fc00001u,
