@@ -67,7 +67,8 @@ void quantize_q8k(const float* x, void* dst, int64_t n) {
 // The 12 packed scale bytes at p (16 bytes are read; the block continues past them) as
 // [sc0..sc7, m0..m7]. In 32-bit words w0, w1, w2 of the packing (see unpack_scale_min_k4):
 //   sc0..3 = w0 & 0x3f.., m0..3 = w1 & 0x3f..,
-//   sc4..7 = (w2 & 0x0f..) | ((w0 >> 2) & 0x30..), m4..7 = ((w2 >> 4) & 0x0f..) | ((w1 >> 2) & 0x30..)
+//   sc4..7 = (w2 & 0x0f..) | ((w0 >> 2) & 0x30..), m4..7 = ((w2 >> 4) & 0x0f..) | ((w1 >> 2) &
+//   0x30..)
 static inline __m128i unpack_scales(const uint8_t* p) {
   const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   const __m128i lo = _mm_and_si128(b, _mm_set1_epi8(0x3f));
@@ -101,12 +102,12 @@ static inline ActBlock load_act(const uint8_t* ab) {
 
 // Constants of the weight unpacking, hoisted out of the loops.
 struct Consts {
-  __m512i shift;     // per 16-bit lane: 0 in the low 256 bits, 4 in the high: low / high nibbles
-  __m512i nib;       // 0x0f bytes
-  __m512i sixteen;   // 0x10 bytes (the fifth bit of Q5_K)
-  __m512i hbit[4];   // Q5_K: bit 2c in the low 32 bytes, bit 2c+1 in the high 32
-  __m512i sel[4];    // int32 lane -> scale index: 2c in lanes 0..7, 2c+1 in lanes 8..15
-  __m512i sel_dm;    // lane -> 0 (d) in lanes 0..7, 1 (dmin) in lanes 8..15
+  __m512i shift;    // per 16-bit lane: 0 in the low 256 bits, 4 in the high: low / high nibbles
+  __m512i nib;      // 0x0f bytes
+  __m512i sixteen;  // 0x10 bytes (the fifth bit of Q5_K)
+  __m512i hbit[4];  // Q5_K: bit 2c in the low 32 bytes, bit 2c+1 in the high 32
+  __m512i sel[4];   // int32 lane -> scale index: 2c in lanes 0..7, 2c+1 in lanes 8..15
+  __m512i sel_dm;   // lane -> 0 (d) in lanes 0..7, 1 (dmin) in lanes 8..15
 };
 
 static inline Consts make_consts() {
@@ -155,8 +156,8 @@ static inline __m512 dot_block(const uint8_t* wb, const ActBlock& a, const Const
   uint32_t dd;
   std::memcpy(&dd, wb, 4);
   const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd)));  // [d, dmin, 0, 0]
-  const __m512 scale = _mm512_mul_ps(_mm512_permutexvar_ps(k.sel_dm, _mm512_castps128_ps512(dm)),
-                                     a.dneg);
+  const __m512 scale =
+      _mm512_mul_ps(_mm512_permutexvar_ps(k.sel_dm, _mm512_castps128_ps512(dm)), a.dneg);
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(comb), scale, acc);
 }
 
@@ -212,8 +213,7 @@ void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
   for (int64_t r = 0; r < nr; r += 4) {
     const int64_t m = nr - r < 4 ? nr - r : 4;
     for (int64_t c = 0; c < nc; ++c) {
-      rows_any<kQ5>(n / kSB, w8 + r * w_stride, w_stride, m, a8 + c * a_stride, k,
-                    y + c * ldy + r);
+      rows_any<kQ5>(n / kSB, w8 + r * w_stride, w_stride, m, a8 + c * a_stride, k, y + c * ldy + r);
     }
   }
 }
