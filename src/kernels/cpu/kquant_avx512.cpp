@@ -203,19 +203,119 @@ void gemv(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
                 static_cast<const uint8_t*>(a), k, y);
 }
 
+// gemm register tile: R weight rows x C activation columns. Each weight sub-block is unpacked
+// once per tile and each activation vector loaded once, then the R x C int32 dot products
+// (maddubs + dpwssd with the sub-block scale) accumulate per super-block. The float epilogue of
+// a super-block per (row, column) is acc += sumi * (d * d_a) + mv_r * bv_c, where mv_r holds
+// -dmin * m_s and bv_c holds d_a * (sum of a over sub-block s), both in lanes 8..15.
+template <bool kQ5, int R, int C>
+static inline void tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a,
+                        size_t a_stride, float* y, size_t ldy, const Consts& k) {
+  constexpr size_t kBB = kQ5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  __m512 acc[R][C];
+  for (int r = 0; r < R; ++r) {
+    for (int j = 0; j < C; ++j) acc[r][j] = _mm512_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* ab[C];
+    __m512 da[C], bv[C];
+    for (int j = 0; j < C; ++j) {
+      ab[j] = a + j * a_stride + b * sizeof(BlockQ8K);
+      float d;
+      std::memcpy(&d, ab[j], 4);
+      da[j] = _mm512_set1_ps(d);
+      const __m256i bs16 = _mm256_loadu_si256((const __m256i*)(ab[j] + 4 + kSB));
+      const __m256i bs8 = _mm256_madd_epi16(bs16, _mm256_set1_epi16(1));
+      bv[j] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_inserti64x4(_mm512_setzero_si512(), bs8, 1)),
+                            da[j]);
+    }
+    const uint8_t* qs[R];
+    __m512i sc2[R], qh[R];
+    __m512 dr[R], mv[R];
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* wb = w + r * w_stride + b * kBB;
+      const __m512i sm = _mm512_cvtepu8_epi32(unpack_scales(wb + 4));
+      sc2[r] = _mm512_or_si512(sm, _mm512_slli_epi32(sm, 16));
+      uint32_t dd;
+      std::memcpy(&dd, wb, 4);
+      const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd)));
+      dr[r] = _mm512_broadcastss_ps(dm);
+      const __m512 ndmin = _mm512_broadcastss_ps(_mm_sub_ps(_mm_setzero_ps(), _mm_movehdup_ps(dm)));
+      mv[r] = _mm512_maskz_mul_ps(0xff00, _mm512_cvtepi32_ps(sm), ndmin);
+      qs[r] = wb + 4 + kKScaleBytes + (kQ5 ? kQKK / 8 : 0);
+      if (kQ5) qh[r] = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(wb + 16)));
+    }
+    __m512i sumi[R][C];
+    for (int r = 0; r < R; ++r) {
+      for (int j = 0; j < C; ++j) sumi[r][j] = _mm512_setzero_si512();
+    }
+    for (int c = 0; c < 4; ++c) {
+      __m512i q[R], scv[R];
+      for (int r = 0; r < R; ++r) {
+        const __m512i raw =
+            _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(qs[r] + 32 * c)));
+        q[r] = _mm512_and_si512(_mm512_srlv_epi16(raw, k.shift), k.nib);
+        if (kQ5) {
+          const __mmask64 h = _mm512_test_epi8_mask(qh[r], k.hbit[c]);
+          q[r] = _mm512_mask_add_epi8(q[r], h, q[r], k.sixteen);
+        }
+        scv[r] = _mm512_permutexvar_epi32(k.sel[c], sc2[r]);
+      }
+      for (int j = 0; j < C; ++j) {
+        const __m512i av = _mm512_loadu_si512(ab[j] + 4 + 64 * c);
+        for (int r = 0; r < R; ++r) {
+          sumi[r][j] = _mm512_dpwssd_epi32(sumi[r][j], _mm512_maddubs_epi16(q[r], av), scv[r]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int j = 0; j < C; ++j) {
+        acc[r][j] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[r][j]), _mm512_mul_ps(dr[r], da[j]), acc[r][j]);
+        acc[r][j] = _mm512_fmadd_ps(mv[r], bv[j], acc[r][j]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int j = 0; j < C; ++j) y[j * ldy + r] = _mm512_reduce_add_ps(acc[r][j]);
+  }
+}
+
+template <bool kQ5, int R>
+static inline void tile_cols(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a,
+                             size_t a_stride, int64_t nc, float* y, size_t ldy, const Consts& k) {
+  int64_t c = 0;
+  for (; c + 4 <= nc; c += 4) {
+    tile<kQ5, R, 4>(nb, w, w_stride, a + c * a_stride, a_stride, y + c * ldy, ldy, k);
+  }
+  switch (nc - c) {
+    case 3:
+      tile<kQ5, R, 3>(nb, w, w_stride, a + c * a_stride, a_stride, y + c * ldy, ldy, k);
+      break;
+    case 2:
+      tile<kQ5, R, 2>(nb, w, w_stride, a + c * a_stride, a_stride, y + c * ldy, ldy, k);
+      break;
+    case 1:
+      tile<kQ5, R, 1>(nb, w, w_stride, a + c * a_stride, a_stride, y + c * ldy, ldy, k);
+      break;
+    default:
+      break;
+  }
+}
+
 template <bool kQ5>
 void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride,
           int64_t nc, float* y, size_t ldy) {
   const Consts k = make_consts();
   const auto* w8 = static_cast<const uint8_t*>(w);
   const auto* a8 = static_cast<const uint8_t*>(a);
-  // Four weight rows stay in L1/L2 while every activation column passes over them.
-  for (int64_t r = 0; r < nr; r += 4) {
-    const int64_t m = nr - r < 4 ? nr - r : 4;
-    for (int64_t c = 0; c < nc; ++c) {
-      rows_any<kQ5>(n / kSB, w8 + r * w_stride, w_stride, m, a8 + c * a_stride, k, y + c * ldy + r);
-    }
+  // Two weight rows stay in L1 while all the columns pass over them in tiles of 4.
+  int64_t r = 0;
+  for (; r + 2 <= nr; r += 2) {
+    tile_cols<kQ5, 2>(n / kSB, w8 + r * w_stride, w_stride, a8, a_stride, nc, y + r, ldy, k);
   }
+  if (r < nr)
+    tile_cols<kQ5, 1>(n / kSB, w8 + r * w_stride, w_stride, a8, a_stride, nc, y + r, ldy, k);
 }
 
 }  // namespace
