@@ -215,17 +215,94 @@ void gemv(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
                 static_cast<const uint8_t*>(a), k, y);
 }
 
+// gemm register tile: one weight row x C activation columns. Each weight chunk is unpacked once
+// per tile and dotted with the C columns (maddubs, madd with the sub-block scale); the float
+// epilogue of a super-block per column is acc += sumi * (d * d_a) + mv * bv_c, with
+// mv = -dmin * m_s and bv_c = d_a * (sum of a over sub-block s).
+template <bool kQ5, int C>
+static inline void tile(int64_t nb, const uint8_t* w, const uint8_t* a, size_t a_stride, float* y,
+                        size_t ldy, const Consts& k) {
+  constexpr size_t kBB = kQ5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  __m256 acc[C];
+  for (int j = 0; j < C; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* wb = w + b * kBB;
+    const __m128i sm = unpack_scales(wb + 4);
+    const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+    uint32_t dd;
+    std::memcpy(&dd, wb, 4);
+    const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd)));
+    const __m256 dr = _mm256_broadcastss_ps(dm);
+    const __m256 ndmin = _mm256_broadcastss_ps(_mm_sub_ps(_mm_setzero_ps(), _mm_movehdup_ps(dm)));
+    const __m256 mv =
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8))), ndmin);
+    const uint8_t* qs = wb + 4 + kKScaleBytes + (kQ5 ? kQKK / 8 : 0);
+    __m256i qh = _mm256_setzero_si256();
+    if (kQ5) qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + 16));
+    const uint8_t* aq = a + b * sizeof(BlockQ8K) + 4;
+    __m256i sumi[C];
+    for (int j = 0; j < C; ++j) sumi[j] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+      __m256i lo = _mm256_and_si256(raw, k.nib);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), k.nib);
+      if (kQ5) {
+        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), k.sixteen));
+        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), k.sixteen));
+        qh = _mm256_srli_epi16(qh, 2);
+      }
+      const __m256i s0 = _mm256_shuffle_epi8(sc, k.sel[2 * c]);
+      const __m256i s1 = _mm256_shuffle_epi8(sc, k.sel[2 * c + 1]);
+      for (int j = 0; j < C; ++j) {
+        const uint8_t* ap = aq + j * a_stride + 64 * c;
+        const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ap));
+        const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ap + 32));
+        const __m256i t0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a0), s0);
+        const __m256i t1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a1), s1);
+        sumi[j] = _mm256_add_epi32(sumi[j], _mm256_add_epi32(t0, t1));
+      }
+    }
+    for (int j = 0; j < C; ++j) {
+      const uint8_t* ab = a + j * a_stride + b * sizeof(BlockQ8K);
+      float d;
+      std::memcpy(&d, ab, 4);
+      const __m256 da = _mm256_set1_ps(d);
+      const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab + 4 + kSB));
+      const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab + 4 + kSB + 16));
+      const __m256 bv =
+          _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_hadd_epi16(lo, hi))), da);
+      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[j]), _mm256_mul_ps(dr, da), acc[j]);
+      acc[j] = _mm256_fmadd_ps(mv, bv, acc[j]);
+    }
+  }
+  for (int j = 0; j < C; ++j) y[j * ldy] = hsum8(acc[j]);
+}
+
 template <bool kQ5>
 void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride,
           int64_t nc, float* y, size_t ldy) {
   const Consts k = make_consts();
   const auto* w8 = static_cast<const uint8_t*>(w);
   const auto* a8 = static_cast<const uint8_t*>(a);
-  // Four weight rows stay in L1/L2 while every activation column passes over them.
-  for (int64_t r = 0; r < nr; r += 4) {
-    const int64_t m = nr - r < 4 ? nr - r : 4;
-    for (int64_t c = 0; c < nc; ++c) {
-      rows_any<kQ5>(n / kSB, w8 + r * w_stride, w_stride, m, a8 + c * a_stride, k, y + c * ldy + r);
+  const int64_t nb = n / kSB;
+  // One weight row stays in L1 while all the columns pass over it in tiles of 4.
+  for (int64_t r = 0; r < nr; ++r) {
+    const uint8_t* wr = w8 + r * w_stride;
+    int64_t c = 0;
+    for (; c + 4 <= nc; c += 4)
+      tile<kQ5, 4>(nb, wr, a8 + c * a_stride, a_stride, y + c * ldy + r, ldy, k);
+    switch (nc - c) {
+      case 3:
+        tile<kQ5, 3>(nb, wr, a8 + c * a_stride, a_stride, y + c * ldy + r, ldy, k);
+        break;
+      case 2:
+        tile<kQ5, 2>(nb, wr, a8 + c * a_stride, a_stride, y + c * ldy + r, ldy, k);
+        break;
+      case 1:
+        tile<kQ5, 1>(nb, wr, a8 + c * a_stride, a_stride, y + c * ldy + r, ldy, k);
+        break;
+      default:
+        break;
     }
   }
 }
