@@ -195,7 +195,16 @@ static inline void rows(int64_t nb, const uint8_t* w, size_t w_stride, const uin
   for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const ActBlock ab = load_act(a + b * sizeof(BlockQ8K));
-    for (int r = 0; r < R; ++r) acc[r] = dot_block<kQ5>(w + r * w_stride + b * kBB, ab, k, acc[r]);
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* wb = w + r * w_stride + b * kBB;
+      // Fetch into L2 the same block 2R rows further on, so memory latency overlaps the
+      // arithmetic (see kquant_avx512.cpp). Prefetches never fault past the last row.
+      const char* next = reinterpret_cast<const char*>(wb + 2 * R * w_stride);
+      _mm_prefetch(next, _MM_HINT_T1);
+      _mm_prefetch(next + 64, _MM_HINT_T1);
+      _mm_prefetch(next + 128, _MM_HINT_T1);
+      acc[r] = dot_block<kQ5>(wb, ab, k, acc[r]);
+    }
   }
   for (int r = 0; r < R; ++r) y[r] = hsum8(acc[r]);
 }
