@@ -127,7 +127,7 @@ void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* a, size_t as, 
 
 using TileFn = void (*)(int64_t, const uint8_t*, size_t, const uint8_t*, size_t, float*, size_t);
 
-constexpr int kGemvRows = 2;
+constexpr int kGemvRows = 1;
 constexpr int kTileR = 2, kTileC = 4;
 
 template <int R, int... Cs>

@@ -126,7 +126,7 @@ void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* a, size_t as, 
 
 using TileFn = void (*)(int64_t, const uint8_t*, size_t, const uint8_t*, size_t, float*, size_t);
 
-constexpr int kGemvRows = 4;
+constexpr int kGemvRows = 1;
 constexpr int kTileR = 4, kTileC = 4;
 
 // kTiles[r - 1][c - 1] = tile<r, c>.
