@@ -127,32 +127,33 @@ void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* a, size_t as, 
 
 using TileFn = void (*)(int64_t, const uint8_t*, size_t, const uint8_t*, size_t, float*, size_t);
 
-constexpr int kGemvRows = 1;
-constexpr int kTileR = 2, kTileC = 4;
+// Measured on Zen 4 (4096 x 4096 x 64): one weight row per tile with 6 columns beats 2..4 rows
+// (more rows interleave more weight streams and, on AVX2, spill registers).
+constexpr int kTileR = 1, kTileC = 6;
 
-template <int R, int... Cs>
-constexpr void fill_row(TileFn* row) {
-  ((row[Cs - 1] = tile<R, Cs>), ...);
-}
-// kTiles.f[r - 1][c - 1] = tile<r, c>.
+// kTiles.f[r - 1][c - 1] = tile<r, c> for every r <= kTileR, c <= kTileC.
 struct TileTable {
   TileFn f[kTileR][kTileC];
-  constexpr TileTable() : f() {
-    fill_row<1, 1, 2, 3, 4>(f[0]);
-    fill_row<2, 1, 2, 3, 4>(f[1]);
+  template <int R, int C>
+  constexpr void fill() {
+    f[R - 1][C - 1] = tile<R, C>;
+    if constexpr (C > 1) {
+      fill<R, C - 1>();
+    } else if constexpr (R > 1) {
+      fill<R - 1, kTileC>();
+    }
   }
+  constexpr TileTable() : f() { fill<kTileR, kTileC>(); }
 };
 constexpr TileTable kTiles;
 
+// One row per pass: the kernel keeps up with memory on one stream, and interleaving several
+// weight rows (3.4 KB apart at n = 4096) measured 2-4x slower out of L3 on Zen 4.
 void gemv(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, float* y) {
   const int64_t nb = n / kQKK;
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
-  int64_t r = 0;
-  for (; r + kGemvRows <= nr; r += kGemvRows) {
-    tile<kGemvRows, 1>(nb, wb + r * w_stride, w_stride, ab, 0, y + r, 0);
-  }
-  if (r < nr) kTiles.f[nr - r - 1][0](nb, wb + r * w_stride, w_stride, ab, 0, y + r, 0);
+  for (int64_t r = 0; r < nr; ++r) tile<1, 1>(nb, wb + r * w_stride, w_stride, ab, 0, y + r, 0);
 }
 
 void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride,
