@@ -70,8 +70,9 @@ struct Case {
 
 // Quantized weights of rows x n (random data whose magnitude varies per row and per 16-element
 // sub-block, so the sub-block scales differ; some sub-blocks zero) or, with `extreme`, random
-// bytes with every scale in -128..127 (both ends forced) and d up to 2; activations likewise
-// (one all-zero block when there are several, one block of large values).
+// bytes with every scale in -128..127 (both ends forced) and d between 2^-21 and 1. Activations
+// of random magnitude (e^-3..e^3 per element), or with `extreme` near-constant magnitude so that
+// |q| is 114..127; block 1 all zero in even columns (d = 0).
 Case make_case(int64_t n, int64_t rows, int64_t cols, int offset, bool extreme, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -112,7 +113,12 @@ Case make_case(int64_t n, int64_t rows, int64_t cols, int offset, bool extreme, 
   }
   for (int64_t col = 0; col < cols; ++col) {
     for (int64_t i = 0; i < n; ++i) {
-      x[static_cast<size_t>(i)] = nd(rng) * (extreme ? 1000.0f : std::exp(ud(rng)));
+      if (extreme) {  // |q| = 127 everywhere (odd columns) or >= 114: the largest products
+        const float mag = col % 2 == 1 ? 1.0f : 0.9f + 0.1f * std::fabs(ud(rng)) / 3.0f;
+        x[static_cast<size_t>(i)] = (rng() & 1) != 0 ? mag : -mag;
+      } else {
+        x[static_cast<size_t>(i)] = nd(rng) * std::exp(ud(rng));
+      }
     }
     if (n >= 512 && col % 2 == 0) std::fill(x.begin() + 256, x.begin() + 512, 0.0f);
     quantize_q8k(x.data(), c.a + col * c.a_stride, n);
