@@ -246,6 +246,16 @@ TEST_P(Q6KTest, MisalignedPointers) {
   }
 }
 
+// Tall matrices: gemm sweeps weight rows in panels of about 256 KB (78 rows at n = 4096, 19 at
+// n = 16384); shapes that end mid-panel.
+TEST_P(Q6KTest, GemmAcrossRowPanels) {
+  const Case c1 = make_case(4096, 161, 9, 1, false, 70);
+  check_case(GetParam(), c1, oracle(c1), 161, 9);
+  if (HasFatalFailure()) return;
+  const Case c2 = make_case(16384, 45, 10, 3, true, 71);
+  check_case(GetParam(), c2, oracle(c2), 45, 10);
+}
+
 // Seconds of CPU time used by this thread: on a shared machine this leaves out the time other
 // processes hold the core (caches and memory bandwidth stay shared).
 double thread_seconds() {

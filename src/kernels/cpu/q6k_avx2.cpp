@@ -130,6 +130,7 @@ using TileFn = void (*)(int64_t, const uint8_t*, size_t, const uint8_t*, size_t,
 // Measured on Zen 4 (4096 x 4096 x 64): one weight row per tile with 6 columns beats 2..4 rows
 // (more rows interleave more weight streams and, on AVX2, spill registers).
 constexpr int kTileR = 1, kTileC = 6;
+constexpr size_t kPanelBytes = 256 * 1024;
 
 // kTiles.f[r - 1][c - 1] = tile<r, c> for every r <= kTileR, c <= kTileC.
 struct TileTable {
@@ -161,12 +162,20 @@ void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
   const int64_t nb = n / kQKK;
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
-  for (int64_t r = 0; r < nr; r += kTileR) {
-    const int64_t rr = nr - r < kTileR ? nr - r : kTileR;
+  // Panels of weight rows of about kPanelBytes (L2-resident), each swept once per column tile
+  // so that the tile's activations stay in L1 across the panel's rows.
+  const size_t row_bytes = static_cast<size_t>(nb) * kWBytes;
+  const int64_t panel =
+      row_bytes >= kPanelBytes ? 1 : static_cast<int64_t>(kPanelBytes / row_bytes);
+  for (int64_t r0 = 0; r0 < nr; r0 += panel) {
+    const int64_t r1 = nr - r0 < panel ? nr : r0 + panel;
     for (int64_t c = 0; c < nc; c += kTileC) {
       const int64_t cc = nc - c < kTileC ? nc - c : kTileC;
-      kTiles.f[rr - 1][cc - 1](nb, wb + r * w_stride, w_stride, ab + c * a_stride, a_stride,
-                               y + c * ldy + r, ldy);
+      for (int64_t r = r0; r < r1; r += kTileR) {
+        const int64_t rr = r1 - r < kTileR ? r1 - r : kTileR;
+        kTiles.f[rr - 1][cc - 1](nb, wb + r * w_stride, w_stride, ab + c * a_stride, a_stride,
+                                 y + c * ldy + r, ldy);
+      }
     }
   }
 }
