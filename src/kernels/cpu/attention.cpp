@@ -90,24 +90,25 @@ void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, con
 
   const int64_t qb = std::min(n_q, std::max<int64_t>(1, kRowsPerBlock / group));
   const int64_t n_blocks = (n_q + qb - 1) / qb;
-  const int64_t rows_max = qb * group;
+  const int64_t rows_max = qb * group;  // rows per kv head of a full block
   const int nth = pool.size();
   const int64_t kv_max = params.q_pos0 + n_q;  // keys any query sees
-  const int64_t base_items = n_blocks * n_kvh;
   int64_t n_chunks = 1;
-  if (base_items < 4 * nth) {
-    const int64_t want = (4 * nth + base_items - 1) / base_items;
+  if (n_blocks < 4 * nth) {
+    const int64_t want = (4 * nth + n_blocks - 1) / n_blocks;
     n_chunks = std::max<int64_t>(1, std::min(want, kv_max / kMinChunkKeys));
   }
   int64_t chunk = (kv_max + n_chunks - 1) / n_chunks;
   chunk = (chunk + kAttnKeyTile - 1) / kAttnKeyTile * kAttnKeyTile;
   n_chunks = (kv_max + chunk - 1) / chunk;
-  const int64_t n_items = base_items * n_chunks;
+  const int64_t n_items = n_blocks * n_chunks;
 
-  // Scratch: grows to the largest shape seen, never shrinks.
-  const int64_t state = rows_max * (hd + 2);
+  // Scratch: grows to the largest shape seen, never shrinks. A state slot holds m and l
+  // ([n_kvh][rows] each, rows_max apart) and acc ([n_kvh][rows][hd]) of one item.
+  const int64_t all_rows = n_kvh * rows_max;
+  const int64_t state = all_rows * (hd + 2);
   const size_t per_thread =
-      static_cast<size_t>(rows_max * hd + state + attn_work_floats(hd, rows_max));
+      static_cast<size_t>(all_rows * hd + state + attn_work_floats(hd, rows_max));
   if (impl_->work.size() < static_cast<size_t>(nth)) impl_->work.resize(nth);
   for (auto& w : impl_->work) {
     if (w.size() < per_thread) w.resize(per_thread);
@@ -118,43 +119,44 @@ void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, con
   impl_->next.store(0, std::memory_order_relaxed);
 
   const int kvt = kv_code(k.type);
-  const int64_t kv_stride = n_kvh * hd;
-  const size_t esize = kvt == 0 ? 4 : 2;
-  const int64_t ipb = n_kvh * n_chunks;  // items per query block
 
   pool.run([&](int ith, int) {
     float* qbuf = impl_->work[ith].data();
-    float* m = qbuf + rows_max * hd;
-    float* l = m + rows_max;
-    float* acc = l + rows_max;
-    float* scratch = acc + rows_max * hd;
+    float* own_state = qbuf + all_rows * hd;
+    float* scratch = own_state + state;
     for (;;) {
       const int64_t item = impl_->next.fetch_add(1, std::memory_order_relaxed);
       if (item >= n_items) break;
       // Later query blocks see more keys: hand them out first so the tail is short.
-      const int64_t b = n_blocks - 1 - item / ipb;
-      const int64_t g = item % ipb / n_chunks, c = item % n_chunks;
+      const int64_t b = n_blocks - 1 - item / n_chunks, c = item % n_chunks;
       const int64_t t0 = b * qb, nqb = std::min(qb, n_q - t0), rows = nqb * group;
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* src = q + ((t0 + r / group) * n_head + g * group + r % group) * hd;
-        for (int64_t d = 0; d < hd; ++d) qbuf[r * hd + d] = src[d] * qscale;
-        m[r] = -INFINITY;
-        l[r] = 0.0f;
+      float* m = n_chunks == 1 ? own_state : impl_->partial.data() + (b * n_chunks + c) * state;
+      float* l = m + all_rows;
+      float* acc = l + all_rows;
+      for (int64_t g = 0; g < n_kvh; ++g) {
+        for (int64_t r = 0; r < rows; ++r) {
+          const float* src = q + ((t0 + r / group) * n_head + g * group + r % group) * hd;
+          float* dst = qbuf + (g * rows + r) * hd;
+          for (int64_t d = 0; d < hd; ++d) dst[d] = src[d] * qscale;
+          m[g * rows + r] = -INFINITY;
+          l[g * rows + r] = 0.0f;
+        }
       }
-      std::fill(acc, acc + rows * hd, 0.0f);
+      std::fill(acc, acc + n_kvh * rows * hd, 0.0f);
       const int64_t j0 = c * chunk;
       const int64_t j1 = std::min((c + 1) * chunk, params.q_pos0 + t0 + nqb);
       if (j0 < j1) {
         AttnTileJob job;
         job.head_dim = hd;
+        job.n_heads = n_kvh;
         job.n_rows = rows;
         job.group = group;
         job.q = qbuf;
         job.pos0 = params.q_pos0 + t0;
         job.kv_type = kvt;
-        job.k = static_cast<const char*>(k.data) + g * hd * esize;
-        job.v = static_cast<const char*>(v.data) + g * hd * esize;
-        job.kv_stride = kv_stride;
+        job.k = k.data;
+        job.v = v.data;
+        job.kv_stride = n_kvh * hd;
         job.j0 = j0;
         job.j1 = j1;
         job.m = m;
@@ -163,17 +165,14 @@ void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, con
         job.work = scratch;
         tile(job);
       }
-      if (n_chunks == 1) {
+      if (n_chunks > 1) continue;
+      for (int64_t g = 0; g < n_kvh; ++g) {
         for (int64_t r = 0; r < rows; ++r) {
           float* dst = out + ((t0 + r / group) * n_head + g * group + r % group) * hd;
-          const float inv = 1.0f / l[r];
-          for (int64_t d = 0; d < hd; ++d) dst[d] = acc[r * hd + d] * inv;
+          const float* a = acc + (g * rows + r) * hd;
+          const float inv = 1.0f / l[g * rows + r];
+          for (int64_t d = 0; d < hd; ++d) dst[d] = a[d] * inv;
         }
-      } else {
-        float* p = impl_->partial.data() + ((b * n_kvh + g) * n_chunks + c) * state;
-        std::copy(m, m + rows, p);
-        std::copy(l, l + rows, p + rows_max);
-        std::copy(acc, acc + rows * hd, p + 2 * rows_max);
       }
     }
   });
@@ -183,28 +182,27 @@ void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, con
   // out = sum_c w_c acc_c / sum_c w_c l_c. Chunks past a row's causal limit have l = 0.
   for (int64_t b = 0; b < n_blocks; ++b) {
     const int64_t t0 = b * qb, rows = std::min(qb, n_q - t0) * group;
-    for (int64_t g = 0; g < n_kvh; ++g) {
-      const float* p0 = impl_->partial.data() + (b * n_kvh + g) * n_chunks * state;
-      for (int64_t r = 0; r < rows; ++r) {
-        float mx = -INFINITY;
-        for (int64_t c = 0; c < n_chunks; ++c) {
-          const float* p = p0 + c * state;
-          if (p[rows_max + r] > 0.0f) mx = std::max(mx, p[r]);
-        }
-        float* dst = out + ((t0 + r / group) * n_head + g * group + r % group) * hd;
-        std::fill(dst, dst + hd, 0.0f);
-        float lsum = 0.0f;
-        for (int64_t c = 0; c < n_chunks; ++c) {
-          const float* p = p0 + c * state;
-          if (!(p[rows_max + r] > 0.0f)) continue;
-          const float w = std::exp2(p[r] - mx);
-          lsum += w * p[rows_max + r];
-          const float* a = p + 2 * rows_max + r * hd;
-          for (int64_t d = 0; d < hd; ++d) dst[d] += w * a[d];
-        }
-        const float inv = 1.0f / lsum;
-        for (int64_t d = 0; d < hd; ++d) dst[d] *= inv;
+    const float* slots = impl_->partial.data() + b * n_chunks * state;
+    for (int64_t i = 0; i < n_kvh * rows; ++i) {  // i = g * rows + r
+      const int64_t g = i / rows, r = i % rows;
+      float mx = -INFINITY;
+      for (int64_t c = 0; c < n_chunks; ++c) {
+        const float* p = slots + c * state;
+        if (p[all_rows + i] > 0.0f) mx = std::max(mx, p[i]);
       }
+      float* dst = out + ((t0 + r / group) * n_head + g * group + r % group) * hd;
+      std::fill(dst, dst + hd, 0.0f);
+      float lsum = 0.0f;
+      for (int64_t c = 0; c < n_chunks; ++c) {
+        const float* p = slots + c * state;
+        if (!(p[all_rows + i] > 0.0f)) continue;
+        const float w = std::exp2(p[i] - mx);
+        lsum += w * p[all_rows + i];
+        const float* a = p + 2 * all_rows + i * hd;
+        for (int64_t d = 0; d < hd; ++d) dst[d] += w * a[d];
+      }
+      const float inv = 1.0f / lsum;
+      for (int64_t d = 0; d < hd; ++d) dst[d] *= inv;
     }
   }
 }

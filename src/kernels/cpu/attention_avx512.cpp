@@ -256,7 +256,8 @@ static void mix(const float* p, int64_t r0, int64_t nr, int64_t hd, const void* 
 // Online-softmax update of rows [r0, nr) for one tile whose first key is jt: masks keys past
 // each row's causal limit (and past nk), turns scores into weights 2^(s - m_new) in place and
 // rescales l and acc by 2^(m_old - m_new) when the max grows.
-static void softmax_tile(const AttnTileJob& jb, int64_t r0, int64_t jt, int64_t nk, float* s) {
+static void softmax_tile(const AttnTileJob& jb, float* m, float* l, float* acc, int64_t r0,
+                         int64_t jt, int64_t nk, float* s) {
   const int64_t hd = jb.head_dim;
   for (int64_t r = r0; r < jb.n_rows; ++r) {
     int64_t nv = jb.pos0 + r / jb.group + 1 - jt;  // visible keys of this row in the tile
@@ -269,22 +270,22 @@ static void softmax_tile(const AttnTileJob& jb, int64_t r0, int64_t jt, int64_t 
     const __mmask16 vis = static_cast<__mmask16>((1u << nv) - 1u);
     const __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), vis, sr);
     const float mt = hmax1(x);
-    const float m_old = jb.m[r];
+    const float m_old = m[r];
     const float m_new = mt > m_old ? mt : m_old;
     const __m512 p = exp2v(_mm512_sub_ps(x, _mm512_set1_ps(m_new)));
     _mm512_storeu_ps(sr, p);
-    float l = jb.l[r];
+    float lr = l[r];
     if (m_new > m_old) {
       const float alpha = exp2f(m_old - m_new);  // 0 on the first tile (m_old = -inf)
       const __m512 va = _mm512_set1_ps(alpha);
-      float* o = jb.acc + r * hd;
+      float* o = acc + r * hd;
       for (int64_t d = 0; d < hd; d += 16) {
         _mm512_storeu_ps(o + d, _mm512_mul_ps(va, _mm512_loadu_ps(o + d)));
       }
-      l *= alpha;
-      jb.m[r] = m_new;
+      lr *= alpha;
+      m[r] = m_new;
     }
-    jb.l[r] = l + hsum1(p);
+    l[r] = lr + hsum1(p);
   }
 }
 
@@ -297,33 +298,48 @@ static int64_t first_live_row(const AttnTileJob& jb, int64_t jt) {
 
 template <class L>
 static void run_tiles(const AttnTileJob& jb) {
-  const int64_t hd = jb.head_dim;
+  const int64_t hd = jb.head_dim, nr = jb.n_rows;
   float* kf = jb.work;
   float* vf = kf + kTile * hd;
   float* s = vf + kTile * hd;
-  const auto* kb = static_cast<const uint8_t*>(jb.k);
-  const auto* vb = static_cast<const uint8_t*>(jb.v);
   // One row pair reads each key once: widening to a buffer first would only add traffic.
-  const bool direct = L::kBytes == 4 || jb.n_rows <= 2;
+  const bool direct = L::kBytes == 4 || nr <= 2;
+  const int64_t tok = jb.kv_stride * L::kBytes;  // bytes per token (all kv heads)
+  // Tiles outer, kv heads inner: the keys of all heads of a tile are adjacent in memory, so the
+  // job streams K and V sequentially instead of striding through them once per head.
   for (int64_t jt = jb.j0; jt < jb.j1; jt += kTile) {
     const int64_t nk = jb.j1 - jt < kTile ? jb.j1 - jt : kTile;
     const int64_t r0 = first_live_row(jb, jt);
-    if (r0 >= jb.n_rows) break;
-    const uint8_t* kt = kb + jt * jb.kv_stride * L::kBytes;
-    const uint8_t* vt = vb + jt * jb.kv_stride * L::kBytes;
-    const float* q = jb.q + r0 * hd;
-    if (direct) {
-      scores<L>(q, jb.n_rows - r0, hd, kt, jb.kv_stride, nk, s + r0 * kTile);
-    } else {
-      widen<L>(kt, jb.kv_stride, nk, hd, kf);
-      scores<LoadF32>(q, jb.n_rows - r0, hd, kf, hd, nk, s + r0 * kTile);
-    }
-    softmax_tile(jb, r0, jt, nk, s);
-    if (direct) {
-      mix<L>(s, r0, jb.n_rows, hd, vt, jb.kv_stride, nk, jb.acc);
-    } else {
-      widen<L>(vt, jb.kv_stride, nk, hd, vf);
-      mix<LoadF32>(s, r0, jb.n_rows, hd, vf, hd, nk, jb.acc);
+    if (r0 >= nr) break;
+    for (int64_t h = 0; h < jb.n_heads; ++h) {
+      const uint8_t* kt = static_cast<const uint8_t*>(jb.k) + jt * tok + h * hd * L::kBytes;
+      const uint8_t* vt = static_cast<const uint8_t*>(jb.v) + jt * tok + h * hd * L::kBytes;
+      const float* q = jb.q + (h * nr + r0) * hd;
+      float* m = jb.m + h * nr;
+      float* l = jb.l + h * nr;
+      float* acc = jb.acc + h * nr * hd;
+      // Fetch this head's K and V rows of the tile after next while this one computes: a head's
+      // rows are kv_stride apart, a stride the hardware prefetchers follow poorly.
+      const int64_t jp = jt + 2 * kTile, np = jb.j1 - jp < kTile ? jb.j1 - jp : kTile;
+      for (int64_t j = 0; j < np; ++j) {
+        for (int64_t o = 0; o < hd * L::kBytes; o += 64) {
+          _mm_prefetch(reinterpret_cast<const char*>(kt + (2 * kTile + j) * tok + o), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(vt + (2 * kTile + j) * tok + o), _MM_HINT_T0);
+        }
+      }
+      if (direct) {
+        scores<L>(q, nr - r0, hd, kt, jb.kv_stride, nk, s + r0 * kTile);
+      } else {
+        widen<L>(kt, jb.kv_stride, nk, hd, kf);
+        scores<LoadF32>(q, nr - r0, hd, kf, hd, nk, s + r0 * kTile);
+      }
+      softmax_tile(jb, m, l, acc, r0, jt, nk, s);
+      if (direct) {
+        mix<L>(s, r0, nr, hd, vt, jb.kv_stride, nk, acc);
+      } else {
+        widen<L>(vt, jb.kv_stride, nk, hd, vf);
+        mix<LoadF32>(s, r0, nr, hd, vf, hd, nk, acc);
+      }
     }
   }
 }

@@ -10,24 +10,27 @@ namespace longctx::cpu {
 // Keys per tile: the score row of one query row for one tile is 16 floats (one zmm, two ymm).
 inline constexpr int64_t kAttnKeyTile = 16;
 
-// One job: rows r in [0, n_rows) are (query r / group, head r % group of the kv head's group).
-// Scores are in the log2 domain: q rows are pre-multiplied by scale * log2(e), so the softmax
-// weights are 2^(s - m). The state per row is the running max m[r], the running sum
-// l[r] = sum 2^(s_j - m[r]) and acc[r][:] = sum 2^(s_j - m[r]) v_j over the keys seen so far.
+// One job: n_heads consecutive kv heads, each with n_rows query rows; row r of a head is (query
+// r / group, query head r % group of that kv head's group). Scores are in the log2 domain: q rows
+// are pre-multiplied by scale * log2(e), so the softmax weights are 2^(s - m). The state per row
+// is the running max m, the running sum l = sum 2^(s_j - m) and acc[:] = sum 2^(s_j - m) v_j
+// over the keys seen so far.
 struct AttnTileJob {
   int64_t head_dim = 0;
+  int64_t n_heads = 1;
   int64_t n_rows = 0;
   int64_t group = 1;
-  const float* q = nullptr;  // [n_rows][head_dim], scaled
+  const float* q = nullptr;  // [n_heads][n_rows][head_dim], scaled
   int64_t pos0 = 0;          // row r sees keys j <= pos0 + r / group (causal)
   int kv_type = 0;           // element type of K and V: 0 = f32, 1 = f16, 2 = bf16
-  const void* k = nullptr;   // element (j, d) of this kv head at k + (j * kv_stride + d) elements
+  // Element (j, d) of head h at k + j * kv_stride + h * head_dim + d elements (same for v).
+  const void* k = nullptr;
   const void* v = nullptr;
   int64_t kv_stride = 0;   // elements between consecutive tokens
-  int64_t j0 = 0, j1 = 0;  // key range [j0, j1), j0 a multiple of kAttnKeyTile is not required
-  float* m = nullptr;      // [n_rows], -inf before the first key
-  float* l = nullptr;      // [n_rows]
-  float* acc = nullptr;    // [n_rows][head_dim]
+  int64_t j0 = 0, j1 = 0;  // key range [j0, j1)
+  float* m = nullptr;      // [n_heads][n_rows], -inf before the first key
+  float* l = nullptr;      // [n_heads][n_rows], 0 before the first key
+  float* acc = nullptr;    // [n_heads][n_rows][head_dim], 0 before the first key
   float* work = nullptr;   // attn_work_floats(head_dim, n_rows) floats of scratch
 };
 

@@ -45,37 +45,41 @@ void attention_tile_scalar(const AttnTileJob& jb) {
     if (r0 >= jb.n_rows) break;
     const auto* kt = static_cast<const uint8_t*>(jb.k) + jt * jb.kv_stride * bytes;
     const auto* vt = static_cast<const uint8_t*>(jb.v) + jt * jb.kv_stride * bytes;
-    widen(jb.kv_type, kt, jb.kv_stride, nk, hd, kf);
-    widen(jb.kv_type, vt, jb.kv_stride, nk, hd, vf);
-    for (int64_t r = r0; r < jb.n_rows; ++r) {
-      int64_t nv = jb.pos0 + r / jb.group + 1 - jt;  // visible keys of this row in the tile
-      nv = nv < nk ? nv : nk;
-      if (nv <= 0) continue;
-      const float* q = jb.q + r * hd;
-      float* sr = s + r * kTile;
-      float mt = -INFINITY;
-      for (int64_t j = 0; j < nv; ++j) {
-        float dot = 0.0f;
-        for (int64_t d = 0; d < hd; ++d) dot += q[d] * kf[j * hd + d];
-        sr[j] = dot;
-        mt = dot > mt ? dot : mt;
+    for (int64_t h = 0; h < jb.n_heads; ++h) {
+      widen(jb.kv_type, kt + h * hd * bytes, jb.kv_stride, nk, hd, kf);
+      widen(jb.kv_type, vt + h * hd * bytes, jb.kv_stride, nk, hd, vf);
+      float* ms = jb.m + h * jb.n_rows;
+      float* ls = jb.l + h * jb.n_rows;
+      for (int64_t r = r0; r < jb.n_rows; ++r) {
+        int64_t nv = jb.pos0 + r / jb.group + 1 - jt;  // visible keys of this row in the tile
+        nv = nv < nk ? nv : nk;
+        if (nv <= 0) continue;
+        const float* q = jb.q + (h * jb.n_rows + r) * hd;
+        float* sr = s + r * kTile;
+        float mt = -INFINITY;
+        for (int64_t j = 0; j < nv; ++j) {
+          float dot = 0.0f;
+          for (int64_t d = 0; d < hd; ++d) dot += q[d] * kf[j * hd + d];
+          sr[j] = dot;
+          mt = dot > mt ? dot : mt;
+        }
+        const float m_old = ms[r];
+        const float m_new = mt > m_old ? mt : m_old;
+        float* o = jb.acc + (h * jb.n_rows + r) * hd;
+        float l = ls[r];
+        if (m_new > m_old) {
+          const float alpha = std::exp2(m_old - m_new);  // 0 on the first tile (m_old = -inf)
+          for (int64_t d = 0; d < hd; ++d) o[d] *= alpha;
+          l *= alpha;
+          ms[r] = m_new;
+        }
+        for (int64_t j = 0; j < nv; ++j) {
+          const float p = std::exp2(sr[j] - m_new);
+          l += p;
+          for (int64_t d = 0; d < hd; ++d) o[d] += p * vf[j * hd + d];
+        }
+        ls[r] = l;
       }
-      const float m_old = jb.m[r];
-      const float m_new = mt > m_old ? mt : m_old;
-      float* o = jb.acc + r * hd;
-      float l = jb.l[r];
-      if (m_new > m_old) {
-        const float alpha = std::exp2(m_old - m_new);  // 0 on the first tile (m_old = -inf)
-        for (int64_t d = 0; d < hd; ++d) o[d] *= alpha;
-        l *= alpha;
-        jb.m[r] = m_new;
-      }
-      for (int64_t j = 0; j < nv; ++j) {
-        const float p = std::exp2(sr[j] - m_new);
-        l += p;
-        for (int64_t d = 0; d < hd; ++d) o[d] += p * vf[j * hd + d];
-      }
-      jb.l[r] = l;
     }
   }
 }
