@@ -19,6 +19,8 @@ namespace longctx::cpu {
 namespace {
 
 constexpr int64_t kTile = 16;
+// Prefetch distance in key tiles (all kv heads of a tile are fetched while one tile computes).
+constexpr int64_t kPrefetchTiles = 4;
 
 // Loads 16 elements at p (any alignment) as floats.
 struct LoadF32 {
@@ -318,13 +320,16 @@ static void run_tiles(const AttnTileJob& jb) {
       float* m = jb.m + h * nr;
       float* l = jb.l + h * nr;
       float* acc = jb.acc + h * nr * hd;
-      // Fetch this head's K and V rows of the tile after next while this one computes: a head's
-      // rows are kv_stride apart, a stride the hardware prefetchers follow poorly.
-      const int64_t jp = jt + 2 * kTile, np = jb.j1 - jp < kTile ? jb.j1 - jp : kTile;
-      for (int64_t j = 0; j < np; ++j) {
-        for (int64_t o = 0; o < hd * L::kBytes; o += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(kt + (2 * kTile + j) * tok + o), _MM_HINT_T0);
-          _mm_prefetch(reinterpret_cast<const char*>(vt + (2 * kTile + j) * tok + o), _MM_HINT_T0);
+      // Fetch (to L2) the K and V bytes of the tile kPrefetchTiles ahead while this one computes,
+      // one contiguous 1/n_heads slice per head: sequential requests keep many lines in flight,
+      // where the per-head rows (kv_stride apart) defeat the hardware prefetchers.
+      if (jt + (kPrefetchTiles + 1) * kTile <= jb.j1) {
+        const int64_t slice = (kTile * tok / jb.n_heads + 63) / 64 * 64;
+        const uint8_t* pk = static_cast<const uint8_t*>(jb.k) + (jt + kPrefetchTiles * kTile) * tok;
+        const uint8_t* pv = static_cast<const uint8_t*>(jb.v) + (jt + kPrefetchTiles * kTile) * tok;
+        for (int64_t o = h * slice; o < (h + 1) * slice; o += 64) {
+          _mm_prefetch(reinterpret_cast<const char*>(pk + o), _MM_HINT_T1);
+          _mm_prefetch(reinterpret_cast<const char*>(pv + o), _MM_HINT_T1);
         }
       }
       if (direct) {
