@@ -64,6 +64,9 @@ class KernelBackend {
   // keys/values: q[n_q][n_head][head_dim] -> out[n_q][n_head][head_dim].
   virtual void attention(const AttentionParams& params, const float* q, int64_t n_q,
                          const KvView& k, const KvView& v, float* out) = 0;
+  // Writes n floats as type t (F32, F16 or BF16: a KV cache row) at dst, rounding to nearest
+  // even as quant/float16.h does.
+  virtual void convert_row(TensorType t, const float* x, int64_t n, void* dst);
   // y[i] = silu(gate[i]) * up[i] over n elements; y may alias gate or up.
   virtual void swiglu(const float* gate, const float* up, int64_t n, float* y) = 0;
 };

@@ -134,8 +134,19 @@ class CpuBackend final : public RefBackend {
     const int64_t n_chunks = (n + 63) / 64;
     for_rows(n_chunks, 64, [&](int64_t c0, int64_t c1) {
       const int64_t i0 = c0 * 64, i1 = std::min(n, c1 * 64);
-      ref::swiglu(gate + i0, up + i0, i1 - i0, y + i0);
+      table_.swiglu(gate + i0, up + i0, i1 - i0, y + i0);
     });
+  }
+
+  void convert_row(TensorType t, const float* x, int64_t n, void* dst) override {
+    const cpu::QuantizeActFn to_bf16 = table_.quantize[static_cast<int>(ActType::kBF16)];
+    if (t == TensorType::F16 && table_.to_f16 != nullptr) {
+      table_.to_f16(x, static_cast<uint16_t*>(dst), n);
+    } else if (t == TensorType::BF16 && to_bf16 != nullptr) {
+      to_bf16(x, dst, n);
+    } else {
+      KernelBackend::convert_row(t, x, n, dst);
+    }
   }
 
  private:

@@ -41,7 +41,12 @@ void attention(ForwardContext& ctx, int64_t il, const AttentionVariant& variant)
   be.rope(*ctx.rope, ctx.pos0, n, hp.n_head, s.q.data());
   be.rope(*ctx.rope, ctx.pos0, n, hp.n_head_kv, s.k.data());
   // 5. append k, v to the cache, then attend over everything cached so far (causal)
-  ctx.kv->store(il, ctx.pos0, n, s.k.data(), s.v.data());
+  ctx.kv->store(
+      il, ctx.pos0, n, s.k.data(), s.v.data(),
+      [](void* b, TensorType t, const float* src, int64_t count, void* dst) {
+        static_cast<KernelBackend*>(b)->convert_row(t, src, count, dst);
+      },
+      &be);
   const int64_t n_kv = ctx.pos0 + n;
   AttentionParams ap;
   ap.shape = {hp.n_head, hp.n_head_kv, hd};
