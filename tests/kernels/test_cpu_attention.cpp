@@ -175,6 +175,19 @@ TEST_P(CpuAttentionTest, LongDecodeSplitsKeysAndMerges) {
   }
 }
 
+// Few query blocks at depth: the key range is also cut into chunks, merged per query row.
+TEST_P(CpuAttentionTest, FewBlocksSplitKeysAndMerge) {
+  ThreadPool pools[] = {ThreadPool(1), ThreadPool(2), ThreadPool(3)};
+  uint32_t seed = 300;
+  for (ThreadPool& pool : pools) {
+    Case c{{2, 1, 64}, TensorType::F16, 128, 900, 1028};
+    check_case(GetParam(), pool, c, seed++);
+    Case d{{32, 4, 128}, TensorType::BF16, 40, 2000, 2040};
+    check_case(GetParam(), pool, d, seed++);
+    if (HasFatalFailure()) return;
+  }
+}
+
 TEST_P(CpuAttentionTest, PrefillAtDepth) {
   ThreadPool pool(2);
   Case c{{16, 8, 128}, TensorType::F16, 70, 900, 970};
