@@ -43,11 +43,9 @@ Kv make_kv(TensorType type, int64_t n, std::mt19937& rng, int offset) {
   Kv kv;
   kv.vals.resize(static_cast<size_t>(n));
   const size_t es = type == TensorType::F32 ? 4 : 2;
-  kv.bytes.resize(static_cast<size_t>(n) * es + 64);
-  uint8_t* base = kv.bytes.data();
-  base += (64 - reinterpret_cast<uintptr_t>(base) % 64) % 64 + offset;
-  kv.bytes.resize(kv.bytes.size() + 64);  // room for the realignment above
-  base = kv.bytes.data() + (64 - reinterpret_cast<uintptr_t>(kv.bytes.data()) % 64) % 64 + offset;
+  kv.bytes.resize(static_cast<size_t>(n) * es + 128);
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(kv.bytes.data());
+  uint8_t* base = kv.bytes.data() + (64 - addr % 64) % 64 + offset;
   for (int64_t i = 0; i < n; ++i) {
     float f = dist(rng);
     if (type == TensorType::F16) {
