@@ -2,6 +2,7 @@
 // and decode speed in the manner of llama-bench (same test names and JSON fields, so its scripts
 // read ours), with the bytes and FLOPs per token turned into achieved GB/s and GFLOP/s and the
 // share of the measured memory-bandwidth limit.
+#include <sys/resource.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -120,7 +121,16 @@ struct Context {
   int n_threads = 0;
   int64_t n_batch = 0;
   Limit limit;
+  // Memory: what the engine planned (weights + KV cache + compute buffers) and the process's
+  // peak resident set at the end (mapped weight pages count once touched).
+  uint64_t planned_bytes = 0, peak_rss_bytes = 0;
 };
+
+uint64_t peak_rss_bytes() {
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
+}
 
 void print_md(const Context& c, const std::vector<BenchResult>& results) {
   std::printf("longctx bench: %s, %d threads, batch %lld, KV %s/%s\n", c.model_filename.c_str(),
@@ -147,6 +157,9 @@ void print_md(const Context& c, const std::vector<BenchResult>& results) {
                 decode ? fmt("%.1f%%", 100 * r.gbps / c.limit.gbps).c_str() : "",
                 r.gflops > 0 ? fmt("%.1f", r.gflops).c_str() : "");
   }
+  std::printf("\nmemory: peak RSS %.1f MiB; planned weights + KV + compute %.1f MiB\n",
+              static_cast<double>(c.peak_rss_bytes) / (1 << 20),
+              static_cast<double>(c.planned_bytes) / (1 << 20));
 }
 
 void print_json(const Context& c, const std::vector<BenchResult>& results) {
@@ -187,6 +200,8 @@ void print_json(const Context& c, const std::vector<BenchResult>& results) {
     j["bw_share"] = r.gbps / c.limit.gbps;
     j["flops_per_token"] = r.flops_per_token;
     j["gflops"] = r.gflops;
+    j["planned_bytes"] = c.planned_bytes;
+    j["peak_rss_bytes"] = c.peak_rss_bytes;
     out.push_back(std::move(j));
   }
   std::printf("%s\n", out.dump(2).c_str());
@@ -258,6 +273,8 @@ int run(BenchArgs a) {
     if (!r) return fail(t.name() + ": " + r.status().message());
     results.push_back(std::move(r.value()));
   }
+  c.planned_bytes = engine.model().weight_bytes() + session.kv().bytes() + session.compute_bytes();
+  c.peak_rss_bytes = peak_rss_bytes();
   if (a.output == "md") {
     print_md(c, results);
   } else {

@@ -44,6 +44,13 @@ class KernelBackend {
   // bias[n_out] or nullptr. y must not alias x.
   virtual void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, const float* bias,
                       float* y) = 0;
+  // Several products of the same input, e.g. the q/k/v or gate/up projections: for each i < n,
+  // ys[i] = ws[i] x (+ biases[i], which may be nullptr; biases itself may be nullptr). One pass
+  // lets a backend convert x once and run all products in one dispatch.
+  virtual void matmul_multi(const WeightMatrix* ws, int n, const float* x, int64_t n_tokens,
+                            const float* const* biases, float* const* ys) {
+    for (int i = 0; i < n; ++i) matmul(ws[i], x, n_tokens, biases ? biases[i] : nullptr, ys[i]);
+  }
   // y[t] = row ids[t] of W, dequantized: y[n][n_in]. ids are in [0, n_out).
   virtual void get_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* y) = 0;
   // RMSNorm of each of n_rows rows of width n: x[n_rows][n] -> y (may alias x), weight[n].
@@ -57,6 +64,9 @@ class KernelBackend {
   // keys/values: q[n_q][n_head][head_dim] -> out[n_q][n_head][head_dim].
   virtual void attention(const AttentionParams& params, const float* q, int64_t n_q,
                          const KvView& k, const KvView& v, float* out) = 0;
+  // Writes n floats as type t (F32, F16 or BF16: a KV cache row) at dst, rounding to nearest
+  // even as quant/float16.h does.
+  virtual void convert_row(TensorType t, const float* x, int64_t n, void* dst);
   // y[i] = silu(gate[i]) * up[i] over n elements; y may alias gate or up.
   virtual void swiglu(const float* gate, const float* up, int64_t n, float* y) = 0;
 };

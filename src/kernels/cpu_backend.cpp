@@ -47,6 +47,9 @@ constexpr int64_t kParallelElements = 1 << 15;
 constexpr size_t kRowBlockBytes = 96 << 10;
 constexpr int64_t kColBlock = 32;
 
+// Most products matmul_multi runs in one pass (q/k/v).
+constexpr int kMaxMulti = 4;
+
 class CpuBackend final : public RefBackend {
  public:
   CpuBackend(int n_threads, cpu::Isa isa)
@@ -61,43 +64,43 @@ class CpuBackend final : public RefBackend {
 
   void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, const float* bias,
               float* y) override {
-    const auto type_id = static_cast<uint32_t>(w.type);
-    const MatmulKernel* k = type_id < cpu::kMaxTypeId ? &table_.matmul[type_id] : nullptr;
-    if (k == nullptr || k->gemv == nullptr || k->gemm == nullptr) {
-      matmul_fallback(w, x, n_tokens, bias, y);
-      return;
-    }
-    const void* a = x;
-    size_t a_stride = static_cast<size_t>(w.n_in) * sizeof(float);
-    if (k->act != ActType::kF32) {
-      a_stride = cpu::act_row_bytes(k->act, w.n_in);
-      a = quantize_activations(k->act, x, n_tokens, w.n_in, a_stride);
-    }
-    const size_t w_stride = row_bytes(w.type, w.n_in);
-    const auto* wbase = static_cast<const uint8_t*>(w.data);
-    const auto* abase = static_cast<const uint8_t*>(a);
-    pool_.run([&](int ith, int nth) {
-      int64_t r0, r1;
-      split_rows(w.n_out, ith, nth, &r0, &r1);
-      if (r0 >= r1) return;
-      if (n_tokens == 1) {
-        k->gemv(w.n_in, wbase + r0 * w_stride, w_stride, r1 - r0, a, y + r0);
-      } else {
-        const int64_t rb = row_block(w_stride);
-        for (int64_t rs = r0; rs < r1; rs += rb) {
-          const int64_t nr = std::min(rb, r1 - rs);
-          for (int64_t cs = 0; cs < n_tokens; cs += kColBlock) {
-            const int64_t nc = std::min(kColBlock, n_tokens - cs);
-            k->gemm(w.n_in, wbase + rs * w_stride, w_stride, nr, abase + cs * a_stride, a_stride,
-                    nc, y + cs * w.n_out + rs, static_cast<size_t>(w.n_out));
-          }
-        }
+    const float* biases[1] = {bias};
+    float* ys[1] = {y};
+    matmul_multi(&w, 1, x, n_tokens, biases, ys);
+  }
+
+  // All products share x: it is converted once per activation format (q/k/v of a Q4_K_M model
+  // may mix Q4_K and Q6_K, which both read Q8_K), then one dispatch gives every thread its share
+  // of the rows of every matrix.
+  void matmul_multi(const WeightMatrix* ws, int n, const float* x, int64_t n_tokens,
+                    const float* const* biases, float* const* ys) override {
+    LONGCTX_CHECK(n >= 1 && n <= kMaxMulti);
+    const void* act[cpu::kNumActTypes] = {};
+    size_t act_stride[cpu::kNumActTypes] = {};
+    const MatmulKernel* kernels[kMaxMulti];
+    for (int i = 0; i < n; ++i) {
+      LONGCTX_CHECK(ws[i].n_in == ws[0].n_in);
+      kernels[i] = kernel_for(ws[i].type);
+      if (kernels[i] == nullptr) {
+        matmul_fallback(ws[i], x, n_tokens, biases ? biases[i] : nullptr, ys[i]);
+        continue;
       }
-      if (bias != nullptr) {
-        for (int64_t t = 0; t < n_tokens; ++t) {
-          float* yt = y + t * w.n_out;
-          for (int64_t r = r0; r < r1; ++r) yt[r] += bias[r];
-        }
+      const int a = static_cast<int>(kernels[i]->act);
+      if (act[a] != nullptr) continue;
+      if (kernels[i]->act == ActType::kF32) {
+        act[a] = x;
+        act_stride[a] = static_cast<size_t>(ws[0].n_in) * sizeof(float);
+      } else {
+        act_stride[a] = cpu::act_row_bytes(kernels[i]->act, ws[0].n_in);
+        act[a] = quantize_activations(kernels[i]->act, x, n_tokens, ws[0].n_in, act_stride[a]);
+      }
+    }
+    pool_.run([&](int ith, int nth) {
+      for (int i = 0; i < n; ++i) {
+        if (kernels[i] == nullptr) continue;
+        const int a = static_cast<int>(kernels[i]->act);
+        run_rows(*kernels[i], ws[i], act[a], act_stride[a], n_tokens, biases ? biases[i] : nullptr,
+                 ys[i], ith, nth);
       }
     });
   }
@@ -131,11 +134,60 @@ class CpuBackend final : public RefBackend {
     const int64_t n_chunks = (n + 63) / 64;
     for_rows(n_chunks, 64, [&](int64_t c0, int64_t c1) {
       const int64_t i0 = c0 * 64, i1 = std::min(n, c1 * 64);
-      ref::swiglu(gate + i0, up + i0, i1 - i0, y + i0);
+      table_.swiglu(gate + i0, up + i0, i1 - i0, y + i0);
     });
   }
 
+  void convert_row(TensorType t, const float* x, int64_t n, void* dst) override {
+    const cpu::QuantizeActFn to_bf16 = table_.quantize[static_cast<int>(ActType::kBF16)];
+    if (t == TensorType::F16 && table_.to_f16 != nullptr) {
+      table_.to_f16(x, static_cast<uint16_t*>(dst), n);
+    } else if (t == TensorType::BF16 && to_bf16 != nullptr) {
+      to_bf16(x, dst, n);
+    } else {
+      KernelBackend::convert_row(t, x, n, dst);
+    }
+  }
+
  private:
+  const MatmulKernel* kernel_for(TensorType type) const {
+    const auto id = static_cast<uint32_t>(type);
+    if (id >= static_cast<uint32_t>(cpu::kMaxTypeId)) return nullptr;
+    const MatmulKernel& k = table_.matmul[id];
+    return k.gemv != nullptr && k.gemm != nullptr ? &k : nullptr;
+  }
+
+  // Thread ith's rows of y = W a (+ bias): one activation row goes to gemv, several to gemm in
+  // blocks of rows (kept hot in L1/L2) x tokens.
+  static void run_rows(const MatmulKernel& k, const WeightMatrix& w, const void* a, size_t a_stride,
+                       int64_t n_tokens, const float* bias, float* y, int ith, int nth) {
+    int64_t r0, r1;
+    split_rows(w.n_out, ith, nth, &r0, &r1);
+    if (r0 >= r1) return;
+    const size_t w_stride = row_bytes(w.type, w.n_in);
+    const auto* wbase = static_cast<const uint8_t*>(w.data);
+    const auto* abase = static_cast<const uint8_t*>(a);
+    if (n_tokens == 1) {
+      k.gemv(w.n_in, wbase + r0 * w_stride, w_stride, r1 - r0, a, y + r0);
+    } else {
+      const int64_t rb = row_block(w_stride);
+      for (int64_t rs = r0; rs < r1; rs += rb) {
+        const int64_t nr = std::min(rb, r1 - rs);
+        for (int64_t cs = 0; cs < n_tokens; cs += kColBlock) {
+          const int64_t nc = std::min(kColBlock, n_tokens - cs);
+          k.gemm(w.n_in, wbase + rs * w_stride, w_stride, nr, abase + cs * a_stride, a_stride, nc,
+                 y + cs * w.n_out + rs, static_cast<size_t>(w.n_out));
+        }
+      }
+    }
+    if (bias != nullptr) {
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        float* yt = y + t * w.n_out;
+        for (int64_t r = r0; r < r1; ++r) yt[r] += bias[r];
+      }
+    }
+  }
+
   // Thread ith's share of n rows, in multiples of 4 (the kernels' register tile height) so no
   // thread gets a ragged tile in the middle of the matrix.
   static void split_rows(int64_t n, int ith, int nth, int64_t* r0, int64_t* r1) {
@@ -164,12 +216,14 @@ class CpuBackend final : public RefBackend {
     });
   }
 
-  // Converts x[n_tokens][n_in] into the activation format, into a buffer reused across calls.
+  // Converts x[n_tokens][n_in] into an activation format, into a buffer per format reused
+  // across calls.
   const void* quantize_activations(ActType act, const float* x, int64_t n_tokens, int64_t n_in,
                                    size_t a_stride) {
+    std::vector<uint8_t>& buf = act_buf_[static_cast<int>(act)];
     const size_t need = a_stride * static_cast<size_t>(n_tokens);
-    if (act_buf_.size() < need) act_buf_.resize(need);
-    uint8_t* dst = act_buf_.data();
+    if (buf.size() < need) buf.resize(need);
+    uint8_t* dst = buf.data();
     const cpu::QuantizeActFn q = table_.quantize[static_cast<int>(act)];
     LONGCTX_CHECK(q != nullptr);
     for_rows(n_tokens, n_in, [&](int64_t t0, int64_t t1) {
@@ -202,8 +256,9 @@ class CpuBackend final : public RefBackend {
   cpu::Isa isa_;
   const cpu::KernelTable& table_;
   cpu::CpuAttention attention_;
-  std::vector<uint8_t> act_buf_;          // converted activations, grown to the largest matmul
-  std::vector<std::vector<float>> rows_;  // fallback: per thread, one decoded weight row
+  std::vector<uint8_t> act_buf_[cpu::kNumActTypes];  // converted activations per format, grown
+                                                     // to the largest matmul
+  std::vector<std::vector<float>> rows_;             // fallback: per thread, one decoded weight row
 };
 
 }  // namespace

@@ -61,6 +61,10 @@ void RefBackend::swiglu(const float* gate, const float* up, int64_t n, float* y)
   ref::swiglu(gate, up, n, y);
 }
 
+void KernelBackend::convert_row(TensorType t, const float* x, int64_t n, void* dst) {
+  abort_on_error(quantize_row(t, x, dst, n), "convert_row");
+}
+
 void abort_on_error(const Status& st, const char* op) {
   if (!st.is_ok()) {
     std::fprintf(stderr, "kernel %s: %s\n", op, st.message().c_str());

@@ -78,7 +78,8 @@ Result<KvCache> KvCache::create(const KvShape& shape, const KvCacheOptions& opti
   return c;
 }
 
-void KvCache::store(int64_t il, int64_t pos0, int64_t n, const float* k, const float* v) {
+void KvCache::store(int64_t il, int64_t pos0, int64_t n, const float* k, const float* v,
+                    ConvertRowFn convert_fn, void* user) {
   LONGCTX_CHECK(il >= 0 && il < shape_.n_layer);
   LONGCTX_CHECK(pos0 >= 0 && n >= 0 && pos0 + n <= options_.n_ctx);
   const int64_t row_k = shape_.n_head_kv * shape_.head_dim_k;
@@ -87,6 +88,11 @@ void KvCache::store(int64_t il, int64_t pos0, int64_t n, const float* k, const f
                 static_cast<size_t>(pos0 * row_k) * elem_size(options_.type_k);
   uint8_t* vd = v_.data() + static_cast<size_t>(il) * v_layer_bytes_ +
                 static_cast<size_t>(pos0 * row_v) * elem_size(options_.type_v);
+  if (convert_fn != nullptr) {
+    convert_fn(user, options_.type_k, k, n * row_k, kd);
+    convert_fn(user, options_.type_v, v, n * row_v, vd);
+    return;
+  }
   convert(options_.type_k, k, n * row_k, kd);
   convert(options_.type_v, v, n * row_v, vd);
 }

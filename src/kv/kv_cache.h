@@ -44,7 +44,11 @@ class KvCache {
   // Converts and stores K/V of n tokens at positions [pos0, pos0 + n) of layer il:
   //   k[n][n_head_kv][head_dim_k], v[n][n_head_kv][head_dim_v] (f32).
   // The caller checked pos0 + n <= n_ctx (an invariant here).
-  void store(int64_t il, int64_t pos0, int64_t n, const float* k, const float* v);
+  // `convert` (optional) writes n floats as type t at dst in place of the scalar reference
+  // conversion, e.g. a kernel backend's SIMD one; `user` is passed through.
+  using ConvertRowFn = void (*)(void* user, TensorType t, const float* src, int64_t n, void* dst);
+  void store(int64_t il, int64_t pos0, int64_t n, const float* k, const float* v,
+             ConvertRowFn convert = nullptr, void* user = nullptr);
   // Marks [0, n_past) valid after all layers have stored a chunk.
   void set_n_past(int64_t n_past);
 

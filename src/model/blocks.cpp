@@ -25,9 +25,12 @@ void attention(ForwardContext& ctx, int64_t il, const AttentionVariant& variant)
   // 1. h = rms_norm(x) * attn_norm
   be.rms_norm(s.x.data(), L.attn_norm.data(), static_cast<float>(hp.rms_eps), n, d, s.h.data());
   // 2. q, k, v projections (+ bias for Qwen2)
-  be.matmul(L.attn_q, s.h.data(), n, variant.qkv_bias ? L.attn_q_bias.data() : nullptr, s.q.data());
-  be.matmul(L.attn_k, s.h.data(), n, variant.qkv_bias ? L.attn_k_bias.data() : nullptr, s.k.data());
-  be.matmul(L.attn_v, s.h.data(), n, variant.qkv_bias ? L.attn_v_bias.data() : nullptr, s.v.data());
+  {
+    const WeightMatrix ws[3] = {L.attn_q, L.attn_k, L.attn_v};
+    const float* biases[3] = {L.attn_q_bias.data(), L.attn_k_bias.data(), L.attn_v_bias.data()};
+    float* ys[3] = {s.q.data(), s.k.data(), s.v.data()};
+    be.matmul_multi(ws, 3, s.h.data(), n, variant.qkv_bias ? biases : nullptr, ys);
+  }
   // 3. Qwen3: RMSNorm over head_dim of every q and k head, with one weight per layer
   if (variant.qk_norm) {
     const float eps = static_cast<float>(hp.rms_eps);
@@ -38,7 +41,12 @@ void attention(ForwardContext& ctx, int64_t il, const AttentionVariant& variant)
   be.rope(*ctx.rope, ctx.pos0, n, hp.n_head, s.q.data());
   be.rope(*ctx.rope, ctx.pos0, n, hp.n_head_kv, s.k.data());
   // 5. append k, v to the cache, then attend over everything cached so far (causal)
-  ctx.kv->store(il, ctx.pos0, n, s.k.data(), s.v.data());
+  ctx.kv->store(
+      il, ctx.pos0, n, s.k.data(), s.v.data(),
+      [](void* b, TensorType t, const float* src, int64_t count, void* dst) {
+        static_cast<KernelBackend*>(b)->convert_row(t, src, count, dst);
+      },
+      &be);
   const int64_t n_kv = ctx.pos0 + n;
   AttentionParams ap;
   ap.shape = {hp.n_head, hp.n_head_kv, hd};
@@ -59,8 +67,11 @@ void ffn_swiglu(ForwardContext& ctx, int64_t il) {
   const int64_t n = ctx.n_tokens, d = hp.n_embd, f = hp.n_ff;
 
   be.rms_norm(s.x.data(), L.ffn_norm.data(), static_cast<float>(hp.rms_eps), n, d, s.h.data());
-  be.matmul(L.ffn_gate, s.h.data(), n, nullptr, s.gate.data());
-  be.matmul(L.ffn_up, s.h.data(), n, nullptr, s.up.data());
+  {
+    const WeightMatrix ws[2] = {L.ffn_gate, L.ffn_up};
+    float* ys[2] = {s.gate.data(), s.up.data()};
+    be.matmul_multi(ws, 2, s.h.data(), n, nullptr, ys);
+  }
   be.swiglu(s.gate.data(), s.up.data(), n * f, s.gate.data());
   be.matmul(L.ffn_down, s.gate.data(), n, nullptr, s.h.data());
   add_into(s.x.data(), s.h.data(), n * d);
@@ -140,8 +151,10 @@ void ffn_moe(ForwardContext& ctx, int64_t il) {
       const float* src = s.h.data() + static_cast<int64_t>(s.rows[r0 + r]) * d;
       std::copy(src, src + d, s.xe.data() + r * d);
     }
-    be.matmul(ref::expert_matrix(L.ffn_gate_exps, e), s.xe.data(), m, nullptr, s.gate.data());
-    be.matmul(ref::expert_matrix(L.ffn_up_exps, e), s.xe.data(), m, nullptr, s.up.data());
+    const WeightMatrix ws[2] = {ref::expert_matrix(L.ffn_gate_exps, e),
+                                ref::expert_matrix(L.ffn_up_exps, e)};
+    float* ys[2] = {s.gate.data(), s.up.data()};
+    be.matmul_multi(ws, 2, s.xe.data(), m, nullptr, ys);
     be.swiglu(s.gate.data(), s.up.data(), m * f, s.gate.data());
     be.matmul(ref::expert_matrix(L.ffn_down_exps, e), s.gate.data(), m, nullptr, s.ye.data());
     for (int64_t r = 0; r < m; ++r) {

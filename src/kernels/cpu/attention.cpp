@@ -1,27 +1,210 @@
-// Placeholder driver: forwards to the reference until the tiled kernels land.
+// Driver of the cpu attention: cuts the call into work items (query block x kv head x key chunk),
+// runs them on the pool through the ISA's tile kernel, and merges key-chunk partial states with
+// the log-sum-exp rule. Scratch is per thread and per call shape, grown only when a larger shape
+// arrives.
 #include "kernels/cpu/attention.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <string>
+#include <vector>
+
 #include "core/thread_pool.h"
+#include "kernels/cpu/attention_kernels.h"
 #include "kernels/ref_backend.h"
 
 namespace longctx::cpu {
+namespace {
 
-struct CpuAttention::Impl {};
+using TileFn = void (*)(const AttnTileJob&);
 
-CpuAttention::CpuAttention(Isa) : impl_(new Impl) {}
+// Query rows (queries x heads of a GQA group) per block: enough to reuse each K/V tile many
+// times from L1, few enough that the block's state stays in L1/L2.
+constexpr int64_t kRowsPerBlock = 16;
+// Key chunks are only cut when blocks x kv heads would leave threads idle; a chunk holds at
+// least this many keys so the merge stays negligible.
+constexpr int64_t kMinChunkKeys = 512;
+
+Status check(const ref::AttentionParams& params, int64_t n_q, const ref::KvView& k,
+             const ref::KvView& v) {
+  const ref::AttentionShape& s = params.shape;
+  if (s.n_head < 1 || s.n_head_kv < 1 || s.head_dim < 1 || s.n_head % s.n_head_kv != 0) {
+    return invalid_argument("attention: bad shape n_head=" + std::to_string(s.n_head) +
+                            " n_head_kv=" + std::to_string(s.n_head_kv) +
+                            " head_dim=" + std::to_string(s.head_dim));
+  }
+  for (const ref::KvView* kv : {&k, &v}) {
+    if (kv->type != TensorType::F32 && kv->type != TensorType::F16 &&
+        kv->type != TensorType::BF16) {
+      return unsupported(std::string("attention: K/V type ") + type_name(kv->type));
+    }
+    if (kv->data == nullptr) return invalid_argument("attention: K/V without data");
+  }
+  if (k.n_kv != v.n_kv || n_q < 1 || params.q_pos0 < 0 || params.q_pos0 + n_q > k.n_kv) {
+    return invalid_argument("attention: queries [" + std::to_string(params.q_pos0) + ", " +
+                            std::to_string(params.q_pos0 + n_q) + ") over K/V of " +
+                            std::to_string(k.n_kv) + "/" + std::to_string(v.n_kv) + " tokens");
+  }
+  return Status::ok();
+}
+
+int kv_code(TensorType t) { return t == TensorType::F32 ? 0 : t == TensorType::F16 ? 1 : 2; }
+
+}  // namespace
+
+struct CpuAttention::Impl {
+  Isa isa = Isa::kScalar;
+  std::vector<std::vector<float>> work;  // per thread: q block, m, l, acc, tile scratch
+  std::vector<float> partial;            // per item (m, l, acc) when the keys are chunked
+  std::atomic<int64_t> next{0};          // next work item
+};
+
+CpuAttention::CpuAttention(Isa isa) : impl_(new Impl) { impl_->isa = isa; }
 CpuAttention::~CpuAttention() { delete impl_; }
 
 void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, const float* q,
                        int64_t n_q, const ref::KvView& k, const ref::KvView& v, float* out) {
-  const int64_t width = params.shape.n_head * params.shape.head_dim;
-  pool.run([&](int ith, int nth) {
-    int64_t t0, t1;
-    split_range(n_q, ith, nth, &t0, &t1);
-    if (t0 == t1) return;
-    ref::AttentionParams p = params;
-    p.q_pos0 = params.q_pos0 + t0;
-    abort_on_error(ref::attention(p, q + t0 * width, t1 - t0, k, v, out + t0 * width), "attention");
+  abort_on_error(check(params, n_q, k, v), "attention");
+  if (k.type != v.type) {
+    // Mixed K/V types are legal but never produced by the KV cache: the reference handles them.
+    abort_on_error(ref::attention(params, q, n_q, k, v, out), "attention");
+    return;
+  }
+  const ref::AttentionShape& sh = params.shape;
+  const int64_t hd = sh.head_dim, n_head = sh.n_head, n_kvh = sh.n_head_kv;
+  const int64_t group = n_head / n_kvh;
+
+  TileFn tile = attention_tile_scalar;
+#ifdef LONGCTX_X86_KERNELS
+  if (impl_->isa == Isa::kAvx512 && hd % 16 == 0) {
+    tile = attention_tile_avx512;
+  } else if (impl_->isa != Isa::kScalar && hd % 8 == 0) {
+    tile = attention_tile_avx2;
+  }
+#endif
+
+  // Scores in the log2 domain: q * scale * log2(e), weights 2^(s - m).
+  const double scale = params.scale != 0.0f ? params.scale : 1.0 / std::sqrt(double(hd));
+  const float qscale = static_cast<float>(scale * 1.4426950408889634);
+
+  const int64_t qb = std::min(n_q, std::max<int64_t>(1, kRowsPerBlock / group));
+  const int64_t n_blocks = (n_q + qb - 1) / qb;
+  const int64_t rows_max = qb * group;  // rows per kv head of a full block
+  const int nth = pool.size();
+  const int64_t kv_max = params.q_pos0 + n_q;  // keys any query sees
+  int64_t n_chunks = 1;
+  if (n_blocks < 4 * nth) {
+    const int64_t want = (4 * nth + n_blocks - 1) / n_blocks;
+    n_chunks = std::max<int64_t>(1, std::min(want, kv_max / kMinChunkKeys));
+  }
+  int64_t chunk = (kv_max + n_chunks - 1) / n_chunks;
+  chunk = (chunk + kAttnKeyTile - 1) / kAttnKeyTile * kAttnKeyTile;
+  n_chunks = (kv_max + chunk - 1) / chunk;
+  const int64_t n_items = n_blocks * n_chunks;
+
+  // Scratch: grows to the largest shape seen, never shrinks. A state slot holds m and l
+  // ([n_kvh][rows] each, rows_max apart) and acc ([n_kvh][rows][hd]) of one item.
+  const int64_t all_rows = n_kvh * rows_max;
+  const int64_t state = all_rows * (hd + 2);
+  const size_t per_thread =
+      static_cast<size_t>(all_rows * hd + state + attn_work_floats(hd, rows_max));
+  if (impl_->work.size() < static_cast<size_t>(nth)) impl_->work.resize(nth);
+  for (auto& w : impl_->work) {
+    if (w.size() < per_thread) w.resize(per_thread);
+  }
+  if (n_chunks > 1 && impl_->partial.size() < static_cast<size_t>(n_items * state)) {
+    impl_->partial.resize(static_cast<size_t>(n_items * state));
+  }
+  impl_->next.store(0, std::memory_order_relaxed);
+
+  const int kvt = kv_code(k.type);
+
+  pool.run([&](int ith, int) {
+    float* qbuf = impl_->work[ith].data();
+    float* own_state = qbuf + all_rows * hd;
+    float* scratch = own_state + state;
+    for (;;) {
+      const int64_t item = impl_->next.fetch_add(1, std::memory_order_relaxed);
+      if (item >= n_items) break;
+      // Later query blocks see more keys: hand them out first so the tail is short.
+      const int64_t b = n_blocks - 1 - item / n_chunks, c = item % n_chunks;
+      const int64_t t0 = b * qb, nqb = std::min(qb, n_q - t0), rows = nqb * group;
+      float* m = n_chunks == 1 ? own_state : impl_->partial.data() + (b * n_chunks + c) * state;
+      float* l = m + all_rows;
+      float* acc = l + all_rows;
+      for (int64_t g = 0; g < n_kvh; ++g) {
+        for (int64_t r = 0; r < rows; ++r) {
+          const float* src = q + ((t0 + r / group) * n_head + g * group + r % group) * hd;
+          float* dst = qbuf + (g * rows + r) * hd;
+          for (int64_t d = 0; d < hd; ++d) dst[d] = src[d] * qscale;
+          m[g * rows + r] = -INFINITY;
+          l[g * rows + r] = 0.0f;
+        }
+      }
+      std::fill(acc, acc + n_kvh * rows * hd, 0.0f);
+      const int64_t j0 = c * chunk;
+      const int64_t j1 = std::min((c + 1) * chunk, params.q_pos0 + t0 + nqb);
+      if (j0 < j1) {
+        AttnTileJob job;
+        job.head_dim = hd;
+        job.n_heads = n_kvh;
+        job.n_rows = rows;
+        job.group = group;
+        job.q = qbuf;
+        job.pos0 = params.q_pos0 + t0;
+        job.kv_type = kvt;
+        job.k = k.data;
+        job.v = v.data;
+        job.kv_stride = n_kvh * hd;
+        job.j0 = j0;
+        job.j1 = j1;
+        job.m = m;
+        job.l = l;
+        job.acc = acc;
+        job.work = scratch;
+        tile(job);
+      }
+      if (n_chunks > 1) continue;
+      for (int64_t g = 0; g < n_kvh; ++g) {
+        for (int64_t r = 0; r < rows; ++r) {
+          float* dst = out + ((t0 + r / group) * n_head + g * group + r % group) * hd;
+          const float* a = acc + (g * rows + r) * hd;
+          const float inv = 1.0f / l[g * rows + r];
+          for (int64_t d = 0; d < hd; ++d) dst[d] = a[d] * inv;
+        }
+      }
+    }
   });
+  if (n_chunks == 1) return;
+
+  // Log-sum-exp merge of the chunks: with M = max_c m_c and w_c = 2^(m_c - M),
+  // out = sum_c w_c acc_c / sum_c w_c l_c. Chunks past a row's causal limit have l = 0.
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const int64_t t0 = b * qb, rows = std::min(qb, n_q - t0) * group;
+    const float* slots = impl_->partial.data() + b * n_chunks * state;
+    for (int64_t i = 0; i < n_kvh * rows; ++i) {  // i = g * rows + r
+      const int64_t g = i / rows, r = i % rows;
+      float mx = -INFINITY;
+      for (int64_t c = 0; c < n_chunks; ++c) {
+        const float* p = slots + c * state;
+        if (p[all_rows + i] > 0.0f) mx = std::max(mx, p[i]);
+      }
+      float* dst = out + ((t0 + r / group) * n_head + g * group + r % group) * hd;
+      std::fill(dst, dst + hd, 0.0f);
+      float lsum = 0.0f;
+      for (int64_t c = 0; c < n_chunks; ++c) {
+        const float* p = slots + c * state;
+        if (!(p[all_rows + i] > 0.0f)) continue;
+        const float w = std::exp2(p[i] - mx);
+        lsum += w * p[all_rows + i];
+        const float* a = p + 2 * all_rows + i * hd;
+        for (int64_t d = 0; d < hd; ++d) dst[d] += w * a[d];
+      }
+      const float inv = 1.0f / lsum;
+      for (int64_t d = 0; d < hd; ++d) dst[d] *= inv;
+    }
+  }
 }
 
 }  // namespace longctx::cpu

@@ -73,10 +73,17 @@ struct MatmulKernel {
 // GGUF type ids (quant/types.h TensorType values; kept as numbers here, see the build rule).
 inline constexpr int kMaxTypeId = 40;
 
+// y[i] = silu(gate[i]) * up[i], silu(x) = x / (1 + e^-x); y may alias gate or up.
+using SwigluFn = void (*)(const float* gate, const float* up, int64_t n, float* y);
+// n floats to IEEE fp16 bits, round-to-nearest-even (quant/float16.h fp32_to_fp16 semantics).
+using ToF16Fn = void (*)(const float* x, uint16_t* y, int64_t n);
+
 struct KernelTable {
   Isa isa = Isa::kScalar;
   QuantizeActFn quantize[kNumActTypes] = {};
   MatmulKernel matmul[kMaxTypeId] = {};  // indexed by GGUF type id
+  SwigluFn swiglu = nullptr;
+  ToF16Fn to_f16 = nullptr;
 };
 
 // Entry points of the per-ISA translation units: each fills in the kernels it provides.
@@ -88,6 +95,10 @@ void register_legacy_avx512(KernelTable* t);
 void register_kquant_scalar(KernelTable* t);
 void register_kquant_avx2(KernelTable* t);
 void register_kquant_avx512(KernelTable* t);
+// Element-wise ops: swiglu, to_f16.
+void register_elementwise_scalar(KernelTable* t);
+void register_elementwise_avx2(KernelTable* t);
+void register_elementwise_avx512(KernelTable* t);
 // Q6_K (reads Q8_K activations).
 void register_q6k_scalar(KernelTable* t);
 void register_q6k_avx2(KernelTable* t);

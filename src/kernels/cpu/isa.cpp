@@ -64,16 +64,19 @@ KernelTable build_table(Isa isa) {
   register_legacy_scalar(&t);
   register_kquant_scalar(&t);
   register_q6k_scalar(&t);
+  register_elementwise_scalar(&t);
 #if defined(LONGCTX_X86_KERNELS)
   if (isa == Isa::kAvx2 || isa == Isa::kAvx512) {
     register_legacy_avx2(&t);
     register_kquant_avx2(&t);
     register_q6k_avx2(&t);
+    register_elementwise_avx2(&t);
   }
   if (isa == Isa::kAvx512) {
     register_legacy_avx512(&t);
     register_kquant_avx512(&t);
     register_q6k_avx512(&t);
+    register_elementwise_avx512(&t);
   }
 #endif
   return t;

@@ -1,8 +1,344 @@
-// Placeholder: the avx512 kquant kernels are added here.
+// AVX-512 (F/BW/VL/DQ + VNNI) K-quant kernels: the Q8_K quantizer and the Q4_K / Q5_K x Q8_K
+// gemv / gemm. Compiled with -mavx512*: everything but register_kquant_avx512 has internal
+// linkage and only intrinsics are called (see the build rule in cpu_kernels.h).
+// GCC 12's AVX-512 headers build _mm512_undefined_* by self-initialization, which -Wall reports
+// wherever an insert / cast / reduce intrinsic is inlined (GCC PR 105593); the values are never
+// read uninitialized.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
 #include "kernels/cpu/cpu_kernels.h"
+#include "quant/blocks.h"
 
 namespace longctx::cpu {
+namespace {
 
-void register_kquant_avx512(KernelTable*) {}
+constexpr int kTypeQ4K = 12;  // GGUF type ids (quant/types.h)
+constexpr int kTypeQ5K = 13;
+constexpr int kSB = 256;  // elements per super-block
+
+// Q8_K with the scalar path's semantics (kquant_scalar.cpp): the same float products and the
+// same round-half-to-even conversion (cvtps under the default MXCSR), so the bytes are equal.
+void quantize_q8k(const float* x, void* dst, int64_t n) {
+  auto* out = static_cast<uint8_t*>(dst);
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  for (int64_t b = 0; b < n / kSB; ++b, x += kSB, out += sizeof(BlockQ8K)) {
+    __m512 am = _mm512_setzero_ps();
+    for (int i = 0; i < 16; ++i) {
+      am = _mm512_max_ps(am, _mm512_and_ps(_mm512_loadu_ps(x + 16 * i), abs_mask));
+    }
+    const float amax = _mm512_reduce_max_ps(am);
+    if (amax == 0.0f) {
+      std::memset(out, 0, sizeof(BlockQ8K));
+      continue;
+    }
+    // The first element of magnitude amax decides the sign, as in the scalar loop's strict '>'.
+    const __m512 amv = _mm512_set1_ps(amax);
+    int first = 0;
+    for (int i = 0; i < 16; ++i) {
+      const __m512 ax = _mm512_and_ps(_mm512_loadu_ps(x + 16 * i), abs_mask);
+      const __mmask16 k = _mm512_cmp_ps_mask(ax, amv, _CMP_EQ_OQ);
+      if (k != 0) {
+        first = 16 * i + __builtin_ctz(k);
+        break;
+      }
+    }
+    const float iscale = -127.0f / x[first];
+    const __m512 is = _mm512_set1_ps(iscale);
+    const __m512i q_max = _mm512_set1_epi32(127);
+    int16_t bsums[16];
+    for (int i = 0; i < 16; ++i) {
+      __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * i), is));
+      q = _mm512_min_epi32(q, q_max);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 + 16 * i), _mm512_cvtepi32_epi8(q));
+      bsums[i] = static_cast<int16_t>(_mm512_reduce_add_epi32(q));
+    }
+    const float d = 1.0f / iscale;
+    std::memcpy(out, &d, 4);
+    std::memcpy(out + 4 + kSB, bsums, sizeof(bsums));
+  }
+}
+
+// The 12 packed scale bytes at p (16 bytes are read; the block continues past them) as
+// [sc0..sc7, m0..m7]. In 32-bit words w0, w1, w2 of the packing (see unpack_scale_min_k4):
+//   sc0..3 = w0 & 0x3f.., m0..3 = w1 & 0x3f..,
+//   sc4..7 = (w2 & 0x0f..) | ((w0 >> 2) & 0x30..), m4..7 = ((w2 >> 4) & 0x0f..) | ((w1 >> 2) &
+//   0x30..)
+static inline __m128i unpack_scales(const uint8_t* p) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i lo = _mm_and_si128(b, _mm_set1_epi8(0x3f));
+  const __m128i w2 = _mm_shuffle_epi32(b, 0xaa);
+  const __m128i hn =
+      _mm_and_si128(_mm_srlv_epi32(w2, _mm_set_epi32(0, 0, 4, 0)), _mm_set1_epi8(0x0f));
+  const __m128i top = _mm_and_si128(_mm_srli_epi32(b, 2), _mm_set1_epi8(0x30));
+  return _mm_unpacklo_epi32(lo, _mm_or_si128(hn, top));
+}
+
+// One Q8_K block as the dot loops want it: the 256 q in four 64-byte vectors (vector c holds
+// sub-blocks 2c and 2c+1), the 8 sub-block sums of q in int32 lanes 8..15 (lanes 0..7 zero, to
+// meet the mins there), and [d_a x 8, -d_a x 8].
+struct ActBlock {
+  __m512i q[4];
+  __m512i bsum;
+  __m512 dneg;
+};
+
+static inline ActBlock load_act(const uint8_t* ab) {
+  ActBlock r;
+  for (int c = 0; c < 4; ++c) r.q[c] = _mm512_loadu_si512(ab + 4 + 64 * c);
+  const __m256i bs16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab + 4 + kSB));
+  const __m256i bs8 = _mm256_madd_epi16(bs16, _mm256_set1_epi16(1));  // bsums[2s] + bsums[2s+1]
+  r.bsum = _mm512_inserti64x4(_mm512_setzero_si512(), bs8, 1);
+  float d;
+  std::memcpy(&d, ab, 4);
+  r.dneg = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(d), _mm512_set1_ps(-d));
+  return r;
+}
+
+// Constants of the weight unpacking, hoisted out of the loops.
+struct Consts {
+  __m512i shift;    // per 16-bit lane: 0 in the low 256 bits, 4 in the high: low / high nibbles
+  __m512i nib;      // 0x0f bytes
+  __m512i sixteen;  // 0x10 bytes (the fifth bit of Q5_K)
+  __m512i hbit[4];  // Q5_K: bit 2c in the low 32 bytes, bit 2c+1 in the high 32
+  __m512i sel[4];   // int32 lane -> scale index: 2c in lanes 0..7, 2c+1 in lanes 8..15
+  __m512i sel_dm;   // lane -> 0 (d) in lanes 0..7, 1 (dmin) in lanes 8..15
+};
+
+static inline Consts make_consts() {
+  Consts k;
+  k.shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+  k.nib = _mm512_set1_epi8(0x0f);
+  k.sixteen = _mm512_set1_epi8(0x10);
+  for (int c = 0; c < 4; ++c) {
+    k.hbit[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi8(char(1 << (2 * c)))),
+                                   _mm256_set1_epi8(char(1 << (2 * c + 1))), 1);
+    k.sel[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(2 * c)),
+                                  _mm256_set1_epi32(2 * c + 1), 1);
+  }
+  k.sel_dm = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
+  return k;
+}
+
+// Adds one weight super-block (Q4_K or Q5_K at wb) times activation block a to acc, whose lanes
+// sum to the dot product: lanes 0..7 carry d * d_a * (sum_s sc_s * sum_l q_l a_l) split over
+// lanes, lanes 8..15 carry -dmin * d_a * m_s * (sum of a over sub-block s).
+template <bool kQ5>
+static inline __m512 dot_block(const uint8_t* wb, const ActBlock& a, const Consts& k, __m512 acc) {
+  const __m512i sm = _mm512_cvtepu8_epi32(unpack_scales(wb + 4));  // [sc0..7, m0..7] int32
+  // dpwssd multiplies both 16-bit halves of a lane: put the scale in both.
+  const __m512i sc2 = _mm512_or_si512(sm, _mm512_slli_epi32(sm, 16));
+  const uint8_t* qs = wb + 4 + kKScaleBytes + (kQ5 ? kQKK / 8 : 0);
+  __m512i qh;
+  if (kQ5) qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(wb + 16)));
+  __m512i sumi = _mm512_setzero_si512();
+  for (int c = 0; c < 4; ++c) {
+    // Bytes 32c..32c+31 twice: low nibbles (sub-block 2c) below, high nibbles (2c+1) above.
+    const __m512i raw = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(qs + 32 * c)));
+    __m512i q = _mm512_and_si512(_mm512_srlv_epi16(raw, k.shift), k.nib);
+    if (kQ5) {
+      const __mmask64 h = _mm512_test_epi8_mask(qh, k.hbit[c]);
+      q = _mm512_mask_add_epi8(q, h, q, k.sixteen);
+    }
+    // q <= 31 and |a| <= 127: the pair sums of maddubs stay far below the int16 limit.
+    const __m512i p = _mm512_maddubs_epi16(q, a.q[c]);
+    sumi = _mm512_dpwssd_epi32(sumi, p, _mm512_permutexvar_epi32(k.sel[c], sc2));
+  }
+  // m_s * bsum_s in lanes 8..15 (madd on int32 lanes whose high halves are zero).
+  const __m512i mins = _mm512_madd_epi16(sm, a.bsum);
+  const __m512i fold = _mm512_add_epi32(sumi, _mm512_shuffle_i64x2(sumi, sumi, 0xee));
+  const __m512i comb = _mm512_mask_blend_epi32(0xff00, fold, mins);
+  uint32_t dd;
+  std::memcpy(&dd, wb, 4);
+  const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd)));  // [d, dmin, 0, 0]
+  const __m512 scale =
+      _mm512_mul_ps(_mm512_permutexvar_ps(k.sel_dm, _mm512_castps128_ps512(dm)), a.dneg);
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(comb), scale, acc);
+}
+
+// y[r] for R consecutive rows against one activation row; each activation block is unpacked once
+// for the R rows.
+template <bool kQ5, int R>
+static inline void rows(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a,
+                        const Consts& k, float* y) {
+  constexpr size_t kBB = kQ5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const ActBlock ab = load_act(a + b * sizeof(BlockQ8K));
+    for (int r = 0; r < R; ++r) acc[r] = dot_block<kQ5>(w + r * w_stride + b * kBB, ab, k, acc[r]);
+  }
+  for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+template <bool kQ5>
+static inline void rows_any(int64_t nb, const uint8_t* w, size_t w_stride, int64_t nr,
+                            const uint8_t* a, const Consts& k, float* y) {
+  int64_t r = 0;
+  for (; r + 4 <= nr; r += 4) rows<kQ5, 4>(nb, w + r * w_stride, w_stride, a, k, y + r);
+  switch (nr - r) {
+    case 3:
+      rows<kQ5, 3>(nb, w + r * w_stride, w_stride, a, k, y + r);
+      break;
+    case 2:
+      rows<kQ5, 2>(nb, w + r * w_stride, w_stride, a, k, y + r);
+      break;
+    case 1:
+      rows<kQ5, 1>(nb, w + r * w_stride, w_stride, a, k, y + r);
+      break;
+    default:
+      break;
+  }
+}
+
+// gemm register tile: R weight rows x C activation columns. Each weight sub-block is unpacked
+// once per tile and each activation vector loaded once, then the R x C int32 dot products
+// (maddubs + dpwssd with the sub-block scale) accumulate per super-block. The float epilogue of
+// a super-block per (row, column) is acc += sumi * (d * d_a) + mv_r * bv_c, where mv_r holds
+// -dmin * m_s and bv_c holds d_a * (sum of a over sub-block s), both in lanes 8..15.
+template <bool kQ5, int R, int C>
+static inline void tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a,
+                        size_t a_stride, float* y, size_t ldy, const Consts& k) {
+  constexpr size_t kBB = kQ5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  __m512 acc[R][C];
+  for (int r = 0; r < R; ++r) {
+    for (int j = 0; j < C; ++j) acc[r][j] = _mm512_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* ab[C];
+    __m512 da[C], bv[C];
+    for (int j = 0; j < C; ++j) {
+      ab[j] = a + j * a_stride + b * sizeof(BlockQ8K);
+      float d;
+      std::memcpy(&d, ab[j], 4);
+      da[j] = _mm512_set1_ps(d);
+      const __m256i bs16 = _mm256_loadu_si256((const __m256i*)(ab[j] + 4 + kSB));
+      const __m256i bs8 = _mm256_madd_epi16(bs16, _mm256_set1_epi16(1));
+      bv[j] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_inserti64x4(_mm512_setzero_si512(), bs8, 1)),
+                            da[j]);
+    }
+    const uint8_t* qs[R];
+    __m512i sc2[R], qh[R];
+    __m512 dr[R], mv[R];
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* wb = w + r * w_stride + b * kBB;
+      if (C == 1) {
+        // gemv streams the matrix once: fetch into L2 the same block 2R rows further on (the
+        // hardware prefetchers alone left the loop waiting on memory: ~8 GB/s instead of ~20
+        // from L3). Prefetches never fault, so running past the last row is harmless.
+        const char* next = reinterpret_cast<const char*>(wb + 2 * R * w_stride);
+        _mm_prefetch(next, _MM_HINT_T1);
+        _mm_prefetch(next + 64, _MM_HINT_T1);
+        _mm_prefetch(next + 128, _MM_HINT_T1);
+      }
+      const __m512i sm = _mm512_cvtepu8_epi32(unpack_scales(wb + 4));
+      sc2[r] = _mm512_or_si512(sm, _mm512_slli_epi32(sm, 16));
+      uint32_t dd;
+      std::memcpy(&dd, wb, 4);
+      const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd)));
+      dr[r] = _mm512_broadcastss_ps(dm);
+      const __m512 ndmin = _mm512_broadcastss_ps(_mm_sub_ps(_mm_setzero_ps(), _mm_movehdup_ps(dm)));
+      mv[r] = _mm512_maskz_mul_ps(0xff00, _mm512_cvtepi32_ps(sm), ndmin);
+      qs[r] = wb + 4 + kKScaleBytes + (kQ5 ? kQKK / 8 : 0);
+      if (kQ5) qh[r] = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(wb + 16)));
+    }
+    __m512i sumi[R][C];
+    for (int r = 0; r < R; ++r) {
+      for (int j = 0; j < C; ++j) sumi[r][j] = _mm512_setzero_si512();
+    }
+    for (int c = 0; c < 4; ++c) {
+      __m512i q[R], scv[R];
+      for (int r = 0; r < R; ++r) {
+        const __m512i raw =
+            _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(qs[r] + 32 * c)));
+        q[r] = _mm512_and_si512(_mm512_srlv_epi16(raw, k.shift), k.nib);
+        if (kQ5) {
+          const __mmask64 h = _mm512_test_epi8_mask(qh[r], k.hbit[c]);
+          q[r] = _mm512_mask_add_epi8(q[r], h, q[r], k.sixteen);
+        }
+        scv[r] = _mm512_permutexvar_epi32(k.sel[c], sc2[r]);
+      }
+      for (int j = 0; j < C; ++j) {
+        const __m512i av = _mm512_loadu_si512(ab[j] + 4 + 64 * c);
+        for (int r = 0; r < R; ++r) {
+          sumi[r][j] = _mm512_dpwssd_epi32(sumi[r][j], _mm512_maddubs_epi16(q[r], av), scv[r]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int j = 0; j < C; ++j) {
+        acc[r][j] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[r][j]), _mm512_mul_ps(dr[r], da[j]), acc[r][j]);
+        acc[r][j] = _mm512_fmadd_ps(mv[r], bv[j], acc[r][j]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int j = 0; j < C; ++j) y[j * ldy + r] = _mm512_reduce_add_ps(acc[r][j]);
+  }
+}
+
+template <bool kQ5, int R>
+static inline void tile_cols(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a,
+                             size_t a_stride, int64_t nc, float* y, size_t ldy, const Consts& k) {
+  int64_t c = 0;
+  for (; c + 4 <= nc; c += 4) {
+    tile<kQ5, R, 4>(nb, w, w_stride, a + c * a_stride, a_stride, y + c * ldy, ldy, k);
+  }
+  switch (nc - c) {
+    case 3:
+      tile<kQ5, R, 3>(nb, w, w_stride, a + c * a_stride, a_stride, y + c * ldy, ldy, k);
+      break;
+    case 2:
+      tile<kQ5, R, 2>(nb, w, w_stride, a + c * a_stride, a_stride, y + c * ldy, ldy, k);
+      break;
+    case 1:
+      tile<kQ5, R, 1>(nb, w, w_stride, a + c * a_stride, a_stride, y + c * ldy, ldy, k);
+      break;
+    default:
+      break;
+  }
+}
+
+template <bool kQ5>
+void gemv(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, float* y) {
+  const Consts k = make_consts();
+  const auto* w8 = static_cast<const uint8_t*>(w);
+  int64_t r = 0;
+  for (; r + 4 <= nr; r += 4)
+    tile<kQ5, 4, 1>(n / kSB, w8 + r * w_stride, w_stride, static_cast<const uint8_t*>(a), 0, y + r,
+                    1, k);
+  for (; r < nr; ++r)
+    tile<kQ5, 1, 1>(n / kSB, w8 + r * w_stride, w_stride, static_cast<const uint8_t*>(a), 0, y + r,
+                    1, k);
+}
+
+template <bool kQ5>
+void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride,
+          int64_t nc, float* y, size_t ldy) {
+  const Consts k = make_consts();
+  const auto* w8 = static_cast<const uint8_t*>(w);
+  const auto* a8 = static_cast<const uint8_t*>(a);
+  // Two weight rows stay in L1 while all the columns pass over them in tiles of 4.
+  int64_t r = 0;
+  for (; r + 2 <= nr; r += 2) {
+    tile_cols<kQ5, 2>(n / kSB, w8 + r * w_stride, w_stride, a8, a_stride, nc, y + r, ldy, k);
+  }
+  if (r < nr)
+    tile_cols<kQ5, 1>(n / kSB, w8 + r * w_stride, w_stride, a8, a_stride, nc, y + r, ldy, k);
+}
+
+}  // namespace
+
+void register_kquant_avx512(KernelTable* t) {
+  t->quantize[static_cast<int>(ActType::kQ8_K)] = quantize_q8k;
+  t->matmul[kTypeQ4K] = {ActType::kQ8_K, gemv<false>, gemm<false>};
+  t->matmul[kTypeQ5K] = {ActType::kQ8_K, gemv<true>, gemm<true>};
+}
 
 }  // namespace longctx::cpu

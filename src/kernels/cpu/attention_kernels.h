@@ -1,0 +1,49 @@
+// Tile kernels of the cpu attention (kernels/cpu/attention.h drives them): one query block of one
+// kv head against a key range, updating a running online-softmax state per query row. Plain types
+// and declarations only: the avx2 / avx512 definitions live in files built with -mavx* flags.
+#pragma once
+
+#include <cstdint>
+
+namespace longctx::cpu {
+
+// Keys per tile: the score row of one query row for one tile is 16 floats (one zmm, two ymm).
+inline constexpr int64_t kAttnKeyTile = 16;
+
+// One job: n_heads consecutive kv heads, each with n_rows query rows; row r of a head is (query
+// r / group, query head r % group of that kv head's group). Scores are in the log2 domain: q rows
+// are pre-multiplied by scale * log2(e), so the softmax weights are 2^(s - m). The state per row
+// is the running max m, the running sum l = sum 2^(s_j - m) and acc[:] = sum 2^(s_j - m) v_j
+// over the keys seen so far.
+struct AttnTileJob {
+  int64_t head_dim = 0;
+  int64_t n_heads = 1;
+  int64_t n_rows = 0;
+  int64_t group = 1;
+  const float* q = nullptr;  // [n_heads][n_rows][head_dim], scaled
+  int64_t pos0 = 0;          // row r sees keys j <= pos0 + r / group (causal)
+  int kv_type = 0;           // element type of K and V: 0 = f32, 1 = f16, 2 = bf16
+  // Element (j, d) of head h at k + j * kv_stride + h * head_dim + d elements (same for v).
+  const void* k = nullptr;
+  const void* v = nullptr;
+  int64_t kv_stride = 0;   // elements between consecutive tokens
+  int64_t j0 = 0, j1 = 0;  // key range [j0, j1)
+  float* m = nullptr;      // [n_heads][n_rows], -inf before the first key
+  float* l = nullptr;      // [n_heads][n_rows], 0 before the first key
+  float* acc = nullptr;    // [n_heads][n_rows][head_dim], 0 before the first key
+  float* work = nullptr;   // attn_work_floats(head_dim, n_rows) floats of scratch
+};
+
+// Scratch floats a job needs: K and V tiles converted to f32 plus the score tile.
+inline constexpr int64_t attn_work_floats(int64_t head_dim, int64_t n_rows) {
+  return 2 * kAttnKeyTile * head_dim + n_rows * kAttnKeyTile;
+}
+
+// Any head_dim.
+void attention_tile_scalar(const AttnTileJob& job);
+// head_dim a multiple of 8.
+void attention_tile_avx2(const AttnTileJob& job);
+// head_dim a multiple of 16.
+void attention_tile_avx512(const AttnTileJob& job);
+
+}  // namespace longctx::cpu
