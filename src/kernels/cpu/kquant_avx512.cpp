@@ -79,27 +79,6 @@ static inline __m128i unpack_scales(const uint8_t* p) {
   return _mm_unpacklo_epi32(lo, _mm_or_si128(hn, top));
 }
 
-// One Q8_K block as the dot loops want it: the 256 q in four 64-byte vectors (vector c holds
-// sub-blocks 2c and 2c+1), the 8 sub-block sums of q in int32 lanes 8..15 (lanes 0..7 zero, to
-// meet the mins there), and [d_a x 8, -d_a x 8].
-struct ActBlock {
-  __m512i q[4];
-  __m512i bsum;
-  __m512 dneg;
-};
-
-static inline ActBlock load_act(const uint8_t* ab) {
-  ActBlock r;
-  for (int c = 0; c < 4; ++c) r.q[c] = _mm512_loadu_si512(ab + 4 + 64 * c);
-  const __m256i bs16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab + 4 + kSB));
-  const __m256i bs8 = _mm256_madd_epi16(bs16, _mm256_set1_epi16(1));  // bsums[2s] + bsums[2s+1]
-  r.bsum = _mm512_inserti64x4(_mm512_setzero_si512(), bs8, 1);
-  float d;
-  std::memcpy(&d, ab, 4);
-  r.dneg = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(d), _mm512_set1_ps(-d));
-  return r;
-}
-
 // Constants of the weight unpacking, hoisted out of the loops.
 struct Consts {
   __m512i shift;    // per 16-bit lane: 0 in the low 256 bits, 4 in the high: low / high nibbles
@@ -107,7 +86,6 @@ struct Consts {
   __m512i sixteen;  // 0x10 bytes (the fifth bit of Q5_K)
   __m512i hbit[4];  // Q5_K: bit 2c in the low 32 bytes, bit 2c+1 in the high 32
   __m512i sel[4];   // int32 lane -> scale index: 2c in lanes 0..7, 2c+1 in lanes 8..15
-  __m512i sel_dm;   // lane -> 0 (d) in lanes 0..7, 1 (dmin) in lanes 8..15
 };
 
 static inline Consts make_consts() {
@@ -121,83 +99,11 @@ static inline Consts make_consts() {
     k.sel[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(2 * c)),
                                   _mm256_set1_epi32(2 * c + 1), 1);
   }
-  k.sel_dm = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
   return k;
 }
 
-// Adds one weight super-block (Q4_K or Q5_K at wb) times activation block a to acc, whose lanes
-// sum to the dot product: lanes 0..7 carry d * d_a * (sum_s sc_s * sum_l q_l a_l) split over
-// lanes, lanes 8..15 carry -dmin * d_a * m_s * (sum of a over sub-block s).
-template <bool kQ5>
-static inline __m512 dot_block(const uint8_t* wb, const ActBlock& a, const Consts& k, __m512 acc) {
-  const __m512i sm = _mm512_cvtepu8_epi32(unpack_scales(wb + 4));  // [sc0..7, m0..7] int32
-  // dpwssd multiplies both 16-bit halves of a lane: put the scale in both.
-  const __m512i sc2 = _mm512_or_si512(sm, _mm512_slli_epi32(sm, 16));
-  const uint8_t* qs = wb + 4 + kKScaleBytes + (kQ5 ? kQKK / 8 : 0);
-  __m512i qh;
-  if (kQ5) qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(wb + 16)));
-  __m512i sumi = _mm512_setzero_si512();
-  for (int c = 0; c < 4; ++c) {
-    // Bytes 32c..32c+31 twice: low nibbles (sub-block 2c) below, high nibbles (2c+1) above.
-    const __m512i raw = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(qs + 32 * c)));
-    __m512i q = _mm512_and_si512(_mm512_srlv_epi16(raw, k.shift), k.nib);
-    if (kQ5) {
-      const __mmask64 h = _mm512_test_epi8_mask(qh, k.hbit[c]);
-      q = _mm512_mask_add_epi8(q, h, q, k.sixteen);
-    }
-    // q <= 31 and |a| <= 127: the pair sums of maddubs stay far below the int16 limit.
-    const __m512i p = _mm512_maddubs_epi16(q, a.q[c]);
-    sumi = _mm512_dpwssd_epi32(sumi, p, _mm512_permutexvar_epi32(k.sel[c], sc2));
-  }
-  // m_s * bsum_s in lanes 8..15 (madd on int32 lanes whose high halves are zero).
-  const __m512i mins = _mm512_madd_epi16(sm, a.bsum);
-  const __m512i fold = _mm512_add_epi32(sumi, _mm512_shuffle_i64x2(sumi, sumi, 0xee));
-  const __m512i comb = _mm512_mask_blend_epi32(0xff00, fold, mins);
-  uint32_t dd;
-  std::memcpy(&dd, wb, 4);
-  const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd)));  // [d, dmin, 0, 0]
-  const __m512 scale =
-      _mm512_mul_ps(_mm512_permutexvar_ps(k.sel_dm, _mm512_castps128_ps512(dm)), a.dneg);
-  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(comb), scale, acc);
-}
-
-// y[r] for R consecutive rows against one activation row; each activation block is unpacked once
-// for the R rows.
-template <bool kQ5, int R>
-static inline void rows(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a,
-                        const Consts& k, float* y) {
-  constexpr size_t kBB = kQ5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const ActBlock ab = load_act(a + b * sizeof(BlockQ8K));
-    for (int r = 0; r < R; ++r) acc[r] = dot_block<kQ5>(w + r * w_stride + b * kBB, ab, k, acc[r]);
-  }
-  for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]);
-}
-
-template <bool kQ5>
-static inline void rows_any(int64_t nb, const uint8_t* w, size_t w_stride, int64_t nr,
-                            const uint8_t* a, const Consts& k, float* y) {
-  int64_t r = 0;
-  for (; r + 4 <= nr; r += 4) rows<kQ5, 4>(nb, w + r * w_stride, w_stride, a, k, y + r);
-  switch (nr - r) {
-    case 3:
-      rows<kQ5, 3>(nb, w + r * w_stride, w_stride, a, k, y + r);
-      break;
-    case 2:
-      rows<kQ5, 2>(nb, w + r * w_stride, w_stride, a, k, y + r);
-      break;
-    case 1:
-      rows<kQ5, 1>(nb, w + r * w_stride, w_stride, a, k, y + r);
-      break;
-    default:
-      break;
-  }
-}
-
-// gemm register tile: R weight rows x C activation columns. Each weight sub-block is unpacked
-// once per tile and each activation vector loaded once, then the R x C int32 dot products
+// Register tile of R weight rows x C activation columns (gemv: C = 1). Each weight sub-block is
+// unpacked once per tile and each activation vector loaded once, then the R x C int32 dot products
 // (maddubs + dpwssd with the sub-block scale) accumulate per super-block. The float epilogue of
 // a super-block per (row, column) is acc += sumi * (d * d_a) + mv_r * bv_c, where mv_r holds
 // -dmin * m_s and bv_c holds d_a * (sum of a over sub-block s), both in lanes 8..15.
@@ -309,13 +215,13 @@ template <bool kQ5>
 void gemv(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, float* y) {
   const Consts k = make_consts();
   const auto* w8 = static_cast<const uint8_t*>(w);
+  const auto* a8 = static_cast<const uint8_t*>(a);
+  // Four rows per pass over the activation; the rest one by one.
   int64_t r = 0;
-  for (; r + 4 <= nr; r += 4)
-    tile<kQ5, 4, 1>(n / kSB, w8 + r * w_stride, w_stride, static_cast<const uint8_t*>(a), 0, y + r,
-                    1, k);
-  for (; r < nr; ++r)
-    tile<kQ5, 1, 1>(n / kSB, w8 + r * w_stride, w_stride, static_cast<const uint8_t*>(a), 0, y + r,
-                    1, k);
+  for (; r + 4 <= nr; r += 4) {
+    tile<kQ5, 4, 1>(n / kSB, w8 + r * w_stride, w_stride, a8, 0, y + r, 1, k);
+  }
+  for (; r < nr; ++r) tile<kQ5, 1, 1>(n / kSB, w8 + r * w_stride, w_stride, a8, 0, y + r, 1, k);
 }
 
 template <bool kQ5>
@@ -329,8 +235,9 @@ void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
   for (; r + 2 <= nr; r += 2) {
     tile_cols<kQ5, 2>(n / kSB, w8 + r * w_stride, w_stride, a8, a_stride, nc, y + r, ldy, k);
   }
-  if (r < nr)
+  if (r < nr) {
     tile_cols<kQ5, 1>(n / kSB, w8 + r * w_stride, w_stride, a8, a_stride, nc, y + r, ldy, k);
+  }
 }
 
 }  // namespace

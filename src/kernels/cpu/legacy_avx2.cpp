@@ -184,8 +184,10 @@ struct LoadBF16 {
   static float get(const uint8_t* p) { return bf2f(p); }
 };
 
-// Each (row, column) pair accumulates 8 lanes with FMA; the n % 8 tail is added in scalar.
-template <class L>
+// Each (row, column) pair accumulates 8 lanes with FMA; the n % 8 tail is added in scalar. L loads
+// the weights, A the activations (f32, or bf16 for BF16 weights: the activation format is the
+// weight type's on every path, see cpu_kernels.h).
+template <class L, class A = LoadF32>
 struct FloatKernel {
   static constexpr int kRows = 4, kCols = 2, kGemvRows = 4;
   template <int R, int C>
@@ -200,7 +202,7 @@ struct FloatKernel {
       __m256 wv[R];
       for (int r = 0; r < R; ++r) wv[r] = L::load8(w + r * ws + i * L::kBytes);
       for (int c = 0; c < C; ++c) {
-        const __m256 av = _mm256_loadu_ps(reinterpret_cast<const float*>(a + c * as) + i);
+        const __m256 av = A::load8(a + c * as + i * A::kBytes);
         for (int r = 0; r < R; ++r) acc[r][c] = _mm256_fmadd_ps(wv[r], av, acc[r][c]);
       }
     }
@@ -208,7 +210,7 @@ struct FloatKernel {
       for (int c = 0; c < C; ++c) {
         float s = hsum(acc[r][c]);
         for (int64_t j = i; j < n; ++j) {
-          s += L::get(w + r * ws + j * L::kBytes) * f32_at(a + c * as + 4 * j);
+          s += L::get(w + r * ws + j * L::kBytes) * A::get(a + c * as + j * A::kBytes);
         }
         y[c * ldy + r] = s;
       }
@@ -296,7 +298,7 @@ void register_legacy_avx2(KernelTable* t) {
   t->quantize[static_cast<int>(ActType::kQ8_0)] = quantize_q8_0;
   t->matmul[kF32] = kernel<FloatKernel<LoadF32>>(ActType::kF32);
   t->matmul[kF16] = kernel<FloatKernel<LoadF16>>(ActType::kF32);
-  t->matmul[kBF16] = kernel<FloatKernel<LoadBF16>>(ActType::kF32);
+  t->matmul[kBF16] = kernel<FloatKernel<LoadBF16, LoadBF16>>(ActType::kBF16);
   t->matmul[kQ8_0] = kernel<QuantKernel<false>>(ActType::kQ8_0);
   t->matmul[kQ4_0] = kernel<QuantKernel<true>>(ActType::kQ8_0);
 }

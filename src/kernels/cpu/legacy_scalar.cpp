@@ -85,9 +85,6 @@ static inline float half_to_float(uint16_t h) {
 struct F16W {
   static float get(const uint8_t* p, int64_t i) { return half_to_float(load_u16(p + 2 * i)); }
 };
-struct BF16W {
-  static float get(const uint8_t* p, int64_t i) { return bf16_to_fp32(load_u16(p + 2 * i)); }
-};
 
 // Float weights x f32 activations (any n): 8 independent partial sums (short dependency chains and
 // a rounding error growing with n / 8 rather than n), added pairwise at the end.
@@ -99,6 +96,22 @@ float dot_float(int64_t n, const uint8_t* w, const uint8_t* a) {
     for (int k = 0; k < 8; ++k) s[k] += W::get(w, i + k) * load_f32(a + 4 * (i + k));
   }
   for (int k = 0; i < n; ++i, ++k) s[k] += W::get(w, i) * load_f32(a + 4 * i);
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+// BF16 weights x bf16 activations: every product is exact in fp32 (8-bit x 8-bit mantissas), so
+// only the 8 partial sums round.
+float dot_bf16(int64_t n, const uint8_t* w, const uint8_t* a) {
+  float s[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int k = 0; k < 8; ++k) {
+      s[k] += bf16_to_fp32(load_u16(w + 2 * (i + k))) * bf16_to_fp32(load_u16(a + 2 * (i + k)));
+    }
+  }
+  for (int k = 0; i < n; ++i, ++k) {
+    s[k] += bf16_to_fp32(load_u16(w + 2 * i)) * bf16_to_fp32(load_u16(a + 2 * i));
+  }
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
@@ -182,7 +195,7 @@ void register_legacy_scalar(KernelTable* t) {
   t->quantize[static_cast<int>(ActType::kQ8_0)] = quantize_q8_0;
   t->matmul[kF32] = kernel<dot_float<F32W>>(ActType::kF32);
   t->matmul[kF16] = kernel<dot_float<F16W>>(ActType::kF32);
-  t->matmul[kBF16] = kernel<dot_float<BF16W>>(ActType::kF32);
+  t->matmul[kBF16] = kernel<dot_bf16>(ActType::kBF16);
   t->matmul[kQ8_0] = kernel<dot_q8_0>(ActType::kQ8_0);
   t->matmul[kQ4_0] = kernel<dot_q4_0>(ActType::kQ8_0);
 }

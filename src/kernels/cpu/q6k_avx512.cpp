@@ -162,7 +162,8 @@ void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
   // Panels of weight rows of about kPanelBytes (L2-resident), each swept once per column tile
-  // so that the tile's activations stay in L1 across the panel's rows.
+  // so that the tile's few activation rows stay cache-hot across the panel's rows instead of
+  // all nc activation rows streaming from L2 per weight row (+9% at n = 16384, nc = 64).
   const size_t row_bytes = static_cast<size_t>(nb) * kWBytes;
   const int64_t panel =
       row_bytes >= kPanelBytes ? 1 : static_cast<int64_t>(kPanelBytes / row_bytes);
