@@ -189,14 +189,14 @@ constexpr double kRelTol = 1e-5;
 // with a loose cap on the worst. Measured (model_qact_fixtures.py --check --perturb-runs: numpy
 // float64 vs transformers float32, and inputs perturbed by 1e-7 relative): median 1.2e-3 for bf16
 // (its tiny model has a near-tie in layer 0's attention output that flips) and <= 2e-7 for the Q8
-// cases; worst position 5.4e-3. The kernels (legacy 7cf0414, kquant 1adcac8, q6k 2299155 merged
-// for a trial) measured the same: bf16 on avx512 median 1.19e-3, max 2.24e-3; Q8_0 on every path
-// median 1.2e-7, max 5.4e-3 (one flipped position, the one numpy flips too); Q4_K_M median
-// 1.9e-7, max 4.4e-7 (avx2, avx512), 7.1e-3 (scalar: one flip); MoE Q8_0 max 1.9e-7. Not rounding
-// (f32 inputs) gives medians 3.1e-3 (bf16) and 1.1e-2 .. 1.9e-2 (Q8_0, Q8_K). Bounds: median
-// 2.5e-3 for bf16 (2x the measured value, below the unrounded 3.1e-3) and 1e-3 for Q8 (5000x the
-// measured value, 10x below unrounded); worst position 3e-2 (an error of scale, block layout or
-// sign moves logits by a large fraction of the spread).
+// cases; worst position 5.4e-3. The kernels (main 5b94f5d) measured the same: bf16 median
+// 1.19e-3, max 2.24e-3 on avx2 / avx512 (numpy's flip), 4.9e-8 / 3.9e-6 on scalar (torch's
+// side); Q8_0 on every path median 1.2e-7, max 5.4e-3 (one flipped position, the one numpy flips
+// too); Q4_K_M median 2e-7, max 5.1e-7 (avx2, avx512), 7.1e-3 (scalar: one flip); MoE Q8_0 max
+// 1.9e-7. Not rounding (f32 inputs) gives medians 3.1e-3 (bf16) and 1.1e-2 .. 1.9e-2 (Q8_0,
+// Q8_K). Bounds: median 2.5e-3 for bf16 (2x the measured value, below the unrounded 3.1e-3) and
+// 1e-3 for Q8 (5000x the measured value, 10x below unrounded); worst position 3e-2 (an error of
+// scale, block layout or sign moves logits by a large fraction of the spread).
 double qact_median_tol(const json& c) { return c["weights"] == "bf16" ? 2.5e-3 : 1e-3; }
 constexpr double kQactMaxTol = 3e-2;
 
