@@ -567,7 +567,9 @@ def np_rope(x, cos, sin):     # x [pos][head][head_dim], NeoX halves
     return np.concatenate([a * c - b * s, b * c + a * s], axis=-1)
 
 
-def np_forward(meta, tensors, ids, options):
+def np_forward(meta, tensors, ids, options, act=None):
+    """Logits [n][vocab] in float64. act(gguf_name, x): what a matmul with that weight reads
+    instead of its input x (default: x itself); tools/model_qact_fixtures.py rounds it."""
     arch = meta["general.architecture"]
     W = {k: v[1].astype(np.float64) for k, v in tensors.items()}
     n_layer = int(meta[f"{arch}.block_count"])
@@ -580,10 +582,15 @@ def np_forward(meta, tensors, ids, options):
     cos, sin = np_rope_tables(meta, arch, head_dim, n, options)
     x = W["token_embd.weight"][ids]
     mask = np.triu(np.full((n, n), -np.inf), 1)
+
+    def mm(a, name, w=None):      # a @ W[name].T on the activations the matmul reads
+        a = a if act is None else act(name, a)
+        return a @ (W[name] if w is None else w).T
+
     for i in range(n_layer):
         p = f"blk.{i}."
         h = np_rms(x, W[p + "attn_norm.weight"], eps)
-        q, k, v = (h @ W[p + f"attn_{c}.weight"].T for c in "qkv")
+        q, k, v = (mm(h, p + f"attn_{c}.weight") for c in "qkv")
         if arch == "qwen2":
             q, k, v = q + W[p + "attn_q.bias"], k + W[p + "attn_k.bias"], v + W[p + "attn_v.bias"]
         q = q.reshape(n, n_head, head_dim)
@@ -599,14 +606,14 @@ def np_forward(meta, tensors, ids, options):
             s = q[:, hh] @ k[:, kv].T / np.sqrt(head_dim) + mask
             s = np.exp(s - s.max(axis=1, keepdims=True))
             att[:, hh] = (s / s.sum(axis=1, keepdims=True)) @ v[:, kv]
-        x = x + att.reshape(n, -1) @ W[p + "attn_output.weight"].T
+        x = x + mm(att.reshape(n, -1), p + "attn_output.weight")
         h = np_rms(x, W[p + "ffn_norm.weight"], eps)
         if arch == "qwen3moe":
             k_used = int(options.get("n_expert_used", meta[f"{arch}.expert_used_count"]))
             # no GGUF key for qwen3moe: renormalise (llama.cpp's behaviour) unless told not to
             norm_topk = options.get("norm_topk_prob",
                                     bool(meta.get(f"{arch}.expert_weights_norm", True)))
-            r = h @ W[p + "ffn_gate_inp.weight"].T
+            r = mm(h, p + "ffn_gate_inp.weight")
             r = np.exp(r - r.max(axis=1, keepdims=True))
             r /= r.sum(axis=1, keepdims=True)
             y = np.zeros_like(x)
@@ -616,17 +623,17 @@ def np_forward(meta, tensors, ids, options):
                 if norm_topk:
                     w = w / w.sum()
                 for e, we in zip(top, w):
-                    g = W[p + "ffn_gate_exps.weight"][e] @ h[t]
-                    u = W[p + "ffn_up_exps.weight"][e] @ h[t]
-                    y[t] += we * (W[p + "ffn_down_exps.weight"][e] @ (g / (1 + np.exp(-g)) * u))
+                    g = mm(h[t], p + "ffn_gate_exps.weight", W[p + "ffn_gate_exps.weight"][e])
+                    u = mm(h[t], p + "ffn_up_exps.weight", W[p + "ffn_up_exps.weight"][e])
+                    y[t] += we * mm(g / (1 + np.exp(-g)) * u, p + "ffn_down_exps.weight",
+                                    W[p + "ffn_down_exps.weight"][e])
             x = x + y
         else:
-            g = h @ W[p + "ffn_gate.weight"].T
-            u = h @ W[p + "ffn_up.weight"].T
-            x = x + (g / (1 + np.exp(-g)) * u) @ W[p + "ffn_down.weight"].T
+            g = mm(h, p + "ffn_gate.weight")
+            u = mm(h, p + "ffn_up.weight")
+            x = x + mm(g / (1 + np.exp(-g)) * u, p + "ffn_down.weight")
     x = np_rms(x, W["output_norm.weight"], eps)
-    out = W.get("output.weight", W["token_embd.weight"])
-    return x @ out.T
+    return mm(x, "output.weight" if "output.weight" in W else "token_embd.weight")
 
 
 def check(args):

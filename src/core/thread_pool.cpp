@@ -6,9 +6,10 @@
 namespace longctx {
 namespace {
 
-// Spin iterations before a worker sleeps: long enough to bridge the gap between two ops of a
-// forward pass, short enough not to burn a core while the program waits for input.
-constexpr int kSpinIterations = 1 << 14;
+// Spin iterations (each a pause hint, tens of cycles) before a worker sleeps: about a millisecond,
+// long enough to bridge the gap between two ops of a forward pass or two decoded tokens, short
+// enough not to burn a core while the program waits for input.
+constexpr int kSpinIterations = 1 << 15;
 
 // A spin-wait hint: lets the sibling hyperthread run and saves power while polling.
 inline void cpu_relax() {
@@ -67,7 +68,7 @@ void ThreadPool::run_impl(void* fn, JobFn call) {
   // The other threads usually finish within microseconds of this one: poll, and only give the
   // core away (yield) when they are late, e.g. preempted on a busy machine.
   for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
-    if (spins < 4096) {
+    if (spins < kSpinIterations) {
       cpu_relax();
     } else {
       std::this_thread::yield();
@@ -82,11 +83,8 @@ void ThreadPool::worker(int ith) {
     int spins = 0;
     while (generation_.load(std::memory_order_acquire) == seen && spins < kSpinIterations) {
       ++spins;
-      if ((spins & 63) == 0) {
-        std::this_thread::yield();
-      } else {
-        cpu_relax();
-      }
+      cpu_relax();  // never yield here: on a busy machine a yield can give the core away for a
+                    // whole time slice while the next op is already waiting for this thread
     }
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lock(mu_);

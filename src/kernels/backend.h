@@ -51,6 +51,19 @@ class KernelBackend {
                             const float* const* biases, float* const* ys) {
     for (int i = 0; i < n; ++i) matmul(ws[i], x, n_tokens, biases ? biases[i] : nullptr, ys[i]);
   }
+  // Independent products run as one batch, e.g. the k experts of a decoded token: task i computes
+  // y = w x (+ bias) over n_tokens rows. Tasks may share inputs (converted once per format then)
+  // but no y may alias any x. 1 <= n <= kMaxMatmulTasks.
+  struct MatmulTask {
+    WeightMatrix w;
+    const float* x = nullptr;
+    const float* bias = nullptr;
+    float* y = nullptr;
+  };
+  static constexpr int kMaxMatmulTasks = 64;
+  virtual void matmul_tasks(const MatmulTask* tasks, int n, int64_t n_tokens) {
+    for (int i = 0; i < n; ++i) matmul(tasks[i].w, tasks[i].x, n_tokens, tasks[i].bias, tasks[i].y);
+  }
   // y[t] = row ids[t] of W, dequantized: y[n][n_in]. ids are in [0, n_out).
   virtual void get_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* y) = 0;
   // RMSNorm of each of n_rows rows of width n: x[n_rows][n] -> y (may alias x), weight[n].

@@ -47,9 +47,6 @@ constexpr int64_t kParallelElements = 1 << 15;
 constexpr size_t kRowBlockBytes = 96 << 10;
 constexpr int64_t kColBlock = 32;
 
-// Most products matmul_multi runs in one pass (q/k/v).
-constexpr int kMaxMulti = 4;
-
 class CpuBackend final : public RefBackend {
  public:
   CpuBackend(int n_threads, cpu::Isa isa)
@@ -64,43 +61,79 @@ class CpuBackend final : public RefBackend {
 
   void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, const float* bias,
               float* y) override {
-    const float* biases[1] = {bias};
-    float* ys[1] = {y};
-    matmul_multi(&w, 1, x, n_tokens, biases, ys);
+    const MatmulTask task{w, x, bias, y};
+    matmul_tasks(&task, 1, n_tokens);
   }
 
-  // All products share x: it is converted once per activation format (q/k/v of a Q4_K_M model
-  // may mix Q4_K and Q6_K, which both read Q8_K), then one dispatch gives every thread its share
-  // of the rows of every matrix.
   void matmul_multi(const WeightMatrix* ws, int n, const float* x, int64_t n_tokens,
                     const float* const* biases, float* const* ys) override {
-    LONGCTX_CHECK(n >= 1 && n <= kMaxMulti);
-    const void* act[cpu::kNumActTypes] = {};
-    size_t act_stride[cpu::kNumActTypes] = {};
-    const MatmulKernel* kernels[kMaxMulti];
+    LONGCTX_CHECK(n >= 1 && n <= kMaxMatmulTasks);
+    MatmulTask tasks[kMaxMatmulTasks];
+    for (int i = 0; i < n; ++i) tasks[i] = {ws[i], x, biases ? biases[i] : nullptr, ys[i]};
+    matmul_tasks(tasks, n, n_tokens);
+  }
+
+  // Each distinct (input, activation format) is converted once (q/k/v of a Q4_K_M model mix Q4_K
+  // and Q6_K, which both read Q8_K; the experts of a token share its input), then one dispatch
+  // gives every thread its share of the rows of every matrix.
+  void matmul_tasks(const MatmulTask* tasks, int n, int64_t n_tokens) override {
+    LONGCTX_CHECK(n >= 1 && n <= kMaxMatmulTasks);
+    const MatmulKernel* kernels[kMaxMatmulTasks];
+    const void* acts[kMaxMatmulTasks];
+    size_t strides[kMaxMatmulTasks];
+    // Bytes each activation format needs for the distinct inputs that use it.
+    size_t need[cpu::kNumActTypes] = {};
+    int first_use[kMaxMatmulTasks];  // the task whose conversion task i reuses (or i itself)
+    bool any_kernel = false;
     for (int i = 0; i < n; ++i) {
-      LONGCTX_CHECK(ws[i].n_in == ws[0].n_in);
-      kernels[i] = kernel_for(ws[i].type);
+      const MatmulTask& t = tasks[i];
+      kernels[i] = kernel_for(t.w.type);
+      first_use[i] = i;
       if (kernels[i] == nullptr) {
-        matmul_fallback(ws[i], x, n_tokens, biases ? biases[i] : nullptr, ys[i]);
+        matmul_fallback(t.w, t.x, n_tokens, t.bias, t.y);
         continue;
       }
-      const int a = static_cast<int>(kernels[i]->act);
-      if (act[a] != nullptr) continue;
-      if (kernels[i]->act == ActType::kF32) {
-        act[a] = x;
-        act_stride[a] = static_cast<size_t>(ws[0].n_in) * sizeof(float);
-      } else {
-        act_stride[a] = cpu::act_row_bytes(kernels[i]->act, ws[0].n_in);
-        act[a] = quantize_activations(kernels[i]->act, x, n_tokens, ws[0].n_in, act_stride[a]);
+      any_kernel = true;
+      const ActType act = kernels[i]->act;
+      strides[i] = act == ActType::kF32 ? static_cast<size_t>(t.w.n_in) * sizeof(float)
+                                        : cpu::act_row_bytes(act, t.w.n_in);
+      for (int j = 0; j < i; ++j) {
+        if (kernels[j] != nullptr && tasks[j].x == t.x && kernels[j]->act == act &&
+            tasks[j].w.n_in == t.w.n_in) {
+          first_use[i] = j;
+          break;
+        }
       }
+      if (first_use[i] == i && act != ActType::kF32) {
+        need[static_cast<int>(act)] += strides[i] * static_cast<size_t>(n_tokens);
+      }
+    }
+    if (!any_kernel) return;
+    for (int a = 0; a < cpu::kNumActTypes; ++a) {
+      if (act_buf_[a].size() < need[a]) act_buf_[a].resize(need[a]);
+    }
+    size_t used[cpu::kNumActTypes] = {};
+    for (int i = 0; i < n; ++i) {
+      if (kernels[i] == nullptr) continue;
+      if (first_use[i] != i) {
+        acts[i] = acts[first_use[i]];
+        continue;
+      }
+      const ActType act = kernels[i]->act;
+      if (act == ActType::kF32) {
+        acts[i] = tasks[i].x;
+        continue;
+      }
+      uint8_t* dst = act_buf_[static_cast<int>(act)].data() + used[static_cast<int>(act)];
+      used[static_cast<int>(act)] += strides[i] * static_cast<size_t>(n_tokens);
+      quantize_activations(act, tasks[i].x, n_tokens, tasks[i].w.n_in, strides[i], dst);
+      acts[i] = dst;
     }
     pool_.run([&](int ith, int nth) {
       for (int i = 0; i < n; ++i) {
         if (kernels[i] == nullptr) continue;
-        const int a = static_cast<int>(kernels[i]->act);
-        run_rows(*kernels[i], ws[i], act[a], act_stride[a], n_tokens, biases ? biases[i] : nullptr,
-                 ys[i], ith, nth);
+        run_rows(*kernels[i], tasks[i].w, acts[i], strides[i], n_tokens, tasks[i].bias, tasks[i].y,
+                 ith, nth);
       }
     });
   }
@@ -216,20 +249,14 @@ class CpuBackend final : public RefBackend {
     });
   }
 
-  // Converts x[n_tokens][n_in] into an activation format, into a buffer per format reused
-  // across calls.
-  const void* quantize_activations(ActType act, const float* x, int64_t n_tokens, int64_t n_in,
-                                   size_t a_stride) {
-    std::vector<uint8_t>& buf = act_buf_[static_cast<int>(act)];
-    const size_t need = a_stride * static_cast<size_t>(n_tokens);
-    if (buf.size() < need) buf.resize(need);
-    uint8_t* dst = buf.data();
+  // Converts x[n_tokens][n_in] into an activation format at dst (rows a_stride apart).
+  void quantize_activations(ActType act, const float* x, int64_t n_tokens, int64_t n_in,
+                            size_t a_stride, uint8_t* dst) {
     const cpu::QuantizeActFn q = table_.quantize[static_cast<int>(act)];
     LONGCTX_CHECK(q != nullptr);
     for_rows(n_tokens, n_in, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) q(x + t * n_in, dst + t * a_stride, n_in);
     });
-    return dst;
   }
 
   // Types no path has a kernel for: decode each weight row to f32 once, dot with every token.
@@ -257,7 +284,7 @@ class CpuBackend final : public RefBackend {
   const cpu::KernelTable& table_;
   cpu::CpuAttention attention_;
   std::vector<uint8_t> act_buf_[cpu::kNumActTypes];  // converted activations per format, grown
-                                                     // to the largest matmul
+                                                     // to the largest batch of products
   std::vector<std::vector<float>> rows_;             // fallback: per thread, one decoded weight row
 };
 

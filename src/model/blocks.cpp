@@ -109,6 +109,43 @@ void route_token(const float* logits, int64_t n_expert, int64_t k, bool renorm, 
   }
 }
 
+// One token (decode): its k experts share the input, so the k gate and k up projections run as
+// one batch (one activation conversion, one dispatch), then the k down projections as another.
+// The weighted sum adds experts in increasing id, as the grouped path does, so both give the
+// same bits.
+void moe_decode_one_token(ForwardContext& ctx, const LayerWeights& L, int64_t k, int64_t f) {
+  ForwardScratch& s = *ctx.s;
+  KernelBackend& be = *ctx.backend;
+  const int64_t d = ctx.model->hparams().n_embd;
+  int32_t* ids = s.chosen.data();
+  float* w = s.chosen_w.data();
+  for (int64_t i = 1; i < k; ++i) {  // insertion sort by expert id (k is small)
+    for (int64_t j = i; j > 0 && ids[j - 1] > ids[j]; --j) {
+      std::swap(ids[j - 1], ids[j]);
+      std::swap(w[j - 1], w[j]);
+    }
+  }
+  KernelBackend::MatmulTask tasks[KernelBackend::kMaxMatmulTasks];
+  for (int64_t j = 0; j < k; ++j) {
+    tasks[2 * j] = {ref::expert_matrix(L.ffn_gate_exps, ids[j]), s.h.data(), nullptr,
+                    s.gate.data() + j * f};
+    tasks[2 * j + 1] = {ref::expert_matrix(L.ffn_up_exps, ids[j]), s.h.data(), nullptr,
+                        s.up.data() + j * f};
+  }
+  be.matmul_tasks(tasks, static_cast<int>(2 * k), 1);
+  be.swiglu(s.gate.data(), s.up.data(), k * f, s.gate.data());
+  for (int64_t j = 0; j < k; ++j) {
+    tasks[j] = {ref::expert_matrix(L.ffn_down_exps, ids[j]), s.gate.data() + j * f, nullptr,
+                s.ye.data() + j * d};
+  }
+  be.matmul_tasks(tasks, static_cast<int>(k), 1);
+  float* x = s.x.data();
+  for (int64_t j = 0; j < k; ++j) {
+    const float* y = s.ye.data() + j * d;
+    for (int64_t i = 0; i < d; ++i) x[i] += w[j] * y[i];
+  }
+}
+
 }  // namespace
 
 void ffn_moe(ForwardContext& ctx, int64_t il) {
@@ -126,6 +163,12 @@ void ffn_moe(ForwardContext& ctx, int64_t il) {
     route_token(s.router.data() + t * E, E, k, hp.norm_topk_prob, s.probs.data(),
                 s.chosen.data() + t * k, s.chosen_w.data() + t * k);
   }
+  const int64_t f = hp.n_ff_expert;
+  if (n == 1 && 2 * k <= KernelBackend::kMaxMatmulTasks &&
+      static_cast<size_t>(k * f) <= s.gate.size() && static_cast<size_t>(k * d) <= s.ye.size()) {
+    moe_decode_one_token(ctx, L, k, f);
+    return;
+  }
   // 2. group the (token, expert) pairs by expert: counting sort into rows / rows_w
   std::fill(s.offsets.begin(), s.offsets.end(), 0);
   for (int64_t i = 0; i < n * k; ++i) ++s.offsets[static_cast<size_t>(s.chosen[i]) + 1];
@@ -142,7 +185,6 @@ void ffn_moe(ForwardContext& ctx, int64_t il) {
   for (int64_t e = E; e > 0; --e) s.offsets[e] = s.offsets[e - 1];
   s.offsets[0] = 0;
   // 3. each used expert runs once over its tokens: xe -> SwiGLU FFN -> ye; x += w * ye
-  const int64_t f = hp.n_ff_expert;
   for (int64_t e = 0; e < E; ++e) {
     const int32_t r0 = s.offsets[e], r1 = s.offsets[e + 1];
     const int64_t m = r1 - r0;

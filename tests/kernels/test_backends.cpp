@@ -192,6 +192,28 @@ TEST_P(Backends, MatmulMultiEqualsSeparateProducts) {
   }
 }
 
+TEST_P(Backends, MatmulTasksWithSharedAndDistinctInputsEqualSeparateProducts) {
+  // As the experts of a decoded token: gate/up pairs share one input, down projections each read
+  // their own (of another width); every product must equal its own matmul bit for bit.
+  const int64_t n_in = 256, n_mid = 512;
+  Packed g = random_weights(TensorType::Q4_K, n_in, 24, 1);
+  Packed u = random_weights(TensorType::Q8_0, n_in, 24, 2);
+  Packed d0 = random_weights(TensorType::Q6_K, n_mid, 9, 3);
+  Packed d1 = random_weights(TensorType::Q5_0, n_mid, 9, 4);  // no kernel: the f32 fallback
+  const auto x = random_vec(n_in, 5), m0 = random_vec(n_mid, 6), m1 = random_vec(n_mid, 7);
+  std::vector<float> yg(24), yu(24), y0(9), y1(9);
+  const KernelBackend::MatmulTask tasks[4] = {{g.w, x.data(), nullptr, yg.data()},
+                                              {u.w, x.data(), nullptr, yu.data()},
+                                              {d0.w, m0.data(), nullptr, y0.data()},
+                                              {d1.w, m1.data(), nullptr, y1.data()}};
+  cpu_->matmul_tasks(tasks, 4, 1);
+  for (const auto& t : tasks) {
+    std::vector<float> want(static_cast<size_t>(t.w.n_out));
+    cpu_->matmul(t.w, t.x, 1, nullptr, want.data());
+    EXPECT_EQ(std::vector<float>(t.y, t.y + t.w.n_out), want) << type_name(t.w.type);
+  }
+}
+
 TEST_P(Backends, KvRowConversionIsTheReferenceRounding) {
   auto x = random_vec(1001, 9);
   x[0] = 1e-7f;    // f16 subnormal

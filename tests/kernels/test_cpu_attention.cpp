@@ -43,11 +43,9 @@ Kv make_kv(TensorType type, int64_t n, std::mt19937& rng, int offset) {
   Kv kv;
   kv.vals.resize(static_cast<size_t>(n));
   const size_t es = type == TensorType::F32 ? 4 : 2;
-  kv.bytes.resize(static_cast<size_t>(n) * es + 64);
-  uint8_t* base = kv.bytes.data();
-  base += (64 - reinterpret_cast<uintptr_t>(base) % 64) % 64 + offset;
-  kv.bytes.resize(kv.bytes.size() + 64);  // room for the realignment above
-  base = kv.bytes.data() + (64 - reinterpret_cast<uintptr_t>(kv.bytes.data()) % 64) % 64 + offset;
+  kv.bytes.resize(static_cast<size_t>(n) * es + 128);
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(kv.bytes.data());
+  uint8_t* base = kv.bytes.data() + (64 - addr % 64) % 64 + offset;
   for (int64_t i = 0; i < n; ++i) {
     float f = dist(rng);
     if (type == TensorType::F16) {
@@ -172,6 +170,19 @@ TEST_P(CpuAttentionTest, LongDecodeSplitsKeysAndMerges) {
         if (HasFatalFailure()) return;
       }
     }
+  }
+}
+
+// Few query blocks at depth: the key range is also cut into chunks, merged per query row.
+TEST_P(CpuAttentionTest, FewBlocksSplitKeysAndMerge) {
+  ThreadPool pools[] = {ThreadPool(1), ThreadPool(2), ThreadPool(3)};
+  uint32_t seed = 300;
+  for (ThreadPool& pool : pools) {
+    Case c{{2, 1, 64}, TensorType::F16, 128, 900, 1028};
+    check_case(GetParam(), pool, c, seed++);
+    Case d{{32, 4, 128}, TensorType::BF16, 40, 2000, 2040};
+    check_case(GetParam(), pool, d, seed++);
+    if (HasFatalFailure()) return;
   }
 }
 

@@ -1,5 +1,5 @@
-// Tile kernels of the cpu attention (kernels/cpu/attention.h drives them): one query block of one
-// kv head against a key range, updating a running online-softmax state per query row. Plain types
+// Tile kernels of the cpu attention (kernels/cpu/attention.h drives them): one query block of all
+// kv heads against a key range, updating a running online-softmax state per query row. Plain types
 // and declarations only: the avx2 / avx512 definitions live in files built with -mavx* flags.
 #pragma once
 

@@ -315,61 +315,52 @@ struct QuantKernel {
   }
 };
 
-// Matrix x vector for Q8_0 / Q4_0: as QuantKernel, but two weight rows share one 512-bit vector
-// (row r in the low half, r + 1 in the high half) against the activation block broadcast to both
-// halves, which halves the instructions per block for the stream-bound decode case.
-template <bool kQ4>
-void gemv_quant(int64_t n, const void* wv, size_t ws, int64_t nr, const void* av, float* y) {
-  const auto* w = static_cast<const uint8_t*>(wv);
+// Matrix x vector for Q8_0, one weight row at a time: the rows stream through memory in order,
+// which the hardware prefetchers follow best (reading several rows side by side measured up to
+// 2x slower in a decoding model). Per block: |w| (unsigned) times a with w's sign moved onto it
+// (vpsignb), so dpbusd needs no offset correction (exact while a > -128, which the Q8_0
+// activation quantizer guarantees: |q| <= 127); four float accumulators over consecutive blocks
+// hide the FMA latency.
+void gemv_q8_0_rows(int64_t n, const void* wv, size_t ws, int64_t nr, const void* av, float* y) {
   const auto* a = static_cast<const uint8_t*>(av);
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(kQ4 ? 8 : 0x80));
-  const __m512i shift = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  constexpr size_t kWBytes = kQ4 ? kQ4Bytes : kQ8Bytes;
   const int64_t nb = n / kQK;
-  int64_t r = 0;
-  for (; r + 4 <= nr; r += 4) {
-    const uint8_t* w0 = w + r * ws;
-    __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int64_t b = 0; b < nb; ++b) {
-      const uint8_t* q = a + b * kQ8Bytes;
-      int16_t dah;
-      std::memcpy(&dah, q, 2);
-      const __m512 da = _mm512_cvtph_ps(_mm256_set1_epi16(dah));
-      const __m512i aq =
-          _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 2)));
-      const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, aq));
-      for (int k = 0; k < 2; ++k) {
-        const uint8_t* p0 = w0 + (2 * k) * ws + b * kWBytes;
-        const uint8_t* p1 = p0 + ws;
-        int16_t d0, d1;
-        std::memcpy(&d0, p0, 2);
-        std::memcpy(&d1, p1, 2);
-        const __m512 dw = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16(d1), _mm_set1_epi16(d0)));
-        __m512i wu;
-        if (kQ4) {
-          const __m256i x0 = _mm256_broadcastsi128_si256(
-              _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 2)));
-          const __m256i x1 = _mm256_broadcastsi128_si256(
-              _mm_loadu_si128(reinterpret_cast<const __m128i*>(p1 + 2)));
-          const __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1);
-          wu = _mm512_and_si512(_mm512_srlv_epi64(x, shift), low4);
-        } else {
-          const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 2));
-          const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1 + 2));
-          wu = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1), bias);
-        }
-        const __m512 s = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(start, wu, aq));
-        acc[k] = _mm512_fmadd_ps(s, _mm512_mul_ps(dw, da), acc[k]);
+  for (int64_t r = 0; r < nr; ++r) {
+    const uint8_t* w = static_cast<const uint8_t*>(wv) + r * ws;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
+    int64_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+      for (int u = 0; u < 4; ++u) {
+        const uint8_t* p = w + (b + u) * kQ8Bytes;
+        const uint8_t* q = a + (b + u) * kQ8Bytes;
+        const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+        const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 2));
+        const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(wq),
+                                                _mm256_sign_epi8(aq, wq));
+        acc[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scale8(p), scale8(q)),
+                                 acc[u]);
       }
     }
-    for (int k = 0; k < 2; ++k) {
-      y[r + 2 * k] = hsum(_mm512_castps512_ps256(acc[k]));
-      y[r + 2 * k + 1] = hsum(_mm512_extractf32x8_ps(acc[k], 1));
+    for (; b < nb; ++b) {
+      const uint8_t* p = w + b * kQ8Bytes;
+      const uint8_t* q = a + b * kQ8Bytes;
+      const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+      const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 2));
+      const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(wq),
+                                              _mm256_sign_epi8(aq, wq));
+      acc[0] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scale8(p), scale8(q)), acc[0]);
     }
+    y[r] = hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
   }
-  for (; r < nr; ++r) QuantKernel<kQ4>::template tile<1, 1>(n, w + r * ws, ws, a, 0, y + r, 1);
+}
+
+// Q4_0 likewise one row at a time (the 1 x 1 tile).
+template <class K>
+void gemv_rows(int64_t n, const void* wv, size_t ws, int64_t nr, const void* av, float* y) {
+  const auto* w = static_cast<const uint8_t*>(wv);
+  const auto* a = static_cast<const uint8_t*>(av);
+  for (int64_t r = 0; r < nr; ++r) K::template tile<1, 1>(n, w + r * ws, ws, a, 0, y + r, 1);
 }
 
 template <class K>
@@ -386,8 +377,8 @@ void register_legacy_avx512(KernelTable* t) {
   t->matmul[kF32] = kernel<FloatKernel<LoadF32>>(ActType::kF32);
   t->matmul[kF16] = kernel<FloatKernel<LoadF16>>(ActType::kF32);
   t->matmul[kBF16] = kernel<BF16Kernel>(ActType::kBF16);
-  t->matmul[kQ8_0] = {ActType::kQ8_0, &gemv_quant<false>, &gemm<QuantKernel<false>>};
-  t->matmul[kQ4_0] = {ActType::kQ8_0, &gemv_quant<true>, &gemm<QuantKernel<true>>};
+  t->matmul[kQ8_0] = {ActType::kQ8_0, &gemv_q8_0_rows, &gemm<QuantKernel<false>>};
+  t->matmul[kQ4_0] = {ActType::kQ8_0, &gemv_rows<QuantKernel<true>>, &gemm<QuantKernel<true>>};
 }
 
 }  // namespace longctx::cpu
