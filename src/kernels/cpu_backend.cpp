@@ -5,6 +5,7 @@
 // in blocks of rows x tokens sized for the caches. Weight types without a kernel on any path fall
 // back to decoding each row to f32. Attention is the tiled online-softmax kernel of
 // kernels/cpu/attention; the element-wise ops are split across threads when large.
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -46,6 +47,8 @@ constexpr int64_t kParallelElements = 1 << 15;
 // the thread sweeps the activation rows in blocks of kColBlock.
 constexpr size_t kRowBlockBytes = 96 << 10;
 constexpr int64_t kColBlock = 32;
+// Weight bytes of one work chunk of a matrix-vector product.
+constexpr size_t kGemvChunkBytes = 64 << 10;
 
 class CpuBackend final : public RefBackend {
  public:
@@ -129,11 +132,35 @@ class CpuBackend final : public RefBackend {
       quantize_activations(act, tasks[i].x, n_tokens, tasks[i].w.n_in, strides[i], dst);
       acts[i] = dst;
     }
-    pool_.run([&](int ith, int nth) {
-      for (int i = 0; i < n; ++i) {
-        if (kernels[i] == nullptr) continue;
+    // Rows are cut into chunks (about kGemvChunkBytes of weights for one token, a cache block
+    // of rows for several) that threads claim in order from a shared counter: a thread that is
+    // slowed down (preempted, a busier memory channel) simply claims fewer, where a fixed split
+    // would leave the others waiting for it at the end of the op.
+    int64_t first_chunk[kMaxMatmulTasks + 1];
+    int64_t chunk_rows[kMaxMatmulTasks];
+    first_chunk[0] = 0;
+    for (int i = 0; i < n; ++i) {
+      int64_t chunks = 0;
+      chunk_rows[i] = 1;
+      if (kernels[i] != nullptr) {
+        const size_t w_stride = row_bytes(tasks[i].w.type, tasks[i].w.n_in);
+        chunk_rows[i] = n_tokens == 1 ? rows_per(kGemvChunkBytes, w_stride) : row_block(w_stride);
+        chunks = (tasks[i].w.n_out + chunk_rows[i] - 1) / chunk_rows[i];
+      }
+      first_chunk[i + 1] = first_chunk[i] + chunks;
+    }
+    const int64_t n_chunks = first_chunk[n];
+    next_chunk_.store(0, std::memory_order_relaxed);
+    pool_.run([&](int, int) {
+      int i = 0;
+      for (;;) {
+        const int64_t c = next_chunk_.fetch_add(1, std::memory_order_relaxed);
+        if (c >= n_chunks) break;
+        while (c >= first_chunk[i + 1]) ++i;  // claimed chunks only increase
+        const int64_t r0 = (c - first_chunk[i]) * chunk_rows[i];
+        const int64_t r1 = std::min(tasks[i].w.n_out, r0 + chunk_rows[i]);
         run_rows(*kernels[i], tasks[i].w, acts[i], strides[i], n_tokens, tasks[i].bias, tasks[i].y,
-                 ith, nth);
+                 r0, r1);
       }
     });
   }
@@ -193,10 +220,7 @@ class CpuBackend final : public RefBackend {
   // Thread ith's rows of y = W a (+ bias): one activation row goes to gemv, several to gemm in
   // blocks of rows (kept hot in L1/L2) x tokens.
   static void run_rows(const MatmulKernel& k, const WeightMatrix& w, const void* a, size_t a_stride,
-                       int64_t n_tokens, const float* bias, float* y, int ith, int nth) {
-    int64_t r0, r1;
-    split_rows(w.n_out, ith, nth, &r0, &r1);
-    if (r0 >= r1) return;
+                       int64_t n_tokens, const float* bias, float* y, int64_t r0, int64_t r1) {
     const size_t w_stride = row_bytes(w.type, w.n_in);
     const auto* wbase = static_cast<const uint8_t*>(w.data);
     const auto* abase = static_cast<const uint8_t*>(a);
@@ -221,19 +245,13 @@ class CpuBackend final : public RefBackend {
     }
   }
 
-  // Thread ith's share of n rows, in multiples of 4 (the kernels' register tile height) so no
-  // thread gets a ragged tile in the middle of the matrix.
-  static void split_rows(int64_t n, int ith, int nth, int64_t* r0, int64_t* r1) {
-    const int64_t quads = (n + 3) / 4;
-    split_range(quads, ith, nth, r0, r1);
-    *r0 = std::min(n, *r0 * 4);
-    *r1 = std::min(n, *r1 * 4);
+  // Rows of w_stride bytes that fill about `bytes`, in multiples of 4 (the kernels' register tile
+  // height) so no chunk ends in a ragged tile in the middle of the matrix.
+  static int64_t rows_per(size_t bytes, size_t w_stride) {
+    const int64_t rows = static_cast<int64_t>(bytes / std::max<size_t>(w_stride, 1));
+    return std::max<int64_t>(4, rows / 4 * 4);
   }
-
-  static int64_t row_block(size_t w_stride) {
-    const int64_t rb = static_cast<int64_t>(kRowBlockBytes / std::max<size_t>(w_stride, 1));
-    return std::max<int64_t>(4, rb / 4 * 4);
-  }
+  static int64_t row_block(size_t w_stride) { return rows_per(kRowBlockBytes, w_stride); }
 
   // Runs fn(begin, end) over rows of `width` elements, on the pool when the op is large.
   template <class Fn>
@@ -280,6 +298,7 @@ class CpuBackend final : public RefBackend {
   }
 
   ThreadPool pool_;
+  std::atomic<int64_t> next_chunk_{0};  // matmul work chunks claimed so far
   cpu::Isa isa_;
   const cpu::KernelTable& table_;
   cpu::CpuAttention attention_;
