@@ -67,14 +67,16 @@ Result<KvCache> KvCache::create(const KvShape& shape, const KvCacheOptions& opti
                      elem_size(options.type_k);
   c.v_layer_bytes_ = static_cast<size_t>(options.n_ctx * shape.n_head_kv * shape.head_dim_v) *
                      elem_size(options.type_v);
-  try {
-    c.k_.resize(c.k_layer_bytes_ * static_cast<size_t>(shape.n_layer));
-    c.v_.resize(c.v_layer_bytes_ * static_cast<size_t>(shape.n_layer));
-  } catch (const std::bad_alloc&) {
+  auto k = LargeBuffer::allocate(c.k_layer_bytes_ * static_cast<size_t>(shape.n_layer));
+  auto v = k.is_ok() ? LargeBuffer::allocate(c.v_layer_bytes_ * static_cast<size_t>(shape.n_layer))
+                     : Result<LargeBuffer>(k.status());
+  if (!k.is_ok() || !v.is_ok()) {
     return Status(ErrorCode::kIo, "cannot allocate the KV cache (" + std::to_string(c.bytes_) +
                                       " bytes for " + std::to_string(options.n_ctx) +
-                                      " positions)");
+                                      " positions): " + (k.is_ok() ? v : k).status().message());
   }
+  c.k_ = std::move(k.value());
+  c.v_ = std::move(v.value());
   return c;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/large_buffer.h"
 #include "core/status.h"
 #include "quant/types.h"
 
@@ -66,8 +67,8 @@ class KvCache {
   uint64_t bytes_ = 0;
   int64_t n_past_ = 0;
   size_t k_layer_bytes_ = 0, v_layer_bytes_ = 0;
-  std::vector<uint8_t> k_;  // [n_layer][n_ctx][n_head_kv][head_dim_k]
-  std::vector<uint8_t> v_;  // [n_layer][n_ctx][n_head_kv][head_dim_v]
+  LargeBuffer k_;  // [n_layer][n_ctx][n_head_kv][head_dim_k]
+  LargeBuffer v_;  // [n_layer][n_ctx][n_head_kv][head_dim_v]
 };
 
 }  // namespace longctx

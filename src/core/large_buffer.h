@@ -1,0 +1,36 @@
+// A large zero-filled buffer straight from the kernel (anonymous mmap), advised to use transparent
+// huge pages: the KV cache is streamed end to end on every decoded token, and with 2 MiB pages the
+// hardware prefetchers run across what would be 4 KiB page boundaries and the TLB covers it.
+// Pages are committed on first touch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/status.h"
+
+namespace longctx {
+
+class LargeBuffer {
+ public:
+  LargeBuffer() = default;
+  ~LargeBuffer();
+  LargeBuffer(LargeBuffer&& other) noexcept;
+  LargeBuffer& operator=(LargeBuffer&& other) noexcept;
+  LargeBuffer(const LargeBuffer&) = delete;
+  LargeBuffer& operator=(const LargeBuffer&) = delete;
+
+  // size bytes of zeros (size 0: an empty buffer). Error if the system refuses the mapping.
+  static Result<LargeBuffer> allocate(size_t size);
+
+  uint8_t* data() { return data_; }
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  void reset();
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace longctx
