@@ -5,7 +5,7 @@ Usage (from the repo root, after building both):
   python3 tools/perf_compare.py --llama-bench /tmp/llama-build/bin/llama-bench \
       --longctx build/src/longctx --threads 2 --rounds 3 \
       --case /tmp/bench_models/qwen3-0.6b-q8_0.gguf:0,4096:512:128 [--case ...] \
-      [--skip-llama-depth 16384] [--json-out results.json]
+      [--skip-llama-depth 16384] [--bw GBPS] [--json-out results.json]
 
 Each --case is MODEL:DEPTHS:N_PROMPT:N_GEN. For every case and depth, each round runs
 llama-bench once (-r 1) and then `longctx bench` once (-r 1) with the same prompt/gen sizes,
@@ -43,6 +43,8 @@ def main():
     ap.add_argument("--case", action="append", required=True)
     ap.add_argument("--skip-llama-depth", type=int, action="append", default=[])
     ap.add_argument("--json-out")
+    ap.add_argument("--bw", help="bandwidth limit in GB/s passed to longctx bench (default: it "
+                    "measures one per run)")
     args = ap.parse_args()
 
     rows = []  # (model, test, llama samples, longctx samples, longctx extra)
@@ -59,8 +61,9 @@ def main():
                                       + common):
                         llama.setdefault(test_name(r), []).append(r["avg_ts"])
                         raw.append({"program": "llama.cpp", "model": model, **r})
+                bw = ["--bw", args.bw] if args.bw else []
                 for r in run_json([args.longctx, "bench", "-m", model, "-q", "--kv-type", "f16"]
-                                  + common):
+                                  + bw + common):
                     ours.setdefault(test_name(r), []).append(r)
                     raw.append({"program": "longctx", "model": model, **r})
                 print(f"{model} d{depth} round {rnd + 1}/{args.rounds} done", file=sys.stderr)
