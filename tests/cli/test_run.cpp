@@ -14,6 +14,7 @@
 #include "core/file_io.h"
 #include "core/npy.h"
 #include "gguf/gguf.h"
+#include "kernels/cpu/isa.h"
 #include "tokenizer/tokenizer.h"
 
 namespace longctx {
@@ -109,6 +110,16 @@ TEST(CliRun, IdsGreedyGenerationAndTimingSummary) {
   auto big = run_longctx("run -q -m " + model() + " -p hi --temp 0 --ctx 16 -n 1000000000000");
   EXPECT_EQ(big.exit_code, 0) << big.err;
   EXPECT_NE(big.err.find("stop: context"), std::string::npos) << big.err;
+  // Every instruction-set path generates the same greedy text here (they round activations
+  // alike and differ only in summation order, far below this model's top-1 margins).
+  for (const char* isa : {"scalar", "avx2", "avx512"}) {
+    if (!cpu::isa_supported(*cpu::parse_isa(isa))) continue;
+    auto p = run_longctx(std::string("run -m ") + model() +
+                         " -p 'hello world' --temp 0 -n 12 --ignore-eos --isa " + isa);
+    ASSERT_EQ(p.exit_code, 0) << p.err;
+    EXPECT_EQ(p.out, a.out) << isa;
+    EXPECT_NE(p.err.find(std::string("backend cpu ") + isa), std::string::npos) << p.err;
+  }
   // The chat template of the GGUF is applied with --chat.
   auto c = run_longctx("run -q -m " + model() + " --chat -p hi --ids -n 0");
   ASSERT_EQ(c.exit_code, 0) << c.err;
@@ -141,6 +152,8 @@ TEST(CliRun, BadInputIsANonZeroExitNamingTheProblem) {
       {"run" + m + " -p a --batch 0", "batch"},
       {"run" + m + " -p ''", "empty"},
       {"run" + m + " -p a -t 5000", "threads"},
+      {"run" + m + " -p a --isa sse9", "unknown instruction-set path 'sse9'"},
+      {"run" + m + " -p a --backend cpu-sse9", "sse9"},
       {"run" + m + " -p a --experts 0", "--experts"},
       {"run -q -m " + unique_temp_path("missing.gguf") + " -p a", "missing.gguf"},
       {"run" + m + " --prompt-file " + unique_temp_path("missing.txt"), "missing.txt"},
