@@ -337,8 +337,8 @@ void gemv_q8_0_rows(int64_t n, const void* wv, size_t ws, int64_t nr, const void
         const __m256i aq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 2));
         const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(wq),
                                                 _mm256_sign_epi8(aq, wq));
-        acc[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scale8(p), scale8(q)),
-                                 acc[u]);
+        acc[u] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scale8(p), scale8(q)), acc[u]);
       }
     }
     for (; b < nb; ++b) {
