@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,9 @@ class CpuBackend final : public RefBackend {
   // gives every thread its share of the rows of every matrix.
   void matmul_tasks(const MatmulTask* tasks, int n, int64_t n_tokens) override {
     LONGCTX_CHECK(n >= 1 && n <= kMaxMatmulTasks);
+    // The activation buffers and the chunk counter are shared: sessions of one engine on
+    // different threads take turns per op (as the pool's jobs do).
+    std::lock_guard<std::mutex> lock(op_mu_);
     const MatmulKernel* kernels[kMaxMatmulTasks];
     const void* acts[kMaxMatmulTasks];
     size_t strides[kMaxMatmulTasks];
@@ -167,6 +171,7 @@ class CpuBackend final : public RefBackend {
 
   void attention(const AttentionParams& params, const float* q, int64_t n_q, const KvView& k,
                  const KvView& v, float* out) override {
+    std::lock_guard<std::mutex> lock(op_mu_);  // the attention scratch is shared
     attention_.run(pool_, params, q, n_q, k, v, out);
   }
 
@@ -298,6 +303,7 @@ class CpuBackend final : public RefBackend {
   }
 
   ThreadPool pool_;
+  std::mutex op_mu_;  // serialises the ops that use shared scratch (matmul, attention)
   std::atomic<int64_t> next_chunk_{0};  // matmul work chunks claimed so far
   cpu::Isa isa_;
   const cpu::KernelTable& table_;

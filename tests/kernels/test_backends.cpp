@@ -6,11 +6,13 @@
 // PyTorch in the other kernel tests).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -212,6 +214,33 @@ TEST_P(Backends, MatmulTasksWithSharedAndDistinctInputsEqualSeparateProducts) {
     cpu_->matmul(t.w, t.x, 1, nullptr, want.data());
     EXPECT_EQ(std::vector<float>(t.y, t.y + t.w.n_out), want) << type_name(t.w.type);
   }
+}
+
+TEST_P(Backends, SessionsOnTwoThreadsTakeTurns) {
+  // Two callers share one backend (two sessions of one engine): every product must still be the
+  // one a lone caller gets (the activation buffers and attention scratch are shared).
+  const int64_t n_in = 512;
+  Packed w = random_weights(TensorType::Q4_K, n_in, 64, 1);
+  const auto x0 = random_vec(3 * n_in, 2), x1 = random_vec(n_in, 3);
+  std::vector<float> want0(3 * 64), want1(64);
+  cpu_->matmul(w.w, x0.data(), 3, nullptr, want0.data());
+  cpu_->matmul(w.w, x1.data(), 1, nullptr, want1.data());
+  std::atomic<int> bad{0}, ready{0};
+  auto worker = [&](const std::vector<float>& x, int64_t n_tok, const std::vector<float>& want) {
+    std::vector<float> got(want.size());
+    ++ready;
+    while (ready.load() < 2) {
+    }  // start together, so the calls overlap
+    for (int i = 0; i < 1000; ++i) {
+      cpu_->matmul(w.w, x.data(), n_tok, nullptr, got.data());
+      if (got != want) ++bad;
+    }
+  };
+  std::thread a(worker, std::cref(x0), 3, std::cref(want0));
+  std::thread b(worker, std::cref(x1), 1, std::cref(want1));
+  a.join();
+  b.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST_P(Backends, KvRowConversionIsTheReferenceRounding) {
