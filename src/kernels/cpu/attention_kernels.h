@@ -35,7 +35,7 @@ struct AttnTileJob {
 };
 
 // Scratch floats a job needs: K and V tiles converted to f32 plus the score tile.
-inline constexpr int64_t attn_work_floats(int64_t head_dim, int64_t n_rows) {
+static constexpr int64_t attn_work_floats(int64_t head_dim, int64_t n_rows) {
   return 2 * kAttnKeyTile * head_dim + n_rows * kAttnKeyTile;
 }
 

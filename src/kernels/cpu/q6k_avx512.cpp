@@ -161,6 +161,12 @@ void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
   const int64_t nb = n / kQKK;
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
+  if (nb == 0) {  // empty rows: every product is 0 (and there is no row size to divide by)
+    for (int64_t c = 0; c < nc; ++c) {
+      for (int64_t r = 0; r < nr; ++r) y[c * ldy + r] = 0.0f;
+    }
+    return;
+  }
   // Panels of weight rows of about kPanelBytes (L2-resident), each swept once per column tile
   // so that the tile's few activation rows stay cache-hot across the panel's rows instead of
   // all nc activation rows streaming from L2 per weight row (+9% at n = 16384, nc = 64).
