@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/tile_drivers.h"
 #include "quant/blocks.h"
 
 namespace longctx::cpu {
@@ -119,43 +120,6 @@ void quantize_q8_0(const float* x, void* dst, int64_t n) {
     const __m256i perm = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2), perm);
   }
-}
-
-// ---- Tile drivers -------------------------------------------------------------------------
-// A kernel K provides tile<R, C>(n, w, w_stride, a, a_stride, y, ldy) for R <= K::kRows,
-// C <= K::kCols. Rows are the outer loop of gemm: an R-row strip of weights is read from memory
-// once and stays in L1 while every activation column passes over it.
-
-template <class K, int R, int C>
-void strip(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as, int64_t nc,
-           float* y, size_t ldy) {
-  int64_t c = 0;
-  for (; c + C <= nc; c += C) K::template tile<R, C>(n, w, ws, a + c * as, as, y + c * ldy, ldy);
-  for (; c < nc; ++c) K::template tile<R, 1>(n, w, ws, a + c * as, as, y + c * ldy, ldy);
-}
-
-template <class K>
-void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride,
-          int64_t nc, float* y, size_t ldy) {
-  const auto* wp = static_cast<const uint8_t*>(w);
-  const auto* ap = static_cast<const uint8_t*>(a);
-  int64_t r = 0;
-  for (; r + K::kRows <= nr; r += K::kRows) {
-    strip<K, K::kRows, K::kCols>(n, wp + r * w_stride, w_stride, ap, a_stride, nc, y + r, ldy);
-  }
-  for (; r < nr; ++r)
-    strip<K, 1, K::kCols>(n, wp + r * w_stride, w_stride, ap, a_stride, nc, y + r, ldy);
-}
-
-template <class K>
-void gemv(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, float* y) {
-  const auto* wp = static_cast<const uint8_t*>(w);
-  const auto* ap = static_cast<const uint8_t*>(a);
-  int64_t r = 0;
-  for (; r + K::kGemvRows <= nr; r += K::kGemvRows) {
-    K::template tile<K::kGemvRows, 1>(n, wp + r * w_stride, w_stride, ap, 0, y + r, 1);
-  }
-  for (; r < nr; ++r) K::template tile<1, 1>(n, wp + r * w_stride, w_stride, ap, 0, y + r, 1);
 }
 
 // ---- Float weights x f32 activations --------------------------------------------------------
@@ -284,11 +248,6 @@ struct QuantKernel {
     }
   }
 };
-
-template <class K>
-MatmulKernel kernel(ActType act) {
-  return {act, &gemv<K>, &gemm<K>};
-}
 
 }  // namespace
 
