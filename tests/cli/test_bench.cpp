@@ -81,6 +81,11 @@ TEST_F(BenchCli, JsonHasLlamaBenchFieldsAndPositiveFigures) {
     ASSERT_EQ(o["samples_ts"].size(), 1u);
     EXPECT_GT(o["samples_ns"][0].get<double>(), 0);
     EXPECT_EQ(o["bw_limit_gbps"].get<double>(), 10.0);
+    // The backend names its instruction-set path; memory: the plan (weights + KV + compute)
+    // exceeds the weights alone, and the peak resident set was read.
+    EXPECT_EQ(o["backends"].get<std::string>().rfind("cpu ", 0), 0u) << o["backends"];
+    EXPECT_GT(o["planned_bytes"].get<double>(), o["model_size"].get<double>());
+    EXPECT_GT(o["peak_rss_bytes"].get<double>(), 0);
     if (o["n_gen"].get<int>() > 0) {
       EXPECT_GT(o["gbps"].get<double>(), 0);
       EXPECT_DOUBLE_EQ(o["bw_share"].get<double>(), o["gbps"].get<double>() / 10);
@@ -98,6 +103,7 @@ TEST_F(BenchCli, MeasuresTheBandwidthWhenNotGiven) {
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("| tg2 |"), std::string::npos);
+  EXPECT_NE(r.out.find("memory: peak RSS "), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("| pp"), std::string::npos);
 }
 
