@@ -2,7 +2,7 @@
 // -mavx2 -mfma -mf16c: only the register function has external linkage (see cpu_kernels.h).
 #include <immintrin.h>
 
-#include <math.h>
+#include <cstring>
 
 #include "kernels/cpu/cpu_kernels.h"
 
@@ -38,7 +38,15 @@ void swiglu(const float* gate, const float* up, int64_t n, float* y) {
     const __m256 den = _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g)));
     _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_div_ps(g, den), u));
   }
-  for (; i < n; ++i) y[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+  if (i < n) {  // the tail through a zero-padded vector, so every element sees the same exp
+    float g[8] = {}, u[8] = {}, out[8];
+    std::memcpy(g, gate + i, static_cast<size_t>(n - i) * sizeof(float));
+    std::memcpy(u, up + i, static_cast<size_t>(n - i) * sizeof(float));
+    const __m256 gv = _mm256_loadu_ps(g);
+    const __m256 den = _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), gv)));
+    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_div_ps(gv, den), _mm256_loadu_ps(u)));
+    std::memcpy(y + i, out, static_cast<size_t>(n - i) * sizeof(float));
+  }
 }
 
 void to_f16(const float* x, uint16_t* y, int64_t n) {
