@@ -109,7 +109,7 @@ void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, con
   const int64_t all_rows = n_kvh * rows_max;
   const int64_t state = all_rows * (hd + 2);
   const size_t per_thread =
-      static_cast<size_t>(all_rows * hd + state + attn_work_floats(hd, rows_max));
+      static_cast<size_t>(all_rows * hd + state + attn_work_floats(hd, rows_max, n_kvh));
   if (impl_->work.size() < static_cast<size_t>(nth)) impl_->work.resize(nth);
   for (auto& w : impl_->work) {
     if (w.size() < per_thread) w.resize(per_thread);

@@ -13,34 +13,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/cpu/attention_avx512_inl.h"
 #include "kernels/cpu/attention_kernels.h"
 
 namespace longctx::cpu {
 namespace {
-
-constexpr int64_t kTile = 16;
-// Prefetch distance in key tiles (all kv heads of a tile are fetched while one tile computes).
-constexpr int64_t kPrefetchTiles = 4;
-
-// Loads 16 elements at p (any alignment) as floats.
-struct LoadF32 {
-  static __m512 load(const void* p) { return _mm512_loadu_ps(static_cast<const float*>(p)); }
-  static constexpr int64_t kBytes = 4;
-};
-struct LoadF16 {
-  static __m512 load(const void* p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(static_cast<const __m256i*>(p)));
-  }
-  static constexpr int64_t kBytes = 2;
-};
-struct LoadBF16 {
-  // bf16 is the upper half of an f32: widen to 32 bits and shift into place (exact).
-  static __m512 load(const void* p) {
-    const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(static_cast<const __m256i*>(p)));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-  }
-  static constexpr int64_t kBytes = 2;
-};
 
 // [sum a, sum b, sum c, sum d].
 static inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
@@ -50,53 +27,6 @@ static inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
   const __m256 d2 = _mm256_add_ps(_mm512_extractf32x8_ps(d, 0), _mm512_extractf32x8_ps(d, 1));
   const __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a2, b2), _mm256_hadd_ps(c2, d2));
   return _mm_add_ps(_mm256_extractf128_ps(abcd, 0), _mm256_extractf128_ps(abcd, 1));
-}
-
-// Horizontal sum / max (own helpers: GCC 12's reduce intrinsics trip -Wmaybe-uninitialized).
-static inline float hsum1(__m512 a) {
-  const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
-  __m128 x = _mm_add_ps(_mm256_extractf128_ps(h, 0), _mm256_extractf128_ps(h, 1));
-  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_add_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-
-static inline float hmax1(__m512 a) {
-  const __m256 h = _mm256_max_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
-  __m128 x = _mm_max_ps(_mm256_extractf128_ps(h, 0), _mm256_extractf128_ps(h, 1));
-  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_max_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-
-// 2^x for x <= 0 (softmax inputs after the max is subtracted). x = n + f with n = round(x),
-// |f| <= 1/2; 2^f = e^(f ln2) by its degree-7 Taylor polynomial (truncation <= 0.347^8/8! =
-// 5e-9 relative), 2^n applied exactly by scalef. x below -150 (and -inf) gives 0.
-static inline __m512 exp2v(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-150.0f));
-  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 t = _mm512_mul_ps(_mm512_sub_ps(x, n), _mm512_set1_ps(0.69314718055994531f));
-  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f / 720.0f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f / 120.0f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f / 24.0f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f / 6.0f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
-
-// Widens nk keys of head_dim elements (row stride `stride` elements) into dst[nk][hd].
-template <class L>
-static void widen(const void* src, int64_t stride, int64_t nk, int64_t hd, float* dst) {
-  const auto* s = static_cast<const uint8_t*>(src);
-  for (int64_t j = 0; j < nk; ++j) {
-    const uint8_t* row = s + j * stride * L::kBytes;
-    for (int64_t d = 0; d < hd; d += 16) {
-      _mm512_storeu_ps(dst + j * hd + d, L::load(row + d * L::kBytes));
-    }
-  }
 }
 
 // s[r * kTile + j] = q_r . k_j for rows r < nr, keys j < nk; K rows at kb with stride ks elements.
@@ -291,13 +221,6 @@ static void softmax_tile(const AttnTileJob& jb, float* m, float* l, float* acc, 
   }
 }
 
-// Rows before r0 are masked for the whole tile starting at jt (their limit is below jt): the
-// first row that sees key jt is the first of query jt - pos0.
-static int64_t first_live_row(const AttnTileJob& jb, int64_t jt) {
-  const int64_t t = jt - jb.pos0;
-  return t <= 0 ? 0 : t * jb.group;
-}
-
 template <class L>
 static void run_tiles(const AttnTileJob& jb) {
   const int64_t hd = jb.head_dim, nr = jb.n_rows;
@@ -320,18 +243,7 @@ static void run_tiles(const AttnTileJob& jb) {
       float* m = jb.m + h * nr;
       float* l = jb.l + h * nr;
       float* acc = jb.acc + h * nr * hd;
-      // Fetch (to L2) the K and V bytes of the tile kPrefetchTiles ahead while this one computes,
-      // one contiguous 1/n_heads slice per head: sequential requests keep many lines in flight,
-      // where the per-head rows (kv_stride apart) defeat the hardware prefetchers.
-      if (jt + (kPrefetchTiles + 1) * kTile <= jb.j1) {
-        const int64_t slice = (kTile * tok / jb.n_heads + 63) / 64 * 64;
-        const uint8_t* pk = static_cast<const uint8_t*>(jb.k) + (jt + kPrefetchTiles * kTile) * tok;
-        const uint8_t* pv = static_cast<const uint8_t*>(jb.v) + (jt + kPrefetchTiles * kTile) * tok;
-        for (int64_t o = h * slice; o < (h + 1) * slice; o += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(pk + o), _MM_HINT_T1);
-          _mm_prefetch(reinterpret_cast<const char*>(pv + o), _MM_HINT_T1);
-        }
-      }
+      prefetch_tile_slice(jb, jt, h, tok);
       if (direct) {
         scores<L>(q, nr - r0, hd, kt, jb.kv_stride, nk, s + r0 * kTile);
       } else {
@@ -352,6 +264,10 @@ static void run_tiles(const AttnTileJob& jb) {
 }  // namespace
 
 void attention_tile_avx512(const AttnTileJob& job) {
+  if (job.n_rows >= kAttnWideRows) {
+    attention_rows_avx512(job);
+    return;
+  }
   if (job.kv_type == 1) {
     run_tiles<LoadF16>(job);
   } else if (job.kv_type == 2) {

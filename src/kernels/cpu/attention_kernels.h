@@ -31,19 +31,31 @@ struct AttnTileJob {
   float* m = nullptr;      // [n_heads][n_rows], -inf before the first key
   float* l = nullptr;      // [n_heads][n_rows], 0 before the first key
   float* acc = nullptr;    // [n_heads][n_rows][head_dim], 0 before the first key
-  float* work = nullptr;   // attn_work_floats(head_dim, n_rows) floats of scratch
+  float* work = nullptr;   // attn_work_floats(head_dim, n_rows, n_heads) floats of scratch
 };
 
-// Scratch floats a job needs: K and V tiles converted to f32 plus the score tile.
-static constexpr int64_t attn_work_floats(int64_t head_dim, int64_t n_rows) {
-  return 2 * kAttnKeyTile * head_dim + n_rows * kAttnKeyTile;
+// Query rows from which the AVX-512 path runs the rows-as-lanes kernel (attention_rows_avx512),
+// and its keys per tile (more keys per load and store of the output accumulators).
+inline constexpr int64_t kAttnWideRows = 16;
+inline constexpr int64_t kAttnWideKeyTile = 64;
+
+// Scratch floats a job of n_heads kv heads x n_rows query rows needs: the small-rows kernels keep
+// K and V tiles converted to f32 plus the score tile; the rows-as-lanes kernel also keeps Q
+// transposed ([n_heads][head_dim][rows rounded up to 16]), the per-row rescale factors and causal
+// limits (plus 16 floats to align it to a cache line).
+static constexpr int64_t attn_work_floats(int64_t head_dim, int64_t n_rows, int64_t n_heads) {
+  const int64_t rp = (n_rows + 15) / 16 * 16;
+  return 2 * kAttnWideKeyTile * head_dim + kAttnWideKeyTile * rp + n_heads * head_dim * rp +
+         2 * rp + 16;
 }
 
 // Any head_dim.
 void attention_tile_scalar(const AttnTileJob& job);
 // head_dim a multiple of 8.
 void attention_tile_avx2(const AttnTileJob& job);
-// head_dim a multiple of 16.
+// head_dim a multiple of 16; jobs of kAttnWideRows rows or more go to attention_rows_avx512.
 void attention_tile_avx512(const AttnTileJob& job);
+// head_dim a multiple of 16, any n_rows (built for many: prefill).
+void attention_rows_avx512(const AttnTileJob& job);
 
 }  // namespace longctx::cpu
