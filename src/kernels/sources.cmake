@@ -31,6 +31,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     ${CMAKE_CURRENT_LIST_DIR}/cpu/q6k_avx2.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/elementwise_avx2.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_avx2.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_rows_avx2.cpp
   )
   set(LONGCTX_AVX512_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/cpu/legacy_avx512.cpp

@@ -268,6 +268,10 @@ void attention_tile_avx512(const AttnTileJob& job) {
     attention_rows_avx512(job);
     return;
   }
+  if (job.n_rows >= 4) {
+    attention_rows_avx2(job);
+    return;
+  }
   if (job.kv_type == 1) {
     run_tiles<LoadF16>(job);
   } else if (job.kv_type == 2) {

@@ -84,13 +84,6 @@ static void widen(const void* src, int64_t stride, int64_t nk, int64_t hd, float
   }
 }
 
-// Rows before r0 are masked for the whole tile starting at jt (their limit is below jt): the
-// first row that sees key jt is the first of query jt - pos0.
-static int64_t first_live_row(const AttnTileJob& jb, int64_t jt) {
-  const int64_t t = jt - jb.pos0;
-  return t <= 0 ? 0 : t * jb.group;
-}
-
 // Fetches (to L2) the K and V bytes of the tile kPrefetchTiles ahead of the one starting at jt
 // while it computes, one contiguous 1/n_heads slice per head h: sequential requests keep many
 // lines in flight, where the per-head rows (kv_stride apart) defeat the hardware prefetchers.

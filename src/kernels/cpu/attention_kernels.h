@@ -34,6 +34,14 @@ struct AttnTileJob {
   float* work = nullptr;   // attn_work_floats(head_dim, n_rows, n_heads) floats of scratch
 };
 
+// Rows before the returned one are masked for the whole tile starting at key jt (their causal
+// limit is below jt): the first row that sees key jt is the first of query jt - pos0. Internal
+// linkage: this header is included by the per-ISA files too (the build rule in KERNELS.md).
+static inline int64_t first_live_row(const AttnTileJob& jb, int64_t jt) {
+  const int64_t t = jt - jb.pos0;
+  return t <= 0 ? 0 : t * jb.group;
+}
+
 // Query rows from which the AVX-512 path runs the rows-as-lanes kernel (attention_rows_avx512),
 // and its keys per tile (more keys per load and store of the output accumulators).
 inline constexpr int64_t kAttnWideRows = 16;
@@ -51,8 +59,11 @@ static constexpr int64_t attn_work_floats(int64_t head_dim, int64_t n_rows, int6
 
 // Any head_dim.
 void attention_tile_scalar(const AttnTileJob& job);
-// head_dim a multiple of 8.
+// head_dim a multiple of 8; jobs of kAttnWideRows rows or more go to attention_rows_avx2.
 void attention_tile_avx2(const AttnTileJob& job);
+// head_dim a multiple of 8, any n_rows (built for many: prefill; the AVX-512 path's few-row jobs
+// of 4..15 rows too).
+void attention_rows_avx2(const AttnTileJob& job);
 // head_dim a multiple of 16; jobs of kAttnWideRows rows or more go to attention_rows_avx512.
 void attention_tile_avx512(const AttnTileJob& job);
 // head_dim a multiple of 16, any n_rows (built for many: prefill).

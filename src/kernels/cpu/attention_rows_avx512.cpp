@@ -31,18 +31,25 @@ template <int KJ, int RV>
 static inline void scores_block(const float* qt, int64_t rp, const float* kf, int64_t hd,
                                 float* st) {
   __m512 acc[KJ][RV];
+  #pragma GCC unroll 8
   for (int j = 0; j < KJ; ++j) {
+    #pragma GCC unroll 8
     for (int i = 0; i < RV; ++i) acc[j][i] = _mm512_setzero_ps();
   }
   for (int64_t d = 0; d < hd; ++d) {
     __m512 qv[RV];
+    #pragma GCC unroll 8
     for (int i = 0; i < RV; ++i) qv[i] = _mm512_loadu_ps(qt + d * rp + 16 * i);
+    #pragma GCC unroll 8
     for (int j = 0; j < KJ; ++j) {
       const __m512 kb = _mm512_set1_ps(kf[j * hd + d]);
+      #pragma GCC unroll 8
       for (int i = 0; i < RV; ++i) acc[j][i] = _mm512_fmadd_ps(kb, qv[i], acc[j][i]);
     }
   }
+  #pragma GCC unroll 8
   for (int j = 0; j < KJ; ++j) {
+    #pragma GCC unroll 8
     for (int i = 0; i < RV; ++i) _mm512_storeu_ps(st + j * rp + 16 * i, acc[j][i]);
   }
 }
@@ -79,19 +86,26 @@ template <int R, int DV>
 static inline void mix_block(const float* pt, int64_t rp, const float* alpha, const float* vf,
                              int64_t hd, int64_t nk, float* o) {
   __m512 acc[R][DV];
+  #pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
     const __m512 a = _mm512_set1_ps(alpha[i]);
+    #pragma GCC unroll 8
     for (int c = 0; c < DV; ++c) acc[i][c] = _mm512_mul_ps(a, _mm512_loadu_ps(o + i * hd + 16 * c));
   }
   for (int64_t j = 0; j < nk; ++j) {
     __m512 vv[DV];
+    #pragma GCC unroll 8
     for (int c = 0; c < DV; ++c) vv[c] = _mm512_loadu_ps(vf + j * hd + 16 * c);
+    #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
       const __m512 p = _mm512_set1_ps(pt[j * rp + i]);
+      #pragma GCC unroll 8
       for (int c = 0; c < DV; ++c) acc[i][c] = _mm512_fmadd_ps(p, vv[c], acc[i][c]);
     }
   }
+  #pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
+    #pragma GCC unroll 8
     for (int c = 0; c < DV; ++c) _mm512_storeu_ps(o + i * hd + 16 * c, acc[i][c]);
   }
 }
