@@ -84,6 +84,28 @@ static void widen(const void* src, int64_t stride, int64_t nk, int64_t hd, float
   }
 }
 
+// widen() that also prefetches, while it converts row j, row j of the same head `ahead` keys
+// later (for rows j < n_ahead): one row's lines per row converted, so the requests spread over
+// the tile instead of arriving as a burst that fills the miss buffers.
+template <class L>
+static void widen_ahead(const void* src, int64_t stride, int64_t nk, int64_t hd, float* dst,
+                        int64_t ahead, int64_t n_ahead) {
+  const auto* s = static_cast<const uint8_t*>(src);
+  const int64_t row_bytes = hd * L::kBytes;
+  for (int64_t j = 0; j < nk; ++j) {
+    const uint8_t* row = s + j * stride * L::kBytes;
+    if (j < n_ahead) {
+      const uint8_t* next = row + ahead * stride * L::kBytes;
+      for (int64_t o = 0; o < row_bytes; o += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(next + o), _MM_HINT_T0);
+      }
+    }
+    for (int64_t d = 0; d < hd; d += 16) {
+      _mm512_storeu_ps(dst + j * hd + d, L::load(row + d * L::kBytes));
+    }
+  }
+}
+
 // Fetches (to L2) the K and V bytes of the tile kPrefetchTiles ahead of the one starting at jt
 // while it computes, one contiguous 1/n_heads slice per head h: sequential requests keep many
 // lines in flight, where the per-head rows (kv_stride apart) defeat the hardware prefetchers.

@@ -181,61 +181,38 @@ static void run_rows(const AttnTileJob& jb) {
 
   const int64_t tok = jb.kv_stride * L::kBytes;  // bytes per token (all kv heads)
   const int64_t row_bytes = hd * L::kBytes;
-  // One kv head h against the tile of keys starting at jt whose first live row is r0.
+  // One kv head h against the tile of keys starting at jt whose first live row is r0; converting
+  // the tile's K and V rows also prefetches the same head's rows of the next tile.
   auto step = [&](int64_t h, int64_t jt, int64_t r0) {
     const int64_t nk = jb.j1 - jt < kWTile ? jb.j1 - jt : kWTile;
     const int64_t nkp = (nk + 1) / 2 * 2;
     const int64_t v0 = r0 / 8;
+    const int64_t n_next = jb.j1 - (jt + kWTile);  // rows of the next tile (<= 0: none)
     const uint8_t* kh = static_cast<const uint8_t*>(jb.k) + h * row_bytes;
     const uint8_t* vh = static_cast<const uint8_t*>(jb.v) + h * row_bytes;
-    widen<L>(kh + jt * tok, jb.kv_stride, nk, hd, kf);
+    widen_ahead<L>(kh + jt * tok, jb.kv_stride, nk, hd, kf, kWTile, n_next);
     for (int64_t x = nk * hd; x < nkp * hd; ++x) kf[x] = 0.0f;
     scores_tile(qt + h * hd * rp, rp, v0, nv, kf, hd, nkp, st);
     softmax_tile(nr, rp, v0, nv, jt, nk, lim, jb.m + h * nr, jb.l + h * nr, st, alpha);
-    widen<L>(vh + jt * tok, jb.kv_stride, nk, hd, vf);
+    widen_ahead<L>(vh + jt * tok, jb.kv_stride, nk, hd, vf, kWTile, n_next);
     mix_tile(st, rp, alpha, vf, hd, nk, r0, nr, jb.acc + h * nr * hd);
   };
   if (nr < kAttnWideRows) {
     // Few rows (decode): little arithmetic per byte of K and V, so the order follows memory:
-    // tiles outer, heads inner, the keys of all heads of a tile adjacent, each head fetching its
-    // contiguous 1/n_heads slice of the next tile (64 keys of all heads are already 32-128 KiB
-    // of K and V in flight; farther ahead, a key chunk's first tiles would go unfetched).
-    const int64_t slice = (kWTile * tok / nh + 63) / 64 * 64;
+    // tiles outer, heads inner (the keys of all heads of a tile are adjacent).
     for (int64_t jt = jb.j0; jt < jb.j1; jt += kWTile) {
       const int64_t r0 = first_live_row(jb, jt);
       if (r0 >= nr) break;
-      const int64_t jp = jt + kWTile;
-      const int64_t end = (jb.j1 - jp) * tok;  // bytes left before the range ends
-      for (int64_t h = 0; h < nh; ++h) {
-        if (jp < jb.j1) {
-          const auto* pk = static_cast<const uint8_t*>(jb.k) + jp * tok;
-          const auto* pv = static_cast<const uint8_t*>(jb.v) + jp * tok;
-          for (int64_t o = h * slice; o < (h + 1) * slice && o < end; o += 64) {
-            _mm_prefetch(reinterpret_cast<const char*>(pk + o), _MM_HINT_T1);
-            _mm_prefetch(reinterpret_cast<const char*>(pv + o), _MM_HINT_T1);
-          }
-        }
-        step(h, jt, r0);
-      }
+      for (int64_t h = 0; h < nh; ++h) step(h, jt, r0);
     }
     return;
   }
   // Many rows (prefill): heads outer, tiles inner, so a head's Qt and acc (2 x rows x head_dim
-  // floats) stay in L2 while its keys stream past; the head's K and V rows (kv_stride apart) of
-  // the tile kPrefetchTiles ahead are prefetched explicitly.
+  // floats) stay in L2 while its keys stream past.
   for (int64_t h = 0; h < nh; ++h) {
-    const uint8_t* kh = static_cast<const uint8_t*>(jb.k) + h * row_bytes;
-    const uint8_t* vh = static_cast<const uint8_t*>(jb.v) + h * row_bytes;
     for (int64_t jt = jb.j0; jt < jb.j1; jt += kWTile) {
       const int64_t r0 = first_live_row(jb, jt);
       if (r0 >= nr) break;
-      const int64_t jp = jt + kPrefetchTiles * kWTile;
-      for (int64_t j = jp; j < jp + kWTile && j < jb.j1; ++j) {
-        for (int64_t o = 0; o < row_bytes; o += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(kh + j * tok + o), _MM_HINT_T1);
-          _mm_prefetch(reinterpret_cast<const char*>(vh + j * tok + o), _MM_HINT_T1);
-        }
-      }
       step(h, jt, r0);
     }
   }

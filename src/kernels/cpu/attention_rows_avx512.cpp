@@ -195,8 +195,9 @@ static void run_rows(const AttnTileJob& jb) {
   for (int64_t r = 0; r < rp; ++r) lim[r] = r < nr ? int32_t(jb.pos0 + r / jb.group) : -1;
 
   // Heads outer, tiles inner: a head's working set (its Qt and acc, 2 x rows x head_dim floats,
-  // plus the f32 tiles) stays in L2 while its keys stream past; the K and V rows of a head are
-  // kv_stride apart, so they are prefetched explicitly kPrefetchTiles tiles ahead.
+  // plus the f32 tiles) stays in L2 while its keys stream past. Converting a tile's K and V rows
+  // also prefetches the head's rows of the next tile (they are kv_stride apart, which the
+  // hardware prefetchers do not follow).
   const int64_t tok = jb.kv_stride * L::kBytes;  // bytes per token (all kv heads)
   const int64_t row_bytes = hd * L::kBytes;
   for (int64_t h = 0; h < nh; ++h) {
@@ -208,18 +209,12 @@ static void run_rows(const AttnTileJob& jb) {
       const int64_t r0 = first_live_row(jb, jt);
       if (r0 >= nr) break;
       const int64_t v0 = r0 / 16;
-      const int64_t jp = jt + kPrefetchTiles * kWTile;
-      for (int64_t j = jp; j < jp + kWTile && j < jb.j1; ++j) {
-        for (int64_t o = 0; o < row_bytes; o += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(kh + j * tok + o), _MM_HINT_T1);
-          _mm_prefetch(reinterpret_cast<const char*>(vh + j * tok + o), _MM_HINT_T1);
-        }
-      }
-      widen<L>(kh + jt * tok, jb.kv_stride, nk, hd, kf);
+      const int64_t n_next = jb.j1 - (jt + kWTile);
+      widen_ahead<L>(kh + jt * tok, jb.kv_stride, nk, hd, kf, kWTile, n_next);
       for (int64_t x = nk * hd; x < nkp * hd; ++x) kf[x] = 0.0f;
       scores_tile(qt + h * hd * rp, rp, v0, nv, kf, hd, nkp, st);
       softmax_tile(nr, rp, v0, nv, jt, nk, lim, jb.m + h * nr, jb.l + h * nr, st, alpha);
-      widen<L>(vh + jt * tok, jb.kv_stride, nk, hd, vf);
+      widen_ahead<L>(vh + jt * tok, jb.kv_stride, nk, hd, vf, kWTile, n_next);
       mix_tile(st, rp, alpha, vf, hd, nk, r0, nr, jb.acc + h * nr * hd);
     }
   }
