@@ -17,7 +17,7 @@
 namespace longctx::cpu {
 namespace {
 
-constexpr int kMixRows = 4;                    // rows per pass of the P V micro-kernel
+constexpr int kMixRows = 4;                   // rows per pass of the P V micro-kernel
 constexpr int64_t kWTile = kAttnWideKeyTile;  // keys per tile
 
 // st[j * rp + 8 i + lane] = sum_d kf[j * hd + d] * qt[d * rp + 8 i + lane] for j < KJ, i < RV.
@@ -25,25 +25,25 @@ template <int KJ, int RV>
 static inline void scores_block(const float* qt, int64_t rp, const float* kf, int64_t hd,
                                 float* st) {
   __m256 acc[KJ][RV];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int j = 0; j < KJ; ++j) {
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < RV; ++i) acc[j][i] = _mm256_setzero_ps();
   }
   for (int64_t d = 0; d < hd; ++d) {
     __m256 qv[RV];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < RV; ++i) qv[i] = _mm256_loadu_ps(qt + d * rp + 8 * i);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < KJ; ++j) {
       const __m256 kb = _mm256_broadcast_ss(kf + j * hd + d);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int i = 0; i < RV; ++i) acc[j][i] = _mm256_fmadd_ps(kb, qv[i], acc[j][i]);
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int j = 0; j < KJ; ++j) {
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < RV; ++i) _mm256_storeu_ps(st + j * rp + 8 * i, acc[j][i]);
   }
 }
@@ -69,26 +69,26 @@ template <int R, int DV>
 static inline void mix_block(const float* pt, int64_t rp, const float* alpha, const float* vf,
                              int64_t hd, int64_t nk, float* o) {
   __m256 acc[R][DV];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
     const __m256 a = _mm256_broadcast_ss(alpha + i);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int c = 0; c < DV; ++c) acc[i][c] = _mm256_mul_ps(a, _mm256_loadu_ps(o + i * hd + 8 * c));
   }
   for (int64_t j = 0; j < nk; ++j) {
     __m256 vv[DV];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int c = 0; c < DV; ++c) vv[c] = _mm256_loadu_ps(vf + j * hd + 8 * c);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
       const __m256 p = _mm256_broadcast_ss(pt + j * rp + i);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int c = 0; c < DV; ++c) acc[i][c] = _mm256_fmadd_ps(p, vv[c], acc[i][c]);
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int c = 0; c < DV; ++c) _mm256_storeu_ps(o + i * hd + 8 * c, acc[i][c]);
   }
 }
@@ -97,11 +97,20 @@ template <int DV>
 static void mix_rows(int64_t n, const float* pt, int64_t rp, const float* alpha, const float* vf,
                      int64_t hd, int64_t nk, float* o) {
   switch (n) {
-    case 4: mix_block<4, DV>(pt, rp, alpha, vf, hd, nk, o); break;
-    case 3: mix_block<3, DV>(pt, rp, alpha, vf, hd, nk, o); break;
-    case 2: mix_block<2, DV>(pt, rp, alpha, vf, hd, nk, o); break;
-    case 1: mix_block<1, DV>(pt, rp, alpha, vf, hd, nk, o); break;
-    default: break;
+    case 4:
+      mix_block<4, DV>(pt, rp, alpha, vf, hd, nk, o);
+      break;
+    case 3:
+      mix_block<3, DV>(pt, rp, alpha, vf, hd, nk, o);
+      break;
+    case 2:
+      mix_block<2, DV>(pt, rp, alpha, vf, hd, nk, o);
+      break;
+    case 1:
+      mix_block<1, DV>(pt, rp, alpha, vf, hd, nk, o);
+      break;
+    default:
+      break;
   }
 }
 
@@ -129,8 +138,8 @@ static void softmax_tile(int64_t n_rows, int64_t rp, int64_t v0, int64_t nv, int
     // Lanes of rows that exist (maskload / maskstore read the sign bit).
     const __m256i rm = _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(n_rows - 8 * v)), lane);
     const __m256i limv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lim + 8 * v));
-    const __m256 m_old = _mm256_blendv_ps(ninf, _mm256_maskload_ps(m + 8 * v, rm),
-                                          _mm256_castsi256_ps(rm));
+    const __m256 m_old =
+        _mm256_blendv_ps(ninf, _mm256_maskload_ps(m + 8 * v, rm), _mm256_castsi256_ps(rm));
     __m256 mx = ninf;
     for (int64_t j = 0; j < nk; ++j) {
       const __m256 hid =
@@ -163,7 +172,8 @@ static void run_rows(const AttnTileJob& jb) {
   const int64_t rp = (nr + 7) / 8 * 8, nv = rp / 8;
   // Scratch, cache-line aligned: Qt of every head, K and V tiles in f32, the score tile, the
   // rescale factors, the causal limits.
-  float* qt = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(jb.work) + 63) & ~uintptr_t(63));
+  float* qt =
+      reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(jb.work) + 63) & ~uintptr_t(63));
   float* kf = qt + nh * hd * rp;
   float* vf = kf + kWTile * hd;
   float* st = vf + kWTile * hd;

@@ -23,7 +23,7 @@
 namespace longctx::cpu {
 namespace {
 
-constexpr int kMixRows = 6;      // rows per pass of the P V micro-kernel
+constexpr int kMixRows = 6;                   // rows per pass of the P V micro-kernel
 constexpr int64_t kWTile = kAttnWideKeyTile;  // keys per tile
 
 // st[j * rp + 16 i + lane] = sum_d kf[j * hd + d] * qt[d * rp + 16 i + lane] for j < KJ, i < RV.
@@ -31,25 +31,25 @@ template <int KJ, int RV>
 static inline void scores_block(const float* qt, int64_t rp, const float* kf, int64_t hd,
                                 float* st) {
   __m512 acc[KJ][RV];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int j = 0; j < KJ; ++j) {
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < RV; ++i) acc[j][i] = _mm512_setzero_ps();
   }
   for (int64_t d = 0; d < hd; ++d) {
     __m512 qv[RV];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < RV; ++i) qv[i] = _mm512_loadu_ps(qt + d * rp + 16 * i);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < KJ; ++j) {
       const __m512 kb = _mm512_set1_ps(kf[j * hd + d]);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int i = 0; i < RV; ++i) acc[j][i] = _mm512_fmadd_ps(kb, qv[i], acc[j][i]);
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int j = 0; j < KJ; ++j) {
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < RV; ++i) _mm512_storeu_ps(st + j * rp + 16 * i, acc[j][i]);
   }
 }
@@ -60,10 +60,17 @@ static void scores_keys(const float* qt, int64_t rp, int64_t v0, int64_t nv, con
   int64_t v = v0;
   for (; v + 4 <= nv; v += 4) scores_block<KJ, 4>(qt + 16 * v, rp, kf, hd, st + 16 * v);
   switch (nv - v) {
-    case 3: scores_block<KJ, 3>(qt + 16 * v, rp, kf, hd, st + 16 * v); break;
-    case 2: scores_block<KJ, 2>(qt + 16 * v, rp, kf, hd, st + 16 * v); break;
-    case 1: scores_block<KJ, 1>(qt + 16 * v, rp, kf, hd, st + 16 * v); break;
-    default: break;
+    case 3:
+      scores_block<KJ, 3>(qt + 16 * v, rp, kf, hd, st + 16 * v);
+      break;
+    case 2:
+      scores_block<KJ, 2>(qt + 16 * v, rp, kf, hd, st + 16 * v);
+      break;
+    case 1:
+      scores_block<KJ, 1>(qt + 16 * v, rp, kf, hd, st + 16 * v);
+      break;
+    default:
+      break;
   }
 }
 
@@ -86,26 +93,26 @@ template <int R, int DV>
 static inline void mix_block(const float* pt, int64_t rp, const float* alpha, const float* vf,
                              int64_t hd, int64_t nk, float* o) {
   __m512 acc[R][DV];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
     const __m512 a = _mm512_set1_ps(alpha[i]);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int c = 0; c < DV; ++c) acc[i][c] = _mm512_mul_ps(a, _mm512_loadu_ps(o + i * hd + 16 * c));
   }
   for (int64_t j = 0; j < nk; ++j) {
     __m512 vv[DV];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int c = 0; c < DV; ++c) vv[c] = _mm512_loadu_ps(vf + j * hd + 16 * c);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
       const __m512 p = _mm512_set1_ps(pt[j * rp + i]);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int c = 0; c < DV; ++c) acc[i][c] = _mm512_fmadd_ps(p, vv[c], acc[i][c]);
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int c = 0; c < DV; ++c) _mm512_storeu_ps(o + i * hd + 16 * c, acc[i][c]);
   }
 }
@@ -114,13 +121,26 @@ template <int DV>
 static void mix_rows(int64_t n, const float* pt, int64_t rp, const float* alpha, const float* vf,
                      int64_t hd, int64_t nk, float* o) {
   switch (n) {
-    case 6: mix_block<6, DV>(pt, rp, alpha, vf, hd, nk, o); break;
-    case 5: mix_block<5, DV>(pt, rp, alpha, vf, hd, nk, o); break;
-    case 4: mix_block<4, DV>(pt, rp, alpha, vf, hd, nk, o); break;
-    case 3: mix_block<3, DV>(pt, rp, alpha, vf, hd, nk, o); break;
-    case 2: mix_block<2, DV>(pt, rp, alpha, vf, hd, nk, o); break;
-    case 1: mix_block<1, DV>(pt, rp, alpha, vf, hd, nk, o); break;
-    default: break;
+    case 6:
+      mix_block<6, DV>(pt, rp, alpha, vf, hd, nk, o);
+      break;
+    case 5:
+      mix_block<5, DV>(pt, rp, alpha, vf, hd, nk, o);
+      break;
+    case 4:
+      mix_block<4, DV>(pt, rp, alpha, vf, hd, nk, o);
+      break;
+    case 3:
+      mix_block<3, DV>(pt, rp, alpha, vf, hd, nk, o);
+      break;
+    case 2:
+      mix_block<2, DV>(pt, rp, alpha, vf, hd, nk, o);
+      break;
+    case 1:
+      mix_block<1, DV>(pt, rp, alpha, vf, hd, nk, o);
+      break;
+    default:
+      break;
   }
 }
 
@@ -130,7 +150,8 @@ static void mix_tile(const float* pt, int64_t rp, const float* alpha, const floa
   for (int64_t r = r0; r < nr; r += kMixRows) {
     const int64_t n = nr - r < kMixRows ? nr - r : kMixRows;
     int64_t c = 0;
-    for (; c + 64 <= hd; c += 64) mix_rows<4>(n, pt + r, rp, alpha + r, vf + c, hd, nk, acc + r * hd + c);
+    for (; c + 64 <= hd; c += 64)
+      mix_rows<4>(n, pt + r, rp, alpha + r, vf + c, hd, nk, acc + r * hd + c);
     for (; c < hd; c += 16) mix_rows<1>(n, pt + r, rp, alpha + r, vf + c, hd, nk, acc + r * hd + c);
   }
 }
@@ -154,8 +175,8 @@ static void softmax_tile(int64_t n_rows, int64_t rp, int64_t v0, int64_t nv, int
     }
     const __m512 m_new = _mm512_max_ps(m_old, mx);
     // Rows that have seen no key yet keep m = -inf; 0 stands in for it in the subtractions.
-    const __m512 m_use = _mm512_mask_mov_ps(m_new, _mm512_cmp_ps_mask(m_new, ninf, _CMP_EQ_OQ),
-                                            _mm512_setzero_ps());
+    const __m512 m_use =
+        _mm512_mask_mov_ps(m_new, _mm512_cmp_ps_mask(m_new, ninf, _CMP_EQ_OQ), _mm512_setzero_ps());
     __m512 sum = _mm512_setzero_ps();
     for (int64_t j = 0; j < nk; ++j) {
       const __mmask16 vis = _mm512_cmple_epi32_mask(_mm512_set1_epi32(int32_t(jt + j)), limv);
@@ -178,7 +199,8 @@ static void run_rows(const AttnTileJob& jb) {
   const int64_t rp = (nr + 15) / 16 * 16, nv = rp / 16;
   // Scratch, cache-line aligned: Qt of every head, K and V tiles in f32, the score tile, the
   // rescale factors, the causal limits.
-  float* qt = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(jb.work) + 63) & ~uintptr_t(63));
+  float* qt =
+      reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(jb.work) + 63) & ~uintptr_t(63));
   float* kf = qt + nh * hd * rp;
   float* vf = kf + kWTile * hd;
   float* st = vf + kWTile * hd;
