@@ -12,7 +12,9 @@ for obj in "$@"; do
     *) continue ;;
   esac
   checked=$((checked + 1))
-  bad=$(nm --defined-only "$obj" | awk '$2 ~ /^[WVu]$/ {print $3}')
+  # DW.ref.__gxx_personality_v0 is a data word (the address of the C++ personality routine)
+  # that any object with exception tables may carry as a weak symbol; it holds no code.
+  bad=$(nm --defined-only "$obj" | awk '$2 ~ /^[WVu]$/ && $3 !~ /^DW\.ref\./ {print $3}')
   if [ -n "$bad" ]; then
     echo "$obj defines weak/unique symbols (an inline function or template reached it):"
     echo "$bad" | c++filt | sed 's/^/  /'
