@@ -248,6 +248,12 @@ struct PrepCol {
 constexpr int64_t kPrepMaxBlocks = 48;  // rows up to 12288 elements take this path
 constexpr int64_t kPrepCols = 32;       // columns prepared at a time (the backend's column block)
 
+// The prepared blocks of one call (257 KiB): per thread, in static TLS rather than on the stack,
+// whose size is the platform's choice for pool threads (musl: 128 KiB). Trivially constructible,
+// so no TLS guard or wrapper function is emitted.
+thread_local PrepRow t_prep_rows[2 * kPrepMaxBlocks];
+thread_local PrepCol t_prep_cols[kPrepCols * kPrepMaxBlocks];
+
 template <bool kQ5>
 static inline void prep_row(const uint8_t* wb, const Consts& k, PrepRow* out) {
   const __m512i sm = _mm512_cvtepu8_epi32(unpack_scales(wb + 4));
@@ -362,8 +368,8 @@ template <bool kQ5>
 static void gemm_prep(int64_t nb, const uint8_t* w, size_t w_stride, int64_t nr, const uint8_t* a,
                       size_t a_stride, int64_t nc, float* y, size_t ldy, const Consts& k) {
   constexpr size_t kBB = kQ5 ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
-  PrepRow rows[2 * kPrepMaxBlocks];
-  PrepCol cols[kPrepCols * kPrepMaxBlocks];
+  PrepRow* rows = t_prep_rows;
+  PrepCol* cols = t_prep_cols;
   for (int64_t j0 = 0; j0 < nc; j0 += kPrepCols) {
     const int64_t ncb = nc - j0 < kPrepCols ? nc - j0 : kPrepCols;
     const uint8_t* aj = a + j0 * a_stride;
