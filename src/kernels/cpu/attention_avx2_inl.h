@@ -1,21 +1,17 @@
 // Helpers shared by the AVX2 attention tile kernels (attention_avx2.cpp for few query rows,
 // attention_rows_avx2.cpp for many): element loaders for f32 / f16 / bf16 K and V, the vector
-// exp2 of the online softmax, horizontal sum / max, tile widening. Include only from files built
-// with the AVX2 flags; everything here has internal linkage (the build rule in KERNELS.md).
+// exp2 of the online softmax, tile widening (with prefetching of the next tile). Include only from
+// files built with the AVX2 flags; everything here has internal linkage (the build rule in
+// KERNELS.md).
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
 
-#include "kernels/cpu/attention_kernels.h"
 
 namespace longctx::cpu {
 namespace {
-
-constexpr int64_t kTile = kAttnKeyTile;
-// Prefetch distance in key tiles (all kv heads of a tile are fetched while one tile computes).
-constexpr int64_t kPrefetchTiles = 4;
 
 // Loads 8 elements at p (any alignment) as floats.
 struct LoadF32 {
@@ -36,20 +32,6 @@ struct LoadBF16 {
   }
   static constexpr int64_t kBytes = 2;
 };
-
-static inline float hsum1(__m256 a) {
-  __m128 x = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_add_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-
-static inline float hmax1(__m256 a) {
-  __m128 x = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_max_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
 
 // 2^x for x <= 0 (softmax inputs after the max is subtracted). x = n + f with n = round(x),
 // |f| <= 1/2; 2^f = e^(f ln2) by its degree-7 Taylor polynomial (truncation <= 0.347^8/8! =
@@ -72,24 +54,13 @@ static inline __m256 exp2v(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-// Widens nk keys of head_dim elements (row stride `stride` elements) into dst[nk][hd].
+// Widens nk keys of head_dim elements (row stride `stride` elements) into dst[nk][hd]. With
+// n_ahead > 0 it also prefetches, while it converts row j < n_ahead, row j of the same head
+// `ahead` keys later: one row's lines per row converted, so the requests spread over the tile
+// instead of arriving as a burst that fills the miss buffers.
 template <class L>
-static void widen(const void* src, int64_t stride, int64_t nk, int64_t hd, float* dst) {
-  const auto* s = static_cast<const uint8_t*>(src);
-  for (int64_t j = 0; j < nk; ++j) {
-    const uint8_t* row = s + j * stride * L::kBytes;
-    for (int64_t d = 0; d < hd; d += 8) {
-      _mm256_storeu_ps(dst + j * hd + d, L::load(row + d * L::kBytes));
-    }
-  }
-}
-
-// widen() that also prefetches, while it converts row j, row j of the same head `ahead` keys
-// later (for rows j < n_ahead): one row's lines per row converted, so the requests spread over
-// the tile instead of arriving as a burst that fills the miss buffers.
-template <class L>
-static void widen_ahead(const void* src, int64_t stride, int64_t nk, int64_t hd, float* dst,
-                        int64_t ahead, int64_t n_ahead) {
+static void widen(const void* src, int64_t stride, int64_t nk, int64_t hd, float* dst,
+                  int64_t ahead = 0, int64_t n_ahead = 0) {
   const auto* s = static_cast<const uint8_t*>(src);
   const int64_t row_bytes = hd * L::kBytes;
   for (int64_t j = 0; j < nk; ++j) {

@@ -19,6 +19,42 @@
 namespace longctx::cpu {
 namespace {
 
+constexpr int64_t kTile = kAttnKeyTile;
+// Prefetch distance in key tiles (all kv heads of a tile are fetched while one tile computes).
+constexpr int64_t kPrefetchTiles = 4;
+
+// Horizontal sum / max (own helpers: GCC 12's reduce intrinsics trip -Wmaybe-uninitialized).
+static inline float hsum1(__m512 a) {
+  const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
+  __m128 x = _mm_add_ps(_mm256_extractf128_ps(h, 0), _mm256_extractf128_ps(h, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_movehdup_ps(x));
+  return _mm_cvtss_f32(x);
+}
+
+static inline float hmax1(__m512 a) {
+  const __m256 h = _mm256_max_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
+  __m128 x = _mm_max_ps(_mm256_extractf128_ps(h, 0), _mm256_extractf128_ps(h, 1));
+  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_max_ss(x, _mm_movehdup_ps(x));
+  return _mm_cvtss_f32(x);
+}
+
+// Fetches (to L2) the K and V bytes of the tile kPrefetchTiles ahead of the one starting at jt
+// while it computes, one contiguous 1/n_heads slice per head h: sequential requests keep many
+// lines in flight, where the per-head rows (kv_stride apart) defeat the hardware prefetchers.
+// tok = bytes per token of all kv heads.
+static inline void prefetch_tile_slice(const AttnTileJob& jb, int64_t jt, int64_t h, int64_t tok) {
+  if (jt + (kPrefetchTiles + 1) * kTile > jb.j1) return;
+  const int64_t slice = (kTile * tok / jb.n_heads + 63) / 64 * 64;
+  const auto* pk = static_cast<const uint8_t*>(jb.k) + (jt + kPrefetchTiles * kTile) * tok;
+  const auto* pv = static_cast<const uint8_t*>(jb.v) + (jt + kPrefetchTiles * kTile) * tok;
+  for (int64_t o = h * slice; o < (h + 1) * slice; o += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(pk + o), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(pv + o), _MM_HINT_T1);
+  }
+}
+
 // [sum a, sum b, sum c, sum d].
 static inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
   const __m256 a2 = _mm256_add_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));

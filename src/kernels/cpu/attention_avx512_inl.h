@@ -1,21 +1,17 @@
 // Helpers shared by the AVX-512 attention tile kernels (attention_avx512.cpp for few query rows,
 // attention_rows_avx512.cpp for many): element loaders for f32 / f16 / bf16 K and V, the vector
-// exp2 of the online softmax, horizontal sum / max, tile widening. Include only from files built
-// with the AVX-512 flags; everything here has internal linkage (the build rule in KERNELS.md).
+// exp2 of the online softmax, tile widening (with prefetching of the next tile). Include only from
+// files built with the AVX-512 flags; everything here has internal linkage (the build rule in
+// KERNELS.md).
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
 
-#include "kernels/cpu/attention_kernels.h"
 
 namespace longctx::cpu {
 namespace {
-
-constexpr int64_t kTile = kAttnKeyTile;
-// Prefetch distance in key tiles (all kv heads of a tile are fetched while one tile computes).
-constexpr int64_t kPrefetchTiles = 4;
 
 // Loads 16 elements at p (any alignment) as floats.
 struct LoadF32 {
@@ -37,23 +33,6 @@ struct LoadBF16 {
   static constexpr int64_t kBytes = 2;
 };
 
-// Horizontal sum / max (own helpers: GCC 12's reduce intrinsics trip -Wmaybe-uninitialized).
-static inline float hsum1(__m512 a) {
-  const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
-  __m128 x = _mm_add_ps(_mm256_extractf128_ps(h, 0), _mm256_extractf128_ps(h, 1));
-  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_add_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-
-static inline float hmax1(__m512 a) {
-  const __m256 h = _mm256_max_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
-  __m128 x = _mm_max_ps(_mm256_extractf128_ps(h, 0), _mm256_extractf128_ps(h, 1));
-  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_max_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-
 // 2^x for x <= 0 (softmax inputs after the max is subtracted). x = n + f with n = round(x),
 // |f| <= 1/2; 2^f = e^(f ln2) by its degree-7 Taylor polynomial (truncation <= 0.347^8/8! =
 // 5e-9 relative), 2^n applied exactly by scalef. x below -150 (and -inf) gives 0.
@@ -72,24 +51,13 @@ static inline __m512 exp2v(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
-// Widens nk keys of head_dim elements (row stride `stride` elements) into dst[nk][hd].
+// Widens nk keys of head_dim elements (row stride `stride` elements) into dst[nk][hd]. With
+// n_ahead > 0 it also prefetches, while it converts row j < n_ahead, row j of the same head
+// `ahead` keys later: one row's lines per row converted, so the requests spread over the tile
+// instead of arriving as a burst that fills the miss buffers.
 template <class L>
-static void widen(const void* src, int64_t stride, int64_t nk, int64_t hd, float* dst) {
-  const auto* s = static_cast<const uint8_t*>(src);
-  for (int64_t j = 0; j < nk; ++j) {
-    const uint8_t* row = s + j * stride * L::kBytes;
-    for (int64_t d = 0; d < hd; d += 16) {
-      _mm512_storeu_ps(dst + j * hd + d, L::load(row + d * L::kBytes));
-    }
-  }
-}
-
-// widen() that also prefetches, while it converts row j, row j of the same head `ahead` keys
-// later (for rows j < n_ahead): one row's lines per row converted, so the requests spread over
-// the tile instead of arriving as a burst that fills the miss buffers.
-template <class L>
-static void widen_ahead(const void* src, int64_t stride, int64_t nk, int64_t hd, float* dst,
-                        int64_t ahead, int64_t n_ahead) {
+static void widen(const void* src, int64_t stride, int64_t nk, int64_t hd, float* dst,
+                  int64_t ahead = 0, int64_t n_ahead = 0) {
   const auto* s = static_cast<const uint8_t*>(src);
   const int64_t row_bytes = hd * L::kBytes;
   for (int64_t j = 0; j < nk; ++j) {
@@ -103,21 +71,6 @@ static void widen_ahead(const void* src, int64_t stride, int64_t nk, int64_t hd,
     for (int64_t d = 0; d < hd; d += 16) {
       _mm512_storeu_ps(dst + j * hd + d, L::load(row + d * L::kBytes));
     }
-  }
-}
-
-// Fetches (to L2) the K and V bytes of the tile kPrefetchTiles ahead of the one starting at jt
-// while it computes, one contiguous 1/n_heads slice per head h: sequential requests keep many
-// lines in flight, where the per-head rows (kv_stride apart) defeat the hardware prefetchers.
-// tok = bytes per token of all kv heads.
-static inline void prefetch_tile_slice(const AttnTileJob& jb, int64_t jt, int64_t h, int64_t tok) {
-  if (jt + (kPrefetchTiles + 1) * kTile > jb.j1) return;
-  const int64_t slice = (kTile * tok / jb.n_heads + 63) / 64 * 64;
-  const auto* pk = static_cast<const uint8_t*>(jb.k) + (jt + kPrefetchTiles * kTile) * tok;
-  const auto* pv = static_cast<const uint8_t*>(jb.v) + (jt + kPrefetchTiles * kTile) * tok;
-  for (int64_t o = h * slice; o < (h + 1) * slice; o += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(pk + o), _MM_HINT_T1);
-    _mm_prefetch(reinterpret_cast<const char*>(pv + o), _MM_HINT_T1);
   }
 }
 

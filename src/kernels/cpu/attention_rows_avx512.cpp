@@ -72,9 +72,9 @@ struct Vec512 {
     softmax_rows(n_rows, rp, v0, nv, jt, nk, lim, m, l, st, alpha);
   }
   template <class L>
-  static void widen_ahead(const void* src, int64_t stride, int64_t nk, int64_t hd, float* dst,
-                          int64_t ahead, int64_t n_ahead) {
-    longctx::cpu::widen_ahead<L>(src, stride, nk, hd, dst, ahead, n_ahead);
+  static void widen(const void* src, int64_t stride, int64_t nk, int64_t hd, float* dst,
+                    int64_t ahead, int64_t n_ahead) {
+    longctx::cpu::widen<L>(src, stride, nk, hd, dst, ahead, n_ahead);
   }
 };
 

@@ -12,7 +12,7 @@
 // K and V are widened to f32 once per tile for all rows.
 //
 // V provides: Vec, kLanes, kMaxKeys (score pass width), kMaxRowVecs, kMixRows, kMixVecs, zero,
-// load, store, bcast (from memory), fmadd, mul, softmax_tile and widen_ahead<L>.
+// load, store, bcast (from memory), fmadd, mul, softmax_tile and widen<L> (with prefetch).
 #pragma once
 
 #include <cstdint>
@@ -176,11 +176,11 @@ static void rows_run(const AttnTileJob& jb) {
     const int64_t n_next = jb.j1 - (jt + kRowsTile);  // rows of the next tile (<= 0: none)
     const uint8_t* kh = static_cast<const uint8_t*>(jb.k) + h * row_bytes;
     const uint8_t* vh = static_cast<const uint8_t*>(jb.v) + h * row_bytes;
-    V::template widen_ahead<L>(kh + jt * tok, jb.kv_stride, nk, hd, kf, kRowsTile, n_next);
+    V::template widen<L>(kh + jt * tok, jb.kv_stride, nk, hd, kf, kRowsTile, n_next);
     for (int64_t x = nk * hd; x < nkp * hd; ++x) kf[x] = 0.0f;
     rows_scores_tile<V>(qt + h * hd * rp, rp, v0, nv, kf, hd, nkp, st);
     V::softmax_tile(nr, rp, v0, nv, jt, nk, lim, jb.m + h * nr, jb.l + h * nr, st, alpha);
-    V::template widen_ahead<L>(vh + jt * tok, jb.kv_stride, nk, hd, vf, kRowsTile, n_next);
+    V::template widen<L>(vh + jt * tok, jb.kv_stride, nk, hd, vf, kRowsTile, n_next);
     rows_mix_tile<V>(st, rp, alpha, vf, hd, nk, r0, nr, jb.acc + h * nr * hd);
   };
   if (nr < kAttnWideRows) {
