@@ -35,6 +35,9 @@ void add_engine_options(CLI::App& app, EngineArgs* a) {
                  "cpu backend instruction set: auto, scalar, avx2, avx512 (default: "
                  "$LONGCTX_ISA, else the best this CPU runs)")
       ->capture_default_str();
+  app.add_flag("--no-repack", a->no_repack,
+               "Keep every weight as stored in the file (default: the cpu backend rearranges "
+               "Q4_K matrices in place for its AVX-512 kernels; also LONGCTX_REPACK=0)");
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
 }
 
@@ -57,6 +60,7 @@ Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
   eo.backend = a.backend;
   eo.isa = a.isa;
   eo.n_threads = a.threads;
+  eo.repack = !a.no_repack;
   if (!a.rope_scaling.empty()) {
     if (a.rope_scaling == "none") {
       eo.rope.type = RopeScalingType::kNone;

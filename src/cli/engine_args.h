@@ -30,6 +30,7 @@ struct EngineArgs {
   int threads = 0;
   std::string backend = "auto";
   std::string isa = "auto";
+  bool no_repack = false;
   bool quiet = false;  // no loading / prefill progress
 };
 

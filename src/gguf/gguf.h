@@ -95,6 +95,14 @@ class GgufFile {
     return base_ + data_offset_ + t.offset;
   }
 
+  // True when the bytes are this object's own private map of a file (open), not a caller's
+  // buffer (parse).
+  bool is_mapped() const { return map_.data() != nullptr; }
+  // A mapped file's tensor bytes made writable (or read-only again): see MappedFile.
+  Status set_tensor_writable(const GgufTensorInfo& t, bool writable) {
+    return map_.set_writable(tensor_data(t), static_cast<size_t>(t.n_bytes), writable);
+  }
+
   // "general.architecture", or "" when absent.
   std::string architecture() const;
 

@@ -21,6 +21,7 @@ using ref::AttentionParams;
 using ref::ExpertStack;
 using ref::KvView;
 using ref::RopeTable;
+using ref::WeightLayout;
 using ref::WeightMatrix;
 
 enum class KernelOp {
@@ -63,6 +64,18 @@ class KernelBackend {
   static constexpr int kMaxMatmulTasks = 64;
   virtual void matmul_tasks(const MatmulTask* tasks, int n, int64_t n_tokens) {
     for (int i = 0; i < n; ++i) matmul(tasks[i].w, tasks[i].x, n_tokens, tasks[i].bias, tasks[i].y);
+  }
+  // Rewrites a matrix (or every expert of a stack) in place, same bytes, into a layout this
+  // backend's matmul reads faster, when it has one for the type and shape; returns whether it did
+  // (then `layout` names the new layout). The bytes must be writable and, from then on, read by
+  // this backend's matmul only: never by get_rows or another backend.
+  virtual bool repack(WeightMatrix* w) {
+    (void)w;
+    return false;
+  }
+  virtual bool repack(ExpertStack* s) {
+    (void)s;
+    return false;
   }
   // y[t] = row ids[t] of W, dequantized: y[n][n_in]. ids are in [0, n_out).
   virtual void get_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* y) = 0;

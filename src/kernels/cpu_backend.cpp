@@ -94,9 +94,10 @@ class CpuBackend final : public RefBackend {
     bool any_kernel = false;
     for (int i = 0; i < n; ++i) {
       const MatmulTask& t = tasks[i];
-      kernels[i] = kernel_for(t.w.type);
+      kernels[i] = kernel_for(t.w.type, t.w.layout);
       first_use[i] = i;
       if (kernels[i] == nullptr) {
+        LONGCTX_CHECK(t.w.layout == WeightLayout::kGguf);
         matmul_fallback(t.w, t.x, n_tokens, t.bias, t.y);
         continue;
       }
@@ -148,7 +149,9 @@ class CpuBackend final : public RefBackend {
       chunk_rows[i] = 1;
       if (kernels[i] != nullptr) {
         const size_t w_stride = row_bytes(tasks[i].w.type, tasks[i].w.n_in);
-        chunk_rows[i] = n_tokens == 1 ? rows_per(kGemvChunkBytes, w_stride) : row_block(w_stride);
+        const int64_t granule = tasks[i].w.layout == WeightLayout::kX16 ? cpu::kX16Rows : 4;
+        chunk_rows[i] =
+            rows_per(n_tokens == 1 ? kGemvChunkBytes : kRowBlockBytes, w_stride, granule);
         chunks = (tasks[i].w.n_out + chunk_rows[i] - 1) / chunk_rows[i];
       }
       first_chunk[i + 1] = first_chunk[i] + chunks;
@@ -215,11 +218,55 @@ class CpuBackend final : public RefBackend {
   }
 
  private:
-  const MatmulKernel* kernel_for(TensorType type) const {
+  const MatmulKernel* kernel_for(TensorType type, WeightLayout layout) const {
     const auto id = static_cast<uint32_t>(type);
     if (id >= static_cast<uint32_t>(cpu::kMaxTypeId)) return nullptr;
-    const MatmulKernel& k = table_.matmul[id];
+    const MatmulKernel& k =
+        layout == WeightLayout::kX16 ? table_.matmul_x16[id] : table_.matmul[id];
     return k.gemv != nullptr && k.gemm != nullptr ? &k : nullptr;
+  }
+
+ public:
+  // Q4_K matrices with a multiple of 16 rows go to the x16 layout when this path has kernels for
+  // it (AVX-512); each thread rewrites its share of the row groups.
+  bool repack(WeightMatrix* w) override {
+    if (!repack_rows(w->type, w->layout, w->data, w->n_in, w->n_out)) return false;
+    w->layout = WeightLayout::kX16;
+    return true;
+  }
+  bool repack(ExpertStack* s) override {
+    // Experts are back to back with the same row size, so with n_out a multiple of 16 every
+    // group of 16 rows lies inside one expert: the stack repacks as one tall matrix.
+    if (s->n_out % cpu::kX16Rows != 0 ||
+        !repack_rows(s->type, s->layout, s->data, s->n_in, s->n_out * s->n_expert)) {
+      return false;
+    }
+    s->layout = WeightLayout::kX16;
+    return true;
+  }
+
+ private:
+  bool repack_rows(TensorType type, WeightLayout layout, const void* data, int64_t n_in,
+                   int64_t n_rows) {
+    const auto id = static_cast<uint32_t>(type);
+    if (layout != WeightLayout::kGguf || id >= static_cast<uint32_t>(cpu::kMaxTypeId) ||
+        table_.repack_x16[id] == nullptr || kernel_for(type, WeightLayout::kX16) == nullptr ||
+        n_rows % cpu::kX16Rows != 0) {
+      return false;
+    }
+    const cpu::RepackFn fn = table_.repack_x16[id];
+    const size_t stride = row_bytes(type, n_in);
+    auto* base = static_cast<uint8_t*>(const_cast<void*>(data));  // writable: see KernelBackend
+    const int64_t n_groups = n_rows / cpu::kX16Rows;
+    std::lock_guard<std::mutex> lock(op_mu_);
+    pool_.run([&](int ith, int nth) {
+      int64_t g0, g1;
+      split_range(n_groups, ith, nth, &g0, &g1);
+      if (g0 < g1) {
+        fn(n_in, base + g0 * cpu::kX16Rows * stride, stride, (g1 - g0) * cpu::kX16Rows);
+      }
+    });
+    return true;
   }
 
   // Thread ith's rows of y = W a (+ bias): one activation row goes to gemv, several to gemm in
@@ -232,7 +279,8 @@ class CpuBackend final : public RefBackend {
     if (n_tokens == 1) {
       k.gemv(w.n_in, wbase + r0 * w_stride, w_stride, r1 - r0, a, y + r0);
     } else {
-      const int64_t rb = row_block(w_stride);
+      const int64_t rb =
+          rows_per(kRowBlockBytes, w_stride, w.layout == WeightLayout::kX16 ? cpu::kX16Rows : 4);
       for (int64_t rs = r0; rs < r1; rs += rb) {
         const int64_t nr = std::min(rb, r1 - rs);
         for (int64_t cs = 0; cs < n_tokens; cs += kColBlock) {
@@ -250,13 +298,13 @@ class CpuBackend final : public RefBackend {
     }
   }
 
-  // Rows of w_stride bytes that fill about `bytes`, in multiples of 4 (the kernels' register tile
-  // height) so no chunk ends in a ragged tile in the middle of the matrix.
-  static int64_t rows_per(size_t bytes, size_t w_stride) {
+  // Rows of w_stride bytes that fill about `bytes`, in multiples of `granule` (the kernels'
+  // register tile height: 4; 16 for an x16 matrix, whose kernels take whole groups) so no chunk
+  // ends in a ragged tile in the middle of the matrix.
+  static int64_t rows_per(size_t bytes, size_t w_stride, int64_t granule) {
     const int64_t rows = static_cast<int64_t>(bytes / std::max<size_t>(w_stride, 1));
-    return std::max<int64_t>(4, rows / 4 * 4);
+    return std::max<int64_t>(granule, rows / granule * granule);
   }
-  static int64_t row_block(size_t w_stride) { return rows_per(kRowBlockBytes, w_stride); }
 
   // Runs fn(begin, end) over rows of `width` elements, on the pool when the op is large.
   template <class Fn>

@@ -141,6 +141,65 @@ Result<std::unique_ptr<Model>> Model::from_gguf(GgufFile file, const ModelLoadOp
   return m;
 }
 
+Result<int> Model::repack_weights(KernelBackend& backend) {
+  if (!file_.is_mapped()) return 0;
+  using R = TensorRole;
+  int n = 0;
+  for (const TensorDesc& desc : model_tensors(hp_)) {
+    LayerWeights* L = desc.layer >= 0 ? &w_.layers[static_cast<size_t>(desc.layer)] : nullptr;
+    WeightMatrix* m = nullptr;
+    ExpertStack* s = nullptr;
+    switch (desc.role) {
+      case R::kOutput:
+        m = hp_.tied_embeddings ? nullptr : &w_.output;
+        break;
+      case R::kAttnQ:
+        m = &L->attn_q;
+        break;
+      case R::kAttnK:
+        m = &L->attn_k;
+        break;
+      case R::kAttnV:
+        m = &L->attn_v;
+        break;
+      case R::kAttnOut:
+        m = &L->attn_out;
+        break;
+      case R::kFfnGate:
+        m = &L->ffn_gate;
+        break;
+      case R::kFfnUp:
+        m = &L->ffn_up;
+        break;
+      case R::kFfnDown:
+        m = &L->ffn_down;
+        break;
+      case R::kFfnRouter:
+        m = &L->ffn_router;
+        break;
+      case R::kFfnGateExps:
+        s = &L->ffn_gate_exps;
+        break;
+      case R::kFfnUpExps:
+        s = &L->ffn_up_exps;
+        break;
+      case R::kFfnDownExps:
+        s = &L->ffn_down_exps;
+        break;
+      default:
+        break;  // the embedding table and the 1-D tensors
+    }
+    if (m == nullptr && s == nullptr) continue;
+    const GgufTensorInfo* t = file_.find_tensor(desc.name);
+    LONGCTX_CHECK(t != nullptr);
+    LONGCTX_RETURN_IF_ERROR(file_.set_tensor_writable(*t, true));
+    const bool done = m != nullptr ? backend.repack(m) : backend.repack(s);
+    LONGCTX_RETURN_IF_ERROR(file_.set_tensor_writable(*t, false));
+    n += done ? 1 : 0;
+  }
+  return n;
+}
+
 uint64_t Model::active_params(int64_t n_expert_used) const {
   return summary_.active_params(n_expert_used);
 }

@@ -73,6 +73,13 @@ class Model {
   uint64_t active_params(int64_t n_expert_used) const;
   const ModelSummary& summary() const { return summary_; }
 
+  // Lets `backend` rewrite matrices in place into the layouts its kernels read faster
+  // (KernelBackend::repack): every matrix the forward pass only multiplies with, never the
+  // embedding table (rows are looked up) or an output tied to it. Only for a mapped file: the
+  // written pages become private copies of the mapping, so resident memory stays the size of
+  // the weights and the file is untouched. Returns the number of tensors repacked.
+  Result<int> repack_weights(KernelBackend& backend);
+
  private:
   Model() = default;
   ModelHparams hp_;

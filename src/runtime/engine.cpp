@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "core/system_memory.h"
@@ -45,6 +47,14 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   auto backend = make_backend(options.backend, options.n_threads, options.isa);
   if (!backend) return backend.status();
   e->backend_ = std::move(backend.value());
+  const char* repack_env = std::getenv("LONGCTX_REPACK");
+  const std::optional<uint64_t> avail = available_memory_bytes();
+  if (options.repack && !(repack_env != nullptr && std::string(repack_env) == "0") &&
+      (!avail || e->model_->weight_bytes() <= *avail)) {
+    auto n = e->model_->repack_weights(*e->backend_);
+    if (!n) return n.status().with_context(options.model_path);
+    e->repacked_tensors_ = *n;
+  }
 
   if (!options.tokenizer_path.empty()) {
     auto tok = Tokenizer::from_hf_path(options.tokenizer_path);

@@ -34,6 +34,10 @@ struct EngineOptions {
   std::string backend = "auto";
   std::string isa = "auto";  // cpu backend: auto, scalar, avx2, avx512
   int n_threads = 0;         // 0 = all cores
+  // Let the backend rearrange weights in place for its kernels (Model::repack_weights); off
+  // also when the environment has LONGCTX_REPACK=0, or when the weights exceed the memory
+  // available (the rearranged pages are private copies the system cannot drop and re-read).
+  bool repack = true;
   RopeOverrides rope;
   // Loading progress: (tensors bound, total).
   std::function<void(size_t done, size_t total)> progress;
@@ -57,6 +61,8 @@ class Engine {
   KernelBackend& backend() { return *backend_; }
   const char* backend_name() const { return backend_->name(); }
   std::string backend_description() const { return backend_->describe(); }
+  // Weight tensors the backend rearranged in place at load (EngineOptions::repack).
+  int repacked_tensors() const { return repacked_tensors_; }
   // The tokenizer, or nullptr when the GGUF carries none and none was given (token ids only).
   const Tokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
   // tokenizer.chat_template of the GGUF ("" when absent).
@@ -75,6 +81,7 @@ class Engine {
   Engine() = default;
   std::unique_ptr<Model> model_;
   std::unique_ptr<KernelBackend> backend_;
+  int repacked_tensors_ = 0;
   std::optional<Tokenizer> tokenizer_;
   std::string chat_template_;
   ref::RopeParams rope_;

@@ -282,6 +282,88 @@ INSTANTIATE_TEST_SUITE_P(All, KQuantMatmul,
                          });
 
 // ---------------------------------------------------------------------------------------------
+// Q4_K in the interleaved x16 layout: the repacking is a permutation (unpack restores every
+// byte), and the kernels on repacked rows meet the same oracle as the row kernels.
+
+TEST(KQuantX16, RepackRoundTripsAndOnlyAvx512HasIt) {
+  std::mt19937 rng(11);
+  const int64_t n = 768, nr = 48;
+  const size_t stride = row_bytes(TensorType::Q4_K, n);
+  std::vector<uint8_t> w(stride * nr);
+  for (int64_t r = 0; r < nr; ++r) {
+    const std::vector<float> x = random_row(n, rng);
+    ASSERT_TRUE(quantize_row(TensorType::Q4_K, x.data(), w.data() + r * stride, n).is_ok());
+  }
+  std::vector<uint8_t> packed = w;
+  repack_q4k_x16(n, packed.data(), stride, nr);
+  EXPECT_NE(packed, w);
+  // Group 1, super-block 2, row 5: d, the second scale word, the last nibble word.
+  const uint8_t* gb = packed.data() + 16 * stride + 2 * 2304;
+  const uint8_t* src = w.data() + (16 + 5) * stride + 2 * sizeof(BlockQ4_K);
+  EXPECT_EQ(std::memcmp(gb + 2 * 5, src, 2), 0);
+  EXPECT_EQ(std::memcmp(gb + 32 + 2 * 5, src + 2, 2), 0);
+  EXPECT_EQ(std::memcmp(gb + 64 + 64 + 4 * 5, src + 8, 4), 0);
+  EXPECT_EQ(std::memcmp(gb + 256 + 64 * 31 + 4 * 5, src + 16 + 124, 4), 0);
+  unpack_q4k_x16(n, packed.data(), stride, nr);
+  EXPECT_EQ(packed, w);
+  EXPECT_EQ(kernel_table(Isa::kScalar).repack_x16[static_cast<int>(TensorType::Q4_K)], nullptr);
+  EXPECT_EQ(kernel_table(Isa::kScalar).matmul_x16[static_cast<int>(TensorType::Q4_K)].gemv,
+            nullptr);
+}
+
+TEST(KQuantX16, GemvAndGemmMatchOracle) {
+  const KernelTable* t = table_or_null(Isa::kAvx512);
+  if (t == nullptr) GTEST_SKIP() << "avx512 not supported by this CPU";
+  const int id = static_cast<int>(TensorType::Q4_K);
+  const MatmulKernel& k = t->matmul_x16[id];
+  ASSERT_EQ(k.act, ActType::kQ8_K);
+  ASSERT_NE(k.gemv, nullptr);
+  ASSERT_NE(k.gemm, nullptr);
+  ASSERT_EQ(t->repack_x16[id], &repack_q4k_x16);
+  std::mt19937 rng(23);
+  int idx = 0;
+  for (int64_t n : {256, 512, 2816, 12544}) {
+    Problem p = make_problem(TensorType::Q4_K, n, 1 + idx % 3, 3 - idx % 3, rng);
+    ++idx;
+    // The first 32 rows (two groups) repacked in place; the oracle still holds for them.
+    uint8_t* w = p.wbuf.data() + (p.w - p.wbuf.data());
+    repack_q4k_x16(n, w, p.w_stride, 32);
+    const float kGuard = -12345.0f;
+    for (int nr : {16, 32}) {
+      for (int c : {0, kMaxCols - 1}) {
+        std::vector<float> y(nr + 1, kGuard);
+        k.gemv(n, p.w, p.w_stride, nr, p.a + c * p.a_stride, y.data());
+        for (int r = 0; r < nr; ++r) {
+          ASSERT_LE(std::fabs(y[r] - p.ref[c * kMaxRows + r]), bound(n, p.mag[c * kMaxRows + r]))
+              << "gemv n " << n << " nr " << nr << " row " << r << " col " << c;
+        }
+        ASSERT_EQ(y[nr], kGuard);
+      }
+      // The second group alone (a row offset inside a matrix, as the backend's chunks use).
+      std::vector<float> y2(16);
+      k.gemv(n, p.w + 16 * p.w_stride, p.w_stride, 16, p.a, y2.data());
+      for (int r = 0; r < 16; ++r) {
+        ASSERT_LE(std::fabs(y2[r] - p.ref[16 + r]), bound(n, p.mag[16 + r])) << "row " << 16 + r;
+      }
+      for (int nc : {1, 2, 3, 4, 5, 8, 17}) {
+        const size_t ldy = nr + 2;
+        std::vector<float> y(ldy * nc, kGuard);
+        k.gemm(n, p.w, p.w_stride, nr, p.a, p.a_stride, nc, y.data(), ldy);
+        for (int c = 0; c < nc; ++c) {
+          for (int r = 0; r < nr; ++r) {
+            ASSERT_LE(std::fabs(y[c * ldy + r] - p.ref[c * kMaxRows + r]),
+                      bound(n, p.mag[c * kMaxRows + r]))
+                << "gemm n " << n << " nr " << nr << " nc " << nc << " row " << r << " col " << c;
+          }
+          ASSERT_EQ(y[c * ldy + nr], kGuard);
+          ASSERT_EQ(y[c * ldy + nr + 1], kGuard);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Throughput report (LONGCTX_KQUANT_PERF=1), best of several runs of this thread's CPU time
 // (the machine is shared: wall time would count other processes' turns):
 // gemv GB/s of weights streamed on one thread over 4 x 4096 x 4096 (cycled, larger than the L3)
@@ -360,6 +442,31 @@ TEST(KQuantPerf, Report) {
           isa_name(isa), type == TensorType::Q4_K ? "Q4_K" : "Q5_K",
           mat_bytes * mats / dram_s / 1e9, mat_bytes / l3_s / 1e9,
           32.0 * stride * l2_rows / l2_s / 1e9, 2.0 * n * rows * cols / gemm_s / 1e9);
+      const MatmulKernel& kx = t->matmul_x16[static_cast<int>(type)];
+      if (kx.gemv == nullptr) continue;
+      std::vector<uint8_t> wx = w;
+      t->repack_x16[static_cast<int>(type)](n, wx.data(), stride, rows * mats);
+      const double xdram_s = best_seconds(runs, [&] {
+        for (int m = 0; m < mats; ++m) {
+          kx.gemv(n, wx.data() + m * mat_bytes, stride, rows, a.data(), y.data());
+        }
+      });
+      const double xl3_s =
+          best_seconds(runs, [&] { kx.gemv(n, wx.data(), stride, rows, a.data(), y.data()); });
+      const double xl2_s = best_seconds(runs, [&] {
+        for (int i = 0; i < 32; ++i) kx.gemv(n, wx.data(), stride, l2_rows, a.data(), y.data());
+      });
+      const double xgemm_s = best_seconds(3, [&] {
+        for (int64_t r = 0; r < rows; r += 16) {
+          kx.gemm(n, wx.data() + r * stride, stride, 16, a.data(), astride, cols, y.data() + r,
+                  rows);
+        }
+      });
+      std::printf(
+          "%-6s %s x16 gemv %.1f GB/s (DRAM) %.1f GB/s (L3) %.1f GB/s (L2)  gemm %.1f GFLOP/s\n",
+          isa_name(isa), type == TensorType::Q4_K ? "Q4_K" : "Q5_K",
+          mat_bytes * mats / xdram_s / 1e9, mat_bytes / xl3_s / 1e9,
+          32.0 * stride * l2_rows / xl2_s / 1e9, 2.0 * n * rows * cols / xgemm_s / 1e9);
     }
   }
 }

@@ -78,10 +78,20 @@ using SwigluFn = void (*)(const float* gate, const float* up, int64_t n, float* 
 // n floats to IEEE fp16 bits, round-to-nearest-even (quant/float16.h fp32_to_fp16 semantics).
 using ToF16Fn = void (*)(const float* x, uint16_t* y, int64_t n);
 
+// Interleaved weights ("x16"): a path may read some types faster when the rows of a matrix come in
+// groups of 16 with their blocks interleaved (layout of Q4_K: kquant_x16.cpp). Such a matrix is
+// rewritten once, in place (same bytes), by RepackFn over nr rows (a multiple of 16) of w_stride
+// bytes; its kernels take the same arguments as above with row counts and row offsets that are
+// multiples of 16 (w + r * w_stride is the start of group r / 16).
+inline constexpr int kX16Rows = 16;
+using RepackFn = void (*)(int64_t n, void* w, size_t w_stride, int64_t nr);
+
 struct KernelTable {
   Isa isa = Isa::kScalar;
   QuantizeActFn quantize[kNumActTypes] = {};
-  MatmulKernel matmul[kMaxTypeId] = {};  // indexed by GGUF type id
+  MatmulKernel matmul[kMaxTypeId] = {};      // indexed by GGUF type id
+  MatmulKernel matmul_x16[kMaxTypeId] = {};  // interleaved layout; set with repack_x16
+  RepackFn repack_x16[kMaxTypeId] = {};
   SwigluFn swiglu = nullptr;
   ToF16Fn to_f16 = nullptr;
 };
@@ -95,6 +105,10 @@ void register_legacy_avx512(KernelTable* t);
 void register_kquant_scalar(KernelTable* t);
 void register_kquant_avx2(KernelTable* t);
 void register_kquant_avx512(KernelTable* t);
+// Q4_K x16: the repacking and its inverse (portable code, kquant_x16.cpp), the AVX-512 kernels.
+void repack_q4k_x16(int64_t n, void* w, size_t w_stride, int64_t nr);
+void unpack_q4k_x16(int64_t n, void* w, size_t w_stride, int64_t nr);
+void register_kquant_x16_avx512(KernelTable* t);
 // Element-wise ops: swiglu, to_f16.
 void register_elementwise_scalar(KernelTable* t);
 void register_elementwise_avx2(KernelTable* t);

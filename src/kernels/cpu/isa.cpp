@@ -75,6 +75,7 @@ KernelTable build_table(Isa isa) {
   if (isa == Isa::kAvx512) {
     register_legacy_avx512(&t);
     register_kquant_avx512(&t);
+    register_kquant_x16_avx512(&t);
     register_q6k_avx512(&t);
     register_elementwise_avx512(&t);
   }

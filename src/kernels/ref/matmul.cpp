@@ -22,6 +22,11 @@ Status check_matrix(const WeightMatrix& w) {
                             " (block size " + std::to_string(block) + ")");
   }
   if (w.data == nullptr) return invalid_argument("matmul: weight data is null");
+  if (w.layout != WeightLayout::kGguf) {
+    return invalid_argument(
+        "matmul: the reference reads GGUF row order only (this matrix was "
+        "repacked for a backend)");
+  }
   return Status::ok();
 }
 
@@ -65,7 +70,7 @@ WeightMatrix expert_matrix(const ExpertStack& stack, int64_t e) {
       row_bytes(stack.type, static_cast<uint64_t>(stack.n_in)) * static_cast<uint64_t>(stack.n_out);
   return WeightMatrix{
       stack.type, static_cast<const uint8_t*>(stack.data) + matrix_bytes * static_cast<uint64_t>(e),
-      stack.n_in, stack.n_out};
+      stack.n_in, stack.n_out, stack.layout};
 }
 
 Status matmul(const WeightMatrix& w, const float* x, const float* bias, float* y) {

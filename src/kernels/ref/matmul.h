@@ -11,6 +11,14 @@
 
 namespace longctx::ref {
 
+// How a matrix's bytes are arranged: as in the GGUF file (rows one after another), or rearranged
+// in place at load by a backend (KernelBackend::repack) for its own kernels: then only that
+// backend's matmul may read them.
+enum class WeightLayout : uint8_t {
+  kGguf = 0,
+  kX16 = 1,  // groups of 16 rows interleaved per block (the cpu backend's AVX-512 Q4_K kernels)
+};
+
 // A 2-D weight in ggml layout: n_out rows of n_in elements, each row packed with `type` and
 // taking row_bytes(type, n_in) bytes; rows are contiguous. `data` may have any alignment.
 struct WeightMatrix {
@@ -18,6 +26,7 @@ struct WeightMatrix {
   const void* data = nullptr;
   int64_t n_in = 0;   // dims[0]: input features, the packed row length
   int64_t n_out = 0;  // dims[1]: output features, the number of rows
+  WeightLayout layout = WeightLayout::kGguf;
 };
 
 // The experts of one MoE projection: n_expert matrices of the WeightMatrix layout stored back to
@@ -28,6 +37,7 @@ struct ExpertStack {
   int64_t n_in = 0;
   int64_t n_out = 0;
   int64_t n_expert = 0;
+  WeightLayout layout = WeightLayout::kGguf;
 };
 
 // Views a 2-D GGUF tensor (dims [n_in, n_out]) whose bytes start at `data`.
