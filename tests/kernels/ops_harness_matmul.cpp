@@ -217,8 +217,10 @@ constexpr uint32_t kCanary = 0xffc0dead;  // a NaN: kernels must overwrite y, ne
 // extreme: every weight row and every activation row is the same random +-1 pattern, so all
 // products are positive and the integer block sums reach their largest magnitude (quants at
 // +-127 / -8 / 15 ...): catches int16 saturation in multiply-add chains.
+// repack (x16 kernels): the weights are rewritten by it before the call (nr a multiple of 16);
+// the oracle reads a copy taken before.
 void check_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const MmCase& mc,
-                  bool extreme, const char* isa, Report& rep) {
+                  bool extreme, const char* isa, Report& rep, cpu::RepackFn repack = nullptr) {
   const size_t rb = row_bytes(type, mc.n);
   const size_t stride = rb + mc.w_pad;
   const size_t arb = cpu::act_row_bytes(k.act, mc.n);
@@ -235,6 +237,8 @@ void check_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const 
   } else {
     make_weights(type, mc.n, mc.nr, stride, 1000 + static_cast<uint32_t>(mc.n + mc.nr), w.data());
   }
+  std::vector<uint8_t> orig(w.data(), w.data() + stride * mc.nr);
+  if (repack != nullptr) repack(mc.n, w.data(), stride, mc.nr);
   std::vector<double> ad(static_cast<size_t>(mc.n * mc.nc));
   for (int64_t c = 0; c < mc.nc; ++c) {
     const std::vector<float> x =
@@ -252,7 +256,7 @@ void check_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const 
     k.gemv(mc.n, w.data(), stride, mc.nr, a.data(), y);
   }
   std::vector<float> wd, off;
-  dequantize_with_offsets(type, w.data(), stride, mc.nr, mc.n, &wd, &off);
+  dequantize_with_offsets(type, orig.data(), stride, mc.nr, mc.n, &wd, &off);
   // Bound: c * M, c from matmul_c_rel (ops_harness.cpp), M = sum_i (|w_i| + 2 |m_i|) |a_i|.
   const double c_rel = matmul_c_rel(k.act, mc.n);
   Worst worst;
@@ -280,7 +284,8 @@ void check_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const 
                 static_cast<long long>(mc.nc), mc.w_off, mc.a_off, mc.y_off, mc.w_pad, mc.a_pad,
                 mc.ldy_pad);
   if (extreme) std::strncat(shape, " max", sizeof(shape) - std::strlen(shape) - 1);
-  const std::string op = std::string(gemm ? "gemm" : "gemv") + "<" + act_name(k.act) + ">";
+  const std::string op =
+      std::string(gemm ? "gemm" : "gemv") + (repack ? "_x16<" : "<") + act_name(k.act) + ">";
   rep.check(op, type_name(type), isa, shape, worst, stray == 0,
             stray ? std::to_string(stray) + " floats written outside y" : "");
 }
@@ -294,7 +299,7 @@ std::vector<int64_t> matmul_ns(int64_t unit) {
 // Threaded drivers for --perf: rows split across the pool; gemm blocked 64 rows x 64 columns so
 // a block of W and of A stay in L2 while the kernel tiles registers inside it.
 void perf_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const char* isa,
-                 int threads, Report& rep) {
+                 int threads, Report& rep, cpu::RepackFn repack = nullptr) {
   const int64_t n = 4096;
   const size_t rb = row_bytes(type, n);
   // gemv: enough rows for 64 MiB of weights (well past L2 and L3), so it streams from memory.
@@ -304,6 +309,8 @@ void perf_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const c
   std::vector<uint8_t> w(rb * nr);
   make_weights(type, n, distinct, rb, 5, w.data());
   for (int64_t r = distinct; r < nr; ++r) std::memcpy(&w[r * rb], &w[(r % distinct) * rb], rb);
+  if (repack != nullptr) repack(n, w.data(), rb, nr);
+  const int64_t granule = repack != nullptr ? cpu::kX16Rows : 1;  // x16: whole row groups
   const size_t arb = cpu::act_row_bytes(k.act, n);
   std::vector<uint8_t> a(arb * nc);
   const std::vector<float> x = random_normal(static_cast<size_t>(n), 9);
@@ -313,7 +320,9 @@ void perf_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const c
   auto call = [&] {
     pool.run([&](int ith, int nth) {
       int64_t r0, r1;
-      split_range(nr, ith, nth, &r0, &r1);
+      split_range(nr / granule, ith, nth, &r0, &r1);
+      r0 *= granule;
+      r1 *= granule;
       if (!gemm) {
         k.gemv(n, w.data() + r0 * rb, rb, r1 - r0, a.data(), y.data() + r0);
         return;
@@ -333,7 +342,8 @@ void perf_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const c
   std::snprintf(shape, sizeof(shape), "n=%lld nr=%lld nc=%lld threads=%d",
                 static_cast<long long>(n), static_cast<long long>(nr), static_cast<long long>(nc),
                 threads);
-  const std::string op = std::string(gemm ? "gemm" : "gemv") + "<" + act_name(k.act) + ">";
+  const std::string op =
+      std::string(gemm ? "gemm" : "gemv") + (repack ? "_x16<" : "<") + act_name(k.act) + ">";
   rep.perf(op, type_name(type), isa, shape, t, static_cast<double>(rb * nr + arb * nc),
            2.0 * static_cast<double>(n) * static_cast<double>(nr) * static_cast<double>(nc));
 }
@@ -418,6 +428,53 @@ void run_matmul(const Options& opt, Report& rep) {
           }
           check_matmul(type, k, true, {ns.back(), 6, 5, 1, 1, 1, 0, 0, 0}, true, in, rep);
         }
+      }
+    }
+    // Interleaved (x16) kernels on their repacked weights: whole groups of 16 rows.
+    for (TensorType type : weight_types()) {
+      const int id = static_cast<int>(type);
+      const cpu::MatmulKernel& k = table.matmul_x16[id];
+      const cpu::RepackFn repack = table.repack_x16[id];
+      if (k.gemv == nullptr || repack == nullptr || !want_type(opt, type_name(type))) continue;
+      const std::vector<int64_t> ns = matmul_ns(traits(type).block_size);
+      const int threads = opt.threads > 0 ? opt.threads : 1;
+      if (opt.perf) {
+        if (do_gemv) perf_matmul(type, k, false, in, threads, rep, repack);
+        if (do_gemm) perf_matmul(type, k, true, in, threads, rep, repack);
+        continue;
+      }
+      if (do_gemv) {
+        for (size_t i = 0; i < ns.size(); ++i) {
+          const MmCase mc{ns[i],
+                          16 * static_cast<int64_t>(1 + i % 3),
+                          1,
+                          i % 4,
+                          (i + 1) % 4,
+                          i % 2,
+                          (i % 2) * 3u,
+                          0,
+                          0};
+          check_matmul(type, k, false, mc, false, in, rep, repack);
+        }
+        check_matmul(type, k, false, {ns.back(), 16, 1, 1, 1, 1, 0, 0, 0}, true, in, rep, repack);
+      }
+      if (do_gemm) {
+        // (n index, nr, nc): 1..13 columns (the 4-column tile and its remainders).
+        static const int64_t cases[][3] = {{0, 16, 1}, {1, 16, 5}, {2, 32, 4}, {3, 48, 13},
+                                           {1, 32, 7}, {2, 16, 2}, {0, 16, 3}, {3, 16, 16}};
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+          const MmCase mc{ns[static_cast<size_t>(cases[i][0]) % ns.size()],
+                          cases[i][1],
+                          cases[i][2],
+                          i % 4,
+                          (i + 1) % 4,
+                          i % 2,
+                          (i % 4 == 1) ? 3u : 0u,
+                          (i % 4 == 2) ? 7u : 0u,
+                          (i % 4 == 3) ? 3u : 0u};
+          check_matmul(type, k, true, mc, false, in, rep, repack);
+        }
+        check_matmul(type, k, true, {ns.back(), 16, 5, 1, 1, 1, 0, 0, 0}, true, in, rep, repack);
       }
     }
     // Kernels for types the harness cannot build or decode (no reference dequantizer).
