@@ -88,9 +88,15 @@ Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
   if (!tv) return tv.status();
 
   ProgressLine load_progress("loading", !a.quiet);
+  ProgressLine repack_progress("arranging weights for the kernels", !a.quiet);
   eo.progress = [&](size_t done, size_t total) { load_progress.update(done, total); };
+  eo.repack_progress = [&](size_t done, size_t total) {
+    load_progress.finish();
+    repack_progress.update(done, total);
+  };
   auto engine = Engine::load(eo);
   load_progress.finish();
+  repack_progress.finish();
   if (!engine) return engine.status();
 
   SessionOptions so;

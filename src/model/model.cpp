@@ -141,11 +141,15 @@ Result<std::unique_ptr<Model>> Model::from_gguf(GgufFile file, const ModelLoadOp
   return m;
 }
 
-Result<int> Model::repack_weights(KernelBackend& backend) {
+Result<int> Model::repack_weights(KernelBackend& backend,
+                                  const std::function<void(size_t, size_t)>& progress) {
   if (!file_.is_mapped()) return 0;
   using R = TensorRole;
   int n = 0;
-  for (const TensorDesc& desc : model_tensors(hp_)) {
+  const std::vector<TensorDesc> list = model_tensors(hp_);
+  for (size_t i = 0; i < list.size(); ++i) {
+    const TensorDesc& desc = list[i];
+    if (progress) progress(i, list.size());
     LayerWeights* L = desc.layer >= 0 ? &w_.layers[static_cast<size_t>(desc.layer)] : nullptr;
     WeightMatrix* m = nullptr;
     ExpertStack* s = nullptr;
@@ -197,6 +201,7 @@ Result<int> Model::repack_weights(KernelBackend& backend) {
     LONGCTX_RETURN_IF_ERROR(file_.set_tensor_writable(*t, false));
     n += done ? 1 : 0;
   }
+  if (progress) progress(list.size(), list.size());
   return n;
 }
 

@@ -78,7 +78,9 @@ class Model {
   // embedding table (rows are looked up) or an output tied to it. Only for a mapped file: the
   // written pages become private copies of the mapping, so resident memory stays the size of
   // the weights and the file is untouched. Returns the number of tensors repacked.
-  Result<int> repack_weights(KernelBackend& backend);
+  // progress(tensors visited, total) after each tensor.
+  Result<int> repack_weights(KernelBackend& backend,
+                             const std::function<void(size_t, size_t)>& progress = {});
 
  private:
   Model() = default;

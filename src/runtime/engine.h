@@ -39,8 +39,10 @@ struct EngineOptions {
   // available (the rearranged pages are private copies the system cannot drop and re-read).
   bool repack = true;
   RopeOverrides rope;
-  // Loading progress: (tensors bound, total).
+  // Loading progress: (tensors bound, total); then, while the backend repacks weights,
+  // (tensors visited, total) through repack_progress.
   std::function<void(size_t done, size_t total)> progress;
+  std::function<void(size_t done, size_t total)> repack_progress;
 };
 
 struct SessionOptions {
