@@ -160,8 +160,7 @@ class CpuBackend final : public RefBackend {
         const size_t gemv_bytes =
             std::max(kGemvChunkBytes, w_stride * static_cast<size_t>(tasks[i].w.n_out) /
                                           static_cast<size_t>(kGemvChunksPerThread * pool_.size()));
-        chunk_rows[i] =
-            rows_per(n_tokens == 1 ? gemv_bytes : kRowBlockBytes, w_stride, granule);
+        chunk_rows[i] = rows_per(n_tokens == 1 ? gemv_bytes : kRowBlockBytes, w_stride, granule);
         chunks = (tasks[i].w.n_out + chunk_rows[i] - 1) / chunk_rows[i];
       }
       first_chunk[i + 1] = first_chunk[i] + chunks;
