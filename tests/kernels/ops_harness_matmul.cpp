@@ -290,6 +290,26 @@ void check_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const 
             stray ? std::to_string(stray) + " floats written outside y" : "");
 }
 
+// The gemm sweep: 8 (n index, nr, nc) cases with varied misalignments and paddings, then the
+// saturation case with extreme_nr rows.
+void check_gemm_cases(TensorType type, const cpu::MatmulKernel& k, const std::vector<int64_t>& ns,
+                      const int64_t (&cases)[8][3], int64_t extreme_nr, const char* isa,
+                      Report& rep, cpu::RepackFn repack) {
+  for (size_t i = 0; i < 8; ++i) {
+    const MmCase mc{ns[static_cast<size_t>(cases[i][0]) % ns.size()],
+                    cases[i][1],
+                    cases[i][2],
+                    i % 4,
+                    (i + 1) % 4,
+                    i % 2,
+                    (i % 4 == 1) ? 3u : 0u,
+                    (i % 4 == 2) ? 7u : 0u,
+                    (i % 4 == 3) ? 3u : 0u};
+    check_matmul(type, k, true, mc, false, isa, rep, repack);
+  }
+  check_matmul(type, k, true, {ns.back(), extreme_nr, 5, 1, 1, 1, 0, 0, 0}, true, isa, rep, repack);
+}
+
 std::vector<int64_t> matmul_ns(int64_t unit) {
   if (unit == 1) return {32, 96, 7, 37, 515};
   if (unit <= 32) return {32, 96, 1056, 2080};
@@ -412,21 +432,9 @@ void run_matmul(const Options& opt, Report& rep) {
           perf_matmul(type, k, true, in, threads, rep);
         } else {
           // (n index, nr, nc): remainders in both directions, exact 4x8 / 8x4 tiles, nc = 1.
-          static const int64_t cases[][3] = {{0, 1, 2}, {1, 5, 3}, {2, 17, 5}, {3, 37, 13},
-                                             {1, 4, 8}, {2, 8, 4}, {0, 3, 1},  {3, 16, 16}};
-          for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
-            const MmCase mc{ns[static_cast<size_t>(cases[i][0]) % ns.size()],
-                            cases[i][1],
-                            cases[i][2],
-                            i % 4,
-                            (i + 1) % 4,
-                            i % 2,
-                            (i % 4 == 1) ? 3u : 0u,
-                            (i % 4 == 2) ? 7u : 0u,
-                            (i % 4 == 3) ? 3u : 0u};
-            check_matmul(type, k, true, mc, false, in, rep);
-          }
-          check_matmul(type, k, true, {ns.back(), 6, 5, 1, 1, 1, 0, 0, 0}, true, in, rep);
+          static const int64_t cases[8][3] = {{0, 1, 2}, {1, 5, 3}, {2, 17, 5}, {3, 37, 13},
+                                              {1, 4, 8}, {2, 8, 4}, {0, 3, 1},  {3, 16, 16}};
+          check_gemm_cases(type, k, ns, cases, 6, in, rep, nullptr);
         }
       }
     }
@@ -460,21 +468,9 @@ void run_matmul(const Options& opt, Report& rep) {
       }
       if (do_gemm) {
         // (n index, nr, nc): 1..13 columns (the 4-column tile and its remainders).
-        static const int64_t cases[][3] = {{0, 16, 1}, {1, 16, 5}, {2, 32, 4}, {3, 48, 13},
-                                           {1, 32, 7}, {2, 16, 2}, {0, 16, 3}, {3, 16, 16}};
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
-          const MmCase mc{ns[static_cast<size_t>(cases[i][0]) % ns.size()],
-                          cases[i][1],
-                          cases[i][2],
-                          i % 4,
-                          (i + 1) % 4,
-                          i % 2,
-                          (i % 4 == 1) ? 3u : 0u,
-                          (i % 4 == 2) ? 7u : 0u,
-                          (i % 4 == 3) ? 3u : 0u};
-          check_matmul(type, k, true, mc, false, in, rep, repack);
-        }
-        check_matmul(type, k, true, {ns.back(), 16, 5, 1, 1, 1, 0, 0, 0}, true, in, rep, repack);
+        static const int64_t cases[8][3] = {{0, 16, 1}, {1, 16, 5}, {2, 32, 4}, {3, 48, 13},
+                                            {1, 32, 7}, {2, 16, 2}, {0, 16, 3}, {3, 16, 16}};
+        check_gemm_cases(type, k, ns, cases, 16, in, rep, repack);
       }
     }
     // Kernels for types the harness cannot build or decode (no reference dequantizer).
