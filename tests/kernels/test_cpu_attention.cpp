@@ -164,7 +164,8 @@ TEST_P(CpuAttentionTest, MatchesReferenceAcrossShapes) {
 TEST_P(CpuAttentionTest, LongDecodeSplitsKeysAndMerges) {
   ThreadPool pools[] = {ThreadPool(1), ThreadPool(2), ThreadPool(3)};
   uint32_t seed = 100;
-  for (const Shape& s : {Shape{16, 8, 128}, Shape{32, 4, 128}, Shape{2, 1, 64}}) {
+  // GQA groups of 2, 8, 2 and 4 query heads (the 8B's: its decode jobs have 4 rows).
+  for (const Shape& s : {Shape{16, 8, 128}, Shape{32, 4, 128}, Shape{2, 1, 64}, Shape{8, 2, 64}}) {
     for (TensorType t : {TensorType::F16, TensorType::BF16, TensorType::F32}) {
       for (int64_t n_kv : {1, 600, 4999}) {
         Case c{s, t, 1, n_kv - 1, n_kv};
@@ -249,7 +250,7 @@ double thread_seconds() {
 TEST_P(CpuAttentionTest, Perf) {
   if (std::getenv("LONGCTX_ATTN_BENCH") == nullptr) GTEST_SKIP() << "set LONGCTX_ATTN_BENCH=1";
   std::mt19937 rng(3);
-  for (const Shape& s : {Shape{16, 8, 128}, Shape{32, 4, 128}}) {
+  for (const Shape& s : {Shape{16, 8, 128}, Shape{32, 4, 128}, Shape{32, 8, 128}}) {
     const int64_t n_kv =
         std::getenv("LONGCTX_ATTN_NKV") ? std::atoll(std::getenv("LONGCTX_ATTN_NKV")) : 16384;
     const int64_t kvn = n_kv * s.n_head_kv * s.head_dim;

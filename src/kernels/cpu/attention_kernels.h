@@ -62,7 +62,7 @@ void attention_tile_scalar(const AttnTileJob& job);
 // head_dim a multiple of 8; jobs of kAttnWideRows rows or more go to attention_rows_avx2.
 void attention_tile_avx2(const AttnTileJob& job);
 // head_dim a multiple of 8, any n_rows (built for many: prefill; the AVX-512 path's few-row jobs
-// of 4..15 rows too).
+// of 5..15 rows too).
 void attention_rows_avx2(const AttnTileJob& job);
 // head_dim a multiple of 16; jobs of kAttnWideRows rows or more go to attention_rows_avx512.
 void attention_tile_avx512(const AttnTileJob& job);

@@ -2,7 +2,7 @@
 // scheme): 8 rows per vector, score passes of 4 keys x 2 row vectors, P V in 4 rows x 16 dims
 // (both fit the 16 ymm registers), the online softmax with vector compares for masks. Used for
 // jobs of kAttnWideRows rows or more on the AVX2 path, and by the AVX-512 path for decode jobs of
-// 4..15 rows (a GQA group of one query), where 8-lane vectors waste fewer lanes than 16-lane ones.
+// 5..15 rows (a GQA group of one query), where 8-lane vectors waste fewer lanes than 16-lane ones.
 #include <immintrin.h>
 
 #include <cmath>
