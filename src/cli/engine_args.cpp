@@ -37,7 +37,7 @@ void add_engine_options(CLI::App& app, EngineArgs* a) {
       ->capture_default_str();
   app.add_flag("--no-repack", a->no_repack,
                "Keep every weight as stored in the file (default: the cpu backend rearranges "
-               "Q4_K matrices in place for its AVX-512 kernels; also LONGCTX_REPACK=0)");
+               "Q4_K and Q8_0 matrices in place for its AVX-512 kernels; also LONGCTX_REPACK=0)");
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
 }
 

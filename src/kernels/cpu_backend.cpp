@@ -236,8 +236,8 @@ class CpuBackend final : public RefBackend {
   }
 
  public:
-  // Q4_K matrices with a multiple of 16 rows go to the x16 layout when this path has kernels for
-  // it (AVX-512); each thread rewrites its share of the row groups.
+  // Q4_K and Q8_0 matrices with a multiple of 16 rows go to the x16 layout when this path has
+  // kernels for it (AVX-512); each thread rewrites its share of the row groups.
   bool repack(WeightMatrix* w) override {
     if (!repack_rows(w->type, w->layout, w->data, w->n_in, w->n_out)) return false;
     w->layout = WeightLayout::kX16;

@@ -17,7 +17,7 @@ set(LONGCTX_CPU_KERNEL_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cpu/isa.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu/legacy_scalar.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu/kquant_scalar.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/cpu/kquant_x16.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cpu/x16_repack.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu/q6k_scalar.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu/elementwise_scalar.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu/attention.cpp
@@ -38,6 +38,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     ${CMAKE_CURRENT_LIST_DIR}/cpu/legacy_avx512.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/kquant_avx512.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/kquant_x16_avx512.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/legacy_x16_avx512.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/q6k_avx512.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/elementwise_avx512.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_avx512.cpp

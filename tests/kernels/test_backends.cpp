@@ -244,53 +244,56 @@ TEST_P(Backends, SessionsOnTwoThreadsTakeTurns) {
 }
 
 TEST_P(Backends, RepackedMatricesAndExpertStacksGiveTheSameProducts) {
-  // Only the AVX-512 path repacks (Q4_K, rows a multiple of 16); elsewhere repack declines and
-  // leaves the bytes alone. A repacked matrix must give the reference's products (activations
-  // rounded alike) for one and several tokens, and an expert stack every expert's.
+  // Only the AVX-512 path repacks (Q4_K and Q8_0, rows a multiple of 16); elsewhere repack
+  // declines and leaves the bytes alone. A repacked matrix must give the reference's products
+  // (activations rounded alike) for one and several tokens, and an expert stack every expert's.
   const bool x16 = std::get<0>(GetParam()) == cpu::Isa::kAvx512;
   const int64_t n_in = 512, n_out = 48, n_exp = 3, n_tok = 5;
-  const auto x = random_vec(static_cast<size_t>(n_tok * n_in), 21);
-  const auto xr = as_kernel_reads(TensorType::Q4_K, x, n_in);
-  Packed p = random_weights(TensorType::Q4_K, n_in, n_out, 17);
-  Packed orig = p;
-  orig.w.data = orig.bytes.data() + 1;  // its own copy of the bytes
-  for (int64_t nt : {int64_t{1}, n_tok}) {
-    std::vector<float> want(static_cast<size_t>(nt * n_out));
-    ref_->matmul(orig.w, xr.data(), nt, nullptr, want.data());
-    WeightMatrix w = p.w;
-    if (nt == 1) {
-      EXPECT_EQ(cpu_->repack(&w), x16);
-      EXPECT_EQ(w.layout, x16 ? WeightLayout::kX16 : WeightLayout::kGguf);
-      EXPECT_EQ(p.bytes != orig.bytes, x16);
-      p.w = w;
+  for (TensorType type : {TensorType::Q4_K, TensorType::Q8_0}) {
+    SCOPED_TRACE(type_name(type));
+    const auto x = random_vec(static_cast<size_t>(n_tok * n_in), 21);
+    const auto xr = as_kernel_reads(type, x, n_in);
+    Packed p = random_weights(type, n_in, n_out, 17);
+    Packed orig = p;
+    orig.w.data = orig.bytes.data() + 1;  // its own copy of the bytes
+    for (int64_t nt : {int64_t{1}, n_tok}) {
+      std::vector<float> want(static_cast<size_t>(nt * n_out));
+      ref_->matmul(orig.w, xr.data(), nt, nullptr, want.data());
+      WeightMatrix w = p.w;
+      if (nt == 1) {
+        EXPECT_EQ(cpu_->repack(&w), x16);
+        EXPECT_EQ(w.layout, x16 ? WeightLayout::kX16 : WeightLayout::kGguf);
+        EXPECT_EQ(p.bytes != orig.bytes, x16);
+        p.w = w;
+      }
+      std::vector<float> got(want.size());
+      cpu_->matmul(p.w, x.data(), nt, nullptr, got.data());
+      for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-4 * n_in) << i;
     }
-    std::vector<float> got(want.size());
-    cpu_->matmul(p.w, x.data(), nt, nullptr, got.data());
-    for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-4 * n_in) << i;
-  }
-  // Declined: already repacked, rows not a multiple of 16, a type without x16 kernels.
-  WeightMatrix again = p.w;
-  EXPECT_FALSE(cpu_->repack(&again));
-  Packed odd = random_weights(TensorType::Q4_K, n_in, 40, 3);
-  Packed q8 = random_weights(TensorType::Q8_0, n_in, 32, 3);
-  const std::vector<uint8_t> odd_bytes = odd.bytes, q8_bytes = q8.bytes;
-  EXPECT_FALSE(cpu_->repack(&odd.w));
-  EXPECT_FALSE(cpu_->repack(&q8.w));
-  EXPECT_EQ(odd.bytes, odd_bytes);
-  EXPECT_EQ(q8.bytes, q8_bytes);
+    // Declined: already repacked, rows not a multiple of 16, a type without x16 kernels.
+    WeightMatrix again = p.w;
+    EXPECT_FALSE(cpu_->repack(&again));
+    Packed odd = random_weights(type, n_in, 40, 3);
+    Packed q6 = random_weights(TensorType::Q6_K, n_in, 32, 3);
+    const std::vector<uint8_t> odd_bytes = odd.bytes, q6_bytes = q6.bytes;
+    EXPECT_FALSE(cpu_->repack(&odd.w));
+    EXPECT_FALSE(cpu_->repack(&q6.w));
+    EXPECT_EQ(odd.bytes, odd_bytes);
+    EXPECT_EQ(q6.bytes, q6_bytes);
 
-  Packed st = random_weights(TensorType::Q4_K, n_in, n_out * n_exp, 19);
-  Packed st_orig = st;
-  st_orig.w.data = st_orig.bytes.data() + 1;
-  ExpertStack stack{TensorType::Q4_K, st.w.data, n_in, n_out, n_exp};
-  EXPECT_EQ(cpu_->repack(&stack), x16);
-  ExpertStack orig_stack{TensorType::Q4_K, st_orig.w.data, n_in, n_out, n_exp};
-  for (int64_t e = 0; e < n_exp; ++e) {
-    std::vector<float> want(static_cast<size_t>(n_tok * n_out)), got(want.size());
-    ref_->matmul(ref::expert_matrix(orig_stack, e), xr.data(), n_tok, nullptr, want.data());
-    cpu_->matmul(ref::expert_matrix(stack, e), x.data(), n_tok, nullptr, got.data());
-    for (size_t i = 0; i < want.size(); ++i) {
-      ASSERT_NEAR(got[i], want[i], 1e-4 * n_in) << "expert " << e << " i " << i;
+    Packed st = random_weights(type, n_in, n_out * n_exp, 19);
+    Packed st_orig = st;
+    st_orig.w.data = st_orig.bytes.data() + 1;
+    ExpertStack stack{type, st.w.data, n_in, n_out, n_exp};
+    EXPECT_EQ(cpu_->repack(&stack), x16);
+    ExpertStack orig_stack{type, st_orig.w.data, n_in, n_out, n_exp};
+    for (int64_t e = 0; e < n_exp; ++e) {
+      std::vector<float> want(static_cast<size_t>(n_tok * n_out)), got(want.size());
+      ref_->matmul(ref::expert_matrix(orig_stack, e), xr.data(), n_tok, nullptr, want.data());
+      cpu_->matmul(ref::expert_matrix(stack, e), x.data(), n_tok, nullptr, got.data());
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_NEAR(got[i], want[i], 1e-4 * n_in) << "expert " << e << " i " << i;
+      }
     }
   }
 }

@@ -268,6 +268,72 @@ TEST_P(Legacy, BF16Matmul) { check_matmul(table(), kernel_table(Isa::kScalar), T
 TEST_P(Legacy, Q8_0Matmul) { check_matmul(table(), kernel_table(Isa::kScalar), TensorType::Q8_0); }
 TEST_P(Legacy, Q4_0Matmul) { check_matmul(table(), kernel_table(Isa::kScalar), TensorType::Q4_0); }
 
+// Q8_0 in the interleaved x16 layout (AVX-512 only): the repacking is a byte permutation, and
+// the kernels on repacked rows meet the same oracle and bound as the row kernels, also with
+// weights at -128 (a GGUF file may hold them; the quantizer never writes them).
+TEST_P(Legacy, Q8_0X16MatmulOnRepackedRows) {
+  const int id = static_cast<int>(TensorType::Q8_0);
+  const MatmulKernel& k = table().matmul_x16[id];
+  if (GetParam() != Isa::kAvx512) {
+    EXPECT_EQ(k.gemv, nullptr);
+    EXPECT_EQ(table().repack_x16[id], nullptr);
+    return;
+  }
+  ASSERT_NE(k.gemv, nullptr);
+  ASSERT_NE(k.gemm, nullptr);
+  ASSERT_EQ(table().repack_x16[id], &repack_q8_0_x16);
+  const int64_t kRows = 48, kMaxC = 9;
+  uint32_t seed = 300;
+  for (int64_t n : {32, 96, 1024, 4096 + 32}) {
+    ++seed;
+    Weights w = make_weights(TensorType::Q8_0, n, kRows, seed);
+    if (n == 96) {  // a few -128 weights (block 1 of row 3), dequantized alike
+      uint8_t* blk = w.bytes.data() + (w.data - w.bytes.data()) + 3 * w.stride + 34;
+      uint16_t dh;
+      std::memcpy(&dh, blk, 2);
+      for (int i = 0; i < 4; ++i) {
+        blk[2 + 7 * i] = 0x80;
+        w.deq[3 * n + 32 + 7 * i] = -128.0f * fp16_to_fp32(dh);
+      }
+    }
+    const Acts a = make_acts(k.act, n, kMaxC, seed + 7);
+    std::vector<uint8_t> packed(w.data, w.data + w.stride * kRows);
+    repack_q8_0_x16(n, packed.data(), w.stride, kRows);
+    EXPECT_NE(std::memcmp(packed.data(), w.data, packed.size()), 0);
+    std::vector<uint8_t> back = packed;
+    unpack_q8_0_x16(n, back.data(), w.stride, kRows);
+    ASSERT_EQ(std::memcmp(back.data(), w.data, back.size()), 0) << "n " << n;
+    const double cb = bound_c(n);
+    for (int64_t nr : {16, 32, 48}) {
+      for (int64_t nc : {1, 3, 4, 5, 9}) {
+        const size_t ldy = static_cast<size_t>(nr) + 3;
+        std::vector<float> y(ldy * static_cast<size_t>(nc), kNaN);
+        k.gemm(n, packed.data(), w.stride, nr, a.data, a.stride, nc, y.data(), ldy);
+        for (int64_t c = 0; c < nc; ++c) {
+          std::vector<float> yv(static_cast<size_t>(nr) + 1, kNaN);
+          k.gemv(n, packed.data(), w.stride, nr, a.data + c * a.stride, yv.data());
+          ASSERT_TRUE(std::isnan(yv[nr]));
+          for (int64_t r = 0; r < nr; ++r) {
+            double e = 0.0, m = 0.0;
+            for (int64_t i = 0; i < n; ++i) {
+              const double p = static_cast<double>(w.deq[r * n + i]) * a.val[c * n + i];
+              e += p;
+              m += std::fabs(p);
+            }
+            ASSERT_LE(std::fabs(y[c * ldy + r] - e), cb * m)
+                << "gemm " << label(TensorType::Q8_0, n, nr, nc) << " r " << r << " c " << c;
+            ASSERT_LE(std::fabs(yv[r] - e), cb * m)
+                << "gemv " << label(TensorType::Q8_0, n, nr, nc) << " r " << r << " c " << c;
+          }
+          for (size_t r = static_cast<size_t>(nr); r < ldy && c + 1 < nc; ++r) {
+            ASSERT_TRUE(std::isnan(y[c * ldy + r])) << "gemm wrote between columns";
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_P(Legacy, F32AndF16MatmulTakeAnyLength) {
   // Block size 1: lengths that leave a remainder of every SIMD width.
   for (TensorType t : {TensorType::F32, TensorType::F16, TensorType::BF16}) {

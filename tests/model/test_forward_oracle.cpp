@@ -211,10 +211,10 @@ TEST_P(Oracle, PromptLogitsMatchTransformers) {
   const json& c = reference_case(name, backend);
   Loaded l = load_case(c, backend);
   ASSERT_TRUE(l.session);
-  // The AVX-512 path reads the Q4_K matrices of the Q4_K_M case in its interleaved layout
-  // (repacked at load), so this comparison covers those kernels in the whole model.
+  // The AVX-512 path reads the Q4_K and Q8_0 matrices in its interleaved layout (repacked at
+  // load), so this comparison covers those kernels in the whole model.
   const bool x16 =
-      c["weights"] == "q4_k_m" &&
+      (c["weights"] == "q4_k_m" || c["weights"] == "q8_0") &&
       (backend == "cpu-avx512" || (backend == "cpu" && cpu::best_isa() == cpu::Isa::kAvx512 &&
                                    std::getenv("LONGCTX_ISA") == nullptr)) &&
       !(std::getenv("LONGCTX_REPACK") != nullptr &&

@@ -79,7 +79,7 @@ using SwigluFn = void (*)(const float* gate, const float* up, int64_t n, float* 
 using ToF16Fn = void (*)(const float* x, uint16_t* y, int64_t n);
 
 // Interleaved weights ("x16"): a path may read some types faster when the rows of a matrix come in
-// groups of 16 with their blocks interleaved (layout of Q4_K: kquant_x16.cpp). Such a matrix is
+// groups of 16 with their blocks interleaved (the layouts: x16_repack.cpp). Such a matrix is
 // rewritten once, in place (same bytes), by RepackFn over nr rows (a multiple of 16) of w_stride
 // bytes; its kernels take the same arguments as above with row counts and row offsets that are
 // multiples of 16 (w + r * w_stride is the start of group r / 16).
@@ -105,10 +105,14 @@ void register_legacy_avx512(KernelTable* t);
 void register_kquant_scalar(KernelTable* t);
 void register_kquant_avx2(KernelTable* t);
 void register_kquant_avx512(KernelTable* t);
-// Q4_K x16: the repacking and its inverse (portable code, kquant_x16.cpp), the AVX-512 kernels.
+// Q4_K x16: the repacking and its inverse (portable code, x16_repack.cpp), the AVX-512 kernels.
 void repack_q4k_x16(int64_t n, void* w, size_t w_stride, int64_t nr);
 void unpack_q4k_x16(int64_t n, void* w, size_t w_stride, int64_t nr);
 void register_kquant_x16_avx512(KernelTable* t);
+// Q8_0 x16: the same for Q8_0 (x16_repack.cpp, legacy_x16_avx512.cpp).
+void repack_q8_0_x16(int64_t n, void* w, size_t w_stride, int64_t nr);
+void unpack_q8_0_x16(int64_t n, void* w, size_t w_stride, int64_t nr);
+void register_legacy_x16_avx512(KernelTable* t);
 // Element-wise ops: swiglu, to_f16.
 void register_elementwise_scalar(KernelTable* t);
 void register_elementwise_avx2(KernelTable* t);

@@ -76,6 +76,7 @@ KernelTable build_table(Isa isa) {
     register_legacy_avx512(&t);
     register_kquant_avx512(&t);
     register_kquant_x16_avx512(&t);
+    register_legacy_x16_avx512(&t);
     register_q6k_avx512(&t);
     register_elementwise_avx512(&t);
   }

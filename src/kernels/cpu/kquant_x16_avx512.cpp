@@ -1,4 +1,4 @@
-// AVX-512 VNNI kernels for Q4_K in the interleaved x16 layout (kquant_x16.cpp) x Q8_K activations.
+// AVX-512 VNNI kernels for Q4_K in the interleaved x16 layout (x16_repack.cpp) x Q8_K activations.
 // Compiled with -mavx512*: everything but register_kquant_x16_avx512 has internal linkage and
 // only intrinsics are called (see the build rule in cpu_kernels.h).
 //

@@ -1,0 +1,109 @@
+// AVX-512 VNNI kernels for Q8_0 in the interleaved x16 layout (x16_repack.cpp) x Q8_0
+// activations. Compiled with -mavx512*: everything but register_legacy_x16_avx512 has internal
+// linkage and only intrinsics are called (see the build rule in cpu_kernels.h).
+//
+// Every int32 lane belongs to one of the 16 rows of a group. dpbusd multiplies unsigned by signed
+// bytes, so the activation's 4 bytes are broadcast with 128 added (a + 128 in 1..255: the Q8_0
+// quantizer never writes -128) against the signed weights, and per block
+//   sum_l w_l a_l = sum_l w_l (a_l + 128) - 128 sum_l w_l
+// where sum_l w_l comes from dpbusd with a vector of ones, once per group block for all columns.
+// Both sums are exact in int32; then y += (d_w d_a) * isum in float, as the row kernels do.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace longctx::cpu {
+namespace {
+
+constexpr int kTypeQ8_0 = 8;              // GGUF type id (quant/types.h)
+constexpr size_t kGroupBlockBytes = 544;  // one block of 16 rows
+constexpr size_t kActBlockBytes = 34;     // Q8_0 activation block: fp16 d, 32 int8
+constexpr int kBlock = 32;
+// gemv prefetch distance in group blocks (27 KiB, as the Q4_K x16 gemv).
+constexpr int kPrefetchBlocks = 50;
+
+static inline __m512i bcast_act(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v ^ static_cast<int32_t>(0x80808080u));  // a + 128 per byte
+}
+
+static inline float act_scale(const uint8_t* blk) {
+  uint16_t h;
+  std::memcpy(&h, blk, 2);
+  return _cvtsh_ss(h);
+}
+
+// One group of 16 rows x C columns over nb blocks (two dpbusd chains per column).
+template <int C>
+static inline void tile(int64_t nb, const uint8_t* g, const uint8_t* a, size_t a_stride, float* y,
+                        size_t ldy) {
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512 acc[C];
+  for (int j = 0; j < C; ++j) acc[j] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b, g += kGroupBlockBytes) {
+    if (C == 1) {
+      // gemv streams the matrix once in address order: fetch into L2 well ahead (prefetches
+      // never fault, so running past the end is harmless).
+      const char* next = reinterpret_cast<const char*>(g + kPrefetchBlocks * kGroupBlockBytes);
+      for (size_t i = 0; i < kGroupBlockBytes; i += 64) _mm_prefetch(next + i, _MM_HINT_T1);
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g)));
+    __m512i w[8];
+    __m512i sw0 = _mm512_setzero_si512(), sw1 = _mm512_setzero_si512();
+    for (int k = 0; k < 8; k += 2) {
+      w[k] = _mm512_loadu_si512(g + 32 + 64 * k);
+      w[k + 1] = _mm512_loadu_si512(g + 32 + 64 * (k + 1));
+      sw0 = _mm512_dpbusd_epi32(sw0, ones, w[k]);
+      sw1 = _mm512_dpbusd_epi32(sw1, ones, w[k + 1]);
+    }
+    const __m512i corr = _mm512_slli_epi32(_mm512_add_epi32(sw0, sw1), 7);  // 128 sum w
+    for (int j = 0; j < C; ++j) {
+      const uint8_t* ab = a + j * a_stride + b * kActBlockBytes;
+      __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+      for (int k = 0; k < 8; k += 2) {
+        s0 = _mm512_dpbusd_epi32(s0, bcast_act(ab + 2 + 4 * k), w[k]);
+        s1 = _mm512_dpbusd_epi32(s1, bcast_act(ab + 2 + 4 * (k + 1)), w[k + 1]);
+      }
+      const __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), corr);
+      const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(act_scale(ab)));
+      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), dd, acc[j]);
+    }
+  }
+  for (int j = 0; j < C; ++j) _mm512_storeu_ps(y + j * ldy, acc[j]);
+}
+
+void gemv(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, float* y) {
+  const auto* w8 = static_cast<const uint8_t*>(w);
+  for (int64_t r = 0; r < nr; r += 16) {
+    tile<1>(n / kBlock, w8 + r * w_stride, static_cast<const uint8_t*>(a), 0, y + r, 1);
+  }
+}
+
+void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, size_t a_stride,
+          int64_t nc, float* y, size_t ldy) {
+  const auto* w8 = static_cast<const uint8_t*>(w);
+  const auto* a8 = static_cast<const uint8_t*>(a);
+  const int64_t nb = n / kBlock;
+  for (int64_t r = 0; r < nr; r += 16) {
+    const uint8_t* g = w8 + r * w_stride;
+    int64_t j = 0;
+    for (; j + 4 <= nc; j += 4) tile<4>(nb, g, a8 + j * a_stride, a_stride, y + j * ldy + r, ldy);
+    for (; j < nc; ++j) tile<1>(nb, g, a8 + j * a_stride, a_stride, y + j * ldy + r, ldy);
+  }
+}
+
+}  // namespace
+
+void register_legacy_x16_avx512(KernelTable* t) {
+  t->matmul_x16[kTypeQ8_0] = {ActType::kQ8_0, gemv, gemm};
+  t->repack_x16[kTypeQ8_0] = repack_q8_0_x16;
+}
+
+}  // namespace longctx::cpu
