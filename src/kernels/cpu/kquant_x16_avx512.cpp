@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/x16_avx512_inl.h"
 
 namespace longctx::cpu {
 namespace {
@@ -27,7 +28,6 @@ namespace {
 constexpr int kTypeQ4K = 12;               // GGUF type id (quant/types.h)
 constexpr size_t kGroupBlockBytes = 2304;  // one super-block of 16 rows
 constexpr int kSB = 256;
-constexpr int kPrefetchBlocks = 12;
 
 // The unpacked per-group super-block values shared by every column.
 struct GroupBlock {
@@ -109,14 +109,7 @@ static inline void tile(int64_t nb, const uint8_t* g, const uint8_t* a, size_t a
   __m512 acc[C];
   for (int j = 0; j < C; ++j) acc[j] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b, g += kGroupBlockBytes) {
-    if (C == 1) {
-      // gemv streams the matrix once, in address order: fetch into L2 the super-block
-      // kPrefetchBlocks (27 KiB) ahead. Measured on the 8B Q4_K_M decode (2 threads): 2 blocks
-      // into L1 was 20% slower than no prefetch, 6-16 blocks into L2 2-8% faster. Prefetches
-      // never fault, so running past the end of the matrix is harmless.
-      const char* next = reinterpret_cast<const char*>(g + kPrefetchBlocks * kGroupBlockBytes);
-      for (size_t i = 0; i < kGroupBlockBytes; i += 64) _mm_prefetch(next + i, _MM_HINT_T1);
-    }
+    if (C == 1) prefetch_x16_block<kGroupBlockBytes>(g);
     GroupBlock gb;
     load_group(g, k, &gb);
     const uint8_t* qs = g + 256;

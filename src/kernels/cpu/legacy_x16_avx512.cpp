@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/x16_avx512_inl.h"
 
 namespace longctx::cpu {
 namespace {
@@ -25,8 +26,6 @@ constexpr int kTypeQ8_0 = 8;              // GGUF type id (quant/types.h)
 constexpr size_t kGroupBlockBytes = 544;  // one block of 16 rows
 constexpr size_t kActBlockBytes = 34;     // Q8_0 activation block: fp16 d, 32 int8
 constexpr int kBlock = 32;
-// gemv prefetch distance in group blocks (27 KiB, as the Q4_K x16 gemv).
-constexpr int kPrefetchBlocks = 50;
 
 static inline __m512i bcast_act(const uint8_t* p) {
   int32_t v;
@@ -48,12 +47,7 @@ static inline void tile(int64_t nb, const uint8_t* g, const uint8_t* a, size_t a
   __m512 acc[C];
   for (int j = 0; j < C; ++j) acc[j] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b, g += kGroupBlockBytes) {
-    if (C == 1) {
-      // gemv streams the matrix once in address order: fetch into L2 well ahead (prefetches
-      // never fault, so running past the end is harmless).
-      const char* next = reinterpret_cast<const char*>(g + kPrefetchBlocks * kGroupBlockBytes);
-      for (size_t i = 0; i < kGroupBlockBytes; i += 64) _mm_prefetch(next + i, _MM_HINT_T1);
-    }
+    if (C == 1) prefetch_x16_block<kGroupBlockBytes>(g);
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g)));
     __m512i w[8];
     __m512i sw0 = _mm512_setzero_si512(), sw1 = _mm512_setzero_si512();
