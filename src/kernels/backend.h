@@ -69,6 +69,15 @@ class KernelBackend {
   // backend's matmul reads faster, when it has one for the type and shape; returns whether it did
   // (then `layout` names the new layout). The bytes must be writable and, from then on, read by
   // this backend's matmul only: never by get_rows or another backend.
+  // Whether repack would rewrite it (decided before the bytes are made writable).
+  virtual bool repackable(const WeightMatrix& w) const {
+    (void)w;
+    return false;
+  }
+  virtual bool repackable(const ExpertStack& s) const {
+    (void)s;
+    return false;
+  }
   virtual bool repack(WeightMatrix* w) {
     (void)w;
     return false;

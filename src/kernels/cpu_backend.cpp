@@ -238,32 +238,37 @@ class CpuBackend final : public RefBackend {
  public:
   // Q4_K and Q8_0 matrices with a multiple of 16 rows go to the x16 layout when this path has
   // kernels for it (AVX-512); each thread rewrites its share of the row groups.
+  // Experts are back to back with the same row size, so with n_out a multiple of 16 every group
+  // of 16 rows lies inside one expert: a stack repacks as one tall matrix.
+  bool repackable(const WeightMatrix& w) const override {
+    return x16_ready(w.type, w.layout, w.n_out);
+  }
+  bool repackable(const ExpertStack& s) const override {
+    return x16_ready(s.type, s.layout, s.n_out);
+  }
   bool repack(WeightMatrix* w) override {
-    if (!repack_rows(w->type, w->layout, w->data, w->n_in, w->n_out)) return false;
+    if (!repackable(*w)) return false;
+    repack_rows(w->type, w->data, w->n_in, w->n_out);
     w->layout = WeightLayout::kX16;
     return true;
   }
   bool repack(ExpertStack* s) override {
-    // Experts are back to back with the same row size, so with n_out a multiple of 16 every
-    // group of 16 rows lies inside one expert: the stack repacks as one tall matrix.
-    if (s->n_out % cpu::kX16Rows != 0 ||
-        !repack_rows(s->type, s->layout, s->data, s->n_in, s->n_out * s->n_expert)) {
-      return false;
-    }
+    if (!repackable(*s)) return false;
+    repack_rows(s->type, s->data, s->n_in, s->n_out * s->n_expert);
     s->layout = WeightLayout::kX16;
     return true;
   }
 
  private:
-  bool repack_rows(TensorType type, WeightLayout layout, const void* data, int64_t n_in,
-                   int64_t n_rows) {
+  bool x16_ready(TensorType type, WeightLayout layout, int64_t n_out) const {
     const auto id = static_cast<uint32_t>(type);
-    if (layout != WeightLayout::kGguf || id >= static_cast<uint32_t>(cpu::kMaxTypeId) ||
-        table_.repack_x16[id] == nullptr || kernel_for(type, WeightLayout::kX16) == nullptr ||
-        n_rows % cpu::kX16Rows != 0) {
-      return false;
-    }
-    const cpu::RepackFn fn = table_.repack_x16[id];
+    return layout == WeightLayout::kGguf && id < static_cast<uint32_t>(cpu::kMaxTypeId) &&
+           table_.repack_x16[id] != nullptr && kernel_for(type, WeightLayout::kX16) != nullptr &&
+           n_out % cpu::kX16Rows == 0;
+  }
+
+  void repack_rows(TensorType type, const void* data, int64_t n_in, int64_t n_rows) {
+    const cpu::RepackFn fn = table_.repack_x16[static_cast<uint32_t>(type)];
     const size_t stride = row_bytes(type, n_in);
     auto* base = static_cast<uint8_t*>(const_cast<void*>(data));  // writable: see KernelBackend
     const int64_t n_groups = n_rows / cpu::kX16Rows;
@@ -275,7 +280,6 @@ class CpuBackend final : public RefBackend {
         fn(n_in, base + g0 * cpu::kX16Rows * stride, stride, (g1 - g0) * cpu::kX16Rows);
       }
     });
-    return true;
   }
 
   // Thread ith's rows of y = W a (+ bias): one activation row goes to gemv, several to gemm in

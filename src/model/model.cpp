@@ -194,6 +194,9 @@ Result<int> Model::repack_weights(KernelBackend& backend,
         break;  // the embedding table and the 1-D tensors
     }
     if (m == nullptr && s == nullptr) continue;
+    // Only the tensors the backend takes are made writable: that turns their pages into
+    // private copies.
+    if (m != nullptr ? !backend.repackable(*m) : !backend.repackable(*s)) continue;
     const GgufTensorInfo* t = file_.find_tensor(desc.name);
     LONGCTX_CHECK(t != nullptr);
     LONGCTX_RETURN_IF_ERROR(file_.set_tensor_writable(*t, true));

@@ -261,6 +261,8 @@ TEST_P(Backends, RepackedMatricesAndExpertStacksGiveTheSameProducts) {
       ref_->matmul(orig.w, xr.data(), nt, nullptr, want.data());
       WeightMatrix w = p.w;
       if (nt == 1) {
+        EXPECT_EQ(cpu_->repackable(w), x16);
+        EXPECT_FALSE(ref_->repackable(w));
         EXPECT_EQ(cpu_->repack(&w), x16);
         EXPECT_EQ(w.layout, x16 ? WeightLayout::kX16 : WeightLayout::kGguf);
         EXPECT_EQ(p.bytes != orig.bytes, x16);
@@ -273,9 +275,11 @@ TEST_P(Backends, RepackedMatricesAndExpertStacksGiveTheSameProducts) {
     // Declined: already repacked, rows not a multiple of 16, a type without x16 kernels.
     WeightMatrix again = p.w;
     EXPECT_FALSE(cpu_->repack(&again));
+    EXPECT_FALSE(cpu_->repackable(again));
     Packed odd = random_weights(type, n_in, 40, 3);
     Packed q6 = random_weights(TensorType::Q6_K, n_in, 32, 3);
     const std::vector<uint8_t> odd_bytes = odd.bytes, q6_bytes = q6.bytes;
+    EXPECT_FALSE(cpu_->repackable(odd.w));
     EXPECT_FALSE(cpu_->repack(&odd.w));
     EXPECT_FALSE(cpu_->repack(&q6.w));
     EXPECT_EQ(odd.bytes, odd_bytes);
