@@ -9,7 +9,6 @@
 
 #include <cstdint>
 
-
 namespace longctx::cpu {
 namespace {
 
