@@ -151,7 +151,6 @@ class CpuBackend final : public RefBackend {
       chunk_rows[i] = 1;
       if (kernels[i] != nullptr) {
         const size_t w_stride = row_bytes(tasks[i].w.type, tasks[i].w.n_in);
-        const int64_t granule = tasks[i].w.layout == WeightLayout::kX16 ? cpu::kX16Rows : 4;
         // Decode streams each matrix from memory once: a thread's chunk is one run of
         // consecutive rows, and the longer the run the less the hardware prefetchers lose at
         // its start (8B Q4_K_M decode, 2 threads: 64 KiB chunks 4.5-4.8 tok/s, 256 KiB 6.0-6.2,
@@ -160,7 +159,8 @@ class CpuBackend final : public RefBackend {
         const size_t gemv_bytes =
             std::max(kGemvChunkBytes, w_stride * static_cast<size_t>(tasks[i].w.n_out) /
                                           static_cast<size_t>(kGemvChunksPerThread * pool_.size()));
-        chunk_rows[i] = rows_per(n_tokens == 1 ? gemv_bytes : kRowBlockBytes, w_stride, granule);
+        chunk_rows[i] =
+            rows_per(n_tokens == 1 ? gemv_bytes : kRowBlockBytes, w_stride, tasks[i].w.layout);
         chunks = (tasks[i].w.n_out + chunk_rows[i] - 1) / chunk_rows[i];
       }
       first_chunk[i + 1] = first_chunk[i] + chunks;
@@ -292,8 +292,7 @@ class CpuBackend final : public RefBackend {
     if (n_tokens == 1) {
       k.gemv(w.n_in, wbase + r0 * w_stride, w_stride, r1 - r0, a, y + r0);
     } else {
-      const int64_t rb =
-          rows_per(kRowBlockBytes, w_stride, w.layout == WeightLayout::kX16 ? cpu::kX16Rows : 4);
+      const int64_t rb = rows_per(kRowBlockBytes, w_stride, w.layout);
       for (int64_t rs = r0; rs < r1; rs += rb) {
         const int64_t nr = std::min(rb, r1 - rs);
         for (int64_t cs = 0; cs < n_tokens; cs += kColBlock) {
@@ -311,10 +310,11 @@ class CpuBackend final : public RefBackend {
     }
   }
 
-  // Rows of w_stride bytes that fill about `bytes`, in multiples of `granule` (the kernels'
-  // register tile height: 4; 16 for an x16 matrix, whose kernels take whole groups) so no chunk
-  // ends in a ragged tile in the middle of the matrix.
-  static int64_t rows_per(size_t bytes, size_t w_stride, int64_t granule) {
+  // Rows of w_stride bytes that fill about `bytes`, in multiples of the kernels' register tile
+  // height (4; 16 for an x16 matrix, whose kernels take whole groups) so no chunk ends in a
+  // ragged tile in the middle of the matrix.
+  static int64_t rows_per(size_t bytes, size_t w_stride, WeightLayout layout) {
+    const int64_t granule = layout == WeightLayout::kX16 ? cpu::kX16Rows : 4;
     const int64_t rows = static_cast<int64_t>(bytes / std::max<size_t>(w_stride, 1));
     return std::max<int64_t>(granule, rows / granule * granule);
   }
