@@ -3,8 +3,8 @@
 // linkage and only intrinsics are called (see the build rule in cpu_kernels.h).
 //
 // Every int32 lane belongs to one of the 16 rows of a group. dpbusd multiplies unsigned by signed
-// bytes, so the activation's 4 bytes are broadcast with 128 added (a + 128 in 1..255: the Q8_0
-// quantizer never writes -128) against the signed weights, and per block
+// bytes, so the activation's 4 bytes are broadcast with 128 added (a xor 0x80 is a + 128 as an
+// unsigned byte, exact for every int8 a) against the signed weights, and per block
 //   sum_l w_l a_l = sum_l w_l (a_l + 128) - 128 sum_l w_l
 // where sum_l w_l comes from dpbusd with a vector of ones, once per group block for all columns.
 // Both sums are exact in int32; then y += (d_w d_a) * isum in float, as the row kernels do.
