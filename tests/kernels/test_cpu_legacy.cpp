@@ -196,6 +196,26 @@ std::string label(TensorType t, int64_t n, int64_t nr, int64_t nc) {
          " nc " + std::to_string(nc);
 }
 
+// Oracle: exact products summed in double (exact[c * nr + r]), and the magnitude sums for the
+// bound (mag), for the first nr weight rows and nc activation columns.
+void oracle(const Weights& w, const Acts& a, int64_t n, int64_t nr, int64_t nc,
+            std::vector<double>* exact, std::vector<double>* mag) {
+  exact->assign(static_cast<size_t>(nr * nc), 0.0);
+  mag->assign(static_cast<size_t>(nr * nc), 0.0);
+  for (int64_t c = 0; c < nc; ++c) {
+    for (int64_t r = 0; r < nr; ++r) {
+      double s = 0.0, m = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double p = static_cast<double>(w.deq[r * n + i]) * a.val[c * n + i];
+        s += p;
+        m += std::fabs(p);
+      }
+      (*exact)[c * nr + r] = s;
+      (*mag)[c * nr + r] = m;
+    }
+  }
+}
+
 void check_matmul(const KernelTable& tab, const KernelTable& scalar, TensorType type) {
   const MatmulKernel& k = tab.matmul[static_cast<int>(type)];
   const MatmulKernel& ks = scalar.matmul[static_cast<int>(type)];
@@ -208,20 +228,8 @@ void check_matmul(const KernelTable& tab, const KernelTable& scalar, TensorType 
     const Weights w = make_weights(type, n, kMaxR, seed);
     const Acts a = make_acts(k.act, n, kMaxC, seed + 7);
     const Acts as = make_acts(ks.act, n, kMaxC, seed + 7);  // the scalar path's format
-    // Oracle: exact products summed in double, and the magnitude sum for the bound.
-    std::vector<double> exact(kMaxR * kMaxC), mag(kMaxR * kMaxC);
-    for (int64_t c = 0; c < kMaxC; ++c) {
-      for (int64_t r = 0; r < kMaxR; ++r) {
-        double s = 0.0, m = 0.0;
-        for (int64_t i = 0; i < n; ++i) {
-          const double p = static_cast<double>(w.deq[r * n + i]) * a.val[c * n + i];
-          s += p;
-          m += std::fabs(p);
-        }
-        exact[c * kMaxR + r] = s;
-        mag[c * kMaxR + r] = m;
-      }
-    }
+    std::vector<double> exact, mag;
+    oracle(w, a, n, kMaxR, kMaxC, &exact, &mag);
     const double cb = bound_c(n);
     // The scalar path on the same weights (its own activation format when that differs).
     std::vector<float> ys(kMaxR * kMaxC);
@@ -304,6 +312,8 @@ TEST_P(Legacy, Q8_0X16MatmulOnRepackedRows) {
     unpack_q8_0_x16(n, back.data(), w.stride, kRows);
     ASSERT_EQ(std::memcmp(back.data(), w.data, back.size()), 0) << "n " << n;
     const double cb = bound_c(n);
+    std::vector<double> exact, mag;
+    oracle(w, a, n, kRows, kMaxC, &exact, &mag);
     for (int64_t nr : {16, 32, 48}) {
       for (int64_t nc : {1, 3, 4, 5, 9}) {
         const size_t ldy = static_cast<size_t>(nr) + 3;
@@ -314,12 +324,7 @@ TEST_P(Legacy, Q8_0X16MatmulOnRepackedRows) {
           k.gemv(n, packed.data(), w.stride, nr, a.data + c * a.stride, yv.data());
           ASSERT_TRUE(std::isnan(yv[nr]));
           for (int64_t r = 0; r < nr; ++r) {
-            double e = 0.0, m = 0.0;
-            for (int64_t i = 0; i < n; ++i) {
-              const double p = static_cast<double>(w.deq[r * n + i]) * a.val[c * n + i];
-              e += p;
-              m += std::fabs(p);
-            }
+            const double e = exact[c * kRows + r], m = mag[c * kRows + r];
             ASSERT_LE(std::fabs(y[c * ldy + r] - e), cb * m)
                 << "gemm " << label(TensorType::Q8_0, n, nr, nc) << " r " << r << " c " << c;
             ASSERT_LE(std::fabs(yv[r] - e), cb * m)
