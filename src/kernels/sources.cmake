@@ -43,6 +43,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     ${CMAKE_CURRENT_LIST_DIR}/cpu/elementwise_avx512.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_avx512.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_rows_avx512.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_decode_avx512.cpp
   )
   set_source_files_properties(${LONGCTX_AVX2_SOURCES} PROPERTIES
     COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")

@@ -164,8 +164,11 @@ TEST_P(CpuAttentionTest, MatchesReferenceAcrossShapes) {
 TEST_P(CpuAttentionTest, LongDecodeSplitsKeysAndMerges) {
   ThreadPool pools[] = {ThreadPool(1), ThreadPool(2), ThreadPool(3)};
   uint32_t seed = 100;
-  // GQA groups of 2, 8, 2 and 4 query heads (the 8B's: its decode jobs have 4 rows).
-  for (const Shape& s : {Shape{16, 8, 128}, Shape{32, 4, 128}, Shape{2, 1, 64}, Shape{8, 2, 64}}) {
+  // GQA groups of 2, 8, 2, 4 and 4 query heads (the 0.6B's, the 30B-A3B's, the 8B's: decode
+  // jobs of 2, 8 and 4 rows; head_dim 64 and 128 give one and two passes of the AVX-512 decode
+  // kernel's P V over the dims).
+  for (const Shape& s : {Shape{16, 8, 128}, Shape{32, 4, 128}, Shape{2, 1, 64}, Shape{8, 2, 64},
+                         Shape{32, 8, 128}}) {
     for (TensorType t : {TensorType::F16, TensorType::BF16, TensorType::F32}) {
       for (int64_t n_kv : {1, 600, 4999}) {
         Case c{s, t, 1, n_kv - 1, n_kv};
@@ -174,6 +177,13 @@ TEST_P(CpuAttentionTest, LongDecodeSplitsKeysAndMerges) {
         if (HasFatalFailure()) return;
       }
     }
+  }
+  // Two queries of a group of 4: 8 rows per kv head; the key chunks both queries see fully run
+  // the decode kernel with rows of two queries, the last chunk another kernel.
+  for (int64_t n_kv : {602, 4999}) {
+    Case c{{8, 2, 128}, TensorType::F16, 2, n_kv - 2, n_kv};
+    check_case(GetParam(), pools[seed % 3], c, seed);
+    ++seed;
   }
 }
 

@@ -20,40 +20,6 @@ namespace longctx::cpu {
 namespace {
 
 constexpr int64_t kTile = kAttnKeyTile;
-// Prefetch distance in key tiles (all kv heads of a tile are fetched while one tile computes).
-constexpr int64_t kPrefetchTiles = 4;
-
-// Horizontal sum / max (own helpers: GCC 12's reduce intrinsics trip -Wmaybe-uninitialized).
-static inline float hsum1(__m512 a) {
-  const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
-  __m128 x = _mm_add_ps(_mm256_extractf128_ps(h, 0), _mm256_extractf128_ps(h, 1));
-  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_add_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-
-static inline float hmax1(__m512 a) {
-  const __m256 h = _mm256_max_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
-  __m128 x = _mm_max_ps(_mm256_extractf128_ps(h, 0), _mm256_extractf128_ps(h, 1));
-  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_max_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-
-// Fetches (to L2) the K and V bytes of the tile kPrefetchTiles ahead of the one starting at jt
-// while it computes, one contiguous 1/n_heads slice per head h: sequential requests keep many
-// lines in flight, where the per-head rows (kv_stride apart) defeat the hardware prefetchers.
-// tok = bytes per token of all kv heads.
-static inline void prefetch_tile_slice(const AttnTileJob& jb, int64_t jt, int64_t h, int64_t tok) {
-  if (jt + (kPrefetchTiles + 1) * kTile > jb.j1) return;
-  const int64_t slice = (kTile * tok / jb.n_heads + 63) / 64 * 64;
-  const auto* pk = static_cast<const uint8_t*>(jb.k) + (jt + kPrefetchTiles * kTile) * tok;
-  const auto* pv = static_cast<const uint8_t*>(jb.v) + (jt + kPrefetchTiles * kTile) * tok;
-  for (int64_t o = h * slice; o < (h + 1) * slice; o += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(pk + o), _MM_HINT_T1);
-    _mm_prefetch(reinterpret_cast<const char*>(pv + o), _MM_HINT_T1);
-  }
-}
 
 // [sum a, sum b, sum c, sum d].
 static inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
@@ -300,14 +266,18 @@ static void run_tiles(const AttnTileJob& jb) {
 }  // namespace
 
 void attention_tile_avx512(const AttnTileJob& job) {
+  // Decode jobs of 2, 4 or 8 rows: attention_decode_avx512.cpp.
+  if (attention_decode_avx512_fits(job)) {
+    attention_decode_avx512(job);
+    return;
+  }
   if (job.n_rows >= kAttnWideRows) {
     attention_rows_avx512(job);
     return;
   }
-  // Decode jobs of 5..15 rows (GQA groups of 8: the 30B-A3B shape) take the 8-lane rows kernel;
-  // groups of 4 (the 8B) stay with the few-rows kernel, whose vectors run over head_dim:
-  // 32 heads / 8 kv heads / 128 dims over 4096 f16 positions, alternating runs, rows kernel ->
-  // few-rows kernel: 6.1-6.7 -> 7.5-9.7 GB/s on one thread, 12.5-14.2 -> 16.1-17.4 on two.
+  // Other jobs of 5..15 rows (prefill blocks, decode groups of 5-7 or 9-15) take the 8-lane rows
+  // kernel: measured faster than this file's kernels for 8 rows before the decode kernel existed
+  // (32 heads / 4 kv heads over 4096 f16 positions).
   if (job.n_rows >= 5) {
     attention_rows_avx2(job);
     return;

@@ -1,6 +1,7 @@
 // Helpers shared by the AVX-512 attention tile kernels (attention_avx512.cpp for few query rows,
 // attention_rows_avx512.cpp for many): element loaders for f32 / f16 / bf16 K and V, the vector
-// exp2 of the online softmax, tile widening (with prefetching of the next tile). Include only from
+// exp2 of the online softmax, horizontal sum / max, tile widening (with prefetching of the next
+// tile) and the prefetch of tiles ahead. Include only from
 // files built with the AVX-512 flags; everything here has internal linkage (the build rule in
 // KERNELS.md).
 #pragma once
@@ -9,8 +10,53 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/attention_kernels.h"
+
 namespace longctx::cpu {
 namespace {
+
+// Prefetch distance in key tiles (all kv heads of a tile are fetched while one tile computes).
+constexpr int64_t kPrefetchTiles = 4;
+
+// Horizontal sum / max (own helpers: GCC 12's reduce intrinsics trip -Wmaybe-uninitialized).
+static inline float hsum1(__m512 a) {
+  const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
+  __m128 x = _mm_add_ps(_mm256_extractf128_ps(h, 0), _mm256_extractf128_ps(h, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_movehdup_ps(x));
+  return _mm_cvtss_f32(x);
+}
+
+static inline float hmax1(__m512 a) {
+  const __m256 h = _mm256_max_ps(_mm512_extractf32x8_ps(a, 0), _mm512_extractf32x8_ps(a, 1));
+  __m128 x = _mm_max_ps(_mm256_extractf128_ps(h, 0), _mm256_extractf128_ps(h, 1));
+  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_max_ss(x, _mm_movehdup_ps(x));
+  return _mm_cvtss_f32(x);
+}
+
+// Prefetch of the line at p into L2 (prefetcht1) as a volatile asm statement: GCC 12 deleted the
+// loops made only of _mm_prefetch calls in these kernels as dead code (the AVX-512 attention
+// objects held no prefetch instruction at all).
+static inline void prefetch_l2(const void* p) {
+  __asm__ volatile("prefetcht1 %0" : : "m"(*static_cast<const char*>(p)));
+}
+
+// Fetches (to L2) the K and V bytes of the tile kPrefetchTiles ahead of the one starting at jt
+// while it computes, one contiguous 1/n_heads slice per head h: sequential requests keep many
+// lines in flight, where the per-head rows (kv_stride apart) defeat the hardware prefetchers.
+// tok = bytes per token of all kv heads.
+static inline void prefetch_tile_slice(const AttnTileJob& jb, int64_t jt, int64_t h, int64_t tok) {
+  constexpr int64_t kTile = kAttnKeyTile;
+  if (jt + (kPrefetchTiles + 1) * kTile > jb.j1) return;
+  const int64_t slice = (kTile * tok / jb.n_heads + 63) / 64 * 64;
+  const auto* pk = static_cast<const uint8_t*>(jb.k) + (jt + kPrefetchTiles * kTile) * tok;
+  const auto* pv = static_cast<const uint8_t*>(jb.v) + (jt + kPrefetchTiles * kTile) * tok;
+  for (int64_t o = h * slice; o < (h + 1) * slice; o += 64) {
+    prefetch_l2(pk + o);
+    prefetch_l2(pv + o);
+  }
+}
 
 // Loads 16 elements at p (any alignment) as floats.
 struct LoadF32 {
