@@ -32,46 +32,37 @@ Result<std::vector<float>> load_vector(const GgufFile& f, const GgufTensorInfo& 
   return v;
 }
 
-// Points the field of `L` / `w` that `desc` names at the tensor's data.
-Status bind(const GgufFile& f, const TensorDesc& desc, const GgufTensorInfo& t, ModelWeights& w) {
+// The field of `w` that the tensor `desc` fills: a matrix, an expert stack or a vector (all null
+// for a role this list does not know). One switch serves binding and repacking.
+struct WeightSlot {
+  WeightMatrix* matrix = nullptr;
+  ExpertStack* stack = nullptr;
+  std::vector<float>* vec = nullptr;
+};
+
+WeightSlot slot_of(const TensorDesc& desc, ModelWeights& w) {
   using R = TensorRole;
-  const uint8_t* data = f.tensor_data(t);
   LayerWeights* L = desc.layer >= 0 ? &w.layers[static_cast<size_t>(desc.layer)] : nullptr;
-  auto matrix = [&](WeightMatrix* m) -> Status {
-    auto r = ref::weight_matrix(t, data);
-    if (!r) return r.status().with_context("tensor '" + t.name + "'");
-    *m = *r;
-    return Status::ok();
-  };
-  auto stack = [&](ExpertStack* s) -> Status {
-    auto r = ref::expert_stack(t, data);
-    if (!r) return r.status().with_context("tensor '" + t.name + "'");
-    *s = *r;
-    return Status::ok();
-  };
-  auto vec = [&](std::vector<float>* v) -> Status {
-    auto r = load_vector(f, t);
-    if (!r) return r.status();
-    *v = std::move(r.value());
-    return Status::ok();
-  };
+  auto mat = [](WeightMatrix* m) { return WeightSlot{m, nullptr, nullptr}; };
+  auto stk = [](ExpertStack* e) { return WeightSlot{nullptr, e, nullptr}; };
+  auto vec = [](std::vector<float>* v) { return WeightSlot{nullptr, nullptr, v}; };
   switch (desc.role) {
     case R::kTokenEmbd:
-      return matrix(&w.token_embd);
+      return mat(&w.token_embd);
     case R::kOutput:
-      return matrix(&w.output);
+      return mat(&w.output);
     case R::kOutputNorm:
       return vec(&w.output_norm);
     case R::kAttnNorm:
       return vec(&L->attn_norm);
     case R::kAttnQ:
-      return matrix(&L->attn_q);
+      return mat(&L->attn_q);
     case R::kAttnK:
-      return matrix(&L->attn_k);
+      return mat(&L->attn_k);
     case R::kAttnV:
-      return matrix(&L->attn_v);
+      return mat(&L->attn_v);
     case R::kAttnOut:
-      return matrix(&L->attn_out);
+      return mat(&L->attn_out);
     case R::kAttnQNorm:
       return vec(&L->attn_q_norm);
     case R::kAttnKNorm:
@@ -85,19 +76,44 @@ Status bind(const GgufFile& f, const TensorDesc& desc, const GgufTensorInfo& t, 
     case R::kFfnNorm:
       return vec(&L->ffn_norm);
     case R::kFfnGate:
-      return matrix(&L->ffn_gate);
+      return mat(&L->ffn_gate);
     case R::kFfnUp:
-      return matrix(&L->ffn_up);
+      return mat(&L->ffn_up);
     case R::kFfnDown:
-      return matrix(&L->ffn_down);
+      return mat(&L->ffn_down);
     case R::kFfnRouter:
-      return matrix(&L->ffn_router);
+      return mat(&L->ffn_router);
     case R::kFfnGateExps:
-      return stack(&L->ffn_gate_exps);
+      return stk(&L->ffn_gate_exps);
     case R::kFfnUpExps:
-      return stack(&L->ffn_up_exps);
+      return stk(&L->ffn_up_exps);
     case R::kFfnDownExps:
-      return stack(&L->ffn_down_exps);
+      return stk(&L->ffn_down_exps);
+  }
+  return {};
+}
+
+// Points the field of `w` that `desc` names at the tensor's data.
+Status bind(const GgufFile& f, const TensorDesc& desc, const GgufTensorInfo& t, ModelWeights& w) {
+  const uint8_t* data = f.tensor_data(t);
+  const WeightSlot slot = slot_of(desc, w);
+  if (slot.matrix != nullptr) {
+    auto r = ref::weight_matrix(t, data);
+    if (!r) return r.status().with_context("tensor '" + t.name + "'");
+    *slot.matrix = *r;
+    return Status::ok();
+  }
+  if (slot.stack != nullptr) {
+    auto r = ref::expert_stack(t, data);
+    if (!r) return r.status().with_context("tensor '" + t.name + "'");
+    *slot.stack = *r;
+    return Status::ok();
+  }
+  if (slot.vec != nullptr) {
+    auto r = load_vector(f, t);
+    if (!r) return r.status();
+    *slot.vec = std::move(r.value());
+    return Status::ok();
   }
   return invalid_argument("unhandled tensor role for '" + desc.name + "'");
 }
@@ -144,55 +160,19 @@ Result<std::unique_ptr<Model>> Model::from_gguf(GgufFile file, const ModelLoadOp
 Result<int> Model::repack_weights(KernelBackend& backend,
                                   const std::function<void(size_t, size_t)>& progress) {
   if (!file_.is_mapped()) return 0;
-  using R = TensorRole;
   int n = 0;
   const std::vector<TensorDesc> list = model_tensors(hp_);
   for (size_t i = 0; i < list.size(); ++i) {
     const TensorDesc& desc = list[i];
     if (progress) progress(i, list.size());
-    LayerWeights* L = desc.layer >= 0 ? &w_.layers[static_cast<size_t>(desc.layer)] : nullptr;
-    WeightMatrix* m = nullptr;
-    ExpertStack* s = nullptr;
-    switch (desc.role) {
-      case R::kOutput:
-        m = hp_.tied_embeddings ? nullptr : &w_.output;
-        break;
-      case R::kAttnQ:
-        m = &L->attn_q;
-        break;
-      case R::kAttnK:
-        m = &L->attn_k;
-        break;
-      case R::kAttnV:
-        m = &L->attn_v;
-        break;
-      case R::kAttnOut:
-        m = &L->attn_out;
-        break;
-      case R::kFfnGate:
-        m = &L->ffn_gate;
-        break;
-      case R::kFfnUp:
-        m = &L->ffn_up;
-        break;
-      case R::kFfnDown:
-        m = &L->ffn_down;
-        break;
-      case R::kFfnRouter:
-        m = &L->ffn_router;
-        break;
-      case R::kFfnGateExps:
-        s = &L->ffn_gate_exps;
-        break;
-      case R::kFfnUpExps:
-        s = &L->ffn_up_exps;
-        break;
-      case R::kFfnDownExps:
-        s = &L->ffn_down_exps;
-        break;
-      default:
-        break;  // the embedding table and the 1-D tensors
+    // Never the embedding table (get_rows reads its rows) nor an output tied to it.
+    if (desc.role == TensorRole::kTokenEmbd ||
+        (desc.role == TensorRole::kOutput && hp_.tied_embeddings)) {
+      continue;
     }
+    const WeightSlot slot = slot_of(desc, w_);
+    WeightMatrix* m = slot.matrix;
+    ExpertStack* s = slot.stack;
     if (m == nullptr && s == nullptr) continue;
     // Only the tensors the backend takes are made writable: that turns their pages into
     // private copies.
