@@ -16,8 +16,8 @@ namespace longctx::ref {
 // backend's matmul may read them.
 enum class WeightLayout : uint8_t {
   kGguf = 0,
-  kX16 =
-      1,  // groups of 16 rows interleaved per block (the cpu backend's AVX-512 Q4_K / Q8_0 kernels)
+  // Groups of 16 rows interleaved per block (the cpu backend's AVX-512 Q4_K / Q8_0 kernels).
+  kX16 = 1,
 };
 
 // A 2-D weight in ggml layout: n_out rows of n_in elements, each row packed with `type` and
