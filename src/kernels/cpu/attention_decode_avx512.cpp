@@ -98,11 +98,21 @@ static inline void transpose_scores(const __m512* z, __m512* s) {
   }
 }
 
+// Prefetch distance in tiles. Each block of the scores and each key of O += P V first prefetches
+// (to L2) the bytes it is about to read, this many tiles ahead, so the requests spread evenly over
+// the computation. Issued as one burst per head and tile instead (the 16 rows' K and V, 128 lines
+// for head_dim 128 in f16), they filled the core's queue of outstanding misses and stalled the
+// loop until memory answered: 32/4/128 heads over 16 x 4096 f16 positions from memory, one
+// thread, 6.2-6.5 GB/s burst, 8.2-8.6 spread 1-3 tiles ahead (9.5 in cache); two threads
+// 11.5-11.9 -> 14.5-16.1; 32/8/128 17.9-18.6 -> 21-28; 16/8/128 18.4-20.3 -> 27.5-30.3.
+constexpr int64_t kDecodePrefetchTiles = 2;
+
 // s[r] = the scores q_r . k_j of keys j < 16 of the tile at kt (row stride kstep bytes); keys at
 // or past nk read key nk - 1 (their scores are masked later), whole blocks past nk are skipped.
+// Each block prefetches its rows `ahead` bytes further on (none when ahead is 0).
 template <class L, int RB>
 static inline void decode_scores(const float* q, int64_t hd, const uint8_t* kt, int64_t kstep,
-                                 int64_t nk, __m512* s) {
+                                 int64_t nk, int64_t ahead, __m512* s) {
   constexpr int KB = 16 / RB;
   __m512 z[RB];
   for (int kb = 0; kb < RB; ++kb) {
@@ -114,6 +124,11 @@ static inline void decode_scores(const float* q, int64_t hd, const uint8_t* kt, 
     for (int t = 0; t < KB; ++t) {
       const int64_t j = kb * KB + t < nk ? kb * KB + t : nk - 1;
       kp[t] = kt + j * kstep;
+    }
+    if (ahead > 0) {
+      for (int t = 0; t < KB; ++t) {
+        for (int64_t o = 0; o < hd * L::kBytes; o += 64) prefetch_l2(kp[t] + ahead + o);
+      }
     }
     __m512 acc[16];
     for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
@@ -137,10 +152,10 @@ static inline void decode_scores(const float* q, int64_t hd, const uint8_t* kt, 
 }
 
 // acc[r][:] = alpha[r] acc[r][:] + sum_{j < nk} p[r][j] v_j for rows r < RB (p rows 16 floats
-// apart); V rows at vt, vstep bytes apart.
+// apart); V rows at vt, vstep bytes apart. Each key prefetches its slice `ahead` bytes further on.
 template <class L, int RB>
 static inline void decode_mix(const float* p, const float* alpha, int64_t hd, const uint8_t* vt,
-                              int64_t vstep, int64_t nk, float* acc) {
+                              int64_t vstep, int64_t nk, int64_t ahead, float* acc) {
   constexpr int DC = 16 / RB;  // vectors of dims per row and pass
   for (int64_t d = 0; d < hd; d += 16 * DC) {
     __m512 o[RB * DC];
@@ -155,6 +170,9 @@ static inline void decode_mix(const float* p, const float* alpha, int64_t hd, co
     const uint8_t* vd = vt + d * L::kBytes;
     for (int64_t j = 0; j < nk; ++j) {
       __m512 vv[DC];
+      if (ahead > 0) {
+        for (int o = 0; o < DC * 16 * L::kBytes; o += 64) prefetch_l2(vd + j * vstep + ahead + o);
+      }
 #pragma GCC unroll 8
       for (int c = 0; c < DC; ++c) vv[c] = L::load(vd + j * vstep + 16 * c * L::kBytes);
 #pragma GCC unroll 8
@@ -172,29 +190,6 @@ static inline void decode_mix(const float* p, const float* alpha, int64_t hd, co
   }
 }
 
-// Prefetch distance of the decode kernel in tiles: far enough ahead to cover the latency of
-// memory at the rate this kernel consumes K and V (32/4/128 heads over 16 x 4096 f16 positions
-// from memory, one thread: 6.3-6.6 GB/s at 2-8 tiles, 6.1 at 16, 5.7 at 32).
-constexpr int64_t kDecodePrefetchTiles = 4;
-
-// Fetches (to L2) this head's K and V rows of the tile kDecodePrefetchTiles ahead: the rows the
-// kernel will read, in its order. (The same bytes as contiguous slices of the tile,
-// prefetch_tile_slice, did a little worse here: 32/4/128 heads over 16 x 4096 f16 positions from
-// memory, alternating runs, one thread: no prefetch 4.6-4.7 GB/s, slices 5.4-6.0, these rows 6.2;
-// two threads 9.1-9.2, 11.1-11.3, 11.6-11.9.)
-template <class L>
-static inline void prefetch_head_rows(const AttnTileJob& jb, int64_t jt, int64_t hd,
-                                      const uint8_t* kt, const uint8_t* vt, int64_t tok) {
-  if (jt + (kDecodePrefetchTiles + 1) * kTile > jb.j1) return;
-  const int64_t ahead = kDecodePrefetchTiles * kTile * tok;
-  for (int64_t j = 0; j < kTile; ++j) {
-    for (int64_t o = 0; o < hd * L::kBytes; o += 64) {
-      prefetch_l2(kt + ahead + j * tok + o);
-      prefetch_l2(vt + ahead + j * tok + o);
-    }
-  }
-}
-
 template <class L, int RB>
 static void decode_tiles(const AttnTileJob& jb) {
   const int64_t hd = jb.head_dim;
@@ -205,15 +200,17 @@ static void decode_tiles(const AttnTileJob& jb) {
   // Tiles outer, kv heads inner: the keys of all heads of a tile are adjacent in memory.
   for (int64_t jt = jb.j0; jt < jb.j1; jt += kTile) {
     const int64_t nk = jb.j1 - jt < kTile ? jb.j1 - jt : kTile;
+    // Prefetch offset in bytes, 0 (none) where the tile that far ahead is not whole in the job.
+    const int64_t ahead =
+        jt + (kDecodePrefetchTiles + 1) * kTile <= jb.j1 ? kDecodePrefetchTiles * kTile * tok : 0;
     const __mmask16 vis = static_cast<__mmask16>((1u << nk) - 1u);
     for (int64_t h = 0; h < jb.n_heads; ++h) {
       const uint8_t* kt = static_cast<const uint8_t*>(jb.k) + jt * tok + h * hd * L::kBytes;
       const uint8_t* vt = static_cast<const uint8_t*>(jb.v) + jt * tok + h * hd * L::kBytes;
       float* m = jb.m + h * RB;
       float* l = jb.l + h * RB;
-      prefetch_head_rows<L>(jb, jt, hd, kt, vt, tok);
       __m512 s[RB];
-      decode_scores<L, RB>(jb.q + h * RB * hd, hd, kt, tok, nk, s);
+      decode_scores<L, RB>(jb.q + h * RB * hd, hd, kt, tok, nk, ahead, s);
       // Online softmax per row: m_new = max(m, tile max), weights 2^(s - m_new) (0 past nk),
       // acc and l scaled by 2^(m - m_new) (0 on the first tile, where m = -inf and acc = 0).
       for (int r = 0; r < RB; ++r) {
@@ -227,7 +224,7 @@ static void decode_tiles(const AttnTileJob& jb) {
         l[r] = l[r] * a + hsum1(w);
         m[r] = m_new;
       }
-      decode_mix<L, RB>(p, alpha, hd, vt, tok, nk, jb.acc + h * RB * hd);
+      decode_mix<L, RB>(p, alpha, hd, vt, tok, nk, ahead, jb.acc + h * RB * hd);
     }
   }
 }
