@@ -15,8 +15,13 @@ namespace longctx::cpu {
 namespace {
 
 constexpr int64_t kTile = kAttnKeyTile;
-// Prefetch distance in key tiles (all kv heads of a tile are fetched while one tile computes).
-constexpr int64_t kPrefetchTiles = 4;
+// Prefetch distance in key tiles. Each tile prefetches the K / V rows of the tile this far on
+// as it reads its own (scores: per block of 4 keys, O += P V: per key and chunk of dims, widen:
+// per row), so the requests spread over the computation. One burst per head and tile (128
+// lines for 4 kv heads of 128 f16 dims) filled the core's miss queue and stalled the loop until
+// memory answered: decode from memory, f16, two threads, 16/8/128 heads 20 -> 28-31 GB/s,
+// 32/8/128 10.8 -> 15.4 (with widen's prefetch into L2); 2 tiles did a little better than 4.
+constexpr int64_t kPrefetchTiles = 2;
 
 static inline float hsum1(__m256 a) {
   __m128 x = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
@@ -38,12 +43,21 @@ static inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
   return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
 
+// Fetches (to L2) n_lines cache lines from p on.
+static inline void prefetch_lines(const uint8_t* p, int64_t n_lines) {
+  for (int64_t i = 0; i < n_lines; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + 64 * i), _MM_HINT_T1);
+  }
+}
+
 // s[r * kTile + j] = q_r . k_j for rows r < nr, keys j < nk; K rows at kb with stride ks elements.
+// With ahead > 0, each block of 4 keys first prefetches the same keys' rows `ahead` bytes on.
 template <class L>
 static void scores(const float* q, int64_t nr, int64_t hd, const void* kb, int64_t ks, int64_t nk,
-                   float* s) {
+                   float* s, int64_t ahead = 0) {
   const auto* k = static_cast<const uint8_t*>(kb);
   const int64_t kstep = ks * L::kBytes;
+  const int64_t row_lines = ahead > 0 ? (hd * L::kBytes + 63) / 64 : 0;
   int64_t r = 0;
   for (; r + 2 <= nr; r += 2) {
     const float* q0 = q + r * hd;
@@ -51,6 +65,9 @@ static void scores(const float* q, int64_t nr, int64_t hd, const void* kb, int64
     int64_t j = 0;
     for (; j + 4 <= nk; j += 4) {
       const uint8_t* k0 = k + j * kstep;
+      if (r == 0) {
+        for (int t = 0; t < 4; ++t) prefetch_lines(k0 + t * kstep + ahead, row_lines);
+      }
       __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
       __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
       for (int64_t d = 0; d < hd; d += 8) {
@@ -87,6 +104,9 @@ static void scores(const float* q, int64_t nr, int64_t hd, const void* kb, int64
     int64_t j = 0;
     for (; j + 4 <= nk; j += 4) {
       const uint8_t* k0 = k + j * kstep;
+      if (r == 0) {
+        for (int t = 0; t < 4; ++t) prefetch_lines(k0 + t * kstep + ahead, row_lines);
+      }
       __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
       for (int64_t d = 0; d < hd; d += 8) {
         const __m256 x0 = _mm256_loadu_ps(q0 + d);
@@ -110,12 +130,15 @@ static void scores(const float* q, int64_t nr, int64_t hd, const void* kb, int64
 }
 
 // acc[r][:] += sum_j p[r * kTile + j] * v_j over rows [r0, nr), keys j < nk; V rows at vb with
-// stride vs elements. 2 rows x 4 chunks of 8 dims in registers per pass over the keys.
+// stride vs elements. 2 rows x 4 chunks of 8 dims in registers per pass over the keys. With
+// ahead > 0, the first pass over each chunk of 32 dims prefetches each key's chunk `ahead` bytes
+// on.
 template <class L>
 static void mix(const float* p, int64_t r0, int64_t nr, int64_t hd, const void* vb, int64_t vs,
-                int64_t nk, float* acc) {
+                int64_t nk, float* acc, int64_t ahead = 0) {
   const auto* v = static_cast<const uint8_t*>(vb);
   const int64_t vstep = vs * L::kBytes;
+  const int64_t chunk_lines = ahead > 0 ? 32 * L::kBytes / 64 : 0;
   int64_t r = r0;
   for (; r + 2 <= nr; r += 2) {
     float* o0 = acc + r * hd;
@@ -131,6 +154,7 @@ static void mix(const float* p, int64_t r0, int64_t nr, int64_t hd, const void* 
       const uint8_t* vd = v + d * L::kBytes;
       for (int64_t j = 0; j < nk; ++j) {
         const uint8_t* vj = vd + j * vstep;
+        if (r == r0) prefetch_lines(vj + ahead, chunk_lines);
         const __m256 y0 = L::load(vj), y1 = L::load(vj + 8 * L::kBytes);
         const __m256 y2 = L::load(vj + 16 * L::kBytes), y3 = L::load(vj + 24 * L::kBytes);
         const __m256 x0 = _mm256_broadcast_ss(p0 + j), x1 = _mm256_broadcast_ss(p1 + j);
@@ -173,6 +197,7 @@ static void mix(const float* p, int64_t r0, int64_t nr, int64_t hd, const void* 
       const uint8_t* vd = v + d * L::kBytes;
       for (int64_t j = 0; j < nk; ++j) {
         const uint8_t* vj = vd + j * vstep;
+        if (r == r0) prefetch_lines(vj + ahead, chunk_lines);
         const __m256 x0 = _mm256_broadcast_ss(p0 + j);
         a0 = _mm256_fmadd_ps(x0, L::load(vj), a0);
         a1 = _mm256_fmadd_ps(x0, L::load(vj + 8 * L::kBytes), a1);
@@ -255,6 +280,9 @@ static void run_tiles(const AttnTileJob& jb) {
     const int64_t nk = jb.j1 - jt < kTile ? jb.j1 - jt : kTile;
     const int64_t r0 = first_live_row(jb, jt);
     if (r0 >= nr) break;
+    // Keys from here to the tile kPrefetchTiles on, whose K / V rows this tile prefetches as it
+    // reads its own (0: that tile is not whole in the job).
+    const int64_t ahead = jt + (kPrefetchTiles + 1) * kTile <= jb.j1 ? kPrefetchTiles * kTile : 0;
     for (int64_t h = 0; h < jb.n_heads; ++h) {
       const uint8_t* kt = static_cast<const uint8_t*>(jb.k) + jt * tok + h * hd * L::kBytes;
       const uint8_t* vt = static_cast<const uint8_t*>(jb.v) + jt * tok + h * hd * L::kBytes;
@@ -262,29 +290,17 @@ static void run_tiles(const AttnTileJob& jb) {
       float* m = jb.m + h * nr;
       float* l = jb.l + h * nr;
       float* acc = jb.acc + h * nr * hd;
-      // Fetch (to L2) the K and V bytes of the tile kPrefetchTiles ahead while this one computes,
-      // one contiguous 1/n_heads slice per head: sequential requests keep many lines in flight,
-      // where the per-head rows (kv_stride apart) defeat the hardware prefetchers.
-      if (jt + (kPrefetchTiles + 1) * kTile <= jb.j1) {
-        const int64_t slice = (kTile * tok / jb.n_heads + 63) / 64 * 64;
-        const uint8_t* pk = static_cast<const uint8_t*>(jb.k) + (jt + kPrefetchTiles * kTile) * tok;
-        const uint8_t* pv = static_cast<const uint8_t*>(jb.v) + (jt + kPrefetchTiles * kTile) * tok;
-        for (int64_t o = h * slice; o < (h + 1) * slice; o += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(pk + o), _MM_HINT_T1);
-          _mm_prefetch(reinterpret_cast<const char*>(pv + o), _MM_HINT_T1);
-        }
-      }
       if (direct) {
-        scores<L>(q, nr - r0, hd, kt, jb.kv_stride, nk, s + r0 * kTile);
+        scores<L>(q, nr - r0, hd, kt, jb.kv_stride, nk, s + r0 * kTile, ahead * tok);
       } else {
-        widen<L>(kt, jb.kv_stride, nk, hd, kf);
+        widen<L>(kt, jb.kv_stride, nk, hd, kf, ahead, ahead > 0 ? nk : 0);
         scores<LoadF32>(q, nr - r0, hd, kf, hd, nk, s + r0 * kTile);
       }
       softmax_tile(jb, m, l, acc, r0, jt, nk, s);
       if (direct) {
-        mix<L>(s, r0, nr, hd, vt, jb.kv_stride, nk, acc);
+        mix<L>(s, r0, nr, hd, vt, jb.kv_stride, nk, acc, ahead * tok);
       } else {
-        widen<L>(vt, jb.kv_stride, nk, hd, vf);
+        widen<L>(vt, jb.kv_stride, nk, hd, vf, ahead, ahead > 0 ? nk : 0);
         mix<LoadF32>(s, r0, nr, hd, vf, hd, nk, acc);
       }
     }
