@@ -141,14 +141,16 @@ void run_attention(const Options& opt, Report& rep) {
   const TensorType kvs[] = {TensorType::F32, TensorType::F16, TensorType::BF16};
   // Decode at depths 1 .. 1500, one with keys past the query (must be masked), prefill blocks
   // from position 0 and mid-sequence; head dims 128 (Qwen3), 64 and 96; GQA groups 4, 1, 6, 2
-  // and 8 (the AVX-512 decode kernel takes groups of 2, 4 and 8).
+  // and 8, and decode for groups of 5 (Qwen3-14B) and 3 (the AVX-512 decode kernel takes groups
+  // of 2 to 8, 3 padded to 4 rows and 5-7 to 8).
   const AttnCase checks[] = {
       {8, 2, 128, 1, 0, 1, 0.0f},      {8, 2, 128, 1, 16, 17, 0.0f},
       {8, 2, 128, 1, 299, 300, 0.0f},  {4, 4, 64, 1, 1099, 1100, 0.0f},
       {6, 1, 96, 1, 50, 200, 0.0f},    {8, 2, 128, 7, 0, 7, 0.0f},
       {4, 4, 64, 33, 100, 133, 0.25f}, {6, 1, 96, 64, 0, 80, 0.0f},
       {16, 8, 128, 1, 700, 701, 0.0f}, {32, 4, 128, 1, 1500, 1501, 0.0f},
-      {32, 4, 128, 1, 40, 300, 0.0f},
+      {32, 4, 128, 1, 40, 300, 0.0f},  {40, 8, 128, 1, 900, 901, 0.0f},
+      {12, 4, 64, 1, 300, 301, 0.0f},
   };
   // Qwen3-8B-like heads (32 query, 8 KV, d 128): decode at 4k and 16k, a 512-token prefill from 0
   // and a 128-token block at depth 4k; decode at 4k for the 0.6B's (16 / 8) and the 30B-A3B's

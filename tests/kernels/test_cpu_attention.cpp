@@ -166,9 +166,11 @@ TEST_P(CpuAttentionTest, LongDecodeSplitsKeysAndMerges) {
   uint32_t seed = 100;
   // GQA groups of 2, 8, 2, 4 and 4 query heads (the 0.6B's, the 30B-A3B's, the 8B's: decode
   // jobs of 2, 8 and 4 rows; head_dim 64 and 128 give one and two passes of the AVX-512 decode
-  // kernel's P V over the dims).
-  for (const Shape& s : {Shape{16, 8, 128}, Shape{32, 4, 128}, Shape{2, 1, 64}, Shape{8, 2, 64},
-                         Shape{32, 8, 128}}) {
+  // kernel's P V over the dims), and of 5, 7 and 3 (Qwen3-14B, Qwen2.5-7B; jobs the AVX-512
+  // decode kernel pads to 8 and 4 rows).
+  for (const Shape& s :
+       {Shape{16, 8, 128}, Shape{32, 4, 128}, Shape{2, 1, 64}, Shape{8, 2, 64}, Shape{32, 8, 128},
+        Shape{40, 8, 128}, Shape{28, 4, 128}, Shape{6, 2, 64}}) {
     for (TensorType t : {TensorType::F16, TensorType::BF16, TensorType::F32}) {
       for (int64_t n_kv : {1, 600, 4999}) {
         Case c{s, t, 1, n_kv - 1, n_kv};

@@ -266,7 +266,7 @@ static void run_tiles(const AttnTileJob& jb) {
 }  // namespace
 
 void attention_tile_avx512(const AttnTileJob& job) {
-  // Decode jobs of 2, 4 or 8 rows: attention_decode_avx512.cpp.
+  // Decode jobs of 2 to 8 rows: attention_decode_avx512.cpp.
   if (attention_decode_avx512_fits(job)) {
     attention_decode_avx512(job);
     return;
@@ -275,9 +275,9 @@ void attention_tile_avx512(const AttnTileJob& job) {
     attention_rows_avx512(job);
     return;
   }
-  // Other jobs of 5..15 rows (prefill blocks, decode groups of 5-7 or 9-15) take the 8-lane rows
-  // kernel: measured faster than this file's kernels for 8 rows before the decode kernel existed
-  // (32 heads / 4 kv heads over 4096 f16 positions).
+  // Other jobs of 5..15 rows (prefill blocks, decode groups of 9-15) take the 8-lane rows kernel:
+  // measured faster than this file's kernels for 8 rows before the decode kernel existed (32
+  // heads / 4 kv heads over 4096 f16 positions).
   if (job.n_rows >= 5) {
     attention_rows_avx2(job);
     return;

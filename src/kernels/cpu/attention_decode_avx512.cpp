@@ -1,5 +1,7 @@
 // AVX-512 attention for jobs whose rows all see every key of the job's range (decode: one query
-// per GQA group) with 2, 4 or 8 rows per kv head. Per tile of 16 keys and kv head:
+// per GQA group) with 2 to 8 rows per kv head, run in blocks of RB = 2, 4 or 8 rows (a job of 3
+// rows as 4, of 5-7 as 8: the extra rows repeat the last one and are not stored). Per tile of 16
+// keys and kv head:
 //  - scores: RB rows x KB = 16 / RB keys of FMA chains over head_dim (16 accumulators; each K
 //    element is loaded, and widened from f16 / bf16, once per tile for all rows), each block's 16
 //    dot products folded into one vector by a tree of shuffles and adds (45 operations for 16
@@ -107,13 +109,16 @@ static inline void transpose_scores(const __m512* z, __m512* s) {
 // 11.5-11.9 -> 14.5-16.1; 32/8/128 17.9-18.6 -> 21-28; 16/8/128 18.4-20.3 -> 27.5-30.3.
 constexpr int64_t kDecodePrefetchTiles = 2;
 
-// s[r] = the scores q_r . k_j of keys j < 16 of the tile at kt (row stride kstep bytes); keys at
-// or past nk read key nk - 1 (their scores are masked later), whole blocks past nk are skipped.
-// Each block prefetches its rows `ahead` bytes further on (none when ahead is 0).
+// s[r] = the scores q_r . k_j of keys j < 16 of the tile at kt (row stride kstep bytes) for the
+// job's nr <= RB rows of q (rows past nr repeat row nr - 1); keys at or past nk read key nk - 1
+// (their scores are masked later), whole blocks past nk are skipped. Each block prefetches its
+// rows `ahead` bytes further on (none when ahead is 0).
 template <class L, int RB>
-static inline void decode_scores(const float* q, int64_t hd, const uint8_t* kt, int64_t kstep,
-                                 int64_t nk, int64_t ahead, __m512* s) {
+static inline void decode_scores(const float* q, int64_t nr, int64_t hd, const uint8_t* kt,
+                                 int64_t kstep, int64_t nk, int64_t ahead, __m512* s) {
   constexpr int KB = 16 / RB;
+  const float* qr[RB];
+  for (int r = 0; r < RB; ++r) qr[r] = q + (r < nr ? r : nr - 1) * hd;
   __m512 z[RB];
   for (int kb = 0; kb < RB; ++kb) {
     if (kb * KB >= nk) {
@@ -138,7 +143,7 @@ static inline void decode_scores(const float* q, int64_t hd, const uint8_t* kt, 
       for (int t = 0; t < KB; ++t) kv[t] = L::load(kp[t] + d * L::kBytes);
 #pragma GCC unroll 8
       for (int r = 0; r < RB; ++r) {
-        __m512 qv = _mm512_loadu_ps(q + r * hd + d);
+        __m512 qv = _mm512_loadu_ps(qr[r] + d);
         // Keep q in a register: GCC would otherwise fold the load into each of the KB FMAs,
         // and the loads, not the FMAs, would bound the loop.
         __asm__("" : "+v"(qv));
@@ -151,20 +156,24 @@ static inline void decode_scores(const float* q, int64_t hd, const uint8_t* kt, 
   transpose_scores<RB>(z, s);
 }
 
-// acc[r][:] = alpha[r] acc[r][:] + sum_{j < nk} p[r][j] v_j for rows r < RB (p rows 16 floats
-// apart); V rows at vt, vstep bytes apart. Each key prefetches its slice `ahead` bytes further on.
+// acc[r][:] = alpha[r] acc[r][:] + sum_{j < nk} p[r][j] v_j for rows r < nr <= RB (p rows 16
+// floats apart); V rows at vt, vstep bytes apart. Rows past nr compute row nr - 1 again and are
+// not stored. Each key prefetches its slice `ahead` bytes further on.
 template <class L, int RB>
-static inline void decode_mix(const float* p, const float* alpha, int64_t hd, const uint8_t* vt,
-                              int64_t vstep, int64_t nk, int64_t ahead, float* acc) {
+static inline void decode_mix(const float* p, const float* alpha, int64_t nr, int64_t hd,
+                              const uint8_t* vt, int64_t vstep, int64_t nk, int64_t ahead,
+                              float* acc) {
   constexpr int DC = 16 / RB;  // vectors of dims per row and pass
+  int64_t rr[RB];              // the row each register row computes
+  for (int r = 0; r < RB; ++r) rr[r] = r < nr ? r : nr - 1;
   for (int64_t d = 0; d < hd; d += 16 * DC) {
     __m512 o[RB * DC];
 #pragma GCC unroll 8
     for (int r = 0; r < RB; ++r) {
-      const __m512 a = _mm512_set1_ps(alpha[r]);
+      const __m512 a = _mm512_set1_ps(alpha[rr[r]]);
 #pragma GCC unroll 8
       for (int c = 0; c < DC; ++c) {
-        o[r * DC + c] = _mm512_mul_ps(a, _mm512_loadu_ps(acc + r * hd + d + 16 * c));
+        o[r * DC + c] = _mm512_mul_ps(a, _mm512_loadu_ps(acc + rr[r] * hd + d + 16 * c));
       }
     }
     const uint8_t* vd = vt + d * L::kBytes;
@@ -177,13 +186,14 @@ static inline void decode_mix(const float* p, const float* alpha, int64_t hd, co
       for (int c = 0; c < DC; ++c) vv[c] = L::load(vd + j * vstep + 16 * c * L::kBytes);
 #pragma GCC unroll 8
       for (int r = 0; r < RB; ++r) {
-        const __m512 pb = _mm512_set1_ps(p[r * kTile + j]);
+        const __m512 pb = _mm512_set1_ps(p[rr[r] * kTile + j]);
 #pragma GCC unroll 8
         for (int c = 0; c < DC; ++c) o[r * DC + c] = _mm512_fmadd_ps(pb, vv[c], o[r * DC + c]);
       }
     }
 #pragma GCC unroll 8
     for (int r = 0; r < RB; ++r) {
+      if (r >= nr) break;
 #pragma GCC unroll 8
       for (int c = 0; c < DC; ++c) _mm512_storeu_ps(acc + r * hd + d + 16 * c, o[r * DC + c]);
     }
@@ -192,7 +202,7 @@ static inline void decode_mix(const float* p, const float* alpha, int64_t hd, co
 
 template <class L, int RB>
 static void decode_tiles(const AttnTileJob& jb) {
-  const int64_t hd = jb.head_dim;
+  const int64_t hd = jb.head_dim, nr = jb.n_rows;
   const int64_t tok = jb.kv_stride * L::kBytes;  // bytes per token (all kv heads)
   float* p = jb.work;                            // [RB][16] softmax weights of the tile
   float* alpha = p + RB * kTile;                 // [RB] rescale factors of acc
@@ -207,13 +217,13 @@ static void decode_tiles(const AttnTileJob& jb) {
     for (int64_t h = 0; h < jb.n_heads; ++h) {
       const uint8_t* kt = static_cast<const uint8_t*>(jb.k) + jt * tok + h * hd * L::kBytes;
       const uint8_t* vt = static_cast<const uint8_t*>(jb.v) + jt * tok + h * hd * L::kBytes;
-      float* m = jb.m + h * RB;
-      float* l = jb.l + h * RB;
+      float* m = jb.m + h * nr;
+      float* l = jb.l + h * nr;
       __m512 s[RB];
-      decode_scores<L, RB>(jb.q + h * RB * hd, hd, kt, tok, nk, ahead, s);
+      decode_scores<L, RB>(jb.q + h * nr * hd, nr, hd, kt, tok, nk, ahead, s);
       // Online softmax per row: m_new = max(m, tile max), weights 2^(s - m_new) (0 past nk),
       // acc and l scaled by 2^(m - m_new) (0 on the first tile, where m = -inf and acc = 0).
-      for (int r = 0; r < RB; ++r) {
+      for (int r = 0; r < nr; ++r) {
         const __m512 x = _mm512_mask_mov_ps(ninf, vis, s[r]);
         const float mt = hmax1(x);
         const float m_new = mt > m[r] ? mt : m[r];
@@ -224,7 +234,7 @@ static void decode_tiles(const AttnTileJob& jb) {
         l[r] = l[r] * a + hsum1(w);
         m[r] = m_new;
       }
-      decode_mix<L, RB>(p, alpha, hd, vt, tok, nk, ahead, jb.acc + h * RB * hd);
+      decode_mix<L, RB>(p, alpha, nr, hd, vt, tok, nk, ahead, jb.acc + h * nr * hd);
     }
   }
 }
@@ -242,17 +252,22 @@ static void decode_typed(const AttnTileJob& jb) {
 
 }  // namespace
 
+// The kernel's rows per block for a job of nr rows: 2, 4 or 8 (3 runs as 4, 5-7 as 8; the
+// padding rows cost FMAs but no memory traffic, and decode from memory is bound by the traffic).
+static int64_t block_rows(int64_t nr) { return nr <= 2 ? 2 : nr <= 4 ? 4 : 8; }
+
 bool attention_decode_avx512_fits(const AttnTileJob& job) {
-  const int64_t rb = job.n_rows;
-  if (rb != 2 && rb != 4 && rb != 8) return false;
+  const int64_t nr = job.n_rows;
+  if (nr < 2 || nr > 8) return false;
   // Every row sees every key: the first row's causal limit (pos0) is at or past the last key.
-  return job.pos0 + 1 >= job.j1 && job.head_dim % (256 / rb) == 0;
+  return job.pos0 + 1 >= job.j1 && job.head_dim % (256 / block_rows(nr)) == 0;
 }
 
 void attention_decode_avx512(const AttnTileJob& job) {
-  if (job.n_rows == 2) {
+  const int64_t rb = block_rows(job.n_rows);
+  if (rb == 2) {
     decode_typed<2>(job);
-  } else if (job.n_rows == 4) {
+  } else if (rb == 4) {
     decode_typed<4>(job);
   } else {
     decode_typed<8>(job);
