@@ -48,10 +48,11 @@ constexpr int64_t kParallelElements = 1 << 15;
 // the thread sweeps the activation rows in blocks of kColBlock.
 constexpr size_t kRowBlockBytes = 96 << 10;
 constexpr int64_t kColBlock = 32;
-// Least weight bytes of one work chunk of a matrix-vector product; a matrix is cut into about
-// kGemvChunksPerThread chunks per thread above that (see matmul_tasks).
-constexpr size_t kGemvChunkBytes = 64 << 10;
-constexpr int64_t kGemvChunksPerThread = 2;
+// Least weight bytes of one work chunk of a matrix-vector product; above that a dispatch's
+// matrices together are cut into about kGemvChunksPerThread chunks per thread (see
+// matmul_tasks).
+constexpr size_t kGemvChunkBytes = 256 << 10;
+constexpr int64_t kGemvChunksPerThread = 1;
 
 class CpuBackend final : public RefBackend {
  public:
@@ -139,28 +140,45 @@ class CpuBackend final : public RefBackend {
       quantize_activations(act, tasks[i].x, n_tokens, tasks[i].w.n_in, strides[i], dst);
       acts[i] = dst;
     }
-    // Rows are cut into chunks (about kGemvChunkBytes of weights for one token, a cache block
-    // of rows for several) that threads claim in order from a shared counter: a thread that is
-    // slowed down (preempted, a busier memory channel) simply claims fewer, where a fixed split
-    // would leave the others waiting for it at the end of the op.
+    // Rows are cut into chunks (for one token about the dispatch's weights / threads, at least
+    // kGemvChunkBytes; a cache block of rows for several) that threads claim in order from a
+    // shared counter: in a dispatch of several matrices a thread that is slowed down
+    // (preempted, a busier memory channel) simply claims fewer, where a fixed split would leave
+    // the others waiting for it at the end of the op.
     int64_t first_chunk[kMaxMatmulTasks + 1];
     int64_t chunk_rows[kMaxMatmulTasks];
     first_chunk[0] = 0;
+    size_t total_bytes = 0;  // weights of the whole dispatch
+    for (int i = 0; i < n; ++i) {
+      if (kernels[i] == nullptr) continue;
+      total_bytes +=
+          row_bytes(tasks[i].w.type, tasks[i].w.n_in) * static_cast<size_t>(tasks[i].w.n_out);
+    }
+    const size_t gemv_target = std::max(
+        kGemvChunkBytes, total_bytes / static_cast<size_t>(kGemvChunksPerThread * pool_.size()));
     for (int i = 0; i < n; ++i) {
       int64_t chunks = 0;
       chunk_rows[i] = 1;
       if (kernels[i] != nullptr) {
         const size_t w_stride = row_bytes(tasks[i].w.type, tasks[i].w.n_in);
-        // Decode streams each matrix from memory once: a thread's chunk is one run of
-        // consecutive rows, and the longer the run the less the hardware prefetchers lose at
-        // its start (8B Q4_K_M decode, 2 threads: 64 KiB chunks 4.5-4.8 tok/s, 256 KiB 6.0-6.2,
-        // >= 1 MiB 5.7-7.5; the VM's bandwidth varies within minutes). So the matrix is cut into
-        // two chunks per thread (still shared out from the counter), none under 64 KiB.
-        const size_t gemv_bytes =
-            std::max(kGemvChunkBytes, w_stride * static_cast<size_t>(tasks[i].w.n_out) /
-                                          static_cast<size_t>(kGemvChunksPerThread * pool_.size()));
-        chunk_rows[i] =
-            rows_per(n_tokens == 1 ? gemv_bytes : kRowBlockBytes, w_stride, tasks[i].w.layout);
+        // Decode streams each matrix from memory once, and each chunk starts cold (the hardware
+        // prefetchers and the kernels' own prefetches need a while before lines arrive ahead of
+        // the loads), so chunks are as long as the balance between threads allows: the weights
+        // of the whole dispatch (the 8 experts' gate and up matrices of a MoE token together)
+        // are cut into about kGemvChunksPerThread chunks per thread, each matrix into equal runs
+        // of rows no longer than that. Measured against cutting each matrix into 2 chunks per
+        // thread (Q4_K, repacked, from memory, 2 threads, the policies alternating per pass in
+        // one process): 16 x 768 x 2048 experts 31-32 -> 33-34 GB/s, 8 x 2048 x 768 33-35 -> 36-37,
+        // 0.6B q/k/v 36 -> 38-39, 0.6B o 40-41 -> 42; 8B q/k/v, o, gate/up unchanged (37-47).
+        // 2 and 3 chunks per thread came within 2% of 1 on the experts; 3 left the 0.6B's o
+        // 9% slower, 2 the 8B's q/k/v 4% (5 chunks for 2 threads).
+        if (n_tokens == 1) {
+          const size_t bytes = w_stride * static_cast<size_t>(tasks[i].w.n_out);
+          const int64_t pieces = static_cast<int64_t>((bytes + gemv_target - 1) / gemv_target);
+          chunk_rows[i] = round_rows((tasks[i].w.n_out + pieces - 1) / pieces, tasks[i].w.layout);
+        } else {
+          chunk_rows[i] = rows_per(kRowBlockBytes, w_stride, tasks[i].w.layout);
+        }
         chunks = (tasks[i].w.n_out + chunk_rows[i] - 1) / chunk_rows[i];
       }
       first_chunk[i + 1] = first_chunk[i] + chunks;
@@ -317,6 +335,12 @@ class CpuBackend final : public RefBackend {
     const int64_t granule = layout == WeightLayout::kX16 ? cpu::kX16Rows : 4;
     const int64_t rows = static_cast<int64_t>(bytes / std::max<size_t>(w_stride, 1));
     return std::max<int64_t>(granule, rows / granule * granule);
+  }
+
+  // rows rounded up to the layout's row granule (16-row groups of the x16 layout).
+  static int64_t round_rows(int64_t rows, WeightLayout layout) {
+    const int64_t granule = layout == WeightLayout::kX16 ? cpu::kX16Rows : 4;
+    return (rows + granule - 1) / granule * granule;
   }
 
   // Runs fn(begin, end) over rows of `width` elements, on the pool when the op is large.
