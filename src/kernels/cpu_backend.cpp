@@ -331,15 +331,20 @@ class CpuBackend final : public RefBackend {
   // Rows of w_stride bytes that fill about `bytes`, in multiples of the kernels' register tile
   // height (4; 16 for an x16 matrix, whose kernels take whole groups) so no chunk ends in a
   // ragged tile in the middle of the matrix.
+  // Rows of a chunk come in multiples of this: 16-row groups of the x16 layout, else 4.
+  static int64_t row_granule(WeightLayout layout) {
+    return layout == WeightLayout::kX16 ? cpu::kX16Rows : 4;
+  }
+
   static int64_t rows_per(size_t bytes, size_t w_stride, WeightLayout layout) {
-    const int64_t granule = layout == WeightLayout::kX16 ? cpu::kX16Rows : 4;
+    const int64_t granule = row_granule(layout);
     const int64_t rows = static_cast<int64_t>(bytes / std::max<size_t>(w_stride, 1));
     return std::max<int64_t>(granule, rows / granule * granule);
   }
 
-  // rows rounded up to the layout's row granule (16-row groups of the x16 layout).
+  // rows rounded up to the layout's row granule.
   static int64_t round_rows(int64_t rows, WeightLayout layout) {
-    const int64_t granule = layout == WeightLayout::kX16 ? cpu::kX16Rows : 4;
+    const int64_t granule = row_granule(layout);
     return (rows + granule - 1) / granule * granule;
   }
 

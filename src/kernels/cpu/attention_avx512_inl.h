@@ -1,5 +1,5 @@
 // Helpers shared by the AVX-512 attention tile kernels (attention_avx512.cpp for few query rows,
-// attention_rows_avx512.cpp for many, attention_decode_avx512.cpp for decode groups of 2, 4, 8):
+// attention_rows_avx512.cpp for many, attention_decode_avx512.cpp for decode groups of 2 to 8):
 // element loaders for f32 / f16 / bf16 K and V, the vector exp2 of the online softmax, horizontal
 // sum / max, tile widening (with prefetching of the next tile) and prefetches of tiles ahead.
 // Include only from files built with the AVX-512 flags; everything here has internal linkage (the

@@ -68,8 +68,9 @@ void attention_rows_avx2(const AttnTileJob& job);
 void attention_tile_avx512(const AttnTileJob& job);
 // head_dim a multiple of 16, any n_rows (built for many: prefill).
 void attention_rows_avx512(const AttnTileJob& job);
-// Jobs of 2, 4 or 8 rows that all see every key of [j0, j1) (decode), head_dim a multiple of
-// 256 / n_rows: attention_decode_avx512_fits says whether a job qualifies.
+// Jobs of 2 to 8 rows that all see every key of [j0, j1) (decode), run as blocks of 2, 4 or 8
+// rows, head_dim a multiple of 256 / block rows: attention_decode_avx512_fits says whether a job
+// qualifies.
 bool attention_decode_avx512_fits(const AttnTileJob& job);
 void attention_decode_avx512(const AttnTileJob& job);
 
