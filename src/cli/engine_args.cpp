@@ -36,8 +36,9 @@ void add_engine_options(CLI::App& app, EngineArgs* a) {
                  "$LONGCTX_ISA, else the best this CPU runs)")
       ->capture_default_str();
   app.add_flag("--no-repack", a->no_repack,
-               "Keep every weight as stored in the file (default: the cpu backend rearranges "
-               "Q4_K and Q8_0 matrices in place for its AVX-512 kernels; also LONGCTX_REPACK=0)");
+               "Read every weight from the mapped file as stored (default: the weights are "
+               "copied into huge-page memory, Q4_K and Q8_0 matrices rearranged for the AVX-512 "
+               "kernels; also LONGCTX_REPACK=0)");
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
 }
 
@@ -88,7 +89,7 @@ Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
   if (!tv) return tv.status();
 
   ProgressLine load_progress("loading", !a.quiet);
-  ProgressLine repack_progress("arranging weights for the kernels", !a.quiet);
+  ProgressLine repack_progress("placing weights in memory", !a.quiet);
   eo.progress = [&](size_t done, size_t total) { load_progress.update(done, total); };
   eo.repack_progress = [&](size_t done, size_t total) {
     load_progress.finish();

@@ -116,24 +116,13 @@ void MappedFile::reset() {
   size_ = 0;
 }
 
-Status MappedFile::set_writable(const uint8_t* p, size_t n, bool writable) {
+void MappedFile::release(const uint8_t* p, size_t n) {
   LONGCTX_CHECK(p >= data_ && n <= size_ && static_cast<size_t>(p - data_) <= size_ - n);
-  if (n == 0) return Status::ok();
   const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(p) / page * page;
-  const uintptr_t end = reinterpret_cast<uintptr_t>(p) + n;
-  if (::mprotect(reinterpret_cast<void*>(begin), end - begin,
-                 writable ? PROT_READ | PROT_WRITE : PROT_READ) != 0) {
-    return io_error("cannot change the protection of '" + path_ + "': " + errno_text());
-  }
-#ifdef MADV_POPULATE_WRITE
-  // Make the private copies now, in one call: page by page, each first write would trap and,
-  // where a read had already mapped the file's page, replace it with a TLB shoot-down on every
-  // core the process runs on (measured: 14 s of a 4.7 GB model's load went to those). Kernels
-  // before 5.14 do not know the advice; the writes then fault as usual.
-  if (writable) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
-#endif
-  return Status::ok();
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
+  // Advice: a kernel that refuses it leaves the pages resident, which costs memory only.
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 Result<MappedFile> MappedFile::open(const std::string& path) {

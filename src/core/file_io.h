@@ -41,10 +41,10 @@ class MappedFile {
 
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
-  // Allows (or again forbids) writes to the pages holding [p, p + n), a range inside the map.
-  // The mapping is private: written pages become this process's own copies (same resident
-  // size), and the file never changes.
-  Status set_writable(const uint8_t* p, size_t n, bool writable);
+  // Drops this process's pages that lie wholly inside [p, p + n), a range inside the map, from
+  // its resident memory (once their bytes were copied elsewhere). The map stays valid: a later
+  // read faults the page back in from the file (the map is read-only, so no write is lost).
+  void release(const uint8_t* p, size_t n);
   const std::string& path() const { return path_; }
 
  private:

@@ -98,9 +98,10 @@ class GgufFile {
   // True when the bytes are this object's own private map of a file (open), not a caller's
   // buffer (parse).
   bool is_mapped() const { return map_.data() != nullptr; }
-  // A mapped file's tensor bytes made writable (or read-only again): see MappedFile.
-  Status set_tensor_writable(const GgufTensorInfo& t, bool writable) {
-    return map_.set_writable(tensor_data(t), static_cast<size_t>(t.n_bytes), writable);
+  // Lets a mapped file's pages inside [p, p + n) (bytes of this file) leave resident memory:
+  // see MappedFile::release. Nothing for a caller's buffer.
+  void release(const uint8_t* p, size_t n) {
+    if (is_mapped()) map_.release(p, n);
   }
 
   // "general.architecture", or "" when absent.

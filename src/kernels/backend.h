@@ -65,11 +65,14 @@ class KernelBackend {
   virtual void matmul_tasks(const MatmulTask* tasks, int n, int64_t n_tokens) {
     for (int i = 0; i < n; ++i) matmul(tasks[i].w, tasks[i].x, n_tokens, tasks[i].bias, tasks[i].y);
   }
+  // memcpy(dst, src, n) (no overlap) on the backend's threads. Placing weights in new memory
+  // uses it: there the kernel's page faults and zeroing of fresh pages cost as much as the copy.
+  virtual void copy_bytes(void* dst, const void* src, size_t n);
   // Rewrites a matrix (or every expert of a stack) in place, same bytes, into a layout this
   // backend's matmul reads faster, when it has one for the type and shape; returns whether it did
   // (then `layout` names the new layout). The bytes must be writable and, from then on, read by
   // this backend's matmul only: never by get_rows or another backend.
-  // Whether repack would rewrite it (decided before the bytes are made writable).
+  // Whether repack would rewrite it.
   virtual bool repackable(const WeightMatrix& w) const {
     (void)w;
     return false;

@@ -276,6 +276,21 @@ class CpuBackend final : public RefBackend {
     s->layout = WeightLayout::kX16;
     return true;
   }
+  void copy_bytes(void* dst, const void* src, size_t n) override {
+    // In 2 MiB units of the destination (a huge page each), so no two threads fault one page.
+    constexpr uintptr_t kUnit = uintptr_t{2} << 20;
+    const auto d0 = reinterpret_cast<uintptr_t>(dst);
+    const int64_t n_units = static_cast<int64_t>((d0 + n + kUnit - 1) / kUnit - d0 / kUnit);
+    std::lock_guard<std::mutex> lock(op_mu_);
+    pool_.run([&](int ith, int nth) {
+      int64_t u0, u1;
+      split_range(n_units, ith, nth, &u0, &u1);
+      if (u0 >= u1) return;
+      const uintptr_t b = std::max(d0, (d0 / kUnit + static_cast<uintptr_t>(u0)) * kUnit);
+      const uintptr_t e = std::min(d0 + n, (d0 / kUnit + static_cast<uintptr_t>(u1)) * kUnit);
+      std::memcpy(reinterpret_cast<void*>(b), static_cast<const uint8_t*>(src) + (b - d0), e - b);
+    });
+  }
 
  private:
   bool x16_ready(TensorType type, WeightLayout layout, int64_t n_out) const {

@@ -66,6 +66,10 @@ void KernelBackend::convert_row(TensorType t, const float* x, int64_t n, void* d
   abort_on_error(quantize_row(t, x, dst, n), "convert_row");
 }
 
+void KernelBackend::copy_bytes(void* dst, const void* src, size_t n) {
+  if (n > 0) std::memcpy(dst, src, n);
+}
+
 void abort_on_error(const Status& st, const char* op) {
   if (!st.is_ok()) {
     std::fprintf(stderr, "kernel %s: %s\n", op, st.message().c_str());

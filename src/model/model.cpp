@@ -2,6 +2,9 @@
 // checking its presence, shape and type; 1-D tensors are decoded to f32 vectors.
 #include "model/model.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "model/forward.h"
@@ -33,7 +36,7 @@ Result<std::vector<float>> load_vector(const GgufFile& f, const GgufTensorInfo& 
 }
 
 // The field of `w` that the tensor `desc` fills: a matrix, an expert stack or a vector (all null
-// for a role this list does not know). One switch serves binding and repacking.
+// for a role this list does not know). One switch serves binding and placing.
 struct WeightSlot {
   WeightMatrix* matrix = nullptr;
   ExpertStack* stack = nullptr;
@@ -157,35 +160,63 @@ Result<std::unique_ptr<Model>> Model::from_gguf(GgufFile file, const ModelLoadOp
   return m;
 }
 
-Result<int> Model::repack_weights(KernelBackend& backend,
-                                  const std::function<void(size_t, size_t)>& progress) {
-  if (!file_.is_mapped()) return 0;
-  int n = 0;
+Result<Model::Placement> Model::place_weights(KernelBackend& backend,
+                                              const std::function<void(size_t, size_t)>& progress) {
+  LONGCTX_CHECK(placed_.size() == 0);  // once per model: the file's pages are gone after
   const std::vector<TensorDesc> list = model_tensors(hp_);
+  // The tensors to place and each one's offset: 4 KiB apart, so no two share a page.
+  constexpr uint64_t kAlign = 4096;
+  std::vector<uint64_t> offset(list.size(), UINT64_MAX);
+  uint64_t total = 0;
   for (size_t i = 0; i < list.size(); ++i) {
     const TensorDesc& desc = list[i];
-    if (progress) progress(i, list.size());
-    // Never the embedding table (get_rows reads its rows) nor an output tied to it.
-    if (desc.role == TensorRole::kTokenEmbd ||
-        (desc.role == TensorRole::kOutput && hp_.tied_embeddings)) {
-      continue;
-    }
+    if (desc.role == TensorRole::kTokenEmbd && !hp_.tied_embeddings) continue;
     const WeightSlot slot = slot_of(desc, w_);
-    WeightMatrix* m = slot.matrix;
-    ExpertStack* s = slot.stack;
-    if (m == nullptr && s == nullptr) continue;
-    // Only the tensors the backend takes are made writable: that turns their pages into
-    // private copies.
-    if (m != nullptr ? !backend.repackable(*m) : !backend.repackable(*s)) continue;
+    if (slot.matrix == nullptr && slot.stack == nullptr) continue;
+    offset[i] = total;
+    total += (file_.find_tensor(desc.name)->n_bytes + kAlign - 1) / kAlign * kAlign;
+  }
+  auto buf = LargeBuffer::allocate(static_cast<size_t>(total));
+  if (!buf) return buf.status().with_context("placing the weights in memory");
+  placed_ = std::move(buf.value());
+
+  Placement r;
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (progress) progress(i, list.size());
+    if (offset[i] == UINT64_MAX) continue;
+    const TensorDesc& desc = list[i];
     const GgufTensorInfo* t = file_.find_tensor(desc.name);
     LONGCTX_CHECK(t != nullptr);
-    LONGCTX_RETURN_IF_ERROR(file_.set_tensor_writable(*t, true));
-    const bool done = m != nullptr ? backend.repack(m) : backend.repack(s);
-    LONGCTX_RETURN_IF_ERROR(file_.set_tensor_writable(*t, false));
-    n += done ? 1 : 0;
+    // In pieces, each released once copied, so the file's pages and the copy of one tensor
+    // (an output head is 0.5 GB) are not resident together.
+    constexpr size_t kPiece = size_t{16} << 20;
+    const uint8_t* src = file_.tensor_data(*t);
+    uint8_t* dst = placed_.data() + offset[i];
+    for (size_t done = 0; done < t->n_bytes;) {
+      const size_t n = std::min<size_t>(kPiece, t->n_bytes - done);
+      backend.copy_bytes(dst + done, src + done, n);
+      file_.release(src + done, n);
+      done += n;
+    }
+    r.tensors += 1;
+    r.bytes += t->n_bytes;
+    const WeightSlot slot = slot_of(desc, w_);
+    if (desc.role == TensorRole::kTokenEmbd) {
+      // Tied: get_rows and the output head read the same copy, in the file's layout.
+      w_.token_embd.data = dst;
+      w_.output.data = dst;
+      continue;
+    }
+    if (slot.matrix != nullptr) {
+      slot.matrix->data = dst;
+      if (backend.repackable(*slot.matrix) && backend.repack(slot.matrix)) r.repacked += 1;
+    } else {
+      slot.stack->data = dst;
+      if (backend.repackable(*slot.stack) && backend.repack(slot.stack)) r.repacked += 1;
+    }
   }
   if (progress) progress(list.size(), list.size());
-  return n;
+  return r;
 }
 
 uint64_t Model::active_params(int64_t n_expert_used) const {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/large_buffer.h"
 #include "core/status.h"
 #include "gguf/gguf.h"
 #include "kernels/backend.h"
@@ -73,14 +74,22 @@ class Model {
   uint64_t active_params(int64_t n_expert_used) const;
   const ModelSummary& summary() const { return summary_; }
 
-  // Lets `backend` rewrite matrices in place into the layouts its kernels read faster
-  // (KernelBackend::repack): every matrix the forward pass only multiplies with, never the
-  // embedding table (rows are looked up) or an output tied to it. Only for a mapped file: the
-  // written pages become private copies of the mapping, so resident memory stays the size of
-  // the weights and the file is untouched. Returns the number of tensors repacked.
+  // Copies every matrix the forward pass multiplies with into one anonymous buffer on huge
+  // pages, lets `backend` rewrite each copy into the layout its kernels read faster
+  // (KernelBackend::repack), and drops the file's pages of those tensors from resident memory.
+  // Decode streams these bytes for every token: on the file's 4 KiB pages each page needs its
+  // own TLB entry and the hardware prefetchers stop at every page boundary, and an MoE
+  // expert's first use after loading takes page faults. The embedding table stays in the file
+  // (get_rows reads a few rows) unless the output head is tied to it. Resident memory stays the
+  // size of the weights (plus one 16 MiB piece while copying); the file is never written.
   // progress(tensors visited, total) after each tensor.
-  Result<int> repack_weights(KernelBackend& backend,
-                             const std::function<void(size_t, size_t)>& progress = {});
+  struct Placement {
+    int tensors = 0;   // copied into the buffer
+    int repacked = 0;  // of those, rearranged by the backend
+    uint64_t bytes = 0;
+  };
+  Result<Placement> place_weights(KernelBackend& backend,
+                                  const std::function<void(size_t, size_t)>& progress = {});
 
  private:
   Model() = default;
@@ -89,6 +98,7 @@ class Model {
   ModelWeights w_;
   const Architecture* arch_ = nullptr;
   ModelSummary summary_;
+  LargeBuffer placed_;  // the weights place_weights copied; empty before
 };
 
 }  // namespace longctx

@@ -51,9 +51,10 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   const std::optional<uint64_t> avail = available_memory_bytes();
   if (options.repack && !(repack_env != nullptr && std::string(repack_env) == "0") &&
       (!avail || e->model_->weight_bytes() <= *avail)) {
-    auto n = e->model_->repack_weights(*e->backend_, options.repack_progress);
+    auto n = e->model_->place_weights(*e->backend_, options.repack_progress);
     if (!n) return n.status().with_context(options.model_path);
-    e->repacked_tensors_ = *n;
+    e->repacked_tensors_ = n->repacked;
+    e->placed_tensors_ = n->tensors;
   }
 
   if (!options.tokenizer_path.empty()) {

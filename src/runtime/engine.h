@@ -34,13 +34,14 @@ struct EngineOptions {
   std::string backend = "auto";
   std::string isa = "auto";  // cpu backend: auto, scalar, avx2, avx512
   int n_threads = 0;         // 0 = all cores
-  // Let the backend rearrange weights in place for its kernels (Model::repack_weights); off
-  // also when the environment has LONGCTX_REPACK=0, or when the weights exceed the memory
-  // available (the rearranged pages are private copies the system cannot drop and re-read).
+  // Copy the weights into huge-page memory and let the backend rearrange them for its kernels
+  // (Model::place_weights); off also when the environment has LONGCTX_REPACK=0, or when the
+  // weights exceed the memory available (the copies are memory the system cannot drop and
+  // re-read from the file, as it can the file's own pages).
   bool repack = true;
   RopeOverrides rope;
-  // Loading progress: (tensors bound, total); then, while the backend repacks weights,
-  // (tensors visited, total) through repack_progress.
+  // Loading progress: (tensors bound, total); then, while the weights are copied and
+  // rearranged, (tensors visited, total) through repack_progress.
   std::function<void(size_t done, size_t total)> progress;
   std::function<void(size_t done, size_t total)> repack_progress;
 };
@@ -65,6 +66,7 @@ class Engine {
   std::string backend_description() const { return backend_->describe(); }
   // Weight tensors the backend rearranged in place at load (EngineOptions::repack).
   int repacked_tensors() const { return repacked_tensors_; }
+  int placed_tensors() const { return placed_tensors_; }
   // The tokenizer, or nullptr when the GGUF carries none and none was given (token ids only).
   const Tokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
   // tokenizer.chat_template of the GGUF ("" when absent).
@@ -84,6 +86,7 @@ class Engine {
   std::unique_ptr<Model> model_;
   std::unique_ptr<KernelBackend> backend_;
   int repacked_tensors_ = 0;
+  int placed_tensors_ = 0;
   std::optional<Tokenizer> tokenizer_;
   std::string chat_template_;
   ref::RopeParams rope_;

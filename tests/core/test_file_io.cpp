@@ -3,8 +3,10 @@
 
 #include "common/temp_path.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "core/file_io.h"
 
@@ -47,6 +49,29 @@ TEST(FileIo, AtomicWriteThenMap) {
 
 namespace longctx {
 namespace {
+
+TEST(FileIo, ReleasedPagesReadBackFromTheFile) {
+  // release() only drops resident pages: the map stays valid and reads the file's bytes again,
+  // for ranges at and off page boundaries, empty, and the whole map.
+  std::string bytes(5 * 4096 + 123, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7 + i / 4096);
+  std::string path = testing_util::unique_temp_path("release.bin");
+  ASSERT_TRUE(write_file_atomic(path, bytes).is_ok());
+  auto m = MappedFile::open(path);
+  ASSERT_TRUE(m.is_ok());
+  const std::string first(reinterpret_cast<const char*>(m->data()), m->size());
+  ASSERT_EQ(first, bytes);
+  for (auto [at, n] : {std::pair<size_t, size_t>{100, 9000},
+                       {4096, 8192},
+                       {0, 0},
+                       {bytes.size(), 0},
+                       {0, bytes.size()}}) {
+    m->release(m->data() + at, n);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(m->data()), m->size()), bytes)
+        << "after releasing " << n << " bytes at " << at;
+  }
+  std::remove(path.c_str());
+}
 
 TEST(FileIo, DirectoryIsNotAFile) {
   auto r = read_file(::testing::TempDir());

@@ -6,6 +6,7 @@
 // PyTorch in the other kernel tests).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -311,6 +312,34 @@ TEST_P(Backends, KvRowConversionIsTheReferenceRounding) {
     ref_->convert_row(t, x.data(), static_cast<int64_t>(x.size()), want.data());
     cpu_->convert_row(t, x.data(), static_cast<int64_t>(x.size()), got.data());
     EXPECT_EQ(want, got) << type_name(t);
+  }
+}
+
+TEST_P(Backends, CopyBytesCopiesExactlyTheRange) {
+  // Sizes around the 2 MiB units the threads split on, from destinations at and off a unit's
+  // start; the bytes on either side of the range must stay untouched.
+  constexpr size_t kMiB = size_t{1} << 20;
+  std::vector<uint8_t> src(6 * kMiB);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
+  std::vector<uint8_t> dst(src.size() + 4 * kMiB);
+  // The first byte of dst at a 2 MiB boundary, to place destinations relative to units.
+  const auto base = reinterpret_cast<uintptr_t>(dst.data());
+  const size_t aligned = ((base + 2 * kMiB - 1) / (2 * kMiB)) * (2 * kMiB) - base;
+  for (size_t off : {size_t{0}, size_t{1}, 2 * kMiB - 3}) {
+    for (size_t n : {size_t{0}, size_t{63}, 2 * kMiB - 1, 2 * kMiB, 2 * kMiB + 1, 4 * kMiB + 12345,
+                     6 * kMiB - 5}) {
+      std::fill(dst.begin(), dst.end(), uint8_t{0xA5});
+      uint8_t* d = dst.data() + aligned + off;
+      ASSERT_LE(aligned + off + n, dst.size());
+      cpu_->copy_bytes(d, src.data() + 3, std::min(n, src.size() - 3));
+      const size_t m = std::min(n, src.size() - 3);
+      EXPECT_EQ(std::memcmp(d, src.data() + 3, m), 0) << "off " << off << " n " << n;
+      const size_t before = static_cast<size_t>(d - dst.data());
+      EXPECT_EQ(std::count(dst.begin(), dst.begin() + static_cast<std::ptrdiff_t>(before), 0xA5),
+                static_cast<std::ptrdiff_t>(before));
+      EXPECT_EQ(std::count(dst.begin() + static_cast<std::ptrdiff_t>(before + m), dst.end(), 0xA5),
+                static_cast<std::ptrdiff_t>(dst.size() - before - m));
+    }
   }
 }
 

@@ -3,11 +3,14 @@
 // without reloading, and bad models or inputs are errors that name the problem.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "gguf/gguf_writer.h"
+#include "kernels/cpu/isa.h"
 #include "runtime/engine.h"
 #include "runtime/engine_test_util.h"
 #include "runtime/session.h"
@@ -204,6 +207,66 @@ TEST(Engine, ContextBeyondNativeWarnsWithAYarnSuggestion) {
       << (*s)->warning();
   auto ok = e->new_session({.n_ctx = 4096});
   EXPECT_TRUE((*ok)->warning().empty());
+}
+
+// Whether [p, p + n) lies inside the engine's mapped GGUF file.
+bool in_file(const Engine& e, const void* p) {
+  const GgufFile& f = e.model().gguf();
+  const auto* b = static_cast<const uint8_t*>(p);
+  const GgufTensorInfo& first = f.tensors().front();
+  const uint8_t* lo = f.tensor_data(first) - first.offset;  // start of the data section
+  uint64_t end = 0;
+  for (const GgufTensorInfo& t : f.tensors()) end = std::max(end, t.offset + t.n_bytes);
+  return b >= lo && b < lo + end;
+}
+
+TEST(Engine, PlacedWeightsGiveTheLogitsOfTheMappedFileBitForBit) {
+  // Placement copies the weights out of the file (the embedding table only when the output
+  // head is tied to it) and, on paths without a repacked layout, must change nothing else:
+  // the same kernels read the same bytes. qwen3-tiny is tied, qwen3moe-tiny is not.
+  const std::string dense = write_tiny_model({.type = TensorType::Q8_0}, "placed_dense.gguf");
+  const std::string moe =
+      write_tiny_model({.shape = "qwen3moe-tiny", .type = TensorType::Q8_0}, "placed_moe.gguf");
+  for (const std::string& path : {dense, moe}) {
+    for (const char* isa : {"", "avx2"}) {
+      auto load_with = [&](bool place) {
+        EngineOptions o;
+        o.model_path = path;
+        o.backend = *isa ? "cpu" : "ref";
+        if (*isa) o.isa = isa;
+        o.n_threads = 2;
+        o.repack = place;
+        auto e = Engine::load(o);
+        EXPECT_TRUE(e.is_ok()) << e.status().message();
+        return e.is_ok() ? std::move(e.value()) : nullptr;
+      };
+      auto mapped = load_with(false);
+      auto placed = load_with(true);
+      ASSERT_TRUE(mapped && placed);
+      if (*isa && !cpu::isa_supported(cpu::Isa::kAvx2)) continue;
+      const std::string what = path + (*isa ? " cpu-avx2" : " ref");
+      EXPECT_EQ(mapped->placed_tensors(), 0) << what;
+      EXPECT_EQ(placed->repacked_tensors(), 0) << what;
+      const ModelWeights& w = placed->model().weights();
+      const bool tied = placed->hparams().tied_embeddings;
+      // Every matrix: 7 per dense layer (4 attention, 3 FFN), 4 per MoE layer (4 attention,
+      // the router, 3 expert stacks), the output head; the embedding table when tied.
+      const int64_t n_layer = placed->hparams().n_layer;
+      const bool is_moe = placed->hparams().n_expert > 0;
+      EXPECT_EQ(placed->placed_tensors(), n_layer * (is_moe ? 8 : 7) + 1) << what;
+      EXPECT_EQ(in_file(*placed, w.token_embd.data), !tied) << what;
+      EXPECT_FALSE(in_file(*placed, w.output.data)) << what;
+      for (const LayerWeights& L : w.layers) {
+        EXPECT_FALSE(in_file(*placed, L.attn_q.data)) << what;
+        EXPECT_FALSE(in_file(*placed, is_moe ? L.ffn_down_exps.data : L.ffn_down.data)) << what;
+      }
+      EXPECT_TRUE(in_file(*mapped, mapped->model().weights().output.data)) << what;
+      auto a = session(*mapped);
+      auto b = session(*placed);
+      const auto ids = prompt(9, 512);
+      EXPECT_EQ(all_logits(*a, ids), all_logits(*b, ids)) << what;
+    }
+  }
 }
 
 TEST(Engine, AContextThatCannotFitInMemoryIsRefusedBeforeAllocating) {
