@@ -343,14 +343,14 @@ class CpuBackend final : public RefBackend {
     }
   }
 
-  // Rows of w_stride bytes that fill about `bytes`, in multiples of the kernels' register tile
-  // height (4; 16 for an x16 matrix, whose kernels take whole groups) so no chunk ends in a
-  // ragged tile in the middle of the matrix.
-  // Rows of a chunk come in multiples of this: 16-row groups of the x16 layout, else 4.
+  // Rows of a chunk come in multiples of the kernels' register tile height (4; 16 for an x16
+  // matrix, whose kernels take whole groups), so no chunk ends in a ragged tile in the middle
+  // of the matrix.
   static int64_t row_granule(WeightLayout layout) {
     return layout == WeightLayout::kX16 ? cpu::kX16Rows : 4;
   }
 
+  // Rows of w_stride bytes that fill about `bytes`, a multiple of the granule (at least one).
   static int64_t rows_per(size_t bytes, size_t w_stride, WeightLayout layout) {
     const int64_t granule = row_granule(layout);
     const int64_t rows = static_cast<int64_t>(bytes / std::max<size_t>(w_stride, 1));
