@@ -60,12 +60,25 @@ class Cursor {
     return true;
   }
   bool read_string(std::string* out) {
+    std::string_view v;
+    if (!read_string_view(&v)) return false;
+    out->assign(v);
+    return true;
+  }
+  // The string at the cursor as a view into the bytes (valid while they are).
+  bool read_string_view(std::string_view* out) {
     uint64_t len = 0;
     if (remaining() < sizeof(len)) return false;
     std::memcpy(&len, data_ + pos_, sizeof(len));
     if (len > remaining() - sizeof(len)) return false;
-    out->assign(reinterpret_cast<const char*>(data_ + pos_ + sizeof(len)), len);
+    *out = std::string_view(reinterpret_cast<const char*>(data_ + pos_ + sizeof(len)), len);
     pos_ += sizeof(len) + len;
+    return true;
+  }
+  bool read_bytes(uint64_t n, std::string* out) {
+    if (n > remaining()) return false;
+    out->assign(reinterpret_cast<const char*>(data_ + pos_), n);
+    pos_ += n;
     return true;
   }
   // Length field of the string at the cursor (for error messages), or 0 if unreadable.
@@ -188,17 +201,56 @@ Status read_value(Cursor& c, GgufType type, const std::string& key, int depth, u
                               std::to_string(min_value_bytes(elem)) + " bytes each but only " +
                               std::to_string(c.remaining()) + " bytes are left" + at(c));
       }
-      if (count > *budget) {
+      // A nested array is a whole GgufValue (~160 bytes) per element, so it weighs more.
+      const uint64_t cost = elem == GgufType::ARRAY ? lim::kNestedArrayCost : 1;
+      if (count > *budget / cost) {
         return invalid_format("key '" + key + "': array of " + std::to_string(count) +
                               " elements exceeds the limit of " +
                               std::to_string(lim::kMaxMetadataElements) +
-                              " array elements per file");
+                              " array elements per file (a nested array counts " +
+                              std::to_string(lim::kNestedArrayCost) + ")");
       }
-      *budget -= count;
+      *budget -= count * cost;
       out->elem_type = elem;
-      out->elems.resize(count);
-      for (uint64_t k = 0; k < count; ++k) {
-        LONGCTX_RETURN_IF_ERROR(read_value(c, elem, key, depth + 1, budget, &out->elems[k]));
+      if (elem == GgufType::ARRAY) {
+        out->nested.resize(count);
+        for (uint64_t k = 0; k < count; ++k) {
+          LONGCTX_RETURN_IF_ERROR(read_value(c, elem, key, depth + 1, budget, &out->nested[k]));
+        }
+        return Status::ok();
+      }
+      if (elem == GgufType::STRING) {
+        // One blob and the end offsets (see GgufValue); each length is checked by the cursor. A
+        // first pass over a copy of the cursor sizes the blob exactly.
+        Cursor sizing = c;
+        uint64_t total = 0;
+        std::string_view s;
+        for (uint64_t k = 0; k < count && sizing.read_string_view(&s); ++k) total += s.size();
+        out->packed.reserve(total);
+        out->ends.resize(count);
+        for (uint64_t k = 0; k < count; ++k) {
+          if (!c.read_string_view(&s)) {
+            return string_error(c, "key '" + key + "' element " + std::to_string(k));
+          }
+          out->packed += s;
+          out->ends[k] = out->packed.size();
+        }
+        return Status::ok();
+      }
+      // Scalars: the element bytes as they are (count * size fits: checked above).
+      const uint64_t start = c.pos();
+      if (!c.read_bytes(count * gguf_elem_size(elem), &out->packed)) {
+        return truncated("array");
+      }
+      if (elem == GgufType::BOOL) {
+        for (uint64_t k = 0; k < count; ++k) {
+          const auto v = static_cast<uint8_t>(out->packed[k]);
+          if (v > 1) {
+            return invalid_format("key '" + key + "': bool element " + std::to_string(k) + " is " +
+                                  std::to_string(v) + " (must be 0 or 1) at byte " +
+                                  std::to_string(start + k));
+          }
+        }
       }
       return Status::ok();
     }
@@ -271,6 +323,9 @@ Result<GgufFile> GgufFile::open(const std::string& path) {
   GgufFile f = std::move(parsed).value();
   // A private read-only mapping keeps its address when moved, so base_ stays valid.
   f.map_ = std::move(m).value();
+  // Everything in the header now has its own copy: its pages (5 MiB for a Qwen3 vocabulary)
+  // need not stay resident.
+  f.release(f.base_, std::min<uint64_t>(f.data_offset_, f.size_));
   return f;
 }
 

@@ -16,10 +16,14 @@ constexpr uint32_t kMaxDims = 4;
 constexpr uint64_t kMaxTensorName = 63;
 // Nested arrays deeper than this are rejected (gguf-py writes them; nobody needs depth > 2).
 constexpr int kMaxArrayDepth = 8;
-// Total array elements over all metadata. Each parsed element costs ~100 bytes of memory, so this
-// bounds what a hostile header can make us allocate (~420 MB) while leaving 4x headroom over the
-// largest real vocabularies (4 arrays - tokens, scores, types, merges - of ~262k entries).
+// Total array elements over all metadata, with 4x headroom over the largest real vocabularies (4
+// arrays - tokens, scores, types, merges - of ~262k entries). Arrays are stored packed: a scalar
+// element costs its own size, a string element 8 bytes plus its bytes (which the file holds), so
+// a hostile header can make us allocate at most ~34 MB beyond the file's own string bytes. An
+// element that is itself an array is a whole value (~160 bytes) and counts kNestedArrayCost
+// elements, which caps those at 262,144 (~42 MB); real files have none or a handful.
 constexpr uint64_t kMaxMetadataElements = uint64_t{1} << 22;
+constexpr uint64_t kNestedArrayCost = 16;
 // Key and tensor counts: real models have tens of keys and at most a few thousand tensors (a
 // 94-layer MoE has ~1,100); the caps only stop a corrupt count from driving the parse.
 constexpr uint64_t kMaxKeys = uint64_t{1} << 16;

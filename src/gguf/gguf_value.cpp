@@ -2,6 +2,7 @@
 // getters of GgufFile, whose errors name the key and what was found instead.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "gguf/gguf.h"
@@ -105,6 +106,98 @@ const char* gguf_type_name(GgufType t) {
   return "unknown";
 }
 
+size_t gguf_elem_size(GgufType t) {
+  switch (t) {
+    case GgufType::UINT8:
+    case GgufType::INT8:
+    case GgufType::BOOL:
+      return 1;
+    case GgufType::UINT16:
+    case GgufType::INT16:
+      return 2;
+    case GgufType::UINT32:
+    case GgufType::INT32:
+    case GgufType::FLOAT32:
+      return 4;
+    case GgufType::UINT64:
+    case GgufType::INT64:
+    case GgufType::FLOAT64:
+      return 8;
+    case GgufType::STRING:
+    case GgufType::ARRAY:
+      break;
+  }
+  return 0;
+}
+
+size_t GgufValue::size() const {
+  if (type != GgufType::ARRAY) return 0;
+  if (elem_type == GgufType::STRING) return ends.size();
+  if (elem_type == GgufType::ARRAY) return nested.size();
+  const size_t w = gguf_elem_size(elem_type);
+  return w == 0 ? 0 : packed.size() / w;
+}
+
+namespace {
+
+// The packed little-endian element at p as a T (GGUF and every supported host are little-endian).
+template <class T>
+T load(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+}  // namespace
+
+GgufValue GgufValue::element(size_t k) const {
+  if (elem_type == GgufType::ARRAY) return nested[k];
+  GgufValue e;
+  e.type = elem_type;
+  if (elem_type == GgufType::STRING) {
+    e.str = string_element(k);
+    return e;
+  }
+  const char* p = packed.data() + k * gguf_elem_size(elem_type);
+  switch (elem_type) {
+    case GgufType::UINT8:
+    case GgufType::BOOL:
+      e.u = load<uint8_t>(p);
+      break;
+    case GgufType::INT8:
+      e.i = load<int8_t>(p);
+      break;
+    case GgufType::UINT16:
+      e.u = load<uint16_t>(p);
+      break;
+    case GgufType::INT16:
+      e.i = load<int16_t>(p);
+      break;
+    case GgufType::UINT32:
+      e.u = load<uint32_t>(p);
+      break;
+    case GgufType::INT32:
+      e.i = load<int32_t>(p);
+      break;
+    case GgufType::UINT64:
+      e.u = load<uint64_t>(p);
+      break;
+    case GgufType::INT64:
+      e.i = load<int64_t>(p);
+      break;
+    case GgufType::FLOAT32:
+      e.f = load<float>(p);
+      break;
+    case GgufType::FLOAT64:
+      e.f = load<double>(p);
+      break;
+    case GgufType::STRING:
+    case GgufType::ARRAY:
+      break;
+  }
+  return e;
+}
+
 bool GgufValue::is_integer() const {
   return is_unsigned(type) || type == GgufType::INT8 || type == GgufType::INT16 ||
          type == GgufType::INT32 || type == GgufType::INT64;
@@ -124,16 +217,17 @@ std::string GgufValue::to_string(size_t max_elems) const {
       return quote(str, kMaxShownString);
     case GgufType::ARRAY: {
       // Short arrays in full: [1, 2, 3]. Long ones: [151936 strings: "!", "\"", ... ].
-      const bool abbreviated = elems.size() > max_elems;
+      const size_t n = size();
+      const bool abbreviated = n > max_elems;
       std::string out = "[";
       if (abbreviated) {
-        out += std::to_string(elems.size()) + " " + gguf_type_name(elem_type) +
+        out += std::to_string(n) + " " + gguf_type_name(elem_type) +
                (elem_type == GgufType::STRING ? "s: " : ": ");
       }
-      const size_t shown = abbreviated ? max_elems : elems.size();
+      const size_t shown = abbreviated ? max_elems : n;
       for (size_t k = 0; k < shown; ++k) {
         if (k) out += ", ";
-        out += elems[k].to_string(max_elems);
+        out += element(k).to_string(max_elems);
       }
       out += abbreviated ? ", ... ]" : "]";
       return out;
@@ -197,8 +291,8 @@ Result<std::vector<std::string>> GgufFile::get_string_array(std::string_view key
     return invalid_format(type_error(key, *v, "array of string"));
   }
   std::vector<std::string> out;
-  out.reserve(v->elems.size());
-  for (const GgufValue& e : v->elems) out.push_back(e.str);
+  out.reserve(v->size());
+  for (size_t k = 0; k < v->size(); ++k) out.emplace_back(v->string_element(k));
   return out;
 }
 
@@ -210,11 +304,12 @@ Result<std::vector<int64_t>> GgufFile::get_int_array(std::string_view key) const
   if (v->type != GgufType::ARRAY || !probe.is_integer()) {
     return invalid_format(type_error(key, *v, "array of integers"));
   }
-  std::vector<int64_t> out(v->elems.size());
+  std::vector<int64_t> out(v->size());
   for (size_t k = 0; k < out.size(); ++k) {
-    if (!as_int64(v->elems[k], &out[k])) {
+    const GgufValue e = v->element(k);
+    if (!as_int64(e, &out[k])) {
       return invalid_format("key '" + std::string(key) + "' element " + std::to_string(k) + " is " +
-                            std::to_string(v->elems[k].u) + " (does not fit in int64)");
+                            std::to_string(e.u) + " (does not fit in int64)");
     }
   }
   return out;
@@ -228,9 +323,9 @@ Result<std::vector<double>> GgufFile::get_float_array(std::string_view key) cons
   if (v->type != GgufType::ARRAY || !(probe.is_integer() || probe.is_float())) {
     return invalid_format(type_error(key, *v, "array of numbers"));
   }
-  std::vector<double> out(v->elems.size());
+  std::vector<double> out(v->size());
   for (size_t k = 0; k < out.size(); ++k) {
-    const GgufValue& e = v->elems[k];
+    const GgufValue e = v->element(k);
     out[k] = e.is_float()          ? e.f
              : is_unsigned(e.type) ? static_cast<double>(e.u)
                                    : static_cast<double>(e.i);

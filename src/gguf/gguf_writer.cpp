@@ -59,13 +59,38 @@ Status validate_value(const GgufValue& v, const std::string& key, int depth) {
         return invalid_argument("key '" + key + "': arrays nested deeper than " +
                                 std::to_string(lim::kMaxArrayDepth) + " levels");
       }
-      for (size_t k = 0; k < v.elems.size(); ++k) {
-        if (v.elems[k].type != v.elem_type) {
-          return invalid_argument("key '" + key + "': element " + std::to_string(k) + " has type " +
-                                  gguf_type_name(v.elems[k].type) + " in an array of " +
-                                  gguf_type_name(v.elem_type));
+      if (v.elem_type == GgufType::ARRAY || !v.nested.empty()) {
+        for (size_t k = 0; k < v.nested.size(); ++k) {
+          if (v.nested[k].type != v.elem_type) {
+            return invalid_argument("key '" + key + "': element " + std::to_string(k) +
+                                    " has type " + gguf_type_name(v.nested[k].type) +
+                                    " in an array of " + gguf_type_name(v.elem_type));
+          }
+          LONGCTX_RETURN_IF_ERROR(validate_value(v.nested[k], key, depth + 1));
         }
-        LONGCTX_RETURN_IF_ERROR(validate_value(v.elems[k], key, depth + 1));
+      } else if (v.elem_type == GgufType::STRING) {
+        for (size_t k = 0; k < v.ends.size(); ++k) {
+          if (v.ends[k] < (k ? v.ends[k - 1] : 0) || v.ends[k] > v.packed.size()) {
+            return invalid_argument("key '" + key + "': string element " + std::to_string(k) +
+                                    " ends outside the packed bytes");
+          }
+        }
+        if ((v.ends.empty() ? 0 : v.ends.back()) != v.packed.size()) {
+          return invalid_argument("key '" + key + "': packed string bytes past the last element");
+        }
+      } else {
+        const size_t w = gguf_elem_size(v.elem_type);
+        if (w == 0 || v.packed.size() % w != 0) {
+          return invalid_argument("key '" + key + "': " + std::to_string(v.packed.size()) +
+                                  " packed bytes are not whole " + gguf_type_name(v.elem_type) +
+                                  " elements");
+        }
+        for (size_t k = 0; v.elem_type == GgufType::BOOL && k < v.packed.size(); ++k) {
+          if (static_cast<uint8_t>(v.packed[k]) > 1) {
+            return invalid_argument("key '" + key + "': bool element " + std::to_string(k) +
+                                    " is not 0 or 1");
+          }
+        }
       }
       break;
     default:
@@ -130,8 +155,18 @@ class Encoder {
         break;
       case GgufType::ARRAY:
         put<uint32_t>(static_cast<uint32_t>(v.elem_type));
-        put<uint64_t>(v.elems.size());
-        for (const GgufValue& e : v.elems) put_value(e);
+        put<uint64_t>(v.size());
+        if (v.elem_type == GgufType::ARRAY || !v.nested.empty()) {
+          for (const GgufValue& e : v.nested) put_value(e);
+        } else if (v.elem_type == GgufType::STRING) {
+          for (size_t k = 0; k < v.ends.size(); ++k) {
+            const std::string_view e = v.string_element(k);
+            put<uint64_t>(e.size());
+            bytes += e;
+          }
+        } else {
+          bytes += v.packed;  // already the little-endian element bytes
+        }
         break;
     }
   }
@@ -202,14 +237,39 @@ GgufValue gguf_string(std::string v) {
 GgufValue gguf_array(GgufType elem_type, std::vector<GgufValue> elems) {
   auto r = scalar(GgufType::ARRAY);
   r.elem_type = elem_type;
-  r.elems = std::move(elems);
+  // Packed (see GgufValue) when every element has the array's type and fits it; otherwise the
+  // elements stay values in `nested`, so that GgufWriter::set names the one that does not.
+  bool packable = elem_type != GgufType::ARRAY;
+  for (const GgufValue& e : elems) {
+    if (!packable) break;
+    packable = e.type == elem_type && validate_value(e, "", 1).is_ok();
+  }
+  if (!packable) {
+    r.nested = std::move(elems);
+    return r;
+  }
+  if (elem_type == GgufType::STRING) {
+    r.ends.reserve(elems.size());
+    for (const GgufValue& e : elems) {
+      r.packed += e.str;
+      r.ends.push_back(r.packed.size());
+    }
+    return r;
+  }
+  Encoder enc;
+  for (const GgufValue& e : elems) enc.put_value(e);
+  r.packed = std::move(enc.bytes);
   return r;
 }
 GgufValue gguf_string_array(const std::vector<std::string>& v) {
-  std::vector<GgufValue> elems;
-  elems.reserve(v.size());
-  for (const std::string& s : v) elems.push_back(gguf_string(s));
-  return gguf_array(GgufType::STRING, std::move(elems));
+  auto r = scalar(GgufType::ARRAY);
+  r.elem_type = GgufType::STRING;
+  r.ends.reserve(v.size());
+  for (const std::string& s : v) {
+    r.packed += s;
+    r.ends.push_back(r.packed.size());
+  }
+  return r;
 }
 
 GgufWriter::GgufWriter(GgufWriterOptions options) : options_(options) {

@@ -120,7 +120,7 @@ Result<ModelHparams> ModelHparams::from_gguf(const GgufFile& f) {
     if (t->dims[1] > 0xffffffffull) return invalid_format("'token_embd.weight' has too many rows");
     hp.n_vocab = static_cast<uint32_t>(t->dims[1]);
   } else if (auto toks = f.find("tokenizer.ggml.tokens")) {
-    hp.n_vocab = static_cast<uint32_t>(toks->elems.size());
+    hp.n_vocab = static_cast<uint32_t>(toks->size());
   }
   hp.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   LONGCTX_RETURN_IF_ERROR(hp.validate());

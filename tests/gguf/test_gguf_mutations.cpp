@@ -241,6 +241,43 @@ TEST(GgufHostile, ElementBudgetBoundsMemory) {
   EXPECT_NE(o.message.find("exceeds the limit of 4194304"), std::string::npos) << o.message;
 }
 
+TEST(GgufHostile, NestedArraysWeighMoreAgainstTheBudget) {
+  // 2^18 + 1 empty nested arrays (12 bytes each in the file, a whole value each in memory): over
+  // the budget at 16 elements apiece, though 2^18 + 1 plain elements would be far under it.
+  const uint64_t n = (uint64_t{1} << 18) + 1;
+  std::vector<uint8_t> body = {9, 0, 0, 0, 9, 0, 0, 0};
+  for (int k = 0; k < 8; ++k) body.push_back(static_cast<uint8_t>(n >> (8 * k)));
+  for (uint64_t e = 0; e < n; ++e) body.insert(body.end(), {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+  Outcome o = parse_checked(one_key_file("lists", body));
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.message.find("(a nested array counts 16)"), std::string::npos) << o.message;
+  // One fewer fits.
+  body[8] = 0;
+  body.resize(body.size() - 12);
+  EXPECT_TRUE(parse_checked(one_key_file("lists", body)).ok);
+}
+
+TEST(GgufHostile, BoolArrayElementOutsideZeroOneNamesTheElement) {
+  // array of 4 bools: 1, 0, 7, 1 (arrays keep their element bytes packed; each is still checked)
+  const std::vector<uint8_t> body = {9, 0, 0, 0, 7, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 7, 1};
+  Outcome o = parse_checked(one_key_file("flags", body));
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.message.find("key 'flags': bool element 2 is 7 (must be 0 or 1)"), std::string::npos)
+      << o.message;
+}
+
+TEST(GgufHostile, TruncatedStringElementNamesTheElement) {
+  // array of 2 strings: "ab", then a length of 9 with 3 bytes left
+  const std::vector<uint8_t> body = {9, 0, 0, 0, 8, 0, 0, 0, 2,   0,   0,  0,   0,
+                                     0, 0, 0, 2, 0, 0, 0, 0, 0,   0,   0,  'a', 'b',
+                                     9, 0, 0, 0, 0, 0, 0, 0, 'x', 'y', 'z'};
+  Outcome o = parse_checked(one_key_file("words", body));
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.message.find("key 'words' element 1"), std::string::npos) << o.message;
+  EXPECT_NE(o.message.find("string of length 9 exceeds the 3 bytes left"), std::string::npos)
+      << o.message;
+}
+
 TEST(GgufHostile, NotGguf) {
   EXPECT_NE(parse_checked({}).message.find("not a GGUF file"), std::string::npos);
   EXPECT_NE(parse_checked({'G', 'G', 'M', 'L', 3, 0, 0, 0}).message.find("not a GGUF file"),

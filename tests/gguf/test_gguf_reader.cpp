@@ -51,9 +51,9 @@ void expect_value(const GgufValue& v, const json& j, const std::string& where) {
     case GgufType::ARRAY: {
       EXPECT_EQ(static_cast<int>(v.elem_type), j.at("elem_type").get<int>()) << where;
       const json& elems = j.at("elems");
-      ASSERT_EQ(v.elems.size(), elems.size()) << where;
+      ASSERT_EQ(v.size(), elems.size()) << where;
       for (size_t k = 0; k < elems.size(); ++k) {
-        expect_value(v.elems[k], elems[k], where + "[" + std::to_string(k) + "]");
+        expect_value(v.element(k), elems[k], where + "[" + std::to_string(k) + "]");
       }
       break;
     }

@@ -120,7 +120,7 @@ void expect_round_trip(const std::string& path, uint32_t version, uint64_t align
   EXPECT_EQ(f.get_float_array("w.arr.f32").value(), (std::vector<double>{1.5, -2.0}));
   EXPECT_EQ(f.find("w.arr.bool")->to_string(), "[false, true]");
   EXPECT_EQ(f.get_int_array("w.arr.u64").value(), (std::vector<int64_t>{1, 1ll << 40}));
-  EXPECT_EQ(f.find("w.arr.empty")->elems.size(), 0u);
+  EXPECT_EQ(f.find("w.arr.empty")->size(), 0u);
   EXPECT_EQ(f.find("w.arr.nested")->to_string(), "[[1, -2], [\"x\", \"yz\"]]");
 
   const auto& specs = check_tensors();
@@ -149,6 +149,42 @@ TEST(GgufWriter, RoundTripEveryTypeStreamedInOddChunks) {
     expect_round_trip(path, 3, 32);
     fs::remove(path);
   }
+}
+
+TEST(GgufWriter, VocabularySizedStringArrayRoundTripsPacked) {
+  // A vocabulary's shape: 150,000 strings of 0..19 bytes, any byte value, some empty.
+  std::vector<std::string> tokens(150000);
+  uint64_t total = 0;
+  for (size_t k = 0; k < tokens.size(); ++k) {
+    tokens[k].assign(k % 20, static_cast<char>(k * 7));
+    total += tokens[k].size();
+  }
+  const std::string path = temp_path("vocab.gguf");
+  {
+    GgufWriter w;
+    ASSERT_TRUE(w.set("tokenizer.ggml.tokens", gguf_string_array(tokens)).is_ok());
+    ASSERT_TRUE(
+        w.set("types", gguf_array(GgufType::INT32, {gguf_i32(-5), gguf_i32(1 << 30)})).is_ok());
+    ASSERT_TRUE(w.begin(path).is_ok());
+    ASSERT_TRUE(w.finish().is_ok());
+  }
+  auto f = GgufFile::open(path);
+  ASSERT_TRUE(f.is_ok()) << f.status().message();
+  const GgufValue* v = f->find("tokenizer.ggml.tokens");
+  ASSERT_NE(v, nullptr);
+  ASSERT_EQ(v->size(), tokens.size());
+  // One blob of exactly the strings' bytes and one offset each: no per-element objects.
+  EXPECT_EQ(v->packed.size(), total);
+  EXPECT_LT(v->packed.capacity(), total + total / 8);  // sized first, not grown by doubling
+  EXPECT_TRUE(v->nested.empty());
+  for (size_t k = 0; k < tokens.size(); ++k) {
+    ASSERT_EQ(v->string_element(k), tokens[k]) << k;
+  }
+  EXPECT_EQ(v->element(19).str, tokens[19]);
+  auto types = f->get_int_array("types");
+  ASSERT_TRUE(types.is_ok());
+  EXPECT_EQ(*types, (std::vector<int64_t>{-5, 1 << 30}));
+  std::remove(path.c_str());
 }
 
 TEST(GgufWriter, RoundTripVersion2AndAlignments) {
@@ -245,6 +281,14 @@ TEST(GgufWriter, RejectsBadDeclarations) {
   GgufValue big = gguf_u8(0);
   big.u = 300;
   EXPECT_NE(w.set("big", big).message().find("300 does not fit in uint8"), std::string::npos);
+  // An array element that does not fit its type is named too (not truncated into the array).
+  EXPECT_NE(w.set("bigs", gguf_array(GgufType::UINT8, {gguf_u8(1), big}))
+                .message()
+                .find("300 does not fit in uint8"),
+            std::string::npos);
+  GgufValue torn = gguf_string_array({"ab", "c"});
+  torn.ends[0] = 7;  // past the packed bytes
+  EXPECT_NE(w.set("torn", torn).message().find("string element 0 ends outside"), std::string::npos);
 
   EXPECT_FALSE(w.add_tensor("", {4}, TensorType::F32).is_ok());
   EXPECT_FALSE(w.add_tensor(std::string(64, 'n'), {4}, TensorType::F32).is_ok());

@@ -22,12 +22,12 @@ bool same_value(const GgufValue& a, const GgufValue& b, std::string* why) {
     return false;
   }
   if (a.type == GgufType::ARRAY) {
-    if (a.elem_type != b.elem_type || a.elems.size() != b.elems.size()) {
+    if (a.elem_type != b.elem_type || a.size() != b.size()) {
       *why = "array " + a.to_string() + " vs " + b.to_string();
       return false;
     }
-    for (size_t k = 0; k < a.elems.size(); ++k) {
-      if (!same_value(a.elems[k], b.elems[k], why)) {
+    for (size_t k = 0; k < a.size(); ++k) {
+      if (!same_value(a.element(k), b.element(k), why)) {
         *why = "element " + std::to_string(k) + ": " + *why;
         return false;
       }
