@@ -49,7 +49,7 @@ Result<BpeModel> BpeModel::build(const std::vector<std::string>& pieces,
   }
 
   size_t cap = 16;
-  while (cap < merges.size() * 2) cap *= 2;
+  while (cap * 3 < merges.size() * 4) cap *= 2;
   m.slots_.assign(cap, Slot{kEmpty, 0, 0});
   m.mask_ = cap - 1;
   std::string joined;

@@ -54,7 +54,8 @@ class BpeModel {
   void push_candidate(BpeScratch* s, int32_t pos) const;
 
   int32_t byte_token_[256] = {};
-  // Open-addressing hash table of merges (power-of-two size, linear probing, load <= 0.5).
+  // Open-addressing hash table of merges (power-of-two size, linear probing, load <= 3/4: a
+  // Qwen vocabulary's 151,387 merges fill 2^18 slots to 0.58, which encodes as fast as 2^19).
   std::vector<Slot> slots_;
   uint64_t mask_ = 0;
 };

@@ -4,18 +4,17 @@
 
 #include <algorithm>
 #include <array>
-#include <unordered_map>
 
 #include "tokenizer/bpe.h"
+#include "tokenizer/piece_table.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/utf8.h"
 
 namespace longctx {
 
 struct Tokenizer::Impl {
-  std::vector<std::string> pieces;
+  tok::PieceTable pieces;  // each id's bytes (added tokens: their content), and piece -> id
   std::vector<TokenKind> kinds;
-  std::unordered_map<std::string_view, int32_t> piece_ids;  // views into `pieces`
   tok::BpeModel bpe;
   tok::RegexSplitter splitter;
   bool nfc = true;
@@ -73,13 +72,12 @@ Result<Tokenizer> Tokenizer::from_spec(TokenizerSpec spec) {
     // The content is what decode() prints and what token_id() finds for this id.
     spec.pieces[a.id] = a.content;
   }
-  impl->pieces = std::move(spec.pieces);
+  Result<tok::PieceTable> pieces = tok::PieceTable::build(spec.pieces);
+  if (!pieces.is_ok()) return pieces.status();
+  impl->pieces = std::move(pieces).value();
   impl->kinds = std::move(spec.kinds);
   impl->added = std::move(spec.added);
   impl->nfc = spec.nfc;
-  for (int32_t i = 0; i < n; ++i) {
-    if (!impl->pieces[i].empty()) impl->piece_ids.emplace(impl->pieces[i], i);
-  }
   for (size_t k = 0; k < impl->added.size(); ++k) {
     const uint8_t b = static_cast<uint8_t>(impl->added[k].content[0]);
     impl->added_by_byte[b].push_back(static_cast<int32_t>(k));
@@ -100,13 +98,8 @@ Result<Tokenizer> Tokenizer::from_spec(TokenizerSpec spec) {
   LONGCTX_RETURN_IF_ERROR(check_id(spec.eos_id, "eos token"));
   LONGCTX_RETURN_IF_ERROR(check_id(spec.pad_id, "padding token"));
   LONGCTX_RETURN_IF_ERROR(check_id(spec.bos_id, "bos token"));
-  auto find = [&](std::string_view p) -> std::optional<int32_t> {
-    auto it = impl->piece_ids.find(p);
-    if (it == impl->piece_ids.end()) return std::nullopt;
-    return it->second;
-  };
-  impl->im_end = find("<|im_end|>");
-  impl->endoftext = find("<|endoftext|>");
+  impl->im_end = impl->pieces.find("<|im_end|>");
+  impl->endoftext = impl->pieces.find("<|endoftext|>");
   impl->eos = spec.eos_id ? spec.eos_id : impl->endoftext;
   impl->pad = spec.pad_id;
 
@@ -200,20 +193,18 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
   std::string out;
   for (int32_t id : ids) {
-    if (id >= 0 && id < n_vocab()) out += impl_->pieces[id];
+    if (id >= 0 && id < n_vocab()) out += impl_->pieces.piece(id);
   }
   return out;
 }
 
 std::string Tokenizer::token_piece(int32_t id) const {
   if (id < 0 || id >= n_vocab()) return {};
-  return impl_->pieces[id];
+  return std::string(impl_->pieces.piece(id));
 }
 
 std::optional<int32_t> Tokenizer::token_id(std::string_view piece) const {
-  auto it = impl_->piece_ids.find(piece);
-  if (it == impl_->piece_ids.end()) return std::nullopt;
-  return it->second;
+  return impl_->pieces.find(piece);
 }
 
 TokenKind Tokenizer::token_kind(int32_t id) const {
@@ -221,7 +212,7 @@ TokenKind Tokenizer::token_kind(int32_t id) const {
   return impl_->kinds[id];
 }
 
-int32_t Tokenizer::n_vocab() const { return static_cast<int32_t>(impl_->pieces.size()); }
+int32_t Tokenizer::n_vocab() const { return impl_->pieces.size(); }
 std::optional<int32_t> Tokenizer::eos_id() const { return impl_->eos; }
 std::optional<int32_t> Tokenizer::end_of_turn_id() const { return impl_->im_end; }
 std::optional<int32_t> Tokenizer::end_of_text_id() const { return impl_->endoftext; }

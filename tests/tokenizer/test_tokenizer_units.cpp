@@ -1,5 +1,6 @@
 // Unit tests of the tokenizer's parts: UTF-8 repair and cut points, the byte-level alphabet,
-// BPE merge order on a toy vocabulary, added-token flags, streaming decode and long inputs.
+// BPE merge order on a toy vocabulary, the piece table, added-token flags, streaming decode and
+// long inputs.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -7,6 +8,7 @@
 #include <random>
 
 #include "tokenizer/byte_level.h"
+#include "tokenizer/piece_table.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer_test_util.h"
@@ -112,6 +114,41 @@ TEST(Bpe, EqualRanksMergeLeftmostFirst) {
   Tokenizer t = build(toy_json({{"a", "a"}}));
   EXPECT_EQ(t.encode("aaa"), (std::vector<int32_t>{256, 'a'}));
   EXPECT_EQ(t.encode("aaaa"), (std::vector<int32_t>{256, 256}));
+}
+
+TEST(PieceTable, FindsEveryPieceAndOnlyThose) {
+  // 200,000 distinct pieces (more than any Qwen vocabulary), with empty ids and a repeat.
+  std::vector<std::string> pieces;
+  for (int i = 0; i < 200000; ++i) {
+    std::string p;
+    if (i % 1000 != 0) p = 'p' + std::to_string(i);
+    pieces.push_back(std::move(p));
+  }
+  pieces.push_back("p7");  // repeat: find() keeps id 7
+  pieces.push_back(std::string("\0x", 2));
+  auto t = tok::PieceTable::build(pieces);
+  ASSERT_TRUE(t.is_ok()) << t.status().message();
+  ASSERT_EQ(t->size(), static_cast<int32_t>(pieces.size()));
+  for (int32_t i = 0; i < 200000; ++i) {
+    ASSERT_EQ(t->piece(i), pieces[i]) << i;
+    if (!pieces[i].empty()) {
+      ASSERT_EQ(t->find(pieces[i]), i) << pieces[i];
+    }
+  }
+  EXPECT_EQ(t->find("p7"), 7);
+  EXPECT_EQ(t->piece(200000), "p7");
+  EXPECT_EQ(t->find(std::string("\0x", 2)), 200001);
+  EXPECT_EQ(t->find(std::string("\0", 1)), std::nullopt);
+  EXPECT_EQ(t->find(""), std::nullopt);  // empty ids are not indexed
+  EXPECT_EQ(t->find("p200000"), std::nullopt);
+  EXPECT_EQ(t->find("p1000"), std::nullopt);
+}
+
+TEST(PieceTable, EmptyVocabularyFindsNothing) {
+  auto t = tok::PieceTable::build({});
+  ASSERT_TRUE(t.is_ok());
+  EXPECT_EQ(t->size(), 0);
+  EXPECT_EQ(t->find("a"), std::nullopt);
 }
 
 TEST(AddedTokens, LstripAndRstripAbsorbWhitespace) {
