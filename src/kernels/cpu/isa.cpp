@@ -1,9 +1,13 @@
-// CPU feature detection (GCC/Clang's __builtin_cpu_supports reads CPUID and XGETBV once) and the
-// per-path kernel tables.
+// CPU feature detection (GCC/Clang's __builtin_cpu_supports reads CPUID and XGETBV once; F16C from
+// CPUID directly) and the per-path kernel tables.
 #include "kernels/cpu/isa.h"
 
 #include <cstdlib>
 #include <string>
+
+#if defined(LONGCTX_X86_KERNELS)
+#include <cpuid.h>
+#endif
 
 namespace longctx::cpu {
 
@@ -29,6 +33,13 @@ std::optional<Isa> parse_isa(std::string_view name) {
 namespace {
 
 #if defined(LONGCTX_X86_KERNELS)
+// F16C is CPUID leaf 1, ECX bit 29, read directly: clang 14's __builtin_cpu_supports does not
+// know "f16c" (and refuses to compile it), GCC's does.
+bool has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+}
+
 // The features a path needs that this CPU lacks, comma-separated ("" when it has them all).
 std::string missing_features(Isa isa) {
   std::string missing;
@@ -41,7 +52,7 @@ std::string missing_features(Isa isa) {
   if (isa == Isa::kAvx2 || isa == Isa::kAvx512) {
     need(__builtin_cpu_supports("avx2"), "avx2");
     need(__builtin_cpu_supports("fma"), "fma");
-    need(__builtin_cpu_supports("f16c"), "f16c");
+    need(has_f16c(), "f16c");
   }
   if (isa == Isa::kAvx512) {
     need(__builtin_cpu_supports("avx512f"), "avx512f");
