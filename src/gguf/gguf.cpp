@@ -18,27 +18,10 @@ namespace lim = gguf_limits;
 // Bytes a single element of a metadata type takes at minimum in the file (used to bound counts
 // by the remaining bytes): strings need their u64 length, arrays their u32 type + u64 count.
 uint64_t min_value_bytes(GgufType t) {
-  switch (t) {
-    case GgufType::UINT8:
-    case GgufType::INT8:
-    case GgufType::BOOL:
-      return 1;
-    case GgufType::UINT16:
-    case GgufType::INT16:
-      return 2;
-    case GgufType::UINT32:
-    case GgufType::INT32:
-    case GgufType::FLOAT32:
-      return 4;
-    case GgufType::UINT64:
-    case GgufType::INT64:
-    case GgufType::FLOAT64:
-    case GgufType::STRING:
-      return 8;
-    case GgufType::ARRAY:
-      return 12;
-  }
-  return 1;
+  if (t == GgufType::STRING) return 8;
+  if (t == GgufType::ARRAY) return 12;
+  const size_t w = gguf_elem_size(t);
+  return w == 0 ? 1 : w;
 }
 
 bool valid_type_id(uint32_t id) { return id <= static_cast<uint32_t>(GgufType::FLOAT64); }
