@@ -35,9 +35,11 @@ const char* gguf_type_name(GgufType t);
 // One metadata value. Scalars are widened into u/i/f; strings own their bytes. Arrays are kept
 // packed, because a vocabulary is 151,936 strings and 151,387 merges: one value object per
 // element cost 96 bytes each (44 MiB for a Qwen3 file), the packed form about 9 bytes per string.
-//  - scalar elements: their little-endian bytes in `packed`, elem_size(elem_type) each;
+//  - scalar elements: their little-endian bytes in `packed`, gguf_elem_size(elem_type) each;
 //  - string elements: their bytes concatenated in `packed`, element k ending at ends[k];
-//  - array elements (nested arrays): one value each in `nested`.
+//  - array elements (nested arrays): one value each in `nested`; also any array that
+//    gguf_array could not pack (an element of another type or out of range, which
+//    GgufWriter::set then names).
 // element(k) decodes one element back into a value.
 struct GgufValue {
   GgufType type = GgufType::UINT8;

@@ -132,8 +132,8 @@ size_t gguf_elem_size(GgufType t) {
 
 size_t GgufValue::size() const {
   if (type != GgufType::ARRAY) return 0;
+  if (elem_type == GgufType::ARRAY || !nested.empty()) return nested.size();
   if (elem_type == GgufType::STRING) return ends.size();
-  if (elem_type == GgufType::ARRAY) return nested.size();
   const size_t w = gguf_elem_size(elem_type);
   return w == 0 ? 0 : packed.size() / w;
 }
@@ -151,7 +151,7 @@ T load(const char* p) {
 }  // namespace
 
 GgufValue GgufValue::element(size_t k) const {
-  if (elem_type == GgufType::ARRAY) return nested[k];
+  if (elem_type == GgufType::ARRAY || !nested.empty()) return nested[k];
   GgufValue e;
   e.type = elem_type;
   if (elem_type == GgufType::STRING) {
