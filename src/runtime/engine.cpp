@@ -63,7 +63,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
     return invalid_format("the tokenizer has " + std::to_string(e->tokenizer_->n_vocab()) +
                           " tokens but the model only " + std::to_string(hp.n_vocab) + " rows");
   }
-  // The tokenizer's build temporaries (about 25 MiB of strings for a 151,936-token vocabulary)
+  // The tokenizer's build temporaries (tens of MiB of strings and maps for a Qwen vocabulary)
   // go back to the system before the weights take their place, so they never add to the peak.
 #ifdef __GLIBC__
   ::malloc_trim(0);
