@@ -249,7 +249,7 @@ TEST(Engine, PlacedWeightsGiveTheLogitsOfTheMappedFileBitForBit) {
       EXPECT_EQ(placed->repacked_tensors(), 0) << what;
       const ModelWeights& w = placed->model().weights();
       const bool tied = placed->hparams().tied_embeddings;
-      // Every matrix: 7 per dense layer (4 attention, 3 FFN), 4 per MoE layer (4 attention,
+      // Every matrix: 7 per dense layer (4 attention, 3 FFN), 8 per MoE layer (4 attention,
       // the router, 3 expert stacks), the output head; the embedding table when tied.
       const int64_t n_layer = placed->hparams().n_layer;
       const bool is_moe = placed->hparams().n_expert > 0;
