@@ -451,6 +451,19 @@ const GgufValue* GgufFile::find(std::string_view key) const {
   return nullptr;
 }
 
+size_t GgufFile::drop_metadata(std::string_view key) {
+  for (auto it = kv_.begin(); it != kv_.end(); ++it) {
+    if (it->key != key) continue;
+    const GgufValue& v = it->value;
+    const size_t bytes = v.str.capacity() + v.packed.capacity() +
+                         v.ends.capacity() * sizeof(uint64_t) +
+                         v.nested.capacity() * sizeof(GgufValue);
+    kv_.erase(it);
+    return bytes;
+  }
+  return 0;
+}
+
 const GgufTensorInfo* GgufFile::find_tensor(std::string_view name) const {
   for (const GgufTensorInfo& t : tensors_) {
     if (t.name == name) return &t;

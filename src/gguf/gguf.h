@@ -98,6 +98,10 @@ class GgufFile {
 
   const std::vector<GgufKV>& metadata() const { return kv_; }
   const GgufValue* find(std::string_view key) const;
+  // Removes `key` and frees its value (a no-op when absent); returns the bytes of the value's
+  // storage that went back to the heap. For values a caller has turned into its own tables
+  // (the tokenizer's vocabulary and merges: megabytes of strings nothing reads again).
+  size_t drop_metadata(std::string_view key);
 
   // Typed getters: an error names the key when it is missing or has the wrong type.
   Result<std::string> get_string(std::string_view key) const;

@@ -64,6 +64,8 @@ class Model {
 
   const ModelHparams& hparams() const { return hp_; }
   const GgufFile& gguf() const { return file_; }
+  // Frees a metadata value nothing reads again (GgufFile::drop_metadata); returns its bytes.
+  size_t drop_metadata(std::string_view key) { return file_.drop_metadata(key); }
   const ModelWeights& weights() const { return w_; }
   const Architecture& architecture() const { return *arch_; }
 

@@ -130,6 +130,28 @@ TEST(GgufReader, TypedGetters) {
   EXPECT_FALSE(f.get_int_array("t.arr.str").is_ok());
 }
 
+TEST(GgufReader, DropMetadataFreesOneKeyAndKeepsTheRest) {
+  auto r = GgufFile::open(kData + "/all_types.gguf");
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  GgufFile& f = r.value();
+  const size_t n_keys = f.metadata().size();
+  const GgufValue* arr = f.find("t.arr.str");
+  ASSERT_NE(arr, nullptr);
+  // The strings' bytes (1 + 0 + 2 + 12 + 100) and their five end offsets at least.
+  const size_t want_min = 115 + 5 * sizeof(uint64_t);
+  EXPECT_GE(f.drop_metadata("t.arr.str"), want_min);
+  EXPECT_EQ(f.find("t.arr.str"), nullptr);
+  EXPECT_EQ(f.metadata().size(), n_keys - 1);
+  EXPECT_EQ(f.get_string_array("t.arr.str").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(f.drop_metadata("t.arr.str"), 0u);  // already gone
+  EXPECT_EQ(f.drop_metadata("no.such.key"), 0u);
+  EXPECT_EQ(f.metadata().size(), n_keys - 1);
+  // Everything else reads as before.
+  EXPECT_EQ(f.get_string("t.str").value(), "hello, world");
+  EXPECT_EQ(f.get_int_array("t.arr.i8").value(), (std::vector<int64_t>{-128, 0, 127}));
+  EXPECT_EQ(f.get_uint("t.u32").value(), 4000000000u);
+}
+
 TEST(GgufReader, ValueRendering) {
   auto r = GgufFile::open(kData + "/qwen_like.gguf");
   ASSERT_TRUE(r.is_ok()) << r.status().message();
