@@ -121,9 +121,15 @@ struct Context {
   int n_threads = 0;
   int64_t n_batch = 0;
   Limit limit;
-  // Memory: what the engine planned (weights + KV cache + compute buffers) and the process's
+  // Memory: what the engine planned before the first token (weights + KV cache + the session's
+  // compute buffers + the runtime: program, loaded tables, backend scratch) and the process's
   // peak resident set at the end (mapped weight pages count once touched).
-  uint64_t planned_bytes = 0, peak_rss_bytes = 0;
+  uint64_t weight_bytes = 0, kv_bytes = 0, compute_bytes = 0;
+  Engine::RuntimeMemory runtime;
+  uint64_t peak_rss_bytes = 0;
+  uint64_t planned_bytes() const {
+    return weight_bytes + kv_bytes + compute_bytes + runtime.total();
+  }
 };
 
 uint64_t peak_rss_bytes() {
@@ -157,9 +163,13 @@ void print_md(const Context& c, const std::vector<BenchResult>& results) {
                 decode ? fmt("%.1f%%", 100 * r.gbps / c.limit.gbps).c_str() : "",
                 r.gflops > 0 ? fmt("%.1f", r.gflops).c_str() : "");
   }
-  std::printf("\nmemory: peak RSS %.1f MiB; planned weights + KV + compute %.1f MiB\n",
-              static_cast<double>(c.peak_rss_bytes) / (1 << 20),
-              static_cast<double>(c.planned_bytes) / (1 << 20));
+  auto mib = [](uint64_t b) { return static_cast<double>(b) / (1 << 20); };
+  std::printf(
+      "\nmemory: peak RSS %.1f MiB; planned %.1f MiB = weights %.1f + KV %.1f + compute %.1f + "
+      "runtime %.1f (program %.1f, tokenizer and tables %.1f, backend scratch %.1f)\n",
+      mib(c.peak_rss_bytes), mib(c.planned_bytes()), mib(c.weight_bytes), mib(c.kv_bytes),
+      mib(c.compute_bytes), mib(c.runtime.total()), mib(c.runtime.program), mib(c.runtime.tables),
+      mib(c.runtime.backend_scratch));
 }
 
 void print_json(const Context& c, const std::vector<BenchResult>& results) {
@@ -200,7 +210,8 @@ void print_json(const Context& c, const std::vector<BenchResult>& results) {
     j["bw_share"] = r.gbps / c.limit.gbps;
     j["flops_per_token"] = r.flops_per_token;
     j["gflops"] = r.gflops;
-    j["planned_bytes"] = c.planned_bytes;
+    j["planned_bytes"] = c.planned_bytes();
+    j["planned_runtime_bytes"] = c.runtime.total();
     j["peak_rss_bytes"] = c.peak_rss_bytes;
     out.push_back(std::move(j));
   }
@@ -273,7 +284,10 @@ int run(BenchArgs a) {
     if (!r) return fail(t.name() + ": " + r.status().message());
     results.push_back(std::move(r.value()));
   }
-  c.planned_bytes = engine.model().weight_bytes() + session.kv().bytes() + session.compute_bytes();
+  c.weight_bytes = engine.model().weight_bytes();
+  c.kv_bytes = session.kv().bytes();
+  c.compute_bytes = session.compute_bytes();
+  c.runtime = engine.runtime_memory(session.n_batch(), session.expert_count());
   c.peak_rss_bytes = peak_rss_bytes();
   if (a.output == "md") {
     print_md(c, results);

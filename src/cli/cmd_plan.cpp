@@ -10,9 +10,11 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "core/system_memory.h"
 #include "model/hf_config.h"
 #include "plan/catalog.h"
 #include "plan/plan_format.h"
+#include "runtime/engine.h"
 #include "runtime/session.h"
 
 namespace longctx::cli {
@@ -154,6 +156,27 @@ int fail(const Status& s) {
   return 1;
 }
 
+// Memory a run needs besides the weights, KV cache and session buffers (Engine::RuntimeMemory).
+// A GGUF is loaded as `run` would load it, without reading the weights, so the figure is the
+// engine's own: this program, the tokenizer and tables, the cpu kernels' scratch bound. A
+// catalog model or config.json has no tokenizer to build: the program and the scratch bound.
+uint64_t runtime_bytes(const PlanArgs& a, const PlanModel& m, int64_t n_batch) {
+  if (m.source == "gguf") {
+    EngineOptions eo;
+    eo.model_path = a.model;
+    eo.backend = "cpu";
+    eo.repack = false;
+    if (auto e = Engine::load(eo); e.is_ok()) {
+      return (*e)->runtime_memory(n_batch, a.experts).total();
+    }
+  }
+  uint64_t bytes = program_bytes().value_or(0);
+  if (auto be = make_cpu_backend(0, "auto"); be.is_ok()) {
+    bytes += (*be)->scratch_bytes_for(scratch_needs_for(m.hp, m.tensors, n_batch, a.experts));
+  }
+  return bytes;
+}
+
 int run_plan(const PlanArgs& a) {
   auto dev = resolve_device(a);
   if (!dev) return fail(dev.status());
@@ -201,6 +224,7 @@ int run_plan(const PlanArgs& a) {
   if (!model) return fail(model.status());
   Status st = check_plan_options(*model, o);
   if (!st.is_ok()) return fail(st);
+  o.runtime_bytes = runtime_bytes(a, *model, o.n_batch);
   if (contexts.empty()) contexts = default_contexts(model->hp);
   const int64_t chosen = contexts.size() == 1 && !a.ctx.empty() ? contexts[0] : 0;
   const PlanReport r = build_plan_report(*model, *dev, o, contexts, chosen, model_arg);

@@ -25,4 +25,16 @@ std::optional<MemInfo> system_memory();
 // Bytes available for new allocations without swapping; nullopt where unknown.
 std::optional<uint64_t> available_memory_bytes();
 
+// This process's resident set now (/proc/self/statm), and the bytes malloc has handed out and
+// not yet taken back (glibc's mallinfo2: arena chunks in use plus mmap'd chunks); nullopt
+// where unknown.
+std::optional<uint64_t> resident_bytes();
+std::optional<uint64_t> heap_in_use_bytes();
+// A bound of what the program itself can come to hold: its anonymous resident memory now
+// (heap, stacks) plus the whole size of every file it maps (the binary and its libraries:
+// their pages become resident as code runs). Meant to be read before a model file is mapped.
+std::optional<uint64_t> program_bytes();
+// The same from the text of /proc/self/maps and /proc/self/status (for tests).
+std::optional<uint64_t> parse_program_bytes(std::string_view maps, std::string_view status);
+
 }  // namespace longctx

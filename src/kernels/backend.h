@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "kernels/ref/attention.h"
@@ -32,6 +33,19 @@ enum class KernelOp {
 
 // Shapes and pointers are programmer invariants here (the loader has checked every tensor), so
 // the calls return nothing and check with LONGCTX_CHECK.
+// What forward passes ask of a backend, so it can bound its own scratch (converted activations,
+// attention work areas) before the first token.
+struct ScratchNeeds {
+  int64_t n_batch = 1;   // most tokens of one call
+  int64_t n_inputs = 1;  // most distinct inputs of one matmul_tasks call (a token's k experts)
+  ref::AttentionShape attention;
+  struct Matrix {
+    TensorType type = TensorType::F32;
+    int64_t n_in = 0;
+  };
+  std::vector<Matrix> matrices;  // every matrix multiplied with (its type and row length)
+};
+
 class KernelBackend {
  public:
   virtual ~KernelBackend() = default;
@@ -45,6 +59,13 @@ class KernelBackend {
   // bias[n_out] or nullptr. y must not alias x.
   virtual void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, const float* bias,
                       float* y) = 0;
+  // The most bytes of scratch the backend itself allocates (beyond the caller's buffers) for
+  // forward passes with these needs, and what it holds now (<= that bound after such passes).
+  virtual uint64_t scratch_bytes_for(const ScratchNeeds& needs) const {
+    (void)needs;
+    return 0;
+  }
+  virtual uint64_t scratch_bytes() const { return 0; }
   // Several products of the same input, e.g. the q/k/v or gate/up projections: for each i < n,
   // ys[i] = ws[i] x (+ biases[i], which may be nullptr; biases itself may be nullptr). One pass
   // lets a backend convert x once and run all products in one dispatch.

@@ -5,6 +5,7 @@
 // in blocks of rows x tokens sized for the caches. Weight types without a kernel on any path fall
 // back to decoding each row to f32. Attention is the tiled online-softmax kernel of
 // kernels/cpu/attention; the element-wise ops are split across threads when large.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -72,6 +73,36 @@ class CpuBackend final : public RefBackend {
     matmul_tasks(&task, 1, n_tokens);
   }
 
+  // Per activation format, a call converts at most one input of n_batch tokens or n_inputs
+  // inputs of one token (a decoded token's experts), each as long as the longest row of a
+  // matrix whose kernel reads that format (the x16 kernels read the same format as the row
+  // kernels of their type). Plus the attention's areas and the fallback's decoded rows.
+  uint64_t scratch_bytes_for(const ScratchNeeds& needs) const override {
+    size_t act[cpu::kNumActTypes] = {};
+    int64_t fallback_n_in = 0;
+    const size_t rows = static_cast<size_t>(std::max(needs.n_batch, needs.n_inputs));
+    for (const ScratchNeeds::Matrix& m : needs.matrices) {
+      const MatmulKernel* k = kernel_for(m.type, WeightLayout::kGguf);
+      if (k == nullptr) {
+        fallback_n_in = std::max(fallback_n_in, m.n_in);
+      } else if (k->act != ActType::kF32) {
+        const int a = static_cast<int>(k->act);
+        act[a] = std::max(act[a], rows * cpu::act_row_bytes(k->act, m.n_in));
+      }
+    }
+    uint64_t total =
+        cpu::CpuAttention::scratch_bytes_for(needs.attention, needs.n_batch, pool_.size());
+    for (size_t b : act) total += b;
+    return total + static_cast<uint64_t>(pool_.size()) * fallback_n_in * sizeof(float);
+  }
+
+  uint64_t scratch_bytes() const override {
+    uint64_t total = attention_.scratch_bytes();
+    for (const auto& b : act_buf_) total += b.capacity();
+    for (const auto& r : rows_) total += r.capacity() * sizeof(float);
+    return total;
+  }
+
   void matmul_multi(const WeightMatrix* ws, int n, const float* x, int64_t n_tokens,
                     const float* const* biases, float* const* ys) override {
     LONGCTX_CHECK(n >= 1 && n <= kMaxMatmulTasks);
@@ -121,7 +152,10 @@ class CpuBackend final : public RefBackend {
     }
     if (!any_kernel) return;
     for (int a = 0; a < cpu::kNumActTypes; ++a) {
-      if (act_buf_[a].size() < need[a]) act_buf_[a].resize(need[a]);
+      if (act_buf_[a].size() < need[a]) {
+        act_buf_[a].reserve(need[a]);  // exactly: resize() alone may double the capacity
+        act_buf_[a].resize(need[a]);
+      }
     }
     size_t used[cpu::kNumActTypes] = {};
     for (int i = 0; i < n; ++i) {
@@ -394,7 +428,10 @@ class CpuBackend final : public RefBackend {
     const auto* base = static_cast<const uint8_t*>(w.data);
     pool_.run([&](int ith, int nth) {
       std::vector<float>& row = rows_[static_cast<size_t>(ith)];
-      if (row.size() < static_cast<size_t>(w.n_in)) row.resize(static_cast<size_t>(w.n_in));
+      if (row.size() < static_cast<size_t>(w.n_in)) {
+        row.reserve(static_cast<size_t>(w.n_in));
+        row.resize(static_cast<size_t>(w.n_in));
+      }
       int64_t r0, r1;
       split_range(w.n_out, ith, nth, &r0, &r1);
       for (int64_t r = r0; r < r1; ++r) {

@@ -144,6 +144,11 @@ std::string format_plan_text(const PlanReport& r) {
                                 "); " + std::to_string(r.options.n_parallel) +
                                 " sequence(s), micro-batch " + std::to_string(r.options.n_batch));
   out += wrap("device:   ", device_line(r.device, r.options));
+  if (r.options.runtime_bytes > 0) {
+    out += wrap("runtime:  ", format_bytes(r.options.runtime_bytes) +
+                                  " in every total: the program, the tokenizer and tables, the "
+                                  "kernels' scratch");
+  }
   out += "\n";
   out += printf_str("%9s %10s %10s %10s %10s %8s %8s %7s\n", "context", "KV cache", "compute",
                     "total", "fits", "decode", "prefill", "RoPE");
@@ -251,6 +256,7 @@ nlohmann::json plan_json(const PlanReport& r) {
                 {"weights_bytes", p.weights},
                 {"kv_bytes", p.kv},
                 {"compute_bytes", p.compute},
+                {"runtime_bytes", p.runtime},
                 {"total_bytes", p.total},
                 {"fits", p.fits},
                 {"moe_cpu_layers", p.fits_with_offload ? json(p.moe_cpu_layers) : json(nullptr)},

@@ -72,8 +72,9 @@ PlanModel plan_model_from_preset(const ModelHparams& hp, QuantPreset preset, std
   const std::vector<TensorType> types = preset_tensor_types(hp, descs, preset);
   for (size_t i = 0; i < descs.size(); ++i) {
     const uint64_t rows = descs[i].n_elements() / descs[i].dims[0];
-    m.tensors.push_back(
-        {descs[i].role, descs[i].layer, rows * row_bytes(types[i], descs[i].dims[0])});
+    m.tensors.push_back({descs[i].role, descs[i].layer,
+                         rows * row_bytes(types[i], descs[i].dims[0]), types[i],
+                         static_cast<int64_t>(descs[i].dims[0])});
   }
   return m;
 }
@@ -90,7 +91,7 @@ Result<PlanModel> plan_model_from_gguf(const GgufFile& file, std::string name) {
   for (const TensorDesc& d : model_tensors(m.hp)) {
     const GgufTensorInfo* t = file.find_tensor(d.name);
     if (t == nullptr) return not_found("missing tensor '" + d.name + "'");
-    m.tensors.push_back({d.role, d.layer, t->n_bytes});
+    m.tensors.push_back({d.role, d.layer, t->n_bytes, t->type, static_cast<int64_t>(t->dims[0])});
   }
   return m;
 }
@@ -206,7 +207,8 @@ CtxPlan plan_context(const PlanModel& m, const DeviceSetup& dev, const PlanOptio
   const uint64_t kv_one = kv_per_token(hp, o.kv) * static_cast<uint64_t>(ctx);
   p.kv = par * kv_one;
   p.compute = par * o.compute_bytes(hp, std::min(o.n_batch, ctx));
-  p.total = p.weights + p.kv + p.compute;
+  p.runtime = o.runtime_bytes;
+  p.total = p.weights + p.kv + p.compute + p.runtime;
   const uint64_t budget = device_budget(dev, o.headroom);
   p.fits = p.total <= budget;
 
@@ -254,7 +256,7 @@ int64_t largest_context(const PlanModel& m, const DeviceSetup& dev, const PlanOp
   auto fits = [&](int64_t ctx) {
     const ModelHparams& hp = m.hp;
     const uint64_t total =
-        m.weight_bytes() +
+        m.weight_bytes() + o.runtime_bytes +
         static_cast<uint64_t>(o.n_parallel) * (kv_per_token(hp, o.kv) * static_cast<uint64_t>(ctx) +
                                                o.compute_bytes(hp, std::min(o.n_batch, ctx)));
     return total <= device_budget(dev, o.headroom);

@@ -24,6 +24,8 @@ struct TensorCost {
   TensorRole role;
   int layer = -1;
   uint64_t bytes = 0;
+  TensorType type = TensorType::F32;
+  int64_t n_in = 0;  // row length (dims[0])
 };
 
 // A model as the planner sees it: hyperparameters and the bytes of every tensor.
@@ -71,6 +73,9 @@ struct PlanOptions {
   int64_t n_experts = 0;   // MoE experts per token; 0 = the model's
   uint64_t headroom = 0;   // bytes kept free on the device
   ComputeBytesFn compute_bytes;
+  // Once per process, in every total: the program, the loaded tokenizer and tables and the
+  // kernels' own scratch (Engine::RuntimeMemory; the caller measures or bounds it).
+  uint64_t runtime_bytes = 0;
 };
 
 // Assumptions of the speed model (printed with every plan).
@@ -104,6 +109,7 @@ struct CtxPlan {
   uint64_t weights = 0;
   uint64_t kv = 0;       // all sequences
   uint64_t compute = 0;  // all sequences
+  uint64_t runtime = 0;  // PlanOptions::runtime_bytes
   uint64_t total = 0;
   bool fits = false;            // everything on the device
   int64_t moe_cpu_layers = -1;  // MoE not fitting: layers whose experts go to RAM (-1: none)

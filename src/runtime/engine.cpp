@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/system_memory.h"
+#include "model/tensors.h"
 #include "plan/planner.h"
 #include "runtime/session.h"
 
@@ -29,12 +30,20 @@ ref::RopeScalingType to_ref(RopeScalingType t) {
   return ref::RopeScalingType::kNone;
 }
 
+// The GGUF tokenizer's arrays, read once by Tokenizer::from_gguf.
+constexpr const char* kTokenizerArrays[] = {"tokenizer.ggml.tokens", "tokenizer.ggml.token_type",
+                                            "tokenizer.ggml.merges"};
+
 }  // namespace
 
 Engine::~Engine() = default;
 
 Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   std::unique_ptr<Engine> e(new Engine());
+  // The process before the model: the program's share of any plan (core/system_memory.h), and
+  // the heap grown from here on is what the loaded engine keeps (measured at the end).
+  e->program_bytes_ = program_bytes().value_or(0);
+  const uint64_t heap_before = heap_in_use_bytes().value_or(0);
   ModelLoadOptions mo;
   mo.progress = options.progress;
   auto model = Model::load(options.model_path, mo);
@@ -58,6 +67,9 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
     auto tok = Tokenizer::from_gguf(f);
     if (!tok) return tok.status().with_context(options.model_path + ": tokenizer");
     e->tokenizer_ = std::move(tok.value());
+    // The tokenizer now holds the vocabulary and merges in its own tables: the metadata's
+    // copies (7 MiB for Qwen3's 151k tokens and merges) go.
+    for (const char* key : kTokenizerArrays) e->model_->drop_metadata(key);
   }
   if (e->tokenizer_ && e->tokenizer_->n_vocab() > static_cast<int32_t>(hp.n_vocab)) {
     return invalid_format("the tokenizer has " + std::to_string(e->tokenizer_->n_vocab()) +
@@ -111,7 +123,61 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   // llama.cpp would take the 40960.
   e->rope_.scaling.original_context =
       sc.orig_ctx ? sc.orig_ctx : static_cast<int64_t>(yarn_original_context(hp));
+  const uint64_t heap_after = heap_in_use_bytes().value_or(0);
+  e->tables_bytes_ = heap_after > heap_before ? heap_after - heap_before : 0;
   return e;
+}
+
+ScratchNeeds scratch_needs_for(const ModelHparams& hp, std::span<const TensorCost> tensors,
+                               int64_t n_batch, int64_t n_expert_used) {
+  ScratchNeeds n;
+  n.n_batch = n_batch;
+  n.n_inputs =
+      hp.is_moe() ? std::max<int64_t>(1, n_expert_used > 0 ? n_expert_used : hp.n_expert_used) : 1;
+  n.attention = {hp.n_head, hp.n_head_kv, hp.head_dim};
+  for (const TensorCost& t : tensors) {
+    switch (t.role) {
+      case TensorRole::kTokenEmbd:  // only indexed, unless the output head multiplies with it
+        if (!hp.tied_embeddings) continue;
+        break;
+      case TensorRole::kOutput:
+      case TensorRole::kAttnQ:
+      case TensorRole::kAttnK:
+      case TensorRole::kAttnV:
+      case TensorRole::kAttnOut:
+      case TensorRole::kFfnGate:
+      case TensorRole::kFfnUp:
+      case TensorRole::kFfnDown:
+      case TensorRole::kFfnRouter:
+      case TensorRole::kFfnGateExps:
+      case TensorRole::kFfnUpExps:
+      case TensorRole::kFfnDownExps:
+        break;
+      default:
+        continue;  // norms and biases
+    }
+    n.matrices.push_back({t.type, t.n_in});
+  }
+  return n;
+}
+
+ScratchNeeds Engine::scratch_needs(int64_t n_batch, int64_t n_expert_used) const {
+  const ModelHparams& hp = hparams();
+  std::vector<TensorCost> tensors;
+  for (const TensorDesc& d : model_tensors(hp)) {
+    const GgufTensorInfo* t = model_->gguf().find_tensor(d.name);
+    if (t == nullptr) continue;  // Model::load bound every tensor of the list
+    tensors.push_back({d.role, d.layer, t->n_bytes, t->type, static_cast<int64_t>(t->dims[0])});
+  }
+  return scratch_needs_for(hp, tensors, n_batch, n_expert_used);
+}
+
+Engine::RuntimeMemory Engine::runtime_memory(int64_t n_batch, int64_t n_expert_used) const {
+  RuntimeMemory r;
+  r.program = program_bytes_;
+  r.tables = tables_bytes_;
+  r.backend_scratch = backend_->scratch_bytes_for(scratch_needs(n_batch, n_expert_used));
+  return r;
 }
 
 int64_t Engine::rope_context_limit() const {
@@ -172,7 +238,8 @@ Result<std::unique_ptr<Session>> Engine::new_session(const SessionOptions& optio
   KvCacheOptions kvo{n_ctx, options.type_k, options.type_v};
   // Memory is planned before the first token: a cache the system cannot hold is refused here
   // with the numbers, instead of being zero-filled into the out-of-memory killer.
-  const uint64_t need = KvCache::bytes_for(shape, kvo) + Session::compute_bytes_for(hp, n_batch);
+  const uint64_t need = KvCache::bytes_for(shape, kvo) + Session::compute_bytes_for(hp, n_batch) +
+                        backend_->scratch_bytes_for(scratch_needs(n_batch, k));
   if (const auto avail = available_memory_bytes(); avail && need > *avail) {
     return invalid_argument("context " + std::to_string(n_ctx) + " needs " +
                             std::to_string(need >> 20) + " MiB for the KV cache and buffers but " +

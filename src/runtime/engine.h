@@ -6,12 +6,14 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
 #include "kernels/backend.h"
 #include "model/model.h"
+#include "plan/planner.h"
 #include "quant/types.h"
 #include "tokenizer/tokenizer.h"
 
@@ -81,6 +83,21 @@ class Engine {
   // without scaling still works but sets Session::warning() (suggesting a YaRN factor).
   Result<std::unique_ptr<Session>> new_session(const SessionOptions& options);
 
+  // What the forward pass of sessions with micro-batch n_batch (and k experts per token) asks
+  // of the backend: shapes and the type and row length of every matrix it multiplies with.
+  ScratchNeeds scratch_needs(int64_t n_batch, int64_t n_expert_used) const;
+
+  // Memory the process holds besides the weights and each session's KV cache and buffers
+  // (docs/PLAN.md, "Runtime"): known once the engine is loaded, before the first token.
+  struct RuntimeMemory {
+    uint64_t program = 0;          // before the model was opened: anonymous resident memory plus
+                                   // the size of the mapped binary and libraries (program_bytes)
+    uint64_t tables = 0;           // heap the load kept: tokenizer, metadata, tensor tables
+    uint64_t backend_scratch = 0;  // KernelBackend::scratch_bytes_for(scratch_needs)
+    uint64_t total() const { return program + tables + backend_scratch; }
+  };
+  RuntimeMemory runtime_memory(int64_t n_batch, int64_t n_expert_used) const;
+
  private:
   Engine() = default;
   std::unique_ptr<Model> model_;
@@ -90,6 +107,14 @@ class Engine {
   std::optional<Tokenizer> tokenizer_;
   std::string chat_template_;
   ref::RopeParams rope_;
+  uint64_t program_bytes_ = 0;  // RuntimeMemory::program
+  uint64_t tables_bytes_ = 0;   // RuntimeMemory::tables
 };
+
+// What a forward pass over a model of these tensors asks of a backend (the matrices the
+// engine multiplies with: every weight matrix, the embedding table only when tied), for
+// sessions of micro-batch n_batch with k experts per token (0: the model's).
+ScratchNeeds scratch_needs_for(const ModelHparams& hp, std::span<const TensorCost> tensors,
+                               int64_t n_batch, int64_t n_expert_used);
 
 }  // namespace longctx

@@ -50,6 +50,8 @@ TEST_F(BenchCli, MarkdownTableHasEveryTest) {
     EXPECT_NE(r.out.find(t), std::string::npos) << t << "\n" << r.out;
   }
   EXPECT_NE(r.out.find("| qwen3 10M Q8_0 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("memory: peak RSS "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("runtime "), std::string::npos) << r.out;
 }
 
 TEST_F(BenchCli, JsonHasLlamaBenchFieldsAndPositiveFigures) {
@@ -81,10 +83,13 @@ TEST_F(BenchCli, JsonHasLlamaBenchFieldsAndPositiveFigures) {
     ASSERT_EQ(o["samples_ts"].size(), 1u);
     EXPECT_GT(o["samples_ns"][0].get<double>(), 0);
     EXPECT_EQ(o["bw_limit_gbps"].get<double>(), 10.0);
-    // The backend names its instruction-set path; memory: the plan (weights + KV + compute)
-    // exceeds the weights alone, and the peak resident set was read.
+    // The backend names its instruction-set path; memory: the plan (weights + KV + compute +
+    // runtime) exceeds the weights and the runtime together (the program alone is megabytes),
+    // and the peak resident set was read.
     EXPECT_EQ(o["backends"].get<std::string>().rfind("cpu ", 0), 0u) << o["backends"];
-    EXPECT_GT(o["planned_bytes"].get<double>(), o["model_size"].get<double>());
+    EXPECT_GT(o["planned_runtime_bytes"].get<double>(), 1 << 20);
+    EXPECT_GT(o["planned_bytes"].get<double>(),
+              o["model_size"].get<double>() + o["planned_runtime_bytes"].get<double>());
     EXPECT_GT(o["peak_rss_bytes"].get<double>(), 0);
     if (o["n_gen"].get<int>() > 0) {
       EXPECT_GT(o["gbps"].get<double>(), 0);

@@ -35,6 +35,7 @@ TEST(CliPlan, CatalogModelOnACatalogDevice) {
   EXPECT_NE(r.out.find("moe-cpu"), std::string::npos) << "128k f16 needs expert offload";
   EXPECT_NE(r.out.find("longctx chat -m Qwen3-30B-A3B-Q4_K_M.gguf --ctx"), std::string::npos);
   EXPECT_NE(r.out.find("table 23"), std::string::npos) << "RULER source cited";
+  EXPECT_NE(r.out.find("runtime:  "), std::string::npos) << r.out;
 }
 
 TEST(CliPlan, JsonOfAnExplicitDevice) {
@@ -77,6 +78,14 @@ TEST(CliPlan, GgufFileUsesItsOwnTensorTable) {
   // 2 sequences x 2000 tokens x 2 layers x 2 kv heads x (128 + 128) x 2 bytes.
   EXPECT_EQ(j["contexts"][0]["kv_bytes"].get<uint64_t>(), 2ull * 2000 * 2 * 2 * 256 * 2);
   EXPECT_EQ(j["model"]["n_expert_used"].get<int>(), 1);
+  // The runtime (program, tables, kernel scratch) is counted once, not per sequence.
+  const uint64_t runtime = j["contexts"][0]["runtime_bytes"].get<uint64_t>();
+  EXPECT_GT(runtime, 1u << 20);
+  EXPECT_LT(runtime, 256u << 20);
+  EXPECT_EQ(j["contexts"][0]["total_bytes"].get<uint64_t>(),
+            j["contexts"][0]["weights_bytes"].get<uint64_t>() +
+                j["contexts"][0]["kv_bytes"].get<uint64_t>() +
+                j["contexts"][0]["compute_bytes"].get<uint64_t>() + runtime);
   EXPECT_NE(j["profile"]["run_command"].get<std::string>().find("-m " + path +
                                                                 " --ctx 2000 "
                                                                 "--kv-type bf16 --experts 1"),

@@ -249,6 +249,46 @@ TEST_P(CpuAttentionTest, ScratchReuseMatchesFreshObject) {
   }
 }
 
+// The scratch bound is exact: after calls of every size 1..n_batch over a long cache (keys cut
+// into as many chunks as the driver ever cuts), the object holds exactly what
+// scratch_bytes_for says, and no call order makes it hold more.
+TEST_P(CpuAttentionTest, ScratchBoundIsReachedAndNeverExceeded) {
+  const int nth = 3;
+  ThreadPool pool(nth);
+  const Shape sh{4, 2, 16};  // GQA group 2: 32 queries per block, so 40 makes two blocks
+  const int64_t n_batch = 40, q_pos0 = 2048;
+  const int64_t n_kv = q_pos0 + n_batch, hd = sh.head_dim;
+  std::mt19937 rng(9);
+  Kv k = make_kv(TensorType::F16, n_kv * sh.n_head_kv * hd, rng, 0);
+  Kv v = make_kv(TensorType::F16, n_kv * sh.n_head_kv * hd, rng, 0);
+  ref::AttentionParams p;
+  p.shape = {sh.n_head, sh.n_head_kv, hd};
+  const size_t bound = CpuAttention::scratch_bytes_for(p.shape, n_batch, nth);
+  CpuAttention attn(GetParam());
+  EXPECT_EQ(attn.scratch_bytes(), 0u);
+  std::vector<float> q(static_cast<size_t>(n_batch * sh.n_head * hd), 0.25f);
+  std::vector<float> out(q.size());
+  // Largest first, then the rest: growth must never round a capacity up past the bound.
+  std::vector<int64_t> sizes = {n_batch, 1, 7};
+  for (int64_t n_q = 1; n_q <= n_batch; ++n_q) sizes.push_back(n_q);
+  for (int64_t n_q : sizes) {
+    p.q_pos0 = q_pos0;
+    k.view.n_kv = v.view.n_kv = q_pos0 + n_q;
+    attn.run(pool, p, q.data(), n_q, k.view, v.view, out.data());
+    ASSERT_LE(attn.scratch_bytes(), bound) << "n_q " << n_q;
+  }
+  EXPECT_EQ(attn.scratch_bytes(), bound);
+  // A short cache cuts fewer chunks: still within the bound.
+  p.q_pos0 = 0;
+  k.view.n_kv = v.view.n_kv = 5;
+  attn.run(pool, p, q.data(), 5, k.view, v.view, out.data());
+  EXPECT_EQ(attn.scratch_bytes(), bound);
+  // More threads or a longer batch need more.
+  EXPECT_GT(CpuAttention::scratch_bytes_for(p.shape, n_batch, nth + 1), bound);
+  EXPECT_GT(CpuAttention::scratch_bytes_for(p.shape, 4 * n_batch, nth),
+            bound);  // 5 blocks: 15 items
+}
+
 // Seconds of CPU time used by the calling thread (the VM is shared: wall time overstates).
 double thread_seconds() {
   timespec ts;

@@ -68,12 +68,13 @@ TEST(PlanFormat, JsonHasEveryFieldWithIntegerSizes) {
   EXPECT_EQ(j["kv_bytes_per_token"].get<uint64_t>(), 98304u);
   ASSERT_EQ(j["contexts"].size(), r.rows.size());
   for (const auto& row : j["contexts"]) {
-    for (const char* k : {"ctx", "weights_bytes", "kv_bytes", "compute_bytes", "total_bytes"}) {
+    for (const char* k :
+         {"ctx", "weights_bytes", "kv_bytes", "compute_bytes", "runtime_bytes", "total_bytes"}) {
       EXPECT_TRUE(row[k].is_number_unsigned() || row[k].is_number_integer()) << k;
     }
-    EXPECT_EQ(row["total_bytes"].get<uint64_t>(), row["weights_bytes"].get<uint64_t>() +
-                                                      row["kv_bytes"].get<uint64_t>() +
-                                                      row["compute_bytes"].get<uint64_t>());
+    EXPECT_EQ(row["total_bytes"].get<uint64_t>(),
+              row["weights_bytes"].get<uint64_t>() + row["kv_bytes"].get<uint64_t>() +
+                  row["compute_bytes"].get<uint64_t>() + row["runtime_bytes"].get<uint64_t>());
     EXPECT_TRUE(row["fits"].is_boolean());
     EXPECT_TRUE(row["decode_tps"].is_number());
     EXPECT_TRUE(row["rope"]["factor"].is_number_integer());

@@ -141,10 +141,12 @@ TEST(PlannerFit, TotalIsWeightsPlusKvPlusComputeAndBoundaryIsExact) {
   const PlanModel m = catalog_model("qwen3-8b");
   PlanOptions o = engine_plan_options();
   o.n_parallel = 2;
+  o.runtime_bytes = 12345678;  // once, not per sequence
   const CtxPlan p = plan_context(m, gpu(1ull << 40), o, 32768);
   EXPECT_EQ(p.weights, preset_weight_bytes(m.hp, QuantPreset::Q4_K_M));
   EXPECT_EQ(p.compute, 2 * Session::compute_bytes_for(m.hp, 512));
-  EXPECT_EQ(p.total, p.weights + p.kv + p.compute);
+  EXPECT_EQ(p.runtime, 12345678u);
+  EXPECT_EQ(p.total, p.weights + p.kv + p.compute + p.runtime);
   o.headroom = 1000;
   EXPECT_TRUE(plan_context(m, gpu(p.total + 1000), o, 32768).fits);
   EXPECT_FALSE(plan_context(m, gpu(p.total + 999), o, 32768).fits);
@@ -172,6 +174,7 @@ TEST(PlannerFit, LargestContextFitsAndOneMoreTokenDoesNot) {
     const PlanModel m = catalog_model(c.model, c.preset);
     PlanOptions o = engine_plan_options({c.kv, c.kv});
     o.n_parallel = c.parallel;
+    o.runtime_bytes = c.parallel == 1 ? 0 : 20ull << 20;
     const DeviceSetup d = gpu(c.memory);
     o.headroom = default_headroom(d);
     const int64_t l = largest_context(m, d, o);

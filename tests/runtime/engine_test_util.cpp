@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "gguf/gguf_writer.h"
+#include "tokenizer/gguf_export.h"
 
 namespace longctx::testing_util {
 
@@ -16,6 +17,12 @@ std::string write_tiny_model(const TinyModelSpec& spec, const std::string& name)
   opt.type = spec.type;
   opt.seed = spec.seed;
   opt.weight_std = spec.weight_std;
+  if (spec.with_tokenizer) {
+    auto kv = gguf_tokenizer_metadata(std::string(LONGCTX_SOURCE_DIR) + "/data/qwen3-tokenizer",
+                                      spec.n_vocab);
+    LONGCTX_CHECK(kv.is_ok());
+    opt.tokenizer_metadata = std::move(kv).value();
+  }
   const std::string path = remove_at_exit(unique_temp_path(name));
   Status st = write_synth_model(opt, path);
   if (!st.is_ok()) {

@@ -19,6 +19,8 @@ struct TinyModelSpec {
   uint64_t seed = 1;
   float weight_std = 0.2f;  // large enough for peaked, tie-free logits
   uint32_t n_vocab = 512;   // small vocabulary keeps the output matmul cheap
+  // Embeds the real Qwen3 tokenizer (data/qwen3-tokenizer); needs n_vocab >= 151669.
+  bool with_tokenizer = false;
 };
 
 // Writes the model to a per-process temp path and returns it (aborts on failure).

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/system_memory.h"
 #include "gguf/gguf_writer.h"
 #include "kernels/cpu/isa.h"
 #include "runtime/engine.h"
@@ -175,6 +176,62 @@ TEST(Session, ComputeBytesForEqualsWhatASessionAllocates) {
                                    {64, TensorType::F16, TensorType::F16}));
     }
   }
+}
+
+// The backend's own scratch (converted activations, attention areas) stays within the bound
+// the engine plans with, for prefill chunks and decode on dense and MoE models whose matrices
+// read different activation formats.
+TEST(Engine, BackendScratchStaysWithinThePlannedBound) {
+  const std::string dense_q = write_tiny_model({.type = TensorType::Q4_K}, "scratch_dense.gguf");
+  const std::string moe_q =
+      write_tiny_model({.shape = "qwen3moe-tiny", .type = TensorType::Q8_0}, "scratch_moe.gguf");
+  for (const std::string* path : {&dense_q, &moe_q}) {
+    EngineOptions o;
+    o.model_path = *path;
+    o.backend = "cpu";
+    o.n_threads = 2;
+    auto e = Engine::load(o);
+    ASSERT_TRUE(e.is_ok()) << e.status().message();
+    Engine& engine = **e;
+    const int64_t n_batch = 16;
+    auto s = session(engine, {.n_ctx = 128, .n_batch = n_batch});
+    ASSERT_TRUE(s);
+    const Engine::RuntimeMemory rt = engine.runtime_memory(n_batch, s->expert_count());
+    EXPECT_EQ(engine.backend().scratch_bytes(), 0u);
+    ASSERT_TRUE(s->eval(prompt(40, 512)).is_ok());  // chunks of 16, 16 and 8
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(s->eval(prompt(1, 512)).is_ok());
+    const uint64_t used = engine.backend().scratch_bytes();
+    EXPECT_GT(used, 0u) << *path;
+    EXPECT_LE(used, rt.backend_scratch) << *path;
+    // A bound, not a guess: a larger batch needs more, and the figure reaches the plan.
+    EXPECT_GT(engine.runtime_memory(4 * n_batch, s->expert_count()).backend_scratch,
+              rt.backend_scratch);
+    EXPECT_EQ(rt.total(), rt.program + rt.tables + rt.backend_scratch);
+  }
+}
+
+// Once the tokenizer holds the vocabulary and merges, the metadata's copies are freed; the
+// load's heap (tokenizer, tables) and the program's resident set are counted for plans.
+TEST(Engine, TokenizerArraysAreDroppedAfterLoadAndTheHeapIsCounted) {
+  const std::string path = write_tiny_model(
+      {.type = TensorType::Q8_0, .n_vocab = 151936, .with_tokenizer = true}, "engine_tok.gguf");
+  auto e = load(path);
+  ASSERT_TRUE(e);
+  ASSERT_NE(e->tokenizer(), nullptr);
+  EXPECT_EQ(e->tokenizer()->encode("hello world").size(), 2u);
+  for (const char* key :
+       {"tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges"}) {
+    EXPECT_EQ(e->model().gguf().find(key), nullptr) << key;
+  }
+  EXPECT_NE(e->model().gguf().find("tokenizer.ggml.eos_token_id"), nullptr);
+  EXPECT_FALSE(e->chat_template().empty());
+  const Engine::RuntimeMemory rt = e->runtime_memory(16, 0);
+  // Qwen3's 151k pieces and merges take several MiB in the tokenizer's tables (where malloc
+  // reports its heap: not under AddressSanitizer).
+  if (heap_in_use_bytes()) {
+    EXPECT_GT(rt.tables, 4ull << 20);
+  }
+  EXPECT_GT(rt.program, 0u);
 }
 
 TEST(Session, BadTokensAndContextOverflowAreErrorsThatChangeNothing) {

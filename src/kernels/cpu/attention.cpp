@@ -52,6 +52,39 @@ Status check(const ref::AttentionParams& params, int64_t n_q, const ref::KvView&
   return Status::ok();
 }
 
+// How one call is cut into work items, and the scratch it needs.
+struct CallPlan {
+  int64_t qb = 1;         // queries per block
+  int64_t n_blocks = 1;   // query blocks
+  int64_t n_chunks = 1;   // key chunks per block
+  int64_t chunk = 0;      // keys per chunk
+  int64_t all_rows = 0;   // n_head_kv x query rows of a full block
+  int64_t state = 0;      // floats of one item's state: m and l ([all_rows] each), acc
+  size_t per_thread = 0;  // floats of one thread's work area
+  size_t partial = 0;     // floats of the per-item states (0 unless the keys are chunked)
+};
+
+CallPlan plan_call(const ref::AttentionShape& sh, int64_t n_q, int64_t kv_max, int nth) {
+  const int64_t hd = sh.head_dim, n_kvh = sh.n_head_kv, group = sh.n_head / sh.n_head_kv;
+  CallPlan p;
+  p.qb = std::min(n_q, std::max<int64_t>(1, kRowsPerBlock / group));
+  p.n_blocks = (n_q + p.qb - 1) / p.qb;
+  const int64_t rows_max = p.qb * group;  // rows per kv head of a full block
+  if (p.n_blocks < 4 * nth) {
+    const int64_t want = (4 * nth + p.n_blocks - 1) / p.n_blocks;
+    p.n_chunks = std::max<int64_t>(1, std::min(want, kv_max / kMinChunkKeys));
+  }
+  p.chunk = (kv_max + p.n_chunks - 1) / p.n_chunks;
+  p.chunk = (p.chunk + kAttnKeyTile - 1) / kAttnKeyTile * kAttnKeyTile;
+  p.n_chunks = (kv_max + p.chunk - 1) / p.chunk;
+  p.all_rows = n_kvh * rows_max;
+  p.state = p.all_rows * (hd + 2);
+  p.per_thread =
+      static_cast<size_t>(p.all_rows * hd + p.state + attn_work_floats(hd, rows_max, n_kvh));
+  p.partial = p.n_chunks > 1 ? static_cast<size_t>(p.n_blocks * p.n_chunks * p.state) : 0;
+  return p;
+}
+
 int kv_code(TensorType t) { return t == TensorType::F32 ? 0 : t == TensorType::F16 ? 1 : 2; }
 
 }  // namespace
@@ -65,6 +98,26 @@ struct CpuAttention::Impl {
 
 CpuAttention::CpuAttention(Isa isa) : impl_(new Impl) { impl_->isa = isa; }
 CpuAttention::~CpuAttention() { delete impl_; }
+
+size_t CpuAttention::scratch_bytes() const {
+  size_t floats = impl_->partial.capacity();
+  for (const auto& w : impl_->work) floats += w.capacity();
+  return floats * sizeof(float);
+}
+
+size_t CpuAttention::scratch_bytes_for(const ref::AttentionShape& shape, int64_t n_q_max, int nth) {
+  if (shape.n_head < 1 || shape.n_head_kv < 1 || shape.n_head % shape.n_head_kv != 0) return 0;
+  // Every call size up to n_q_max, over a cache long enough that the keys are cut as finely as
+  // the driver ever cuts them; the two areas grow independently, so each takes its own maximum.
+  constexpr int64_t kLongCache = int64_t{1} << 40;
+  size_t per_thread = 0, partial = 0;
+  for (int64_t n_q = 1; n_q <= n_q_max; ++n_q) {
+    const CallPlan p = plan_call(shape, n_q, kLongCache, nth);
+    per_thread = std::max(per_thread, p.per_thread);
+    partial = std::max(partial, p.partial);
+  }
+  return (static_cast<size_t>(nth) * per_thread + partial) * sizeof(float);
+}
 
 void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, const float* q,
                        int64_t n_q, const ref::KvView& k, const ref::KvView& v, float* out) {
@@ -91,33 +144,24 @@ void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, con
   const double scale = params.scale != 0.0f ? params.scale : 1.0 / std::sqrt(double(hd));
   const float qscale = static_cast<float>(scale * 1.4426950408889634);
 
-  const int64_t qb = std::min(n_q, std::max<int64_t>(1, kRowsPerBlock / group));
-  const int64_t n_blocks = (n_q + qb - 1) / qb;
-  const int64_t rows_max = qb * group;  // rows per kv head of a full block
   const int nth = pool.size();
-  const int64_t kv_max = params.q_pos0 + n_q;  // keys any query sees
-  int64_t n_chunks = 1;
-  if (n_blocks < 4 * nth) {
-    const int64_t want = (4 * nth + n_blocks - 1) / n_blocks;
-    n_chunks = std::max<int64_t>(1, std::min(want, kv_max / kMinChunkKeys));
-  }
-  int64_t chunk = (kv_max + n_chunks - 1) / n_chunks;
-  chunk = (chunk + kAttnKeyTile - 1) / kAttnKeyTile * kAttnKeyTile;
-  n_chunks = (kv_max + chunk - 1) / chunk;
+  const CallPlan cp = plan_call(sh, n_q, params.q_pos0 + n_q, nth);
+  const int64_t qb = cp.qb, n_blocks = cp.n_blocks, n_chunks = cp.n_chunks, chunk = cp.chunk;
   const int64_t n_items = n_blocks * n_chunks;
+  const int64_t all_rows = cp.all_rows, state = cp.state;
 
-  // Scratch: grows to the largest shape seen, never shrinks. A state slot holds m and l
-  // ([n_kvh][rows] each, rows_max apart) and acc ([n_kvh][rows][hd]) of one item.
-  const int64_t all_rows = n_kvh * rows_max;
-  const int64_t state = all_rows * (hd + 2);
-  const size_t per_thread =
-      static_cast<size_t>(all_rows * hd + state + attn_work_floats(hd, rows_max, n_kvh));
+  // Scratch: grows to the largest shape seen, never shrinks (scratch_bytes_for bounds it).
   if (impl_->work.size() < static_cast<size_t>(nth)) impl_->work.resize(nth);
+  // reserve() first: resize() alone may round the capacity up to twice the old size.
   for (auto& w : impl_->work) {
-    if (w.size() < per_thread) w.resize(per_thread);
+    if (w.size() < cp.per_thread) {
+      w.reserve(cp.per_thread);
+      w.resize(cp.per_thread);
+    }
   }
-  if (n_chunks > 1 && impl_->partial.size() < static_cast<size_t>(n_items * state)) {
-    impl_->partial.resize(static_cast<size_t>(n_items * state));
+  if (cp.partial > impl_->partial.size()) {
+    impl_->partial.reserve(cp.partial);
+    impl_->partial.resize(cp.partial);
   }
   impl_->next.store(0, std::memory_order_relaxed);
 

@@ -3,6 +3,7 @@
 // once per query block. Same contract and numerics target as ref::attention.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/cpu/cpu_kernels.h"
@@ -26,6 +27,11 @@ class CpuAttention {
   // first call of a new size and is reused afterwards.
   void run(ThreadPool& pool, const ref::AttentionParams& params, const float* q, int64_t n_q,
            const ref::KvView& k, const ref::KvView& v, float* out);
+
+  // Bytes of scratch held now, and the most calls of up to n_q_max queries of `shape` on nth
+  // threads can make it hold (over any cache length).
+  size_t scratch_bytes() const;
+  static size_t scratch_bytes_for(const ref::AttentionShape& shape, int64_t n_q_max, int nth);
 
  private:
   struct Impl;
