@@ -1,11 +1,8 @@
-// /proc/meminfo and cgroup v2 readers; this process's resident set and heap.
+// /proc/meminfo and cgroup v2 readers; this process's own memory (program, heap).
 #include "core/system_memory.h"
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -79,17 +76,6 @@ std::optional<uint64_t> available_memory_bytes() {
   auto m = system_memory();
   if (!m) return std::nullopt;
   return m->available;
-}
-
-std::optional<uint64_t> resident_bytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return std::nullopt;
-  unsigned long long size = 0, resident = 0;  // in pages
-  const int n = std::fscanf(f, "%llu %llu", &size, &resident);
-  std::fclose(f);
-  const long page = ::sysconf(_SC_PAGESIZE);
-  if (n != 2 || page <= 0) return std::nullopt;
-  return static_cast<uint64_t>(resident) * static_cast<uint64_t>(page);
 }
 
 std::optional<uint64_t> parse_program_bytes(std::string_view maps, std::string_view status) {

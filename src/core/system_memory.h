@@ -25,10 +25,8 @@ std::optional<MemInfo> system_memory();
 // Bytes available for new allocations without swapping; nullopt where unknown.
 std::optional<uint64_t> available_memory_bytes();
 
-// This process's resident set now (/proc/self/statm), and the bytes malloc has handed out and
-// not yet taken back (glibc's mallinfo2: arena chunks in use plus mmap'd chunks); nullopt
-// where unknown.
-std::optional<uint64_t> resident_bytes();
+// The bytes malloc has handed out and not yet taken back (glibc's mallinfo2: arena chunks in
+// use plus mmap'd chunks); nullopt where unknown.
 std::optional<uint64_t> heap_in_use_bytes();
 // A bound of what the program itself can come to hold: its anonymous resident memory now
 // (heap, stacks) plus the whole size of every file it maps (the binary and its libraries:

@@ -31,8 +31,6 @@ enum class KernelOp {
   kAttention,  // type = K/V cache type
 };
 
-// Shapes and pointers are programmer invariants here (the loader has checked every tensor), so
-// the calls return nothing and check with LONGCTX_CHECK.
 // What forward passes ask of a backend, so it can bound its own scratch (converted activations,
 // attention work areas) before the first token.
 struct ScratchNeeds {
@@ -46,6 +44,8 @@ struct ScratchNeeds {
   std::vector<Matrix> matrices;  // every matrix multiplied with (its type and row length)
 };
 
+// Shapes and pointers are programmer invariants here (the loader has checked every tensor), so
+// the calls return nothing and check with LONGCTX_CHECK.
 class KernelBackend {
  public:
   virtual ~KernelBackend() = default;

@@ -211,7 +211,7 @@ TEST(Engine, BackendScratchStaysWithinThePlannedBound) {
 }
 
 // Once the tokenizer holds the vocabulary and merges, the metadata's copies are freed; the
-// load's heap (tokenizer, tables) and the program's resident set are counted for plans.
+// load's heap (tokenizer, tables) and the program are counted for plans.
 TEST(Engine, TokenizerArraysAreDroppedAfterLoadAndTheHeapIsCounted) {
   const std::string path = write_tiny_model(
       {.type = TensorType::Q8_0, .n_vocab = 151936, .with_tokenizer = true}, "engine_tok.gguf");
