@@ -48,7 +48,7 @@ TEST(SystemMemory, ProgramBytesAreFileMappingsPlusAnonymousResidentMemory) {
   EXPECT_EQ(*b, 0x300000ull + 0x1000 + 0x200000 + (2048 + 4) * 1024ull);
   EXPECT_FALSE(parse_program_bytes(maps, "Name: x\n").has_value());  // no RssAnon
   EXPECT_FALSE(parse_program_bytes("zz-55 r-xp 0 0 0 /x\n", status).has_value());
-  // This process: more than what it has resident of its own code, less than a gigabyte.
+  // This process: at least a megabyte (its binary alone is larger), less than a gigabyte.
   const auto live = program_bytes();
   ASSERT_TRUE(live.has_value());
   EXPECT_GT(*live, 1ull << 20);
