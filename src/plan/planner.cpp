@@ -74,7 +74,7 @@ PlanModel plan_model_from_preset(const ModelHparams& hp, QuantPreset preset, std
     const uint64_t rows = descs[i].n_elements() / descs[i].dims[0];
     m.tensors.push_back({descs[i].role, descs[i].layer,
                          rows * row_bytes(types[i], descs[i].dims[0]), types[i],
-                         static_cast<int64_t>(descs[i].dims[0])});
+                         static_cast<int64_t>(descs[i].dims[0]), !descs[i].is_norm_or_bias()});
   }
   return m;
 }
@@ -88,12 +88,22 @@ Result<PlanModel> plan_model_from_gguf(const GgufFile& file, std::string name) {
   m.source = "gguf";
   m.quant = "file";
   m.hp = summary->hp;
-  for (const TensorDesc& d : model_tensors(m.hp)) {
+  auto costs = tensor_costs_from_gguf(file, m.hp);
+  if (!costs) return costs.status();
+  m.tensors = std::move(costs.value());
+  return m;
+}
+
+Result<std::vector<TensorCost>> tensor_costs_from_gguf(const GgufFile& file,
+                                                       const ModelHparams& hp) {
+  std::vector<TensorCost> out;
+  for (const TensorDesc& d : model_tensors(hp)) {
     const GgufTensorInfo* t = file.find_tensor(d.name);
     if (t == nullptr) return not_found("missing tensor '" + d.name + "'");
-    m.tensors.push_back({d.role, d.layer, t->n_bytes, t->type, static_cast<int64_t>(t->dims[0])});
+    out.push_back({d.role, d.layer, t->n_bytes, t->type, static_cast<int64_t>(t->dims[0]),
+                   !d.is_norm_or_bias()});
   }
-  return m;
+  return out;
 }
 
 bool is_plannable_kv_type(TensorType t) {

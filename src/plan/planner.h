@@ -25,7 +25,8 @@ struct TensorCost {
   int layer = -1;
   uint64_t bytes = 0;
   TensorType type = TensorType::F32;
-  int64_t n_in = 0;  // row length (dims[0])
+  int64_t n_in = 0;     // row length (dims[0])
+  bool matrix = false;  // not a norm or bias (TensorDesc::is_norm_or_bias)
 };
 
 // A model as the planner sees it: hyperparameters and the bytes of every tensor.
@@ -51,6 +52,10 @@ PlanModel plan_model_from_preset(const ModelHparams& hp, QuantPreset preset, std
                                  std::string source);
 // From a GGUF's metadata and tensor table (no tensor data is read); errors name the key/tensor.
 Result<PlanModel> plan_model_from_gguf(const GgufFile& file, std::string name);
+// The costs of the tensors of model_tensors(hp) as the file stores them; an error names a
+// missing tensor.
+Result<std::vector<TensorCost>> tensor_costs_from_gguf(const GgufFile& file,
+                                                       const ModelHparams& hp);
 
 struct KvTypes {
   TensorType k = TensorType::F16;

@@ -136,40 +136,18 @@ ScratchNeeds scratch_needs_for(const ModelHparams& hp, std::span<const TensorCos
       hp.is_moe() ? std::max<int64_t>(1, n_expert_used > 0 ? n_expert_used : hp.n_expert_used) : 1;
   n.attention = {hp.n_head, hp.n_head_kv, hp.head_dim};
   for (const TensorCost& t : tensors) {
-    switch (t.role) {
-      case TensorRole::kTokenEmbd:  // only indexed, unless the output head multiplies with it
-        if (!hp.tied_embeddings) continue;
-        break;
-      case TensorRole::kOutput:
-      case TensorRole::kAttnQ:
-      case TensorRole::kAttnK:
-      case TensorRole::kAttnV:
-      case TensorRole::kAttnOut:
-      case TensorRole::kFfnGate:
-      case TensorRole::kFfnUp:
-      case TensorRole::kFfnDown:
-      case TensorRole::kFfnRouter:
-      case TensorRole::kFfnGateExps:
-      case TensorRole::kFfnUpExps:
-      case TensorRole::kFfnDownExps:
-        break;
-      default:
-        continue;  // norms and biases
-    }
+    if (!t.matrix) continue;
+    // The embedding table is only indexed, unless the output head multiplies with it.
+    if (t.role == TensorRole::kTokenEmbd && !hp.tied_embeddings) continue;
     n.matrices.push_back({t.type, t.n_in});
   }
   return n;
 }
 
 ScratchNeeds Engine::scratch_needs(int64_t n_batch, int64_t n_expert_used) const {
-  const ModelHparams& hp = hparams();
-  std::vector<TensorCost> tensors;
-  for (const TensorDesc& d : model_tensors(hp)) {
-    const GgufTensorInfo* t = model_->gguf().find_tensor(d.name);
-    if (t == nullptr) continue;  // Model::load bound every tensor of the list
-    tensors.push_back({d.role, d.layer, t->n_bytes, t->type, static_cast<int64_t>(t->dims[0])});
-  }
-  return scratch_needs_for(hp, tensors, n_batch, n_expert_used);
+  auto tensors = tensor_costs_from_gguf(model_->gguf(), hparams());
+  LONGCTX_CHECK(tensors.is_ok());  // Model::load bound every tensor of the list
+  return scratch_needs_for(hparams(), *tensors, n_batch, n_expert_used);
 }
 
 Engine::RuntimeMemory Engine::runtime_memory(int64_t n_batch, int64_t n_expert_used) const {
