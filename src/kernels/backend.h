@@ -123,8 +123,8 @@ class KernelBackend {
   // keys/values: q[n_q][n_head][head_dim] -> out[n_q][n_head][head_dim].
   virtual void attention(const AttentionParams& params, const float* q, int64_t n_q,
                          const KvView& k, const KvView& v, float* out) = 0;
-  // Writes n floats as type t (F32, F16 or BF16: a KV cache row) at dst, rounding to nearest
-  // even as quant/float16.h does.
+  // Writes n floats as type t (a KV cache row: F32, F16, BF16 rounding to nearest even as
+  // quant/float16.h does, or Q8_0 / Q4_0 blocks with the bytes of quantize_row_lenient) at dst.
   virtual void convert_row(TensorType t, const float* x, int64_t n, void* dst);
   // y[i] = silu(gate[i]) * up[i] over n elements; y may alias gate or up.
   virtual void swiglu(const float* gate, const float* up, int64_t n, float* y) = 0;

@@ -269,10 +269,13 @@ class CpuBackend final : public RefBackend {
 
   void convert_row(TensorType t, const float* x, int64_t n, void* dst) override {
     const cpu::QuantizeActFn to_bf16 = table_.quantize[static_cast<int>(ActType::kBF16)];
+    const cpu::QuantizeActFn to_q8 = table_.quantize[static_cast<int>(ActType::kQ8_0)];
     if (t == TensorType::F16 && table_.to_f16 != nullptr) {
       table_.to_f16(x, static_cast<uint16_t*>(dst), n);
     } else if (t == TensorType::BF16 && to_bf16 != nullptr) {
       to_bf16(x, dst, n);
+    } else if (t == TensorType::Q8_0 && to_q8 != nullptr) {
+      to_q8(x, dst, n);  // the matmul's activation quantizer: quantize_row's bytes
     } else {
       KernelBackend::convert_row(t, x, n, dst);
     }

@@ -18,7 +18,7 @@ bool RefBackend::supports(KernelOp op, TensorType type) const {
     case KernelOp::kGetRows:
       return has_dequantizer(type);
     case KernelOp::kAttention:
-      return type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16;
+      return ref::is_kv_type(type);
   }
   return false;
 }
@@ -63,7 +63,7 @@ void RefBackend::swiglu(const float* gate, const float* up, int64_t n, float* y)
 }
 
 void KernelBackend::convert_row(TensorType t, const float* x, int64_t n, void* dst) {
-  abort_on_error(quantize_row(t, x, dst, n), "convert_row");
+  abort_on_error(quantize_row_lenient(t, x, dst, n), "convert_row");
 }
 
 void KernelBackend::copy_bytes(void* dst, const void* src, size_t n) {

@@ -22,6 +22,7 @@ set(LONGCTX_CPU_KERNEL_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cpu/elementwise_scalar.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu/attention.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_scalar.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_quant_scalar.cpp
 )
 # x86-64: the AVX2 and AVX-512 paths, each file compiled for its own instruction set only (the
 # default build stays baseline x86-64; the path is chosen at run time from CPUID).
@@ -33,6 +34,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     ${CMAKE_CURRENT_LIST_DIR}/cpu/elementwise_avx2.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_avx2.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_rows_avx2.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_quant_avx2.cpp
   )
   set(LONGCTX_AVX512_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/cpu/legacy_avx512.cpp
@@ -44,6 +46,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_avx512.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_rows_avx512.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_decode_avx512.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cpu/attention_quant_avx512.cpp
   )
   set_source_files_properties(${LONGCTX_AVX2_SOURCES} PROPERTIES
     COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")

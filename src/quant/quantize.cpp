@@ -109,4 +109,26 @@ Status quantize_row(TensorType t, const float* src, void* dst, int64_t n) {
   return Status::ok();
 }
 
+Status quantize_row_lenient(TensorType t, const float* src, void* dst, int64_t n) {
+  const Kernels k = kernels_for(t);
+  if (!k.needs_finite_input || k.quantize == nullptr) return quantize_row(t, src, dst, n);
+  Result<int64_t> n_blocks = check_row("quantize_row", t, src, dst, n);
+  if (!n_blocks.is_ok()) return n_blocks.status();
+  const TypeTraits& tr = traits(t);
+  const int64_t bs = tr.block_size;
+  auto* out = static_cast<uint8_t*>(dst);
+  float clean[256];  // the largest block (K-quants)
+  for (int64_t b = 0; b < *n_blocks; ++b) {
+    const float* x = src + b * bs;
+    bool finite = true;
+    for (int64_t i = 0; i < bs; ++i) finite = finite && std::isfinite(x[i]);
+    if (!finite) {
+      for (int64_t i = 0; i < bs; ++i) clean[i] = std::isfinite(x[i]) ? x[i] : 0.0f;
+      x = clean;
+    }
+    k.quantize(x, out + b * tr.block_bytes, 1);
+  }
+  return Status::ok();
+}
+
 }  // namespace longctx

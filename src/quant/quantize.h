@@ -27,4 +27,10 @@ Status dequantize_row(TensorType t, const void* src, float* dst, int64_t n);
 // (and of the gguf Python package where it quantizes).
 Status quantize_row(TensorType t, const float* src, void* dst, int64_t n);
 
+// quantize_row for activations stored in a KV cache: the same bytes for finite input, but a
+// block type encodes a non-finite element as 0 instead of refusing the row (a NaN upstream
+// still reaches the logits, where the generation loop reports it; it must not stop the program
+// inside a kernel). Argument errors (a count off the block size, no quantizer) remain errors.
+Status quantize_row_lenient(TensorType t, const float* src, void* dst, int64_t n);
+
 }  // namespace longctx

@@ -111,8 +111,12 @@ TEST(Attention, RejectsBadArguments) {
   EXPECT_FALSE(attention(p, buf.data(), 1, kv, kv, out.data()).is_ok());
   p = {{4, 2, 4}, 0, 0.0f};
   EXPECT_EQ(
-      attention(p, buf.data(), 1, KvView{TensorType::Q8_0, buf.data(), 4}, kv, out.data()).code(),
+      attention(p, buf.data(), 1, KvView{TensorType::Q4_1, buf.data(), 4}, kv, out.data()).code(),
       ErrorCode::kUnsupported);
+  // A block-type cache over a head size that is not a multiple of its 32-element blocks.
+  EXPECT_EQ(
+      attention(p, buf.data(), 1, KvView{TensorType::Q8_0, buf.data(), 4}, kv, out.data()).code(),
+      ErrorCode::kInvalidArgument);
   EXPECT_FALSE(
       attention(p, buf.data(), 1, kv, KvView{TensorType::F32, buf.data(), 3}, out.data()).is_ok());
 }

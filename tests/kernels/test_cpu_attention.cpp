@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "isa_params.h"
 #include "kernels/cpu/isa.h"
 #include "quant/float16.h"
 
@@ -98,14 +99,6 @@ float bound(const Case& c, const std::vector<float>& q, const Kv& k, const Kv& v
   }
   const double delta = (hd + 4) * kU * a + 1e-6;
   return static_cast<float>(vmax * (2.0 * delta + 8.0 * kU * std::sqrt(double(c.n_kv))) + 1e-7);
-}
-
-std::vector<Isa> isas() {
-  std::vector<Isa> out;
-  for (Isa i : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-    if (isa_supported(i)) out.push_back(i);
-  }
-  return out;
 }
 
 void check_case(Isa isa, ThreadPool& pool, const Case& c, uint32_t seed) {
@@ -353,10 +346,8 @@ TEST_P(CpuAttentionTest, Perf) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isas, CpuAttentionTest, ::testing::ValuesIn(isas()),
-                         [](const ::testing::TestParamInfo<Isa>& i) {
-                           return std::string(isa_name(i.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Isas, CpuAttentionTest, ::testing::ValuesIn(supported_isas()),
+                         IsaParamName());
 
 }  // namespace
 }  // namespace longctx::cpu

@@ -12,6 +12,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/cpu/attention_kernels.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/ref_backend.h"
 
 namespace longctx::cpu {
@@ -38,9 +39,13 @@ Status check(const ref::AttentionParams& params, int64_t n_q, const ref::KvView&
                             " head_dim=" + std::to_string(s.head_dim));
   }
   for (const ref::KvView* kv : {&k, &v}) {
-    if (kv->type != TensorType::F32 && kv->type != TensorType::F16 &&
-        kv->type != TensorType::BF16) {
+    if (!ref::is_kv_type(kv->type)) {
       return unsupported(std::string("attention: K/V type ") + type_name(kv->type));
+    }
+    if (ref::is_quantized_kv_type(kv->type) && s.head_dim % 32 != 0) {
+      return invalid_argument(std::string("attention: a ") + type_name(kv->type) +
+                              " cache needs head_dim to be a multiple of 32, got " +
+                              std::to_string(s.head_dim));
     }
     if (kv->data == nullptr) return invalid_argument("attention: K/V without data");
   }
@@ -60,7 +65,8 @@ struct CallPlan {
   int64_t chunk = 0;      // keys per chunk
   int64_t all_rows = 0;   // n_head_kv x query rows of a full block
   int64_t state = 0;      // floats of one item's state: m and l ([all_rows] each), acc
-  size_t per_thread = 0;  // floats of one thread's work area
+  size_t per_thread = 0;  // floats of one thread's work area (the float or the quantized kernels')
+  size_t q8_floats = 0;   // of which the quantized kernels' Q8_0 query blocks
   size_t partial = 0;     // floats of the per-item states (0 unless the keys are chunked)
 };
 
@@ -79,13 +85,30 @@ CallPlan plan_call(const ref::AttentionShape& sh, int64_t n_q, int64_t kv_max, i
   p.n_chunks = (kv_max + p.chunk - 1) / p.chunk;
   p.all_rows = n_kvh * rows_max;
   p.state = p.all_rows * (hd + 2);
-  p.per_thread =
-      static_cast<size_t>(p.all_rows * hd + p.state + attn_work_floats(hd, rows_max, n_kvh));
+  // Q8_0 blocks of every query row (34 bytes per 32 dims), in whole floats.
+  p.q8_floats = static_cast<size_t>((p.all_rows * ((hd + 31) / 32) * 34 + 3) / 4);
+  const int64_t kernel_floats =
+      std::max(attn_work_floats(hd, rows_max, n_kvh),
+               attn_quant_work_floats(hd, rows_max, n_kvh) + static_cast<int64_t>(p.q8_floats));
+  p.per_thread = static_cast<size_t>(p.all_rows * hd + p.state + kernel_floats);
   p.partial = p.n_chunks > 1 ? static_cast<size_t>(p.n_blocks * p.n_chunks * p.state) : 0;
   return p;
 }
 
-int kv_code(TensorType t) { return t == TensorType::F32 ? 0 : t == TensorType::F16 ? 1 : 2; }
+int kv_code(TensorType t) {
+  switch (t) {
+    case TensorType::F16:
+      return kKvF16;
+    case TensorType::BF16:
+      return kKvBF16;
+    case TensorType::Q8_0:
+      return kKvQ8_0;
+    case TensorType::Q4_0:
+      return kKvQ4_0;
+    default:
+      return kKvF32;
+  }
+}
 
 }  // namespace
 
@@ -94,9 +117,13 @@ struct CpuAttention::Impl {
   std::vector<std::vector<float>> work;  // per thread: q block, m, l, acc, tile scratch
   std::vector<float> partial;            // per item (m, l, acc) when the keys are chunked
   std::atomic<int64_t> next{0};          // next work item
+  QuantizeActFn quantize_q8 = nullptr;   // the path's Q8_0 quantizer (quantize_row's bytes)
 };
 
-CpuAttention::CpuAttention(Isa isa) : impl_(new Impl) { impl_->isa = isa; }
+CpuAttention::CpuAttention(Isa isa) : impl_(new Impl) {
+  impl_->isa = isa;
+  impl_->quantize_q8 = kernel_table(isa).quantize[static_cast<int>(ActType::kQ8_0)];
+}
 CpuAttention::~CpuAttention() { delete impl_; }
 
 size_t CpuAttention::scratch_bytes() const {
@@ -122,18 +149,29 @@ size_t CpuAttention::scratch_bytes_for(const ref::AttentionShape& shape, int64_t
 void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, const float* q,
                        int64_t n_q, const ref::KvView& k, const ref::KvView& v, float* out) {
   abort_on_error(check(params, n_q, k, v), "attention");
-  if (k.type != v.type) {
-    // Mixed K/V types are legal but never produced by the KV cache: the reference handles them.
-    abort_on_error(ref::attention(params, q, n_q, k, v, out), "attention");
-    return;
-  }
   const ref::AttentionShape& sh = params.shape;
   const int64_t hd = sh.head_dim, n_head = sh.n_head, n_kvh = sh.n_head_kv;
   const int64_t group = n_head / n_kvh;
 
-  TileFn tile = attention_tile_scalar;
+  // A block-type K or V, or K and V of two float types, take the quantized-KV kernels (any
+  // type pair; head_dim a multiple of 16, which block types already guarantee).
+  const bool quant =
+      ref::is_quantized_kv_type(k.type) || ref::is_quantized_kv_type(v.type) || k.type != v.type;
+  if (quant && hd % 16 != 0) {
+    // Mixed float K/V types over an odd head size: never produced by the KV cache.
+    abort_on_error(ref::attention(params, q, n_q, k, v, out), "attention");
+    return;
+  }
+  const bool k_blocks = ref::is_quantized_kv_type(k.type);
+  TileFn tile = quant ? attention_quant_scalar : attention_tile_scalar;
 #ifdef LONGCTX_X86_KERNELS
-  if (impl_->isa == Isa::kAvx512 && hd % 16 == 0) {
+  if (quant) {
+    if (impl_->isa == Isa::kAvx512) {
+      tile = attention_quant_avx512;
+    } else if (impl_->isa == Isa::kAvx2) {
+      tile = attention_quant_avx2;
+    }
+  } else if (impl_->isa == Isa::kAvx512 && hd % 16 == 0) {
     tile = attention_tile_avx512;
   } else if (impl_->isa != Isa::kScalar && hd % 8 == 0) {
     tile = attention_tile_avx2;
@@ -165,12 +203,16 @@ void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, con
   }
   impl_->next.store(0, std::memory_order_relaxed);
 
-  const int kvt = kv_code(k.type);
+  const int kvt = kv_code(k.type), kvv = kv_code(v.type);
+  const int64_t k_head = static_cast<int64_t>(row_bytes(k.type, static_cast<uint64_t>(hd)));
+  const int64_t v_head = static_cast<int64_t>(row_bytes(v.type, static_cast<uint64_t>(hd)));
+  const int64_t q8_row = hd / 32 * 34;  // bytes of one query row's Q8_0 blocks
 
   pool.run([&](int ith, int) {
     float* qbuf = impl_->work[ith].data();
     float* own_state = qbuf + all_rows * hd;
-    float* scratch = own_state + state;
+    auto* q8 = reinterpret_cast<uint8_t*>(own_state + state);
+    float* scratch = own_state + state + (quant ? cp.q8_floats : 0);
     for (;;) {
       const int64_t item = impl_->next.fetch_add(1, std::memory_order_relaxed);
       if (item >= n_items) break;
@@ -183,8 +225,14 @@ void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, con
       for (int64_t g = 0; g < n_kvh; ++g) {
         for (int64_t r = 0; r < rows; ++r) {
           const float* src = q + ((t0 + r / group) * n_head + g * group + r % group) * hd;
-          float* dst = qbuf + (g * rows + r) * hd;
-          for (int64_t d = 0; d < hd; ++d) dst[d] = src[d] * qscale;
+          if (k_blocks) {
+            // Unscaled, so the blocks are those of the reference (ref::attention); the kernel
+            // applies qscale to the scores.
+            impl_->quantize_q8(src, q8 + (g * rows + r) * q8_row, hd);
+          } else {
+            float* dst = qbuf + (g * rows + r) * hd;
+            for (int64_t d = 0; d < hd; ++d) dst[d] = src[d] * qscale;
+          }
           m[g * rows + r] = -INFINITY;
           l[g * rows + r] = 0.0f;
         }
@@ -210,6 +258,14 @@ void CpuAttention::run(ThreadPool& pool, const ref::AttentionParams& params, con
         job.l = l;
         job.acc = acc;
         job.work = scratch;
+        job.k_type = kvt;
+        job.v_type = kvv;
+        job.k_token_bytes = n_kvh * k_head;
+        job.v_token_bytes = n_kvh * v_head;
+        job.k_head_bytes = k_head;
+        job.v_head_bytes = v_head;
+        job.q8 = q8;
+        job.qscale = qscale;
         tile(job);
       }
       if (n_chunks > 1) continue;

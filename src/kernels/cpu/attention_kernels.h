@@ -10,6 +10,10 @@ namespace longctx::cpu {
 // Keys per tile: the score row of one query row for one tile is 16 floats (one zmm, two ymm).
 inline constexpr int64_t kAttnKeyTile = 16;
 
+// Element types of K and V in a job.
+inline constexpr int kKvF32 = 0, kKvF16 = 1, kKvBF16 = 2, kKvQ8_0 = 3, kKvQ4_0 = 4;
+static inline bool kv_code_is_block(int code) { return code >= kKvQ8_0; }
+
 // One job: n_heads consecutive kv heads, each with n_rows query rows; row r of a head is (query
 // r / group, query head r % group of that kv head's group). Scores are in the log2 domain: q rows
 // are pre-multiplied by scale * log2(e), so the softmax weights are 2^(s - m). The state per row
@@ -22,7 +26,7 @@ struct AttnTileJob {
   int64_t group = 1;
   const float* q = nullptr;  // [n_heads][n_rows][head_dim], scaled
   int64_t pos0 = 0;          // row r sees keys j <= pos0 + r / group (causal)
-  int kv_type = 0;           // element type of K and V: 0 = f32, 1 = f16, 2 = bf16
+  int kv_type = 0;           // float kernels: element type of K and V (kKvF32, kKvF16, kKvBF16)
   // Element (j, d) of head h at k + j * kv_stride + h * head_dim + d elements (same for v).
   const void* k = nullptr;
   const void* v = nullptr;
@@ -32,6 +36,16 @@ struct AttnTileJob {
   float* l = nullptr;      // [n_heads][n_rows], 0 before the first key
   float* acc = nullptr;    // [n_heads][n_rows][head_dim], 0 before the first key
   float* work = nullptr;   // attn_work_floats(head_dim, n_rows, n_heads) floats of scratch
+  // The quantized-KV kernels (attention_quant_*): K and V types of their own (any kKv* code,
+  // at least one of them a block type), strides in bytes, and the query side. With a block-type
+  // K the queries come as Q8_0 blocks of the unscaled q rows (q8: [n_heads][n_rows][head_dim /
+  // 32] blocks of 34 bytes, bit for bit quantize_row(Q8_0)) and scores are multiplied by
+  // qscale; with a float K the kernel reads q (scaled) as the float kernels do.
+  int k_type = 0, v_type = 0;
+  int64_t k_token_bytes = 0, v_token_bytes = 0;  // bytes between consecutive tokens
+  int64_t k_head_bytes = 0, v_head_bytes = 0;    // bytes of one head's row
+  const uint8_t* q8 = nullptr;
+  float qscale = 1.0f;
 };
 
 // Rows before the returned one are masked for the whole tile starting at key jt (their causal
@@ -57,6 +71,26 @@ static constexpr int64_t attn_work_floats(int64_t head_dim, int64_t n_rows, int6
          2 * rp + 16;
 }
 
+// Scratch floats of a quantized-KV job (attention_quant_*), for every path: per-row query block
+// scales and offsets, the key tile transposed to keys-as-lanes integers (up to 2 planes of 16
+// lanes) with its scales, a float key tile (float K), the value tile in f32, the weights of the
+// tile per row and the rescale factors (plus padding to align each area to a cache line).
+static constexpr int64_t attn_quant_work_floats(int64_t head_dim, int64_t n_rows, int64_t n_heads) {
+  const int64_t nb = head_dim / 32, lanes = 16;
+  const int64_t areas[] = {n_heads * n_rows * nb,
+                           n_heads * n_rows * nb,
+                           nb * 8 * 2 * lanes,
+                           nb * lanes,
+                           lanes * head_dim,
+                           lanes * head_dim,
+                           n_rows * lanes,
+                           n_rows,
+                           lanes};
+  int64_t total = 16;
+  for (int64_t a : areas) total += (a + 15) / 16 * 16;
+  return total;
+}
+
 // Any head_dim.
 void attention_tile_scalar(const AttnTileJob& job);
 // head_dim a multiple of 8; jobs of kAttnWideRows rows or more go to attention_rows_avx2.
@@ -73,5 +107,11 @@ void attention_rows_avx512(const AttnTileJob& job);
 // qualifies.
 bool attention_decode_avx512_fits(const AttnTileJob& job);
 void attention_decode_avx512(const AttnTileJob& job);
+// Quantized KV (at least one of K, V a block type; head_dim a multiple of 32), any job: the key
+// tile as keys-as-lanes integers against Q8_0 queries, values dequantized per tile
+// (attention_quant_inl.h). One template, three instruction sets.
+void attention_quant_scalar(const AttnTileJob& job);
+void attention_quant_avx2(const AttnTileJob& job);
+void attention_quant_avx512(const AttnTileJob& job);
 
 }  // namespace longctx::cpu

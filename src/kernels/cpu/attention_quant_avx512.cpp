@@ -1,0 +1,119 @@
+// AVX-512 instantiation of the quantized-KV attention (attention_quant_inl.h has the scheme): 16
+// keys per tile as lanes, VNNI dpbusd for the 4-byte dot products (Q8_0 keys flipped to u8,
+// Q4_0 nibbles as they are, both against int8 queries), mask registers for the causal limit.
+// GCC 12 flags its own AVX-512 intrinsic headers with false -Wmaybe-uninitialized warnings
+// (GCC bug 105593); the pragmas must precede the include.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/cpu/attention_avx512_inl.h"
+#include "kernels/cpu/attention_kernels.h"
+#include "kernels/cpu/attention_quant_inl.h"
+
+namespace longctx::cpu {
+namespace {
+
+struct QVec512 {
+  using Vec = __m512;
+  using IVec = __m512i;
+  static constexpr int64_t kLanes = 16;
+  static constexpr int kMixRows = 4, kMixVecs = 4;
+  static constexpr int64_t kQ8Planes = 1;
+  static void prefetch(const void* p) { prefetch_l2(p); }
+  static constexpr int32_t kQ8Offset = 128;
+
+  static Vec zero() { return _mm512_setzero_ps(); }
+  static Vec set1(float x) { return _mm512_set1_ps(x); }
+  static Vec load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+  static Vec bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static Vec sub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
+  static Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+  static Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+  static Vec exp2(Vec x) { return exp2v(x); }
+  static float exp2_1(float x) { return exp2f(x); }
+  static float hsum(Vec v) { return hsum1(v); }
+  static float hmax(Vec v) { return hmax1(v); }
+  static __mmask16 first(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  static Vec mask_keys(Vec s, int64_t n) {
+    return _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), first(n), s);
+  }
+  static Vec zero_above(Vec p, int64_t n) { return _mm512_maskz_mov_ps(first(n), p); }
+  static float f16_to_f32(uint16_t h) { return _cvtsh_ss(h); }
+
+  static IVec iset1(int32_t x) { return _mm512_set1_epi32(x); }
+  static IVec iload(const int32_t* p) { return _mm512_loadu_si512(p); }
+  static void istore(int32_t* p, IVec v) { _mm512_storeu_si512(p, v); }
+  static IVec ibcast32(const uint8_t* p) {
+    int32_t x;
+    __builtin_memcpy(&x, p, 4);
+    return _mm512_set1_epi32(x);
+  }
+  // Keys p + j * stride (j past nk - 1 repeat key nk - 1): key j's 16 bytes go to 128-bit lane
+  // j / 4 of z[j % 4], then a 4 x 4 dword transpose inside each 128-bit lane leaves dword i of
+  // key 4L + r in lane 4L + r of out[i]: lanes are keys.
+  static void load_tile16x4(const uint8_t* p, int64_t stride, int64_t nk, IVec* out) {
+    __m512i z[4];
+    for (int64_t r = 0; r < 4; ++r) {
+      const __m128i* row[4];
+      for (int64_t l = 0; l < 4; ++l) {
+        const int64_t j = 4 * l + r;
+        row[l] = reinterpret_cast<const __m128i*>(p + (j < nk ? j : nk - 1) * stride);
+      }
+      const __m256i lo = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(row[0])),
+                                                 _mm_loadu_si128(row[1]), 1);
+      const __m256i hi = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(row[2])),
+                                                 _mm_loadu_si128(row[3]), 1);
+      z[r] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    }
+    const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+    out[0] = _mm512_unpacklo_epi64(t0, t2);
+    out[1] = _mm512_unpackhi_epi64(t0, t2);
+    out[2] = _mm512_unpacklo_epi64(t1, t3);
+    out[3] = _mm512_unpackhi_epi64(t1, t3);
+  }
+  static IVec nib_lo(IVec x) { return _mm512_and_si512(x, _mm512_set1_epi8(0x0F)); }
+  static IVec nib_hi(IVec x) {
+    return _mm512_and_si512(_mm512_srli_epi32(x, 4), _mm512_set1_epi8(0x0F));
+  }
+  static Vec cvt(IVec x) { return _mm512_cvtepi32_ps(x); }
+  // int8 k + 128 as u8 (the dpbusd unsigned operand): flipping the sign bit.
+  static void prep_q8(IVec raw, int32_t* dst) {
+    istore(dst, _mm512_xor_si512(raw, _mm512_set1_epi8(static_cast<char>(0x80))));
+  }
+  static IVec dot_q8(IVec acc, const int32_t* k, IVec q) {
+    return _mm512_dpbusd_epi32(acc, iload(k), q);
+  }
+  static IVec dot_u8(IVec acc, IVec k, IVec q) { return _mm512_dpbusd_epi32(acc, k, q); }
+
+  static Vec load_f32(const uint8_t* p) { return _mm512_loadu_ps(p); }
+  static Vec load_f16(const uint8_t* p) { return LoadF16::load(p); }
+  static Vec load_bf16(const uint8_t* p) { return LoadBF16::load(p); }
+  static Vec load_i8(const uint8_t* p) {
+    return _mm512_cvtepi32_ps(
+        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
+  static Vec q4(__m128i b) {
+    const __m512i w = _mm512_and_si512(_mm512_cvtepu8_epi32(b), _mm512_set1_epi32(0x0F));
+    return _mm512_cvtepi32_ps(_mm512_sub_epi32(w, _mm512_set1_epi32(8)));
+  }
+  static Vec load_q4lo(const uint8_t* p) {
+    return q4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static Vec load_q4hi(const uint8_t* p) {
+    return q4(_mm_srli_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), 4));
+  }
+};
+
+}  // namespace
+
+void attention_quant_avx512(const AttnTileJob& job) { quant_run<QVec512>(job); }
+
+}  // namespace longctx::cpu
