@@ -115,8 +115,15 @@ Result<Limit> bandwidth_limit(const BenchArgs& a, int n_threads) {
   return l;
 }
 
+// One measured test with the cache types it ran on (bench sweeps K/V type lists).
+struct Row {
+  BenchResult result;
+  std::string type_k, type_v;
+};
+
 struct Context {
-  std::string model_filename, model_type, backend, type_k, type_v, depth_fill, test_time;
+  std::string model_filename, model_type, backend, depth_fill, test_time;
+  bool show_types = false;  // more than one K/V pair, or not f16: type columns in the table
   uint64_t model_size = 0, n_params = 0;
   int n_threads = 0;
   int64_t n_batch = 0;
@@ -138,9 +145,14 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
-void print_md(const Context& c, const std::vector<BenchResult>& results) {
-  std::printf("longctx bench: %s, %d threads, batch %lld, KV %s/%s\n", c.model_filename.c_str(),
-              c.n_threads, static_cast<long long>(c.n_batch), c.type_k.c_str(), c.type_v.c_str());
+void print_md(const Context& c, const std::vector<Row>& rows) {
+  std::string kv;
+  for (const Row& r : rows) {
+    const std::string pair = r.type_k + "/" + r.type_v;
+    if (kv.find(pair) == std::string::npos) kv += (kv.empty() ? "" : ", ") + pair;
+  }
+  std::printf("longctx bench: %s, %d threads, batch %lld, KV %s\n", c.model_filename.c_str(),
+              c.n_threads, static_cast<long long>(c.n_batch), kv.c_str());
   if (c.depth_fill == "synthetic") {
     std::printf(
         "depth fill: synthetic (the first d KV positions hold synthetic values, no prefill; "
@@ -149,16 +161,21 @@ void print_md(const Context& c, const std::vector<BenchResult>& results) {
     std::printf("depth fill: prefill (d tokens evaluated before each timed repetition)\n");
   }
   std::printf("bandwidth limit: %.1f GB/s (%s)\n\n", c.limit.gbps, c.limit.how.c_str());
+  // As llama-bench: type_k / type_v columns only when they are not all the default.
   std::printf(
-      "| model | size | params | backend | threads | test | t/s | GB/s | %% of limit | GFLOP/s |\n"
-      "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-  for (const BenchResult& r : results) {
+      "| model | size | params | backend | threads | %stest | t/s | GB/s | %% of limit | "
+      "GFLOP/s |\n"
+      "| --- | ---: | ---: | --- | ---: | %s---: | ---: | ---: | ---: | ---: |\n",
+      c.show_types ? "type_k | type_v | " : "", c.show_types ? "--- | --- | " : "");
+  for (const Row& row : rows) {
+    const BenchResult& r = row.result;
     const bool decode = r.gbps > 0;
-    std::printf("| %s | %s | %s | %s | %d | %s | %.2f ± %.2f | %s | %s | %s |\n",
+    const std::string types = c.show_types ? row.type_k + " | " + row.type_v + " | " : "";
+    std::printf("| %s | %s | %s | %s | %d | %s%s | %.2f ± %.2f | %s | %s | %s |\n",
                 c.model_type.c_str(),
                 fmt("%.2f MiB", static_cast<double>(c.model_size) / (1 << 20)).c_str(),
                 fmt("%.2f M", static_cast<double>(c.n_params) / 1e6).c_str(), c.backend.c_str(),
-                c.n_threads, r.test.name().c_str(), r.avg_ts, r.stddev_ts,
+                c.n_threads, types.c_str(), r.test.name().c_str(), r.avg_ts, r.stddev_ts,
                 decode ? fmt("%.2f", r.gbps).c_str() : "",
                 decode ? fmt("%.1f%%", 100 * r.gbps / c.limit.gbps).c_str() : "",
                 r.gflops > 0 ? fmt("%.1f", r.gflops).c_str() : "");
@@ -172,9 +189,10 @@ void print_md(const Context& c, const std::vector<BenchResult>& results) {
       mib(c.runtime.backend_scratch));
 }
 
-void print_json(const Context& c, const std::vector<BenchResult>& results) {
+void print_json(const Context& c, const std::vector<Row>& rows) {
   nlohmann::json out = nlohmann::json::array();
-  for (const BenchResult& r : results) {
+  for (const Row& row : rows) {
+    const BenchResult& r = row.result;
     nlohmann::json j;
     j["build_commit"] = "longctx-0.1.0";
     j["build_number"] = 0;
@@ -188,8 +206,8 @@ void print_json(const Context& c, const std::vector<BenchResult>& results) {
     j["n_batch"] = c.n_batch;
     j["n_ubatch"] = c.n_batch;
     j["n_threads"] = c.n_threads;
-    j["type_k"] = c.type_k;
-    j["type_v"] = c.type_v;
+    j["type_k"] = row.type_k;
+    j["type_v"] = row.type_v;
     j["n_gpu_layers"] = 0;
     j["use_mmap"] = true;
     j["n_prompt"] = r.test.n_prompt;
@@ -252,10 +270,45 @@ int run(BenchArgs a) {
   auto limit = bandwidth_limit(a, n_threads);
   if (!limit) return fail(limit.status().message());
 
-  auto loaded = load_engine(a.engine, "bench");
-  if (!loaded) return fail(loaded.status().message());
-  Engine& engine = *loaded->engine;
-  Session& session = *loaded->session;
+  // K/V type pairs as llama-bench sweeps them: every -ctk type with every -ctv type; a list
+  // given only with --kv-type pairs each type with itself.
+  std::vector<std::pair<TensorType, TensorType>> pairs;
+  {
+    auto split = [](const std::string& s) {
+      std::vector<std::string> out;
+      size_t at = 0;
+      while (at <= s.size()) {
+        const size_t comma = std::min(s.find(',', at), s.size());
+        out.push_back(s.substr(at, comma - at));
+        at = comma + 1;
+      }
+      return out;
+    };
+    std::vector<TensorType> ks, vs;
+    for (const std::string& n :
+         split(a.engine.kv_type_k.empty() ? a.engine.kv_type : a.engine.kv_type_k)) {
+      auto t = parse_kv_type(n);
+      if (!t) return fail(t.status().message());
+      ks.push_back(*t);
+    }
+    for (const std::string& n :
+         split(a.engine.kv_type_v.empty() ? a.engine.kv_type : a.engine.kv_type_v)) {
+      auto t = parse_kv_type(n);
+      if (!t) return fail(t.status().message());
+      vs.push_back(*t);
+    }
+    if (a.engine.kv_type_k.empty() && a.engine.kv_type_v.empty()) {
+      for (TensorType t : ks) pairs.emplace_back(t, t);
+    } else {
+      for (TensorType k : ks) {
+        for (TensorType v : vs) pairs.emplace_back(k, v);
+      }
+    }
+  }
+
+  auto engine_r = load_engine_only(a.engine);
+  if (!engine_r) return fail(engine_r.status().message());
+  Engine& engine = **engine_r;
 
   Context c;
   c.model_filename = a.engine.model;
@@ -264,35 +317,43 @@ int run(BenchArgs a) {
   c.n_params = engine.model().n_params();
   c.backend = engine.backend_description();
   c.n_threads = n_threads;
-  c.n_batch = session.n_batch();
-  c.type_k = type_name(session.kv().options().type_k);
-  c.type_v = type_name(session.kv().options().type_v);
   c.depth_fill = depth_fill_name(fill);
   c.test_time = utc_now();
   c.limit = *limit;
+  c.show_types =
+      pairs.size() > 1 || pairs[0].first != TensorType::F16 || pairs[0].second != TensorType::F16;
 
   BenchOptions bo;
   bo.repetitions = a.repetitions;
   bo.depth_fill = fill;
-  std::vector<BenchResult> results;
-  for (const BenchTest& t : *tests) {
-    ProgressLine progress("bench " + t.name(), !a.engine.quiet);
-    auto r = run_bench_test(session, t, bo, [&](int done, int total) {
-      progress.update(static_cast<uint64_t>(done), static_cast<uint64_t>(total));
-    });
-    progress.finish();
-    if (!r) return fail(t.name() + ": " + r.status().message());
-    results.push_back(std::move(r.value()));
+  std::vector<Row> rows;
+  for (const auto& [tk, tv] : pairs) {
+    auto session_r = new_cli_session(engine, a.engine, tk, tv, "bench");
+    if (!session_r) return fail(session_r.status().message());
+    Session& session = **session_r;
+    c.n_batch = session.n_batch();
+    for (const BenchTest& t : *tests) {
+      ProgressLine progress("bench " + t.name(), !a.engine.quiet);
+      auto r = run_bench_test(session, t, bo, [&](int done, int total) {
+        progress.update(static_cast<uint64_t>(done), static_cast<uint64_t>(total));
+      });
+      progress.finish();
+      if (!r) return fail(t.name() + ": " + r.status().message());
+      rows.push_back({std::move(r.value()), type_name(tk), type_name(tv)});
+    }
+    // Memory: the largest session's plan against the process's peak.
+    if (session.kv().bytes() + session.compute_bytes() >= c.kv_bytes + c.compute_bytes) {
+      c.kv_bytes = session.kv().bytes();
+      c.compute_bytes = session.compute_bytes();
+      c.runtime = engine.runtime_memory(session.n_batch(), session.expert_count());
+    }
   }
   c.weight_bytes = engine.model().weight_bytes();
-  c.kv_bytes = session.kv().bytes();
-  c.compute_bytes = session.compute_bytes();
-  c.runtime = engine.runtime_memory(session.n_batch(), session.expert_count());
   c.peak_rss_bytes = peak_rss_bytes();
   if (a.output == "md") {
-    print_md(c, results);
+    print_md(c, rows);
   } else {
-    print_json(c, results);
+    print_json(c, rows);
   }
   return 0;
 }

@@ -260,8 +260,10 @@ CommandFn add_plan_command(CLI::App& app) {
   app.add_option("--kv-type", a->kv_type,
                  "KV type for K and V: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1")
       ->capture_default_str();
-  app.add_option("--kv-type-k", a->kv_type_k, "KV type for K (overrides --kv-type)");
-  app.add_option("--kv-type-v", a->kv_type_v, "KV type for V (overrides --kv-type)");
+  app.add_option("--kv-type-k,--cache-type-k", a->kv_type_k,
+                 "KV type for K (overrides --kv-type; llama.cpp: -ctk)");
+  app.add_option("--kv-type-v,--cache-type-v", a->kv_type_v,
+                 "KV type for V (overrides --kv-type; llama.cpp: -ctv)");
   app.add_option("--parallel", a->parallel, "Parallel sequences")->capture_default_str();
   app.add_option("-b,--batch", a->batch, "Micro-batch (prompt tokens per forward pass)")
       ->capture_default_str();

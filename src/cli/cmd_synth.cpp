@@ -77,6 +77,8 @@ CommandFn add_synth_command(CLI::App& app) {
     uint32_t layers = 0;
     uint64_t seed = 42;
     float weight_std = 0.02f;
+    uint32_t k_outliers = 0;
+    float k_outlier_gain = 16.0f;
     bool quiet = false;
   };
   auto a = std::make_shared<Args>();
@@ -106,6 +108,11 @@ CommandFn add_synth_command(CLI::App& app) {
   app.add_option("--tokenizer", a->tokenizer,
                  "Hugging Face tokenizer directory to embed ('none': no tokenizer metadata, a "
                  "smaller file for tools that only read shapes, such as llama-quantize)");
+  app.add_option("--k-outliers", a->k_outliers,
+                 "Plant this many Qwen3-like outlier channels in every layer's keys (large "
+                 "attn_k_norm gains on low-frequency RoPE pairs; an even number), e.g. 4");
+  app.add_option("--k-outlier-gain", a->k_outlier_gain, "Gain of the planted key channels")
+      ->capture_default_str();
   app.add_option("-o,--output", a->out, "Output GGUF file")->required();
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
   return [a] {
@@ -136,6 +143,8 @@ CommandFn add_synth_command(CLI::App& app) {
     }
     opt.seed = a->seed;
     opt.weight_std = a->weight_std;
+    opt.k_outlier_channels = a->k_outliers;
+    opt.k_outlier_gain = a->k_outlier_gain;
     if (a->tokenizer != "none") {
       auto tok = gguf_tokenizer_metadata(a->tokenizer, opt.hparams.n_vocab);
       if (!tok) return fail(tok.status().message());

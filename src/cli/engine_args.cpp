@@ -17,10 +17,18 @@ void add_engine_options(CLI::App& app, EngineArgs* a) {
   app.add_option("-c,--ctx", a->ctx,
                  "Context size in tokens (default: the model's native context, at most 4096)");
   app.add_option("-b,--batch", a->batch, "Prompt tokens per forward pass")->capture_default_str();
-  app.add_option("--kv-type", a->kv_type, "KV cache type for K and V: f16, bf16, f32")
+  app.add_option("--kv-type", a->kv_type,
+                 "KV cache type for K and V: f16, bf16, f32, q8_0, q4_0 (q8_0 halves the cache, "
+                 "q4_0 quarters it)")
       ->capture_default_str();
-  app.add_option("--kv-type-k", a->kv_type_k, "KV cache type for K (overrides --kv-type)");
-  app.add_option("--kv-type-v", a->kv_type_v, "KV cache type for V (overrides --kv-type)");
+  app.add_option("--kv-type-k,--cache-type-k", a->kv_type_k,
+                 "KV cache type for K (overrides --kv-type; llama.cpp: -ctk)");
+  app.add_option("--kv-type-v,--cache-type-v", a->kv_type_v,
+                 "KV cache type for V (overrides --kv-type; llama.cpp: -ctv)");
+  app.add_option("--kv-rotation", a->kv_rotation,
+                 "Walsh-Hadamard rotation of the quantized halves of the KV cache: on, off "
+                 "(spreads outlier channels; no effect on f16/bf16/f32)")
+      ->capture_default_str();
   app.add_option("--rope-scaling", a->rope_scaling,
                  "RoPE scaling: none, linear, yarn (default: the model's metadata)");
   app.add_option("--rope-factor", a->rope_factor, "RoPE scaling factor");
@@ -42,19 +50,31 @@ void add_engine_options(CLI::App& app, EngineArgs* a) {
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
 }
 
-namespace {
-
-Result<TensorType> kv_type(const std::string& name) {
+Result<TensorType> parse_kv_type(const std::string& name) {
   auto t = parse_type_name(name);
-  if (!t || (*t != TensorType::F16 && *t != TensorType::BF16 && *t != TensorType::F32)) {
-    return invalid_argument("KV cache type '" + name + "' is not one of f16, bf16, f32");
+  if (!t || !is_kv_cache_type(*t)) {
+    return invalid_argument("KV cache type '" + name +
+                            "' is not one of f16, bf16, f32, q8_0, q4_0");
   }
   return *t;
 }
 
-}  // namespace
+Result<std::pair<TensorType, TensorType>> kv_types(const EngineArgs& a) {
+  auto tk = parse_kv_type(a.kv_type_k.empty() ? a.kv_type : a.kv_type_k);
+  if (!tk) return tk.status();
+  auto tv = parse_kv_type(a.kv_type_v.empty() ? a.kv_type : a.kv_type_v);
+  if (!tv) return tv.status();
+  return std::pair{*tk, *tv};
+}
 
-Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
+void rewrite_llama_aliases(std::vector<std::string>* args) {
+  for (std::string& s : *args) {
+    if (s == "-ctk") s = "--cache-type-k";
+    if (s == "-ctv") s = "--cache-type-v";
+  }
+}
+
+Result<std::unique_ptr<Engine>> load_engine_only(const EngineArgs& a) {
   EngineOptions eo;
   eo.model_path = a.model;
   eo.tokenizer_path = a.tokenizer;
@@ -82,11 +102,12 @@ Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
     return invalid_argument("--threads must be in 0..1024 (0: all cores), got " +
                             std::to_string(a.threads));
   }
-
-  auto tk = kv_type(a.kv_type_k.empty() ? a.kv_type : a.kv_type_k);
-  if (!tk) return tk.status();
-  auto tv = kv_type(a.kv_type_v.empty() ? a.kv_type : a.kv_type_v);
-  if (!tv) return tv.status();
+  if (a.kv_rotation != "on" && a.kv_rotation != "off") {
+    return invalid_argument("--kv-rotation must be on or off, got '" + a.kv_rotation + "'");
+  }
+  if (a.experts && *a.experts < 1) {
+    return invalid_argument("--experts must be at least 1, got " + std::to_string(*a.experts));
+  }
 
   ProgressLine load_progress("loading", !a.quiet);
   ProgressLine repack_progress("placing weights in memory", !a.quiet);
@@ -98,24 +119,25 @@ Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
   auto engine = Engine::load(eo);
   load_progress.finish();
   repack_progress.finish();
-  if (!engine) return engine.status();
+  return engine;
+}
 
+Result<std::unique_ptr<Session>> new_cli_session(Engine& e, const EngineArgs& a, TensorType type_k,
+                                                 TensorType type_v, const char* command) {
   SessionOptions so;
   so.n_ctx = a.ctx;
   so.n_batch = a.batch;
-  so.type_k = *tk;
-  so.type_v = *tv;
-  if (a.experts && *a.experts < 1) {
-    return invalid_argument("--experts must be at least 1, got " + std::to_string(*a.experts));
-  }
+  so.type_k = type_k;
+  so.type_v = type_v;
+  so.kv_rotation = a.kv_rotation != "off";
   so.n_expert_used = a.experts.value_or(0);
-  auto session = (*engine)->new_session(so);
+  auto session = e.new_session(so);
   if (!session) return session.status();
+  const Session& s = **session;
   if (!a.quiet) {
     // What this run costs: weights, active parameters for the chosen expert count, KV cache.
-    const Engine& e = **engine;
-    const Session& s = **session;
     const ModelHparams& hp = e.hparams();
+    const KvCacheOptions& kvo = s.kv().options();
     std::string line = "longctx " + std::string(command) + ": " + hp.arch + ", " +
                        std::to_string(hp.n_layer) + " layers, " +
                        std::to_string(e.model().n_params() / 1000000) + "M params in " +
@@ -126,14 +148,25 @@ Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
     }
     line += ": " + std::to_string(e.model().active_params(s.expert_count()) / 1000000) +
             "M active params/token; context " + std::to_string(s.n_ctx()) + ", KV " +
-            type_name(s.kv().options().type_k) + "/" + type_name(s.kv().options().type_v) + " " +
+            type_name(kvo.type_k) + "/" + type_name(kvo.type_v) +
+            (kvo.rotates_k() || kvo.rotates_v() ? " (rotated)" : "") + " " +
             std::to_string(s.kv().bytes() >> 20) + " MiB; backend " + e.backend_description() +
             "\n";
     std::fputs(line.c_str(), stderr);
   }
-  if (!(*session)->warning().empty()) {
-    std::fprintf(stderr, "longctx %s: warning: %s\n", command, (*session)->warning().c_str());
+  if (!s.warning().empty()) {
+    std::fprintf(stderr, "longctx %s: warning: %s\n", command, s.warning().c_str());
   }
+  return session;
+}
+
+Result<LoadedEngine> load_engine(const EngineArgs& a, const char* command) {
+  auto types = kv_types(a);
+  if (!types) return types.status();
+  auto engine = load_engine_only(a);
+  if (!engine) return engine.status();
+  auto session = new_cli_session(**engine, a, types->first, types->second, command);
+  if (!session) return session.status();
   LoadedEngine out;
   out.engine = std::move(engine.value());
   out.session = std::move(session.value());

@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 #include "runtime/engine.h"
@@ -23,6 +25,7 @@ struct EngineArgs {
   int64_t ctx = 0;
   int64_t batch = 512;
   std::string kv_type = "f16", kv_type_k, kv_type_v;
+  std::string kv_rotation = "on";
   std::string rope_scaling;
   std::optional<double> rope_factor, rope_freq_base;
   std::optional<uint32_t> rope_orig_ctx;
@@ -44,6 +47,23 @@ struct LoadedEngine {
   std::unique_ptr<Session> session;
 };
 Result<LoadedEngine> load_engine(const EngineArgs& args, const char* command);
+
+// The two halves of load_engine, for commands that make several sessions (bench sweeping KV
+// types): the engine alone, and a session with the given cache types (and the line saying what
+// the run costs unless quiet).
+Result<std::unique_ptr<Engine>> load_engine_only(const EngineArgs& args);
+Result<std::unique_ptr<Session>> new_cli_session(Engine& engine, const EngineArgs& args,
+                                                 TensorType type_k, TensorType type_v,
+                                                 const char* command);
+
+// A KV cache type by name (f16, bf16, f32, q8_0, q4_0), and the K / V types the arguments name
+// (--kv-type-k / --kv-type-v over --kv-type); errors list the accepted names.
+Result<TensorType> parse_kv_type(const std::string& name);
+Result<std::pair<TensorType, TensorType>> kv_types(const EngineArgs& args);
+
+// llama.cpp spellings CLI11 cannot declare (one dash, several letters: -ctk, -ctv) rewritten
+// to the long options that mean the same, in place; other arguments are left alone.
+void rewrite_llama_aliases(std::vector<std::string>* args);
 
 // A progress line on stderr ("\r<label> 42% (12/34)"), only when stderr is a terminal.
 class ProgressLine {

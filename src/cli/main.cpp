@@ -1,6 +1,7 @@
 // Entry point of the longctx binary: parses the command line and dispatches to a subcommand.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/engine_args.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"longctx: run Qwen3-family models at long context on your own hardware"};
@@ -36,7 +38,15 @@ int main(int argc, char** argv) {
   add("template", "Render a chat-completions request with the model's chat template",
       longctx::cli::add_template_command);
 
-  CLI11_PARSE(app, argc, argv);
+  // Arguments as strings, llama.cpp's multi-letter single-dash aliases spelled out (engine_args.h).
+  std::vector<std::string> args(argv + 1, argv + argc);
+  longctx::cli::rewrite_llama_aliases(&args);
+  std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse order
+  try {
+    app.parse(std::move(args));
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
   try {
     for (auto& [sub, run] : commands) {
       if (sub->parsed()) return run();

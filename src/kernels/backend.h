@@ -128,6 +128,9 @@ class KernelBackend {
   virtual void convert_row(TensorType t, const float* x, int64_t n, void* dst);
   // y[i] = silu(gate[i]) * up[i] over n elements; y may alias gate or up.
   virtual void swiglu(const float* gate, const float* up, int64_t n, float* y) = 0;
+  // The Walsh-Hadamard rotation of ref::hadamard_rows, in place on x[n_rows][dim] (the heads of
+  // q, k, v or the attention output when a KV cache type is quantized).
+  virtual void hadamard(float* x, int64_t n_rows, int64_t dim);
 };
 
 // The scalar reference backend (single-threaded, double accumulation): the oracle.

@@ -19,6 +19,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/ref/activations.h"
+#include "kernels/ref/hadamard.h"
 #include "kernels/ref/norm.h"
 #include "kernels/ref_backend.h"
 #include "quant/quantize.h"
@@ -256,6 +257,11 @@ class CpuBackend final : public RefBackend {
         abort_on_error(ref::rope_apply(table, pos0 + t, n_head, hd, x + t * n_head * hd), "rope");
       }
     });
+  }
+
+  void hadamard(float* x, int64_t n_rows, int64_t dim) override {
+    for_rows(n_rows, dim,
+             [&](int64_t r0, int64_t r1) { ref::hadamard_rows(x + r0 * dim, r1 - r0, dim); });
   }
 
   void swiglu(const float* gate, const float* up, int64_t n, float* y) override {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kernels/ref/activations.h"
+#include "kernels/ref/hadamard.h"
 #include "kernels/ref/norm.h"
 #include "kernels/ref_backend.h"
 #include "quant/quantize.h"
@@ -64,6 +65,10 @@ void RefBackend::swiglu(const float* gate, const float* up, int64_t n, float* y)
 
 void KernelBackend::convert_row(TensorType t, const float* x, int64_t n, void* dst) {
   abort_on_error(quantize_row_lenient(t, x, dst, n), "convert_row");
+}
+
+void KernelBackend::hadamard(float* x, int64_t n_rows, int64_t dim) {
+  ref::hadamard_rows(x, n_rows, dim);
 }
 
 void KernelBackend::copy_bytes(void* dst, const void* src, size_t n) {

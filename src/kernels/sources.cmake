@@ -7,6 +7,7 @@ set(LONGCTX_KERNELS_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/ref/activations.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ref/attention.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ref/moe.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/ref/hadamard.cpp
 )
 # The references define the numerics later kernels are compared with; keep them free of
 # compiler-chosen FMA contraction so every build computes the same bits.

@@ -40,6 +40,15 @@ void attention(ForwardContext& ctx, int64_t il, const AttentionVariant& variant)
   // 4. RoPE on q and k at positions pos0 .. pos0 + n - 1
   be.rope(*ctx.rope, ctx.pos0, n, hp.n_head, s.q.data());
   be.rope(*ctx.rope, ctx.pos0, n, hp.n_head_kv, s.k.data());
+  // 4b. A quantized cache half is stored rotated per head (Walsh-Hadamard, kernels/ref/hadamard.h):
+  //     q.k = (Hq).(Hk) and sum_j p_j v_j = H (sum_j p_j H v_j), so attention is unchanged, but a
+  //     few large channels are spread over the head before 4 or 8 bits have to hold them.
+  const KvCacheOptions& kvo = ctx.kv->options();
+  if (kvo.rotates_k()) {
+    be.hadamard(s.q.data(), n * hp.n_head, hd);
+    be.hadamard(s.k.data(), n * hp.n_head_kv, hd);
+  }
+  if (kvo.rotates_v()) be.hadamard(s.v.data(), n * hp.n_head_kv, hp.head_dim_v);
   // 5. append k, v to the cache, then attend over everything cached so far (causal)
   ctx.kv->store(
       il, ctx.pos0, n, s.k.data(), s.v.data(),
@@ -51,9 +60,10 @@ void attention(ForwardContext& ctx, int64_t il, const AttentionVariant& variant)
   AttentionParams ap;
   ap.shape = {hp.n_head, hp.n_head_kv, hd};
   ap.q_pos0 = ctx.pos0;
-  const KvView kv_k{ctx.kv->options().type_k, ctx.kv->k_data(il), n_kv};
-  const KvView kv_v{ctx.kv->options().type_v, ctx.kv->v_data(il), n_kv};
+  const KvView kv_k{kvo.type_k, ctx.kv->k_data(il), n_kv};
+  const KvView kv_v{kvo.type_v, ctx.kv->v_data(il), n_kv};
   be.attention(ap, s.q.data(), n, kv_k, kv_v, s.attn.data());
+  if (kvo.rotates_v()) be.hadamard(s.attn.data(), n * hp.n_head, hp.head_dim_v);  // H^-1 = H
   // 6. x += attn · W_o
   be.matmul(L.attn_out, s.attn.data(), n, nullptr, s.h.data());
   add_into(s.x.data(), s.h.data(), n * d);

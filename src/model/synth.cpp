@@ -118,10 +118,27 @@ uint32_t gguf_file_type(TensorType t) {
   }
 }
 
+std::vector<uint32_t> k_outlier_channels(uint32_t head_dim, uint32_t n) {
+  std::vector<uint32_t> out;
+  const uint32_t half = head_dim / 2;
+  for (uint32_t i = 0; i < n / 2 && i < half; ++i) {
+    out.push_back(half - 1 - i);
+    out.push_back(half - 1 - i + half);
+  }
+  return out;
+}
+
 Status write_synth_model(const SynthOptions& opt, const std::string& path) {
   const ModelHparams& hp = opt.hparams;
   LONGCTX_RETURN_IF_ERROR(hp.validate());
   const std::vector<TensorDesc> tensors = model_tensors(hp);
+  if (opt.k_outlier_channels % 2 != 0 || opt.k_outlier_channels > hp.head_dim ||
+      !(opt.k_outlier_gain > 0.0f && opt.k_outlier_gain < 1e4f)) {
+    return invalid_argument("key outlier channels must be an even count up to the head size (" +
+                            std::to_string(hp.head_dim) + ") with a gain in (0, 1e4), got " +
+                            std::to_string(opt.k_outlier_channels) + " x " +
+                            std::to_string(opt.k_outlier_gain));
+  }
   const std::vector<TensorType> types =
       opt.preset ? preset_tensor_types(hp, tensors, *opt.preset) : uniform_types(tensors, opt.type);
   for (size_t i = 0; i < tensors.size(); ++i) {
@@ -164,6 +181,11 @@ Status write_synth_model(const SynthOptions& opt, const std::string& path) {
         const bool bias = t.role == TensorRole::kAttnQBias || t.role == TensorRole::kAttnKBias ||
                           t.role == TensorRole::kAttnVBias;
         for (float& x : rows) x = bias ? opt.weight_std * rng.normal() : 1.0f + 0.1f * rng.normal();
+        if (t.role == TensorRole::kAttnKNorm && opt.k_outlier_channels > 0) {
+          for (uint32_t c : k_outlier_channels(uint32_t(row_len), opt.k_outlier_channels)) {
+            rows[c] *= opt.k_outlier_gain;
+          }
+        }
       } else {
         for (float& x : rows) x = opt.weight_std * rng.normal();
       }

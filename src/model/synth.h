@@ -24,11 +24,21 @@ struct SynthOptions {
   // ignored) and general.file_type is the preset's ftype.
   std::optional<QuantPreset> preset;
   uint64_t seed = 42;
-  float weight_std = 0.02f;                // weights ~ N(0, std), as in Qwen3's initializer
+  float weight_std = 0.02f;  // weights ~ N(0, std), as in Qwen3's initializer
+  // Qwen3-like outlier channels in the keys: this many of each layer's attn_k_norm gains (RoPE
+  // pairs d, d + head_dim / 2 of the slowest-turning frequencies, as in the trained models) are
+  // multiplied by k_outlier_gain, so a few key dimensions dwarf the rest, which is what makes
+  // 4-bit keys lose quality without a rotation. 0: none. Even, at most head_dim.
+  uint32_t k_outlier_channels = 0;
+  float k_outlier_gain = 16.0f;
   std::vector<GgufKV> tokenizer_metadata;  // tokenizer.ggml.* and tokenizer.chat_template
   // Called after each chunk of tensor data with bytes written so far and the total.
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
+
+// The channels of a head that SynthOptions::k_outlier_channels boosts: pairs (j, j + head_dim / 2)
+// for j = head_dim / 2 - 1, head_dim / 2 - 2, ... (the lowest-frequency RoPE pairs).
+std::vector<uint32_t> k_outlier_channels(uint32_t head_dim, uint32_t n);
 
 // general.file_type (llama.cpp's llama_ftype) for a uniform tensor type.
 uint32_t gguf_file_type(TensorType t);

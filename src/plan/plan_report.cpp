@@ -176,7 +176,7 @@ PlanReport build_plan_report(const PlanModel& model, const DeviceSetup& device,
   // Notes, each with its source.
   if (!engine_runs_kv_type(options.kv.k) || !engine_runs_kv_type(options.kv.v)) {
     r.notes.push_back("KV type " + kv_types_name(options.kv) +
-                      " is planned only: the engine runs f16, bf16 and f32 caches today.");
+                      " is planned only: the engine runs f16, bf16, f32, q8_0 and q4_0 caches.");
   }
   for (TensorType t : {options.kv.k, options.kv.v}) {
     if (t == TensorType::Q8_0) {

@@ -123,7 +123,8 @@ bool is_plannable_kv_type(TensorType t) {
 }
 
 bool engine_runs_kv_type(TensorType t) {
-  return t == TensorType::F32 || t == TensorType::F16 || t == TensorType::BF16;
+  return t == TensorType::F32 || t == TensorType::F16 || t == TensorType::BF16 ||
+         t == TensorType::Q8_0 || t == TensorType::Q4_0;
 }
 
 std::string kv_types_name(const KvTypes& t) {

@@ -213,7 +213,7 @@ Result<std::unique_ptr<Session>> Engine::new_session(const SessionOptions& optio
   }
 
   KvShape shape{hp.n_layer, hp.n_head_kv, hp.head_dim, hp.head_dim_v};
-  KvCacheOptions kvo{n_ctx, options.type_k, options.type_v};
+  KvCacheOptions kvo{n_ctx, options.type_k, options.type_v, options.kv_rotation};
   // Memory is planned before the first token: a cache the system cannot hold is refused here
   // with the numbers, instead of being zero-filled into the out-of-memory killer.
   const uint64_t need = KvCache::bytes_for(shape, kvo) + Session::compute_bytes_for(hp, n_batch) +

@@ -53,6 +53,8 @@ struct SessionOptions {
   int64_t n_batch = 512;  // prefill chunk: at most this many tokens per forward pass
   TensorType type_k = TensorType::F16;
   TensorType type_v = TensorType::F16;
+  // Walsh-Hadamard rotation of the quantized halves of the cache (KvCacheOptions::rotate).
+  bool kv_rotation = true;
   int64_t n_expert_used = 0;  // MoE: 0 = the model's expert_used_count
 };
 

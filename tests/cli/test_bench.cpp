@@ -54,6 +54,29 @@ TEST_F(BenchCli, MarkdownTableHasEveryTest) {
   EXPECT_NE(r.out.find("runtime "), std::string::npos) << r.out;
 }
 
+// KV type lists sweep as llama-bench does: -ctk x -ctv, or --kv-type alone pairing each type
+// with itself; the table gains type_k / type_v columns, the JSON rows carry their pair.
+TEST_F(BenchCli, KvTypeListsSweepEveryPair) {
+  auto r = bench("-p 8 -n 4 --bw 10 -o json -ctk f16,q8_0 -ctv q4_0,q8_0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  std::multiset<std::string> pairs;
+  for (const auto& o : j)
+    pairs.insert(o["type_k"].get<std::string>() + "/" + o["type_v"].get<std::string>());
+  // Two tests (pp8, tg4) per pair.
+  EXPECT_EQ(pairs,
+            (std::multiset<std::string>{"f16/q4_0", "f16/q4_0", "f16/q8_0", "f16/q8_0", "q8_0/q4_0",
+                                        "q8_0/q4_0", "q8_0/q8_0", "q8_0/q8_0"}));
+  auto same = bench("-p 8 -n 4 --bw 10 --kv-type q8_0,q4_0");
+  ASSERT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_NE(same.out.find("| type_k | type_v | test |"), std::string::npos) << same.out;
+  EXPECT_NE(same.out.find("| q4_0 | q4_0 | tg4 |"), std::string::npos) << same.out;
+  EXPECT_EQ(same.out.find("| q8_0 | q4_0 |"), std::string::npos) << same.out;
+  auto bad = bench("-p 8 -n 4 --bw 10 -ctk f16,q3_K");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("q3_K"), std::string::npos) << bad.err;
+}
+
 TEST_F(BenchCli, JsonHasLlamaBenchFieldsAndPositiveFigures) {
   auto r = bench("-p 8 -n 4 -d 0,16 --bw 10 -o json --depth-fill prefill");
   ASSERT_EQ(r.exit_code, 0) << r.err;

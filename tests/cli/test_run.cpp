@@ -131,6 +131,25 @@ struct BadCase {
   std::string message;  // must appear in stderr
 };
 
+// Quantized caches from the command line, with llama.cpp's -ctk / -ctv spellings: the run says
+// what it holds (types, rotation) and generates.
+TEST(CliRun, QuantizedKvCacheTypesAndLlamaAliases) {
+  const std::string base = "run -m " + model() + " --prompt-ids " +
+                           write_text("kv_ids.json", "[1, 2, 3, 4, 5, 6, 7, 8]") +
+                           " -n 6 --temp 0 --ids";
+  auto f16 = run_longctx(base);
+  ASSERT_EQ(f16.exit_code, 0) << f16.err;
+  auto q8 = run_longctx(base + " -ctk q8_0 -ctv q8_0");
+  ASSERT_EQ(q8.exit_code, 0) << q8.err;
+  EXPECT_NE(q8.err.find("KV q8_0/q8_0 (rotated)"), std::string::npos) << q8.err;
+  auto mixed = run_longctx(base + " --cache-type-k q4_0 --kv-type-v q8_0 --kv-rotation off");
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
+  EXPECT_NE(mixed.err.find("KV q4_0/q8_0 0 MiB"), std::string::npos) << mixed.err;
+  auto q4 = run_longctx(base + " --kv-type q4_0");
+  ASSERT_EQ(q4.exit_code, 0) << q4.err;
+  EXPECT_NE(q4.err.find("KV q4_0/q4_0 (rotated)"), std::string::npos) << q4.err;
+}
+
 TEST(CliRun, BadInputIsANonZeroExitNamingTheProblem) {
   const std::string m = " -q -m " + model();
   const std::string bad_ids = write_text("bad_ids.json", "[1, 2, 300]");
@@ -144,6 +163,9 @@ TEST(CliRun, BadInputIsANonZeroExitNamingTheProblem) {
       {"run" + m + " --prompt-ids " + not_json, "JSON array"},
       {"run" + m + " --prompt-ids " + long_ids + " --ctx 16", "--ctx"},
       {"run" + m + " -p a --kv-type q9", "q9"},
+      {"run" + m + " -p a --kv-type q5_1", "f16, bf16, f32, q8_0, q4_0"},
+      {"run" + m + " -p a -ctk q4_K", "q4_K"},
+      {"run" + m + " -p a --kv-rotation maybe", "--kv-rotation must be on or off"},
       {"run" + m + " -p a --rope-scaling ntk", "ntk"},
       {"run" + m + " -p a --rope-factor 4", "scaling type"},
       {"run" + m + " -p a --experts 2", "MoE"},

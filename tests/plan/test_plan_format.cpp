@@ -120,8 +120,14 @@ TEST(PlanFormat, ProfileCommandCarriesContextKvAndRope) {
     planned_note |= n.find("planned only") != std::string::npos;
     q8_note |= n.find("near-lossless") != std::string::npos;
   }
-  EXPECT_TRUE(planned_note);
+  EXPECT_FALSE(planned_note);  // the engine runs q8_0 caches
   EXPECT_TRUE(q8_note);
+  // A type only planned (q5_1) says so.
+  const PlanReport p5 =
+      report("qwen3-8b", 24ull << 30, {TensorType::Q5_1, TensorType::Q5_1}, {32768}, 32768);
+  bool p5_note = false;
+  for (const std::string& n : p5.notes) p5_note |= n.find("planned only") != std::string::npos;
+  EXPECT_TRUE(p5_note);
   // Nothing fits: no command.
   const PlanReport none = report("qwen3-235b-a22b", 8ull << 30);
   EXPECT_EQ(none.profile_ctx, 0);

@@ -21,6 +21,8 @@ struct TinyModelSpec {
   uint32_t n_vocab = 512;   // small vocabulary keeps the output matmul cheap
   // Embeds the real Qwen3 tokenizer (data/qwen3-tokenizer); needs n_vocab >= 151669.
   bool with_tokenizer = false;
+  uint32_t k_outliers = 0;  // SynthOptions::k_outlier_channels
+  float k_outlier_gain = 16.0f;
 };
 
 // Writes the model to a per-process temp path and returns it (aborts on failure).
