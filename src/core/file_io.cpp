@@ -116,7 +116,7 @@ void MappedFile::reset() {
   size_ = 0;
 }
 
-void MappedFile::release(const uint8_t* p, size_t n) {
+void MappedFile::release(const uint8_t* p, size_t n) const {
   LONGCTX_CHECK(p >= data_ && n <= size_ && static_cast<size_t>(p - data_) <= size_ - n);
   const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;

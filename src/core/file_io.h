@@ -44,7 +44,7 @@ class MappedFile {
   // Drops this process's pages that lie wholly inside [p, p + n), a range inside the map, from
   // its resident memory (once their bytes were copied elsewhere). The map stays valid: a later
   // read faults the page back in from the file (the map is read-only, so no write is lost).
-  void release(const uint8_t* p, size_t n);
+  void release(const uint8_t* p, size_t n) const;
   const std::string& path() const { return path_; }
 
  private:

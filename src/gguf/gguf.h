@@ -95,6 +95,8 @@ class GgufFile {
   uint64_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }  // absolute file offset of tensor data
   uint64_t file_size() const { return size_; }
+  // The file's bytes (the mapping, or the caller's buffer): the header is [0, data_offset()).
+  const uint8_t* bytes() const { return base_; }
 
   const std::vector<GgufKV>& metadata() const { return kv_; }
   const GgufValue* find(std::string_view key) const;
@@ -125,7 +127,7 @@ class GgufFile {
   bool is_mapped() const { return map_.data() != nullptr; }
   // Lets a mapped file's pages inside [p, p + n) (bytes of this file) leave resident memory:
   // see MappedFile::release. Nothing for a caller's buffer.
-  void release(const uint8_t* p, size_t n) {
+  void release(const uint8_t* p, size_t n) const {
     if (is_mapped()) map_.release(p, n);
   }
 

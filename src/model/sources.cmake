@@ -13,4 +13,5 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/qwen2.cpp
   ${CMAKE_CURRENT_LIST_DIR}/synth.cpp
   ${CMAKE_CURRENT_LIST_DIR}/quant_preset.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/model_identity.cpp
 )

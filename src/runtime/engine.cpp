@@ -158,6 +158,11 @@ Engine::RuntimeMemory Engine::runtime_memory(int64_t n_batch, int64_t n_expert_u
   return r;
 }
 
+const ModelIdentity& Engine::model_identity() const {
+  std::call_once(identity_once_, [this] { identity_ = longctx::model_identity(model_->gguf()); });
+  return identity_;
+}
+
 int64_t Engine::rope_context_limit() const {
   const ref::RopeScaling& s = rope_.scaling;
   if (s.type == ref::RopeScalingType::kNone) return hparams().n_ctx_train;

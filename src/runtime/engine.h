@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,6 +14,7 @@
 #include "core/status.h"
 #include "kernels/backend.h"
 #include "model/model.h"
+#include "model/model_identity.h"
 #include "plan/planner.h"
 #include "quant/types.h"
 #include "tokenizer/tokenizer.h"
@@ -77,6 +79,8 @@ class Engine {
   const std::string& chat_template() const { return chat_template_; }
   // RoPE as the forward pass uses it (metadata + overrides).
   const ref::RopeParams& rope_params() const { return rope_; }
+  // The model file's identity (model/model_identity.h), computed on first use (a few MiB read).
+  const ModelIdentity& model_identity() const;
   // The longest context the RoPE settings are meant for: the native context, or
   // factor x original context under scaling.
   int64_t rope_context_limit() const;
@@ -111,6 +115,8 @@ class Engine {
   ref::RopeParams rope_;
   uint64_t program_bytes_ = 0;  // RuntimeMemory::program
   uint64_t tables_bytes_ = 0;   // RuntimeMemory::tables
+  mutable std::once_flag identity_once_;
+  mutable ModelIdentity identity_;
 };
 
 // What a forward pass over a model of these tensors asks of a backend (the matrices the

@@ -68,25 +68,37 @@ Result<GenerateResult> generate(Session& session, std::span<const int32_t> promp
   res.n_prompt = static_cast<int64_t>(prompt.size());
   const auto t0 = std::chrono::steady_clock::now();
 
-  // 1. Reuse the cached prefix; at least the last prompt token is evaluated for its logits.
+  // 1. Reuse the cached prefix. The whole prompt is reused when the cache holds it and the
+  //    logits after it: the last evaluated ones, or the snapshot kept at the end of an earlier
+  //    prompt (a reply may follow it in the cache). Otherwise at least the last prompt token is
+  //    evaluated for its logits.
   const std::vector<int32_t>& cached = session.tokens();
+  const int64_t n_prompt = static_cast<int64_t>(prompt.size());
   size_t common = 0;
   while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) {
     ++common;
   }
-  common = std::min(common, prompt.size() - 1);
-  session.truncate(static_cast<int64_t>(common));
-  res.n_reused = static_cast<int64_t>(common);
-  EvalOptions eo;
-  eo.cancel = options.cancel;
-  eo.progress = options.prefill_progress;
-  auto ok = session.eval(prompt.subspan(common), eo);
-  if (!ok) return ok.status();
-  res.prompt_seconds = seconds_since(t0);
-  if (!*ok) {
-    res.finish = FinishReason::kCancelled;
-    return res;
+  const bool whole = static_cast<int64_t>(common) == n_prompt &&
+                     (session.n_past() == n_prompt || session.rewind_to_snapshot(n_prompt));
+  if (whole) {
+    res.n_reused = n_prompt;
+  } else {
+    common = std::min(common, prompt.size() - 1);
+    session.truncate(static_cast<int64_t>(common));
+    res.n_reused = static_cast<int64_t>(common);
+    EvalOptions eo;
+    eo.cancel = options.cancel;
+    eo.progress = options.prefill_progress;
+    auto ok = session.eval(prompt.subspan(common), eo);
+    if (!ok) return ok.status();
+    if (!*ok) {
+      res.prompt_seconds = seconds_since(t0);
+      res.finish = FinishReason::kCancelled;
+      return res;
+    }
   }
+  session.snapshot_logits();
+  res.prompt_seconds = seconds_since(t0);
 
   // 2. Sample, stream, evaluate the sampled token; repeat.
   StreamDecoder decoder(*tok);

@@ -145,6 +145,7 @@ Status Session::set_expert_count(int64_t k) {
 void Session::reset() {
   kv_.clear();
   tokens_.clear();
+  snapshot_.n_tokens = -1;
 }
 
 void Session::truncate(int64_t n) {
@@ -152,6 +153,50 @@ void Session::truncate(int64_t n) {
   if (n >= n_past()) return;
   kv_.truncate(n);
   tokens_.resize(static_cast<size_t>(n));
+  if (snapshot_.n_tokens > n) snapshot_.n_tokens = -1;
+}
+
+Status Session::restore(std::span<const int32_t> tokens, const float* logits) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  const int64_t n_vocab = engine_.hparams().n_vocab;
+  if (n > n_ctx()) {
+    return invalid_argument("a state of " + std::to_string(n) + " tokens does not fit in a " +
+                            std::to_string(n_ctx()) + "-token context (raise --ctx)");
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+      return invalid_argument("token id " + std::to_string(tokens[i]) + " at index " +
+                              std::to_string(i) + " is outside the vocabulary");
+    }
+  }
+  tokens_.assign(tokens.begin(), tokens.end());
+  kv_.set_n_past(n);
+  std::memcpy(last_logits_.data(), logits, static_cast<size_t>(n_vocab) * sizeof(float));
+  snapshot_.n_tokens = -1;
+  return Status::ok();
+}
+
+void Session::snapshot_logits() {
+  snapshot_.n_tokens = n_past();
+  snapshot_.logits.assign(last_logits_.begin(), last_logits_.end());
+}
+
+Status Session::set_snapshot(int64_t n_tokens, const float* logits) {
+  if (n_tokens < 0 || n_tokens > n_past()) {
+    return invalid_argument("a logits snapshot at " + std::to_string(n_tokens) +
+                            " tokens lies outside the " + std::to_string(n_past()) + " held");
+  }
+  snapshot_.n_tokens = n_tokens;
+  snapshot_.logits.assign(logits, logits + engine_.hparams().n_vocab);
+  return Status::ok();
+}
+
+bool Session::rewind_to_snapshot(int64_t n) {
+  if (snapshot_.n_tokens != n || n > n_past() || n < 1) return false;
+  kv_.truncate(n);
+  tokens_.resize(static_cast<size_t>(n));
+  std::memcpy(last_logits_.data(), snapshot_.logits.data(), last_logits_.size() * sizeof(float));
+  return true;
 }
 
 }  // namespace longctx

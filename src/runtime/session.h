@@ -37,7 +37,12 @@ class Session {
   int64_t n_batch() const { return scratch_.n_batch; }
   const std::vector<int32_t>& tokens() const { return tokens_; }
   const KvCache& kv() const { return kv_; }
+  // The cache itself, writable: for loading a saved state and for sequence operations that
+  // rewrite positions in place. Callers keep kv().n_past() and tokens() consistent through
+  // restore().
+  KvCache& kv_cache() { return kv_; }
   Engine& engine() { return engine_; }
+  const Engine& engine() const { return engine_; }
   // A note for the user from creation (e.g. context beyond the native one), or "".
   const std::string& warning() const { return warning_; }
   // Bytes of this session's compute buffers: activations, logit rows, RoPE window (the KV cache
@@ -52,6 +57,25 @@ class Session {
   Result<bool> eval(std::span<const int32_t> tokens, const EvalOptions& options = {});
   // Logits of the last evaluated token: [n_vocab]. Valid after a successful eval.
   const float* logits() const { return last_logits_.data(); }
+
+  // A state written into kv_cache() elsewhere (a session file): the cache's positions
+  // [0, tokens.size()) hold these tokens' K/V and `logits` [n_vocab] follow the last of them.
+  // More tokens than the context holds, or ids outside the vocabulary, are kInvalidArgument.
+  Status restore(std::span<const int32_t> tokens, const float* logits);
+
+  // The logits after the first n tokens, kept aside (one snapshot): generate() keeps those at
+  // the end of each prompt, so the same prompt again needs no evaluation even after the reply
+  // was appended (a prompt cache). Truncating below n, or reset, drops it.
+  struct LogitsSnapshot {
+    int64_t n_tokens = -1;  // -1: none
+    std::vector<float> logits;
+  };
+  void snapshot_logits();  // the current last logits, at n_past()
+  const LogitsSnapshot& snapshot() const { return snapshot_; }
+  // Installs a snapshot (from a session file); n_tokens <= n_past(), logits [n_vocab].
+  Status set_snapshot(int64_t n_tokens, const float* logits);
+  // When the snapshot is at n <= n_past(): truncates to n and makes its logits the last ones.
+  bool rewind_to_snapshot(int64_t n);
 
   // Benchmark support only: appends n positions [n_past(), n_past() + n) whose K/V are synthetic
   // values (a fixed pseudo-random pattern in [-1, 1), the same in every layer) and whose token
@@ -80,6 +104,7 @@ class Session {
   std::vector<int32_t> tokens_;
   std::vector<float> logit_rows_;   // [kLogitRows][n_vocab] logits computed per pass
   std::vector<float> last_logits_;  // [n_vocab]
+  LogitsSnapshot snapshot_;
 };
 
 }  // namespace longctx
