@@ -1,6 +1,8 @@
 // `longctx chat -m FILE`: an interactive conversation on one long-lived session, so each turn
 // only prefills what is new since the last. Reasoning is streamed dimmed (or hidden), /commands
-// switch thinking mode, reset, save the transcript; Ctrl-C stops a reply, not the program.
+// switch thinking mode, reset, save the transcript or the session; --session FILE keeps the
+// session on disk after every turn and resumes it without a prefill; on a terminal the prompt
+// has line editing and history (libedit); Ctrl-C stops a reply, not the program.
 #include <signal.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -18,11 +20,13 @@
 #include "cli/chat_input.h"
 #include "cli/commands.h"
 #include "cli/engine_args.h"
+#include "cli/line_editor.h"
 #include "cli/sampling_args.h"
 #include "core/file_io.h"
 #include "runtime/chat_prompt.h"
 #include "runtime/generate.h"
 #include "runtime/session.h"
+#include "runtime/session_file.h"
 
 namespace longctx::cli {
 namespace {
@@ -37,7 +41,7 @@ constexpr const char* kReset = "\033[0m";
 struct ChatArgs {
   EngineArgs engine;
   SamplingArgs sampling;
-  std::string system;
+  std::string system, session;
   bool no_think = false, hide_reasoning = false, dump_prompt = false;
   int64_t n_predict = -1;
 };
@@ -48,6 +52,9 @@ constexpr const char* kHelp =
     "  /no_think     non-thinking mode (T 0.7, top-p 0.8 unless set)\n"
     "  /reset        forget the conversation and the cached context\n"
     "  /save FILE    write the transcript as JSON\n"
+    "  /session save FILE   write the session (conversation + KV cache) to FILE and keep\n"
+    "                saving there after every turn\n"
+    "  /session load FILE   continue the session saved in FILE (no prefill)\n"
     "  /help         this list\n"
     "  /exit, /quit  leave (or Ctrl-D)\n"
     "a line ending in \\ continues on the next line; a line \"\"\" opens a block closed by "
@@ -91,21 +98,46 @@ class ChatLoop {
     if (!a_.system.empty()) messages_.push_back({{"role", "system"}, {"content", a_.system}});
   }
 
+  // --session FILE: resume what it holds (or create it). False (with a message) when the file
+  // cannot be used; the chat does not start then, and the file is as it was.
+  bool open_session(const std::string& path) {
+    ProgressLine progress("loading session", !a_.engine.quiet);
+    SessionFileOptions so;
+    so.progress = [&](uint64_t d, uint64_t t) { progress.update(d, t); };
+    std::string app;
+    auto f = SessionFile::open(path, session_, &app, so);
+    progress.finish();
+    if (!f) {
+      std::fprintf(stderr, "longctx chat: %s\n", f.status().message().c_str());
+      return false;
+    }
+    file_ = std::move(f.value());
+    if (file_->loaded_tokens() > 0 && !adopt_transcript(app, path)) {
+      session_.reset();
+      file_.reset();
+      return false;
+    }
+    return true;
+  }
+
   int run() {
     const bool tty_in = isatty(STDIN_FILENO);
     if (tty_in) std::fprintf(stderr, "longctx chat: /help for commands, Ctrl-D to quit\n");
+    // A terminal gets line editing and history; piped input is read as it comes.
+    std::unique_ptr<LineEditor> editor = tty_in ? LineEditor::create() : nullptr;
     LineReader reader(STDIN_FILENO);
     MessageAssembler assembler;
     std::string line, message;
     while (true) {
-      if (tty_in) {
-        std::fputs(assembler.pending() ? "... " : "> ", stdout);
+      const char* prompt = assembler.pending() ? "... " : "> ";
+      if (tty_in && !editor) {
+        std::fputs(prompt, stdout);
         std::fflush(stdout);
       }
       // Ctrl-C at the prompt: a blocked read fails with EINTR (the half-typed message is
       // dropped); a Ctrl-C that came between reads only leaves the flag, noticed here.
       if (g_interrupt.exchange(false)) std::fprintf(stderr, "(use /exit or Ctrl-D to quit)\n");
-      const ReadStatus st = reader.read_line(&line);
+      const ReadStatus st = editor ? editor->read_line(prompt, &line) : reader.read_line(&line);
       if (st == ReadStatus::kInterrupted) {
         g_interrupt.store(false);
         assembler.take_partial();
@@ -161,6 +193,9 @@ class ChatLoop {
       if (!a_.system.empty()) messages_.push_back({{"role", "system"}, {"content", a_.system}});
       session_.reset();
       std::fprintf(stderr, "(conversation cleared)\n");
+      autosave();
+    } else if (name == "/session") {
+      session_command(arg);
     } else if (name == "/save") {
       if (arg.empty()) {
         std::fprintf(stderr, "/save needs a file name: /save FILE\n");
@@ -177,6 +212,90 @@ class ChatLoop {
       std::fprintf(stderr, "unknown command %s; /help lists the commands\n", name.c_str());
     }
     return true;
+  }
+
+  // /session save FILE | /session load FILE.
+  void session_command(const std::string& arg) {
+    const size_t sp = std::min(arg.find_first_of(" \t"), arg.size());
+    const std::string verb = arg.substr(0, sp);
+    const size_t at = std::min(arg.find_first_not_of(" \t", sp), arg.size());
+    const std::string path = arg.substr(at);
+    if ((verb != "save" && verb != "load") || path.empty()) {
+      std::fprintf(stderr, "usage: /session save FILE | /session load FILE\n");
+      return;
+    }
+    if (verb == "save") {
+      auto f = SessionFile::save_as(path, session_, transcript_text());
+      if (!f) {
+        std::fprintf(stderr, "/session save failed: %s\n", f.status().message().c_str());
+        return;
+      }
+      file_ = std::move(f.value());
+      std::fprintf(stderr,
+                   "(session saved to %s: %lld tokens, %zu messages; saving there from "
+                   "now on)\n",
+                   path.c_str(), static_cast<long long>(session_.n_past()), messages_.size());
+      return;
+    }
+    // Load: check the whole file first, so a bad one leaves this conversation as it is.
+    auto n = SessionFile::verify(path, session_);
+    if (!n) {
+      std::fprintf(stderr, "/session load failed: %s\n", n.status().message().c_str());
+      return;
+    }
+    const chat::Json saved_messages = messages_;
+    const bool saved_thinking = thinking_;
+    if (!open_session(path)) {
+      messages_ = saved_messages;
+      thinking_ = saved_thinking;
+      std::fprintf(stderr, "/session load failed; the conversation was cleared\n");
+      return;
+    }
+    std::fprintf(stderr, "(session %s: %lld tokens, %zu messages; saving there from now on)\n",
+                 path.c_str(), static_cast<long long>(session_.n_past()), messages_.size());
+  }
+
+  // The transcript kept in a session file; false (with a message) when it is not one of ours.
+  bool adopt_transcript(const std::string& app, const std::string& path) {
+    const chat::Json j = chat::Json::parse(app, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("messages") ||
+        !j["messages"].is_array()) {
+      std::fprintf(stderr,
+                   "longctx chat: %s holds a session without a chat transcript (written by "
+                   "`run`?); use another file for chat\n",
+                   path.c_str());
+      return false;
+    }
+    messages_ = j["messages"];
+    if (j.contains("settings") && j["settings"].contains("thinking") &&
+        j["settings"]["thinking"].is_boolean()) {
+      thinking_ = j["settings"]["thinking"].get<bool>();
+    }
+    if (!a_.system.empty()) {
+      const bool same = !messages_.empty() && messages_[0]["role"] == "system" &&
+                        messages_[0]["content"] == a_.system;
+      if (!same) {
+        std::fprintf(stderr,
+                     "longctx chat: warning: --system differs from the resumed "
+                     "conversation's; the saved one is kept\n");
+      }
+    }
+    std::fprintf(stderr, "(resumed %zu messages, %lld tokens from %s; no prefill)\n",
+                 messages_.size(), static_cast<long long>(session_.n_past()), path.c_str());
+    return true;
+  }
+
+  std::string transcript_text() const {
+    return transcript().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+
+  // After every turn (and /reset): the session file, when there is one, holds this state.
+  void autosave() {
+    if (!file_) return;
+    const Status st = file_->save(session_, transcript_text());
+    if (!st.is_ok()) {
+      std::fprintf(stderr, "longctx chat: the session was not saved: %s\n", st.message().c_str());
+    }
   }
 
   chat::Json transcript() const {
@@ -266,6 +385,7 @@ class ChatLoop {
     if (!parsed.reasoning.empty()) reply["reasoning_content"] = parsed.reasoning;
     messages_.push_back(std::move(reply));
 
+    autosave();
     if (res->finish == FinishReason::kCancelled) std::fprintf(stderr, "(stopped)\n");
     if (res->finish == FinishReason::kContextFull) {
       context_full_hint("the reply was cut off after " + std::to_string(res->ids.size()) +
@@ -291,6 +411,7 @@ class ChatLoop {
   bool thinking_;
   bool warned_ = false;
   chat::Json messages_ = chat::Json::array();
+  std::unique_ptr<SessionFile> file_;
 };
 
 int fail(const std::string& msg) {
@@ -315,6 +436,7 @@ int run_chat(const ChatArgs& a) {
   sa.sa_flags = 0;
   sigaction(SIGINT, &sa, nullptr);
   ChatLoop loop(a, *loaded->engine, *loaded->session);
+  if (!a.session.empty() && !loop.open_session(a.session)) return 1;
   return loop.run();
 }
 
@@ -331,6 +453,9 @@ CommandFn add_chat_command(CLI::App& app) {
   app.add_option("-n,--n-predict", a->n_predict,
                  "Tokens per reply at most (-1: until end of turn or a full context)")
       ->capture_default_str();
+  app.add_option("--session", a->session,
+                 "Keep the session (conversation and KV cache) in FILE after every turn, and "
+                 "resume it from there without a prefill (created if missing)");
   app.add_flag("--dump-prompt", a->dump_prompt,
                "Print each turn's rendered prompt on stderr (for debugging templates)");
   return [a] { return run_chat(*a); };

@@ -1,9 +1,11 @@
 // `longctx run -m FILE -p TEXT`: one completion (raw, or --chat through the model's template),
 // streamed to stdout, with a timing summary on stderr. --dump-logits writes the prompt's logits
-// as a .npy array for oracle comparisons; -n 0 evaluates the prompt only.
+// as a .npy array for oracle comparisons; -n 0 evaluates the prompt only; --session FILE keeps
+// the session on disk as a prompt cache.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include "runtime/chat_prompt.h"
 #include "runtime/generate.h"
 #include "runtime/session.h"
+#include "runtime/session_file.h"
 
 namespace longctx::cli {
 namespace {
@@ -29,7 +32,7 @@ extern "C" void on_sigint(int) { g_cancel.store(true); }
 struct RunArgs {
   EngineArgs engine;
   std::optional<std::string> prompt;  // set even when empty, so -p "" is "empty", not "missing"
-  std::string prompt_file, prompt_ids, system, dump_logits;
+  std::string prompt_file, prompt_ids, system, dump_logits, session;
   bool chat = false, no_think = false, dump_last = false, print_ids = false, ignore_eos = false;
   int64_t n_predict = 256;
   SamplingArgs sampling;
@@ -67,10 +70,42 @@ int run(const RunArgs& a) {
   if (a.n_predict < -1) return fail("-n must be >= -1");
   if (a.dump_last && a.dump_logits.empty()) return fail("--dump-logits-last needs --dump-logits");
 
+  if (!a.session.empty() && !a.dump_logits.empty()) {
+    return fail("--session and --dump-logits do not combine (a dump evaluates every position)");
+  }
   auto loaded = load_engine(a.engine, "run");
   if (!loaded) return fail(loaded.status().message());
   Engine& engine = *loaded->engine;
   Session& session = *loaded->session;
+  // The session file: its state (a prompt cache) replaces the empty session.
+  std::unique_ptr<SessionFile> file;
+  if (!a.session.empty()) {
+    ProgressLine progress("loading session", !a.engine.quiet);
+    SessionFileOptions so;
+    so.progress = [&](uint64_t d, uint64_t t) { progress.update(d, t); };
+    auto f = SessionFile::open(a.session, session, nullptr, so);
+    progress.finish();
+    if (!f) return fail(f.status().message());
+    file = std::move(f.value());
+    if (!a.engine.quiet) {
+      std::fprintf(stderr, "longctx run: session %s: %lld tokens cached\n", a.session.c_str(),
+                   static_cast<long long>(file->loaded_tokens()));
+    }
+  }
+  auto save_session = [&]() -> bool {
+    if (!file) return true;
+    const Status st = file->save(session, "");
+    if (!st.is_ok()) {
+      std::fprintf(stderr, "longctx run: %s\n", st.message().c_str());
+      return false;
+    }
+    if (!a.engine.quiet) {
+      std::fprintf(stderr, "longctx run: session saved: %lld tokens (%.1f MiB written)\n",
+                   static_cast<long long>(session.n_past()),
+                   static_cast<double>(file->last_save_bytes()) / (1 << 20));
+    }
+    return true;
+  };
   const Tokenizer* tok = engine.tokenizer();
   const int64_t n_vocab = engine.hparams().n_vocab;
 
@@ -139,10 +174,23 @@ int run(const RunArgs& a) {
   }
   if (a.n_predict == 0) {
     if (a.dump_logits.empty()) {
-      auto ok = session.eval(ids);
+      // The cached prefix is kept (a session file's prompt cache); the rest is evaluated.
+      size_t common = 0;
+      const std::vector<int32_t>& cached = session.tokens();
+      while (common < cached.size() && common < ids.size() && cached[common] == ids[common]) {
+        ++common;
+      }
+      common = std::min(common, ids.size() - 1);
+      session.truncate(static_cast<int64_t>(common));
+      auto ok = session.eval(std::span<const int32_t>(ids).subspan(common));
       if (!ok) return fail(ok.status().message());
+      session.snapshot_logits();
+      if (!a.engine.quiet) {
+        std::fprintf(stderr, "longctx run: prompt %zu tokens: %zu reused, %zu prefilled\n",
+                     ids.size(), common, ids.size() - common);
+      }
     }
-    return 0;
+    return save_session() ? 0 : 1;
   }
 
   // 3. Generate, streaming text to stdout.
@@ -168,14 +216,16 @@ int run(const RunArgs& a) {
   const int64_t n_eval = res->n_prompt - res->n_reused;
   const int64_t n_gen = static_cast<int64_t>(res->ids.size());
   std::fprintf(stderr,
-               "\nlongctx run: prompt %lld tokens in %.2f s (%.1f tok/s) | generated %lld tokens "
+               "\nlongctx run: prompt %lld tokens (%lld reused, %lld prefilled in %.2f s, %.1f "
+               "tok/s) | generated %lld tokens "
                "in %.2f s (%.1f tok/s) | first token after %.2f s | stop: %s\n",
+               static_cast<long long>(res->n_prompt), static_cast<long long>(res->n_reused),
                static_cast<long long>(n_eval), res->prompt_seconds,
-               res->prompt_seconds > 0 ? n_eval / res->prompt_seconds : 0.0,
+               res->prompt_seconds > 0 && n_eval > 0 ? n_eval / res->prompt_seconds : 0.0,
                static_cast<long long>(n_gen), res->gen_seconds,
                res->gen_seconds > 0 ? n_gen / res->gen_seconds : 0.0, res->ttft_seconds,
                finish_reason_name(res->finish));
-  return 0;
+  return save_session() ? 0 : 1;
 }
 
 }  // namespace
@@ -201,6 +251,9 @@ CommandFn add_run_command(CLI::App& app) {
   app.add_flag("--dump-logits-last", a->dump_last,
                "Only the last position's logits ([1, n_vocab])");
   app.add_flag("--ids", a->print_ids, "Print the prompt's token ids (a JSON array) first");
+  app.add_option("--session", a->session,
+                 "Keep the session in FILE (created if missing): a prompt cache, so the same "
+                 "prompt again prefills nothing and a longer one only its new suffix");
   return [a] { return run(*a); };
 }
 

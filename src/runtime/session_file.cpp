@@ -234,6 +234,51 @@ SessionFile::~SessionFile() {
 Result<std::unique_ptr<SessionFile>> SessionFile::open(const std::string& path, Session& session,
                                                        std::string* app,
                                                        const SessionFileOptions& options) {
+  return open_impl(path, session, app, options, false);
+}
+
+Result<int64_t> SessionFile::verify(const std::string& path, const Session& session,
+                                    const SessionFileOptions& options) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return io_error("cannot open '" + path + "': " + errno_text());
+  // A dry run never writes into the session.
+  auto f = open_impl(path, const_cast<Session&>(session), nullptr, options, true);
+  if (!f) return f.status();
+  return (*f)->loaded_tokens();
+}
+
+Result<std::unique_ptr<SessionFile>> SessionFile::save_as(const std::string& path,
+                                                          const Session& session,
+                                                          std::string_view app,
+                                                          const SessionFileOptions& options) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    // Only another session file may be replaced: anything else a user keeps there stays.
+    char magic[8] = {};
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const bool ours =
+        fd >= 0 && ::pread(fd, magic, 8, 0) == 8 && std::memcmp(magic, kMagic, 8) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!ours) {
+      return invalid_argument("'" + path +
+                              "' exists and is not a longctx session file; "
+                              "choose another name or remove it");
+    }
+  }
+  std::unique_ptr<SessionFile> f(new SessionFile());
+  f->path_ = path;
+  f->options_ = options;
+  if (!f->options_.free_bytes) f->options_.free_bytes = statvfs_free;
+  f->end_ = kHeaderBytes;
+  LONGCTX_RETURN_IF_ERROR(f->compact(session, app));
+  return f;
+}
+
+Result<std::unique_ptr<SessionFile>> SessionFile::open_impl(const std::string& path,
+                                                            Session& session, std::string* app,
+                                                            const SessionFileOptions& options,
+                                                            bool dry_run) {
   std::unique_ptr<SessionFile> f(new SessionFile());
   f->path_ = path;
   f->options_ = options;
@@ -247,15 +292,15 @@ Result<std::unique_ptr<SessionFile>> SessionFile::open(const std::string& path, 
     return f;
   }
   if (!S_ISREG(st.st_mode)) return invalid_argument("'" + path + "' is not a regular file");
-  f->fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  f->fd_ = ::open(path.c_str(), (dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC);
   if (f->fd_ < 0)
     return io_error("cannot open '" + path + "' for reading and writing: " + errno_text());
-  if (::flock(f->fd_, LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(f->fd_, (dry_run ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
     return io_error("'" + path + "' is in use by another longctx process");
   }
-  Status s = f->load(session, app);
+  Status s = f->load(session, app, dry_run);
   if (!s.is_ok()) {
-    session.reset();
+    if (!dry_run) session.reset();
     if (app) app->clear();
     return s.with_context("session file '" + path + "'");
   }
@@ -280,7 +325,7 @@ Status SessionFile::create(const Session& session) {
   return Status::ok();
 }
 
-Status SessionFile::load(Session& session, std::string* app) {
+Status SessionFile::load(Session& session, std::string* app, bool dry_run) {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return io_error(errno_text());
   const uint64_t size = static_cast<uint64_t>(st.st_size);
@@ -319,7 +364,7 @@ Status SessionFile::load(Session& session, std::string* app) {
       commit_end = get<uint64_t>(p + 16);
     }
   }
-  session.reset();
+  if (!dry_run) session.reset();
   seq_ = best_seq;
   end_ = kHeaderBytes;
   synced_.clear();
@@ -359,6 +404,18 @@ Status SessionFile::load(Session& session, std::string* app) {
       if (s.is_ok()) XXH3_64bits_update(hs, dst, static_cast<size_t>(n));
       return s;
     };
+    // K/V bytes: into the cache, or (a dry run) through a bounded buffer, checked only.
+    std::vector<uint8_t> scratch;
+    auto read_kv = [&](uint8_t* dst, uint64_t n, uint64_t off) {
+      if (!dry_run) return read_hashed(dst, n, off);
+      scratch.resize(static_cast<size_t>(std::min(n, kIoChunk)));
+      for (uint64_t done = 0; done < n;) {
+        const uint64_t m = std::min<uint64_t>(n - done, scratch.size());
+        LONGCTX_RETURN_IF_ERROR(read_hashed(scratch.data(), m, off + done));
+        done += m;
+      }
+      return Status::ok();
+    };
     Status s;
     if (kind == kAppend && len >= 16) {
       uint8_t head[16];
@@ -384,10 +441,10 @@ Status SessionFile::load(Session& session, std::string* app) {
       }
       for (int64_t il = 0; il < n_layer && s.is_ok(); ++il) {
         const uint64_t kb = n * kv.k_token_bytes(), vb = n * kv.v_token_bytes();
-        s = read_hashed(static_cast<uint8_t*>(kv.k_data(il)) + pos0 * kv.k_token_bytes(), kb, off);
+        s = read_kv(static_cast<uint8_t*>(kv.k_data(il)) + pos0 * kv.k_token_bytes(), kb, off);
         if (s.is_ok())
-          s = read_hashed(static_cast<uint8_t*>(kv.v_data(il)) + pos0 * kv.v_token_bytes(), vb,
-                          off + kb);
+          s = read_kv(static_cast<uint8_t*>(kv.v_data(il)) + pos0 * kv.v_token_bytes(), vb,
+                      off + kb);
         off += kb + vb;
         if (options_.progress) options_.progress(off - kHeaderBytes, commit_end - kHeaderBytes);
       }
@@ -431,13 +488,19 @@ Status SessionFile::load(Session& session, std::string* app) {
     return invalid_format("it is corrupt: the superblock's commit (byte " +
                           std::to_string(commit_at) + ") is not a record boundary");
   }
+  if (tokens.size() > static_cast<size_t>(session.n_ctx())) {
+    return invalid_argument("it holds " + std::to_string(tokens.size()) +
+                            " tokens, more than this " + std::to_string(session.n_ctx()) +
+                            "-token context (raise --ctx)");
+  }
+  loaded_tokens_ = static_cast<int64_t>(tokens.size());
+  if (dry_run) return Status::ok();
   LONGCTX_RETURN_IF_ERROR(session.restore(tokens, logits.data()));
   if (snap_at != kNoSnapshot) {
     LONGCTX_RETURN_IF_ERROR(session.set_snapshot(static_cast<int64_t>(snap_at), snap.data()));
   }
   end_ = commit_end;
   synced_ = tokens;
-  loaded_tokens_ = static_cast<int64_t>(tokens.size());
   live_ = append_bytes(kv, loaded_tokens_) +
           commit_bytes(n_vocab, snap_at != kNoSnapshot, app ? app->size() : 0);
   return Status::ok();
@@ -570,7 +633,7 @@ Status SessionFile::compact(const Session& session, std::string_view app) {
   if (::flock(fresh.fd_, LOCK_EX | LOCK_NB) != 0) {
     return io_error("cannot lock '" + path_ + "': " + errno_text());
   }
-  ::close(fd_);
+  if (fd_ >= 0) ::close(fd_);
   fd_ = fresh.fd_;
   fresh.fd_ = -1;
   seq_ = fresh.seq_;

@@ -47,29 +47,45 @@ class SessionFile {
                                                    std::string* app,
                                                    const SessionFileOptions& options = {});
 
+  // Checks that `path` is a session this one could load (configuration, every checksum, the
+  // context room) without changing the session; returns the tokens it holds. A file that is
+  // being written by another process is refused.
+  static Result<int64_t> verify(const std::string& path, const Session& session,
+                                const SessionFileOptions& options = {});
+
+  // Writes the session's whole state and `app` to a new file at `path` (atomically replacing
+  // an earlier session file there; any other existing file is refused) and binds to it.
+  static Result<std::unique_ptr<SessionFile>> save_as(const std::string& path,
+                                                      const Session& session, std::string_view app,
+                                                      const SessionFileOptions& options = {});
+
   // Makes the file hold the session's current state and `app`, appending what changed since the
   // last open or save (or rewriting the file when garbage outgrows the live state). Refuses,
   // writing nothing, when the disk lacks the room.
   Status save(const Session& session, std::string_view app);
 
   const std::string& path() const { return path_; }
-  int64_t loaded_tokens() const { return loaded_tokens_; }  // tokens the open found
+  int64_t loaded_tokens() const { return loaded_tokens_; }       // tokens the open found
   uint64_t last_save_bytes() const { return last_save_bytes_; }  // bytes the last save wrote
-  uint64_t file_bytes() const { return end_; }  // the committed length
+  uint64_t file_bytes() const { return end_; }                   // the committed length
 
  private:
   SessionFile() = default;
+  static Result<std::unique_ptr<SessionFile>> open_impl(const std::string& path, Session& session,
+                                                        std::string* app,
+                                                        const SessionFileOptions& options,
+                                                        bool dry_run);
   Status create(const Session& session);
-  Status load(Session& session, std::string* app);
+  Status load(Session& session, std::string* app, bool dry_run);
   Status append_state(const Session& session, std::string_view app, int64_t pos0);
   Status compact(const Session& session, std::string_view app);
 
   std::string path_;
   SessionFileOptions options_;
   int fd_ = -1;
-  uint64_t seq_ = 0;        // sequence number of the committed superblock
-  uint64_t end_ = 0;        // end of the committed records
-  uint64_t live_ = 0;       // bytes of the records a fresh file of this state would hold
+  uint64_t seq_ = 0;             // sequence number of the committed superblock
+  uint64_t end_ = 0;             // end of the committed records
+  uint64_t live_ = 0;            // bytes of the records a fresh file of this state would hold
   std::vector<int32_t> synced_;  // the tokens the file holds
   int64_t loaded_tokens_ = 0;
   uint64_t last_save_bytes_ = 0;

@@ -97,6 +97,48 @@ TEST_F(ChatCli, SecondTurnReusesTheFirstTurnsPromptAndSaveKeepsTheOrder) {
   EXPECT_EQ(j["settings"]["sampling"]["temperature"], 0.0);
 }
 
+// --session: the second run resumes the conversation without a prefill of what it holds (its
+// first turn reuses every token the file gave back except where the template re-renders the
+// last reply), /session save writes a copy and keeps saving there, /session load of a missing
+// or foreign file leaves the conversation as it is, a file of another cache type is refused.
+TEST_F(ChatCli, SessionFileResumesTheConversation) {
+  const std::string path = unique_temp_path("chat_session.lcs");
+  const std::string copy = unique_temp_path("chat_session_copy.lcs");
+  std::remove(path.c_str());
+  std::remove(copy.c_str());
+  auto first = chat("hello there\n", "--session " + path);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto st1 = stats_lines(first.err);
+  ASSERT_EQ(st1.size(), 1u) << first.err;
+  auto second = chat("and more\n/save " + save_path_ + "\n", "--session " + path);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("(resumed 2 messages"), std::string::npos) << second.err;
+  const auto st2 = stats_lines(second.err);
+  ASSERT_EQ(st2.size(), 1u) << second.err;
+  EXPECT_GE(st2[0].n_reused, st1[0].n_prompt) << second.err;  // the first prompt came from disk
+  const nlohmann::json j = saved();
+  ASSERT_EQ(j["messages"].size(), 4u) << j.dump(1);
+  EXPECT_EQ(j["messages"][0]["content"], "hello there");
+  EXPECT_EQ(j["messages"][2]["content"], "and more");
+  // A copy, then loads that fail and leave the conversation.
+  auto third = chat("/session save " + copy + "\n/session load " + unique_temp_path("none.lcs") +
+                        "\n/session load " + save_path_ + "\n/save " + save_path_ + "\n",
+                    "--session " + path);
+  ASSERT_EQ(third.exit_code, 0) << third.err;
+  EXPECT_NE(third.err.find("(session saved to " + copy), std::string::npos) << third.err;
+  EXPECT_NE(third.err.find("/session load failed: cannot open"), std::string::npos) << third.err;
+  EXPECT_NE(third.err.find("/session load failed: session file"), std::string::npos) << third.err;
+  EXPECT_EQ(saved()["messages"].size(), 4u);
+  auto from_copy = chat("", "--session " + copy);
+  ASSERT_EQ(from_copy.exit_code, 0) << from_copy.err;
+  EXPECT_NE(from_copy.err.find("(resumed 4 messages"), std::string::npos) << from_copy.err;
+  auto wrong = chat("hi\n", "--session " + path + " --kv-type q8_0");
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.err.find("f16/f16 KV cache"), std::string::npos) << wrong.err;
+  std::remove(path.c_str());
+  std::remove(copy.c_str());
+}
+
 TEST_F(ChatCli, ResetClearsTheConversationAndTheCache) {
   auto r = chat("hello\n/reset\nhello\n/save " + save_path_ + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;

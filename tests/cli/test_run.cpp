@@ -150,6 +150,32 @@ TEST(CliRun, QuantizedKvCacheTypesAndLlamaAliases) {
   EXPECT_NE(q4.err.find("KV q4_0/q4_0 (rotated)"), std::string::npos) << q4.err;
 }
 
+// --session as a prompt cache: the same command again prefills nothing and prints the same
+// (greedy) output; a longer prompt prefills only its new suffix; --dump-logits does not combine.
+TEST(CliRun, SessionFileIsAPromptCache) {
+  const std::string path = unique_temp_path("run_session.lcs");
+  std::remove(path.c_str());
+  const std::string base = "run -m " + model() + " -n 6 --temp 0 --session " + path;
+  const std::string ids8 = write_text("s_ids8.json", "[1, 2, 3, 4, 5, 6, 7, 8]");
+  const std::string ids11 = write_text("s_ids11.json", "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]");
+  auto a = run_longctx(base + " --prompt-ids " + ids8);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_NE(a.err.find("prompt 8 tokens (0 reused, 8 prefilled"), std::string::npos) << a.err;
+  auto b = run_longctx(base + " --prompt-ids " + ids8);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_NE(b.err.find("session " + path + ": 14 tokens cached"), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("prompt 8 tokens (8 reused, 0 prefilled"), std::string::npos) << b.err;
+  EXPECT_EQ(a.out, b.out);
+  auto c = run_longctx(base + " --prompt-ids " + ids11);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.err.find("prompt 11 tokens (8 reused, 3 prefilled"), std::string::npos) << c.err;
+  auto d =
+      run_longctx(base + " --prompt-ids " + ids8 + " --dump-logits " + unique_temp_path("x.npy"));
+  EXPECT_NE(d.exit_code, 0);
+  EXPECT_NE(d.err.find("--session and --dump-logits"), std::string::npos) << d.err;
+  std::remove(path.c_str());
+}
+
 TEST(CliRun, BadInputIsANonZeroExitNamingTheProblem) {
   const std::string m = " -q -m " + model();
   const std::string bad_ids = write_text("bad_ids.json", "[1, 2, 300]");

@@ -52,7 +52,8 @@ std::unique_ptr<Session> new_session(Engine& e, TensorType t = TensorType::F16, 
 
 std::vector<int32_t> ids(int n, int seed, int32_t n_vocab) {
   std::vector<int32_t> v;
-  for (int i = 0; i < n; ++i) v.push_back(static_cast<int32_t>((i * 131 + seed * 17 + 3) % n_vocab));
+  for (int i = 0; i < n; ++i)
+    v.push_back(static_cast<int32_t>((i * 131 + seed * 17 + 3) % n_vocab));
   return v;
 }
 
@@ -241,6 +242,48 @@ TEST(SessionFile, RefusesOtherModelsTypesAndDamagedFilesLeavingThemUntouched) {
   EXPECT_EQ(bytes_of(path), good);
   std::remove(path.c_str());
   std::remove(cut.c_str());
+}
+
+// The checks a chat's /session load runs first: a dry run leaves the session as it was; save_as
+// writes a whole copy, replacing only an earlier session file.
+TEST(SessionFile, VerifyAndSaveAsKeepWhatIsThere) {
+  auto e = load(model_a());
+  ASSERT_TRUE(e);
+  const int32_t nv = static_cast<int32_t>(e->hparams().n_vocab);
+  auto s = new_session(*e);
+  ASSERT_TRUE(s->eval(ids(33, 4, nv)).is_ok());
+  const std::string path = temp("sf_saveas.lcs");
+  auto f = SessionFile::save_as(path, *s, "copy");
+  ASSERT_TRUE(f.is_ok()) << f.status().message();
+  f->reset();
+  auto other = new_session(*e);
+  ASSERT_TRUE(other->eval(ids(5, 9, nv)).is_ok());
+  auto n = SessionFile::verify(path, *other);
+  ASSERT_TRUE(n.is_ok()) << n.status().message();
+  EXPECT_EQ(*n, 33);
+  EXPECT_EQ(other->n_past(), 5);  // untouched
+  std::string bad = bytes_of(path);
+  bad[bad.size() / 2] ^= 1;
+  const std::string broken = temp("sf_broken.lcs");
+  write_bytes(broken, bad);
+  EXPECT_FALSE(SessionFile::verify(broken, *other).is_ok());
+  EXPECT_EQ(other->n_past(), 5);
+  // Replacing an earlier session file works; anything else is refused and kept.
+  auto g = SessionFile::save_as(path, *other, "second");
+  ASSERT_TRUE(g.is_ok()) << g.status().message();
+  g->reset();
+  auto r = new_session(*e);
+  std::string app;
+  ASSERT_TRUE(SessionFile::open(path, *r, &app).is_ok());
+  EXPECT_EQ(app, "second");
+  EXPECT_EQ(r->tokens(), other->tokens());
+  const std::string notes = temp("sf_notes.txt");
+  write_bytes(notes, "my notes");
+  auto h = SessionFile::save_as(notes, *other, "");
+  ASSERT_FALSE(h.is_ok());
+  EXPECT_NE(h.status().message().find("not a longctx session file"), std::string::npos);
+  EXPECT_EQ(bytes_of(notes), "my notes");
+  for (const std::string& p : {path, broken, notes}) std::remove(p.c_str());
 }
 
 TEST(SessionFile, ASaveWithoutDiskSpaceWritesNothing) {
