@@ -41,6 +41,8 @@ constexpr const char* kReset = "\033[0m";
 struct ChatArgs {
   EngineArgs engine;
   SamplingArgs sampling;
+  ContextArgs context;
+  OnFull on_full = OnFull::kStop;
   std::string system, session;
   bool no_think = false, hide_reasoning = false, dump_prompt = false;
   int64_t n_predict = -1;
@@ -320,15 +322,113 @@ class ChatLoop {
   void context_full_hint(const std::string& what) {
     std::fprintf(stderr,
                  "longctx chat: context full: %s (context %lld tokens); /reset to start over, or "
-                 "restart with a larger --ctx\n",
+                 "restart with a larger --ctx (or --on-full shift to drop the oldest turns)\n",
                  what.c_str(), static_cast<long long>(session_.n_ctx()));
+  }
+
+  // One user turn: render the whole conversation, generate on the long-lived session (the
+  // cached prefix is reused), stream the reply and store it.
+  // The conversation's first `n` messages rendered as the next prompt would render them (no
+  // generation prompt), as token ids, and the token offset where each message starts: at its
+  // <|im_start|> (ChatML opens every message with it), plus the end. Prefix renders would not
+  // do: Qwen3's template gives the last assistant message a think block that later renders drop.
+  struct Rendered {
+    std::vector<int32_t> ids;
+    std::vector<int64_t> starts;  // [n + 1]
+  };
+  Result<Rendered> render_messages(size_t n) const {
+    chat::Json prefix = chat::Json::array();
+    for (size_t j = 0; j < n; ++j) prefix.push_back(messages_[j]);
+    auto p = render_chat_prompt(engine_, prefix,
+                                {.enable_thinking = thinking_, .add_generation_prompt = false});
+    if (!p) return p.status();
+    Rendered r;
+    r.ids = engine_.tokenizer()->encode(p->text, true);
+    const auto im_start = engine_.tokenizer()->token_id("<|im_start|>");
+    for (size_t i = 0; im_start && i < r.ids.size(); ++i) {
+      if (r.ids[i] == *im_start) r.starts.push_back(static_cast<int64_t>(i));
+    }
+    if (r.starts.size() != n) {
+      return invalid_argument(
+          "the rendered conversation does not open each message with "
+          "<|im_start|>");
+    }
+    r.starts.push_back(static_cast<int64_t>(r.ids.size()));
+    return r;
+  }
+
+  // Whole turns (a user message and the reply after it) a shift may drop: from the first after
+  // the system prompt and --keep tokens up to the current user message. Drops the oldest until
+  // at least `want` tokens go (or none are left), from messages_ and from the cache, in place.
+  // Returns the dropped range (turns = 0: nothing could be dropped).
+  Result<ShiftRange> drop_turns(int64_t want, size_t end_msg) {
+    auto rendered = render_messages(end_msg);
+    if (!rendered) return rendered.status();
+    const std::vector<int64_t>& starts = rendered->starts;
+    const size_t first = !messages_.empty() && messages_[0]["role"] == "system" ? 1 : 0;
+    size_t a = first;
+    while (a < end_msg && starts[a] < starts[first] + a_.context.keep) ++a;
+    size_t b = a;
+    ShiftRange r;
+    while (b + 1 < end_msg && starts[b] - starts[a] < want) {
+      b += 2;  // a user message and its reply
+      ++r.turns;
+    }
+    r.begin = starts[a];
+    r.end = starts[b];
+    if (r.turns == 0 || r.end <= r.begin) return ShiftRange{};
+    // The cache holds the rendering up to their common prefix: drop what it holds.
+    const std::vector<int32_t>& cached = session_.tokens();
+    int64_t common = 0;
+    const int64_t n = static_cast<int64_t>(std::min(cached.size(), rendered->ids.size()));
+    while (common < n && cached[common] == rendered->ids[common]) ++common;
+    messages_.erase(messages_.begin() + static_cast<std::ptrdiff_t>(a),
+                    messages_.begin() + static_cast<std::ptrdiff_t>(b));
+    if (common >= r.end) return r;  // the caller removes [begin, end) from the cache
+    session_.truncate(r.begin);     // the cache diverged inside the dropped turns
+    return ShiftRange{r.begin, r.begin, r.turns};
+  }
+
+  void report_drop(const ShiftRange& r) {
+    std::fprintf(stderr,
+                 "[longctx chat: context full: dropped the %lld oldest turn(s), %lld tokens; the "
+                 "later keys were turned to their new positions, no prefill]\n",
+                 static_cast<long long>(r.turns), static_cast<long long>(r.end - r.begin));
   }
 
   // One user turn: render the whole conversation, generate on the long-lived session (the
   // cached prefix is reused), stream the reply and store it.
   void turn(const std::string& text) {
     messages_.push_back({{"role", "user"}, {"content", text}});
-    auto prompt = render_chat_prompt(engine_, messages_, {.enable_thinking = thinking_});
+    Result<ChatPrompt> prompt =
+        render_chat_prompt(engine_, messages_, {.enable_thinking = thinking_});
+    if (!prompt) {
+      std::fprintf(stderr, "longctx chat: %s\n", prompt.status().message().c_str());
+      messages_.erase(messages_.size() - 1);
+      return;
+    }
+    std::vector<int32_t> ids = engine_.tokenizer()->encode(prompt->text, true);
+    // --on-full shift: room for the reply (its -n, else an eighth of the context) is made by
+    // dropping the oldest whole turns before the prompt is evaluated.
+    const int64_t reserve =
+        a_.n_predict > 0 ? std::min(a_.n_predict, session_.n_ctx() / 2) : session_.n_ctx() / 8;
+    while (a_.on_full == OnFull::kShift &&
+           static_cast<int64_t>(ids.size()) + reserve > session_.n_ctx()) {
+      const int64_t excess = static_cast<int64_t>(ids.size()) + reserve - session_.n_ctx();
+      auto r =
+          drop_turns(std::max(excess, static_cast<int64_t>(ids.size()) / 2), messages_.size() - 1);
+      if (!r || r->turns == 0) break;
+      if (r->end > r->begin) {
+        if (Status st = session_.remove(r->begin, r->end); !st.is_ok()) {
+          std::fprintf(stderr, "longctx chat: %s\n", st.message().c_str());
+          session_.truncate(r->begin);
+        }
+      }
+      report_drop(*r);
+      prompt = render_chat_prompt(engine_, messages_, {.enable_thinking = thinking_});
+      if (!prompt) break;
+      ids = engine_.tokenizer()->encode(prompt->text, true);
+    }
     if (!prompt) {
       std::fprintf(stderr, "longctx chat: %s\n", prompt.status().message().c_str());
       messages_.erase(messages_.size() - 1);
@@ -341,7 +441,6 @@ class ChatLoop {
     if (a_.dump_prompt) {
       std::fprintf(stderr, "--- prompt ---\n%s\n--- end of prompt ---\n", prompt->text.c_str());
     }
-    const std::vector<int32_t> ids = engine_.tokenizer()->encode(prompt->text, true);
     if (static_cast<int64_t>(ids.size()) >= session_.n_ctx()) {
       // The reply needs at least one free position after the prompt.
       context_full_hint("the conversation is " + std::to_string(ids.size()) +
@@ -356,6 +455,29 @@ class ChatLoop {
     go.max_tokens = a_.n_predict;
     go.sampling = sampling_params(a_.sampling, thinking_);
     go.cancel = &g_interrupt;
+    go.on_full = a_.on_full;
+    // Mid-reply shifts drop whole earlier turns too (the current user message stays); when there
+    // is none left, the oldest half of the tokens after the system prompt and --keep.
+    go.choose_drop = [&](const Session& s) -> Result<ShiftRange> {
+      const size_t first = !messages_.empty() && messages_[0]["role"] == "system" ? 1 : 0;
+      auto rendered = render_messages(messages_.size());
+      const int64_t keep =
+          (rendered && first < rendered->starts.size() ? rendered->starts[first] : 0) +
+          a_.context.keep;
+      auto r = drop_turns((s.n_past() - keep) / 2, messages_.size() - 1);
+      if (r && r->turns > 0 && r->end > r->begin) return r;
+      return default_drop(s, keep);
+    };
+    go.on_shift = [&](const ShiftRange& r) {
+      if (r.turns > 0) {
+        report_drop(r);
+      } else {
+        std::fprintf(stderr,
+                     "\n[longctx chat: context full: dropped %lld tokens inside the current turn; "
+                     "the next turn re-reads the conversation]\n",
+                     static_cast<long long>(r.end - r.begin));
+      }
+    };
     ProgressLine progress("prompt", !a_.engine.quiet && ids.size() > 256);
     go.prefill_progress = [&](int64_t d, int64_t t) {
       progress.update(d, t);
@@ -419,11 +541,14 @@ int fail(const std::string& msg) {
   return 1;
 }
 
-int run_chat(const ChatArgs& a) {
+int run_chat(ChatArgs a) {
   if (a.n_predict < -1 || a.n_predict == 0) return fail("-n must be -1 (no limit) or >= 1");
   if (Status st = sampling_params(a.sampling, !a.no_think).validate(); !st.is_ok()) {
     return fail(st.message());
   }
+  auto on_full = parse_on_full(a.context);
+  if (!on_full) return fail(on_full.status().message());
+  a.on_full = *on_full;
   auto loaded = load_engine(a.engine, "chat");
   if (!loaded) return fail(loaded.status().message());
   if (!loaded->engine->tokenizer()) {
@@ -446,6 +571,7 @@ CommandFn add_chat_command(CLI::App& app) {
   auto a = std::make_shared<ChatArgs>();
   add_engine_options(app, &a->engine);
   add_sampling_options(app, &a->sampling);
+  add_context_options(app, &a->context);
   app.add_option("--system", a->system, "System message");
   app.add_flag("--no-think", a->no_think,
                "Start in Qwen3 non-thinking mode (/think and /no_think switch it)");

@@ -36,6 +36,7 @@ struct RunArgs {
   bool chat = false, no_think = false, dump_last = false, print_ids = false, ignore_eos = false;
   int64_t n_predict = 256;
   SamplingArgs sampling;
+  ContextArgs context;
   std::vector<std::string> stop;
 };
 
@@ -69,6 +70,8 @@ int run(const RunArgs& a) {
   if (a.chat && !a.prompt_ids.empty()) return fail("--chat needs a text prompt, not --prompt-ids");
   if (a.n_predict < -1) return fail("-n must be >= -1");
   if (a.dump_last && a.dump_logits.empty()) return fail("--dump-logits-last needs --dump-logits");
+  auto on_full = parse_on_full(a.context);
+  if (!on_full) return fail(on_full.status().message());
 
   if (!a.session.empty() && !a.dump_logits.empty()) {
     return fail("--session and --dump-logits do not combine (a dump evaluates every position)");
@@ -109,8 +112,10 @@ int run(const RunArgs& a) {
   const Tokenizer* tok = engine.tokenizer();
   const int64_t n_vocab = engine.hparams().n_vocab;
 
-  // 1. The prompt as token ids.
+  // 1. The prompt as token ids (and, with --chat --system, the system prompt's length: a context
+  //    shift keeps it).
   std::vector<int32_t> ids;
+  int64_t n_system = 0;
   if (!a.prompt_ids.empty()) {
     auto r = read_ids(a.prompt_ids, n_vocab);
     if (!r) return fail(r.status().message());
@@ -125,7 +130,12 @@ int run(const RunArgs& a) {
     if (!tok) return fail("the model has no tokenizer; give --tokenizer DIR or --prompt-ids");
     if (a.chat) {
       chat::Json messages = chat::Json::array();
-      if (!a.system.empty()) messages.push_back({{"role", "system"}, {"content", a.system}});
+      if (!a.system.empty()) {
+        messages.push_back({{"role", "system"}, {"content", a.system}});
+        auto sys = render_chat_prompt(
+            engine, messages, {.enable_thinking = !a.no_think, .add_generation_prompt = false});
+        if (sys) n_system = static_cast<int64_t>(tok->encode(sys->text, true).size());
+      }
       messages.push_back({{"role", "user"}, {"content", text}});
       auto p = render_chat_prompt(engine, messages, {.enable_thinking = !a.no_think});
       if (!p) return fail(p.status().message());
@@ -201,6 +211,16 @@ int run(const RunArgs& a) {
   go.stop = a.stop;
   go.ignore_eog = a.ignore_eos;
   go.cancel = &g_cancel;
+  go.on_full = *on_full;
+  go.n_keep = n_system + a.context.keep;
+  go.on_shift = [&](const ShiftRange& r) {
+    if (a.engine.quiet) return;
+    std::fprintf(stderr,
+                 "\n[longctx run: context full: dropped tokens %lld..%lld (%lld tokens); the "
+                 "later keys were turned to their new positions, no prefill]\n",
+                 static_cast<long long>(r.begin), static_cast<long long>(r.end - 1),
+                 static_cast<long long>(r.end - r.begin));
+  };
   go.prefill_progress = [&](int64_t d, int64_t t) {
     prefill_progress.update(d, t);
     if (d == t) prefill_progress.finish();
@@ -211,8 +231,21 @@ int run(const RunArgs& a) {
     return true;
   });
   prefill_progress.finish();
-  if (!res) return fail(res.status().message());
+  if (!res) {
+    save_session();  // what was evaluated before the failure is kept
+    return fail(res.status().message());
+  }
   std::printf("\n");
+  if (res->finish == FinishReason::kContextFull && !a.engine.quiet) {
+    std::fprintf(stderr,
+                 "longctx run: the context is full (%lld tokens): the reply stopped; "
+                 "--on-full shift keeps going by dropping the oldest tokens\n",
+                 static_cast<long long>(session.n_ctx()));
+  }
+  if (res->n_shifts > 0 && !a.engine.quiet) {
+    std::fprintf(stderr, "longctx run: %d context shift(s) dropped %lld tokens\n", res->n_shifts,
+                 static_cast<long long>(res->n_dropped));
+  }
   const int64_t n_eval = res->n_prompt - res->n_reused;
   const int64_t n_gen = static_cast<int64_t>(res->ids.size());
   std::fprintf(stderr,
@@ -244,6 +277,7 @@ CommandFn add_run_command(CLI::App& app) {
                  "Tokens to generate (-1: until the context is full; 0: evaluate the prompt only)")
       ->capture_default_str();
   add_sampling_options(app, &a->sampling);
+  add_context_options(app, &a->context);
   app.add_option("--stop", a->stop, "Stop string (repeatable)");
   app.add_flag("--ignore-eos", a->ignore_eos, "Do not stop at end-of-turn tokens");
   app.add_option("--dump-logits", a->dump_logits,

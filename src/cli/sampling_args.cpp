@@ -1,6 +1,8 @@
 // Shared sampling options of the CLI commands (see sampling_args.h).
 #include "cli/sampling_args.h"
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace longctx::cli {
@@ -30,6 +32,25 @@ SamplingParams sampling_params(const SamplingArgs& a, bool thinking) {
   if (a.repeat_last_n) p.penalty_last_n = *a.repeat_last_n;
   p.seed = a.seed;
   return p;
+}
+
+void add_context_options(CLI::App& app, ContextArgs* a) {
+  app.add_option("--on-full", a->on_full,
+                 "When the context fills up during a reply: stop (the reply ends, finish reason "
+                 "length), error (non-zero exit with the token counts), shift (drop the oldest "
+                 "half after the system prompt and --keep, whole turns in chat, and go on without "
+                 "a prefill)")
+      ->capture_default_str();
+  app.add_option("--keep", a->keep, "Tokens after the system prompt that a shift never drops")
+      ->capture_default_str();
+}
+
+Result<OnFull> parse_on_full(const ContextArgs& a) {
+  if (a.keep < 0) return invalid_argument("--keep must be >= 0, got " + std::to_string(a.keep));
+  if (a.on_full == "stop") return OnFull::kStop;
+  if (a.on_full == "error") return OnFull::kError;
+  if (a.on_full == "shift") return OnFull::kShift;
+  return invalid_argument("--on-full must be stop, error or shift, got '" + a.on_full + "'");
 }
 
 }  // namespace longctx::cli

@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <optional>
 
+#include <string>
+
+#include "core/status.h"
+#include "runtime/generate.h"
 #include "runtime/sampler.h"
 
 namespace CLI {
@@ -26,5 +30,14 @@ void add_sampling_options(CLI::App& app, SamplingArgs* args);
 
 // SamplingParams::qwen3_defaults(thinking) with every given option applied on top.
 SamplingParams sampling_params(const SamplingArgs& args, bool thinking);
+
+// What run and chat do when the context fills up: --on-full stop|error|shift, --keep N (tokens
+// after the system prompt a shift never drops).
+struct ContextArgs {
+  std::string on_full = "stop";
+  int64_t keep = 0;
+};
+void add_context_options(CLI::App& app, ContextArgs* args);
+Result<OnFull> parse_on_full(const ContextArgs& args);
 
 }  // namespace longctx::cli

@@ -23,11 +23,26 @@ const char* finish_reason_name(FinishReason r) {
     case FinishReason::kLength:
       return "length";
     case FinishReason::kContextFull:
-      return "context";
+      return "length (context full)";
     case FinishReason::kCancelled:
       return "cancelled";
   }
   return "?";
+}
+
+Result<ShiftRange> default_drop(const Session& session, int64_t n_keep) {
+  const int64_t n = session.n_past();
+  const int64_t keep = std::max<int64_t>(0, n_keep);
+  if (keep >= n - 1) {
+    return invalid_argument("the context is full and nothing can be dropped: the " +
+                            std::to_string(keep) + " kept tokens (system prompt and --keep) fill " +
+                            std::to_string(n) + " of " + std::to_string(session.n_ctx()) +
+                            " positions");
+  }
+  ShiftRange r;
+  r.begin = keep;
+  r.end = keep + std::max<int64_t>(1, (n - keep) / 2);
+  return r;
 }
 
 size_t stop_holdback(std::string_view text, const std::vector<std::string>& stop) {
@@ -151,8 +166,31 @@ Result<GenerateResult> generate(Session& session, std::span<const int32_t> promp
     }
     pending.erase(0, pending.size() - hold);
     if (session.n_past() >= session.n_ctx()) {
-      res.finish = FinishReason::kContextFull;
-      break;
+      if (options.on_full == OnFull::kStop) {
+        res.finish = FinishReason::kContextFull;
+        break;
+      }
+      if (options.on_full == OnFull::kError) {
+        return invalid_argument("the context is full: " + std::to_string(session.n_past()) +
+                                " of " + std::to_string(session.n_ctx()) + " positions (prompt " +
+                                std::to_string(res.n_prompt) + ", generated " +
+                                std::to_string(res.ids.size()) +
+                                " tokens); --on-full shift drops the oldest tokens instead");
+      }
+      // kShift: drop what the policy chooses; the keys after it turn to their new positions.
+      auto range = options.choose_drop ? options.choose_drop(session)
+                                       : default_drop(session, options.n_keep);
+      if (!range) return range.status();
+      if (range->begin < 0 || range->end <= range->begin || range->end > session.n_past()) {
+        return invalid_argument("the context-shift policy chose an empty or invalid range [" +
+                                std::to_string(range->begin) + ", " + std::to_string(range->end) +
+                                ")");
+      }
+      LONGCTX_RETURN_IF_ERROR(session.remove(range->begin, range->end));
+      ++res.n_shifts;
+      res.n_dropped += range->end - range->begin;
+      res.n_dropped_turns += range->turns;
+      if (options.on_shift) options.on_shift(*range);
     }
     const int32_t one[1] = {id};
     auto st = session.eval(one);

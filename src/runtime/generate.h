@@ -18,6 +18,18 @@
 
 namespace longctx {
 
+// What happens when the context fills up during a reply (--on-full).
+enum class OnFull {
+  kStop,   // the reply ends (FinishReason::kContextFull, reported as finish reason "length")
+  kError,  // generate() fails with the token counts
+  kShift,  // old tokens are dropped and the cached keys turned to their new positions in place
+};
+// Tokens [begin, end) a shift drops, and how many whole turns they are (0: not counted).
+struct ShiftRange {
+  int64_t begin = 0, end = 0;
+  int64_t turns = 0;
+};
+
 struct GenerateOptions {
   int64_t max_tokens = -1;  // new tokens at most; -1 = until the context is full
   SamplingParams sampling;
@@ -26,10 +38,19 @@ struct GenerateOptions {
   const std::atomic<bool>* cancel = nullptr;  // checked between prefill chunks and tokens
   // Prompt progress: (tokens evaluated, total to evaluate).
   std::function<void(int64_t done, int64_t total)> prefill_progress;
+  OnFull on_full = OnFull::kStop;
+  // kShift: tokens at the start that are never dropped (system prompt + --keep).
+  int64_t n_keep = 0;
+  // kShift: what to drop when the context is full. Default: the oldest half of the tokens after
+  // n_keep. Chat drops whole turns here; the memory loop will plug in its own policy.
+  std::function<Result<ShiftRange>(const Session&)> choose_drop;
+  // Told of each shift after it happened.
+  std::function<void(const ShiftRange&)> on_shift;
 };
 
 enum class FinishReason { kEndOfGeneration, kStopString, kLength, kContextFull, kCancelled };
-const char* finish_reason_name(FinishReason r);  // "eog", "stop", "length", "context", "cancelled"
+// "eog", "stop", "length", "length (context full)", "cancelled"
+const char* finish_reason_name(FinishReason r);
 
 struct GenerateResult {
   std::string text;          // what was streamed (stop string excluded)
@@ -40,7 +61,14 @@ struct GenerateResult {
   double prompt_seconds = 0;  // prefill of the non-reused prompt tokens
   double gen_seconds = 0;     // from the first sampled token to the end
   double ttft_seconds = 0;    // start to first token
+  int n_shifts = 0;           // context shifts during the reply
+  int64_t n_dropped = 0;      // tokens they dropped
+  int64_t n_dropped_turns = 0;
 };
+
+// The default shift: the oldest half of [n_keep, n_past), at least one token; an error when
+// n_keep leaves nothing to drop.
+Result<ShiftRange> default_drop(const Session& session, int64_t n_keep);
 
 // Streams text pieces to on_text (return false to stop: FinishReason::kCancelled). The session
 // keeps prompt + generated tokens, so a chat continues with a reused prefix. Needs a tokenizer.

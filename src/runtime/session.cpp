@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "kv/kv_ops.h"
+
 namespace longctx {
 namespace {
 
@@ -154,6 +156,13 @@ void Session::truncate(int64_t n) {
   kv_.truncate(n);
   tokens_.resize(static_cast<size_t>(n));
   if (snapshot_.n_tokens > n) snapshot_.n_tokens = -1;
+}
+
+Status Session::remove(int64_t p0, int64_t p1) {
+  LONGCTX_RETURN_IF_ERROR(kv_remove(kv_, p0, p1, engine_.rope_params()));
+  tokens_.erase(tokens_.begin() + p0, tokens_.begin() + p1);
+  if (snapshot_.n_tokens > p0) snapshot_.n_tokens = -1;
+  return Status::ok();
 }
 
 Status Session::restore(std::span<const int32_t> tokens, const float* logits) {

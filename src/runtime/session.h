@@ -93,6 +93,11 @@ class Session {
   // Sequence operations: forget everything / keep the first n tokens.
   void reset();
   void truncate(int64_t n);
+  // Drops tokens [p0, p1) without evaluating anything: the later tokens' cached keys are moved
+  // down and turned to their new positions in place (kv/kv_ops.h), so decoding goes on at once.
+  // The last logits stay those computed before (they saw the dropped tokens), as a context
+  // shift in mid-reply does.
+  Status remove(int64_t p0, int64_t p1);
 
  private:
   Engine& engine_;

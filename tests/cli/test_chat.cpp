@@ -139,6 +139,29 @@ TEST_F(ChatCli, SessionFileResumesTheConversation) {
   std::remove(copy.c_str());
 }
 
+// --on-full shift in chat drops whole old turns (before a turn that would not fit, or in mid
+// reply), keeps the system prompt, and the next turn reuses everything that stayed.
+TEST_F(ChatCli, ShiftDropsWholeOldTurnsAndKeepsTheCacheValid) {
+  auto r = chat(
+      "one two three\nfour five six\nseven eight\nnine ten\neleven\n/save " + save_path_ + "\n",
+      "--ctx 96 --on-full shift --system \"You are terse.\"");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("oldest turn(s)"), std::string::npos) << r.err;
+  const auto st = stats_lines(r.err);
+  ASSERT_EQ(st.size(), 5u) << r.err;
+  // After the drop only the new user message (and the re-rendered last reply) is prefilled.
+  for (size_t i = 1; i < st.size(); ++i) EXPECT_GE(st[i].n_reused + 16, st[i].n_prompt) << r.err;
+  const nlohmann::json j = saved();
+  const auto& m = j["messages"];
+  ASSERT_GE(m.size(), 3u);
+  EXPECT_EQ(m[0]["role"], "system");
+  EXPECT_EQ(m.back()["role"], "assistant");
+  EXPECT_EQ(m[m.size() - 2]["content"], "eleven");
+  EXPECT_LT(m.size(), 11u);  // some turns went
+  // Roles still alternate after the system prompt: whole turns were dropped.
+  for (size_t i = 1; i < m.size(); ++i) EXPECT_EQ(m[i]["role"], i % 2 ? "user" : "assistant");
+}
+
 TEST_F(ChatCli, ResetClearsTheConversationAndTheCache) {
   auto r = chat("hello\n/reset\nhello\n/save " + save_path_ + "\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;

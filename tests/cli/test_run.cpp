@@ -109,7 +109,7 @@ TEST(CliRun, IdsGreedyGenerationAndTimingSummary) {
   // A token limit far beyond the context is just "until the context is full".
   auto big = run_longctx("run -q -m " + model() + " -p hi --temp 0 --ctx 16 -n 1000000000000");
   EXPECT_EQ(big.exit_code, 0) << big.err;
-  EXPECT_NE(big.err.find("stop: context"), std::string::npos) << big.err;
+  EXPECT_NE(big.err.find("stop: length (context full)"), std::string::npos) << big.err;
   // Every instruction-set path generates the same greedy text here (they round activations
   // alike and differ only in summation order, far below this model's top-1 margins).
   for (const char* isa : {"scalar", "avx2", "avx512"}) {
@@ -174,6 +174,31 @@ TEST(CliRun, SessionFileIsAPromptCache) {
   EXPECT_NE(d.exit_code, 0);
   EXPECT_NE(d.err.find("--session and --dump-logits"), std::string::npos) << d.err;
   std::remove(path.c_str());
+}
+
+// --on-full: stop says so (finish reason length), error exits non-zero with the counts, shift
+// keeps generating to -n and reports what it dropped.
+TEST(CliRun, FullContextPolicies) {
+  const std::string base = "run -m " + model() + " --prompt-ids " +
+                           write_text("full_ids.json", "[1, 2, 3, 4, 5, 6]") +
+                           " --ctx 16 -n 30 --temp 0 --ignore-eos";
+  auto stop = run_longctx(base);
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_NE(stop.err.find("stop: length (context full)"), std::string::npos) << stop.err;
+  EXPECT_NE(stop.err.find("the context is full (16 tokens)"), std::string::npos) << stop.err;
+  auto err = run_longctx(base + " --on-full error");
+  EXPECT_NE(err.exit_code, 0);
+  EXPECT_NE(err.err.find("the context is full: 16 of 16 positions (prompt 6, generated"),
+            std::string::npos)
+      << err.err;
+  auto shift = run_longctx(base + " --on-full shift --keep 2");
+  ASSERT_EQ(shift.exit_code, 0) << shift.err;
+  EXPECT_NE(shift.err.find("context full: dropped tokens 2..8 (7 tokens)"), std::string::npos)
+      << shift.err;
+  EXPECT_NE(shift.err.find("generated 30 tokens"), std::string::npos) << shift.err;
+  auto bad = run_longctx(base + " --on-full wrap");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--on-full must be stop, error or shift"), std::string::npos) << bad.err;
 }
 
 TEST(CliRun, BadInputIsANonZeroExitNamingTheProblem) {

@@ -191,6 +191,66 @@ TEST(Generate, FullContextAndCancellationFinishCleanly) {
   EXPECT_EQ(d->finish, FinishReason::kCancelled);
 }
 
+// --on-full error fails with the counts; shift drops the oldest half after n_keep (the kept
+// prefix stays), keeps generating to the token limit without a prefill, and a policy hook
+// chooses the range when given.
+TEST(Generate, FullContextErrorAndShiftPolicies) {
+  Fixture f = make(/*n_ctx=*/48);
+  const auto ids = prompt_ids(*f.engine);
+  GenerateOptions err = greedy(-1);
+  err.on_full = OnFull::kError;
+  auto e = generate(*f.session, ids, err, nullptr);
+  ASSERT_FALSE(e.is_ok());
+  EXPECT_NE(e.status().message().find("48 of 48 positions"), std::string::npos)
+      << e.status().message();
+
+  f.session->reset();
+  GenerateOptions sh = greedy(100);
+  sh.on_full = OnFull::kShift;
+  sh.n_keep = 4;
+  std::vector<ShiftRange> seen;
+  sh.on_shift = [&](const ShiftRange& r) { seen.push_back(r); };
+  GenRun r = gen(*f.session, ids, sh);
+  EXPECT_EQ(r.res.finish, FinishReason::kLength);
+  EXPECT_EQ(r.res.ids.size(), 100u);
+  ASSERT_GE(r.res.n_shifts, 2);
+  ASSERT_EQ(seen.size(), static_cast<size_t>(r.res.n_shifts));
+  EXPECT_EQ(seen[0].begin, 4);
+  EXPECT_EQ(seen[0].end, 4 + (48 - 4) / 2);
+  // The kept prefix is the prompt's first 4 tokens; the cache ends with the last replies.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(f.session->tokens()[i], ids[i]);
+  EXPECT_LE(f.session->n_past(), 48);
+  int64_t dropped = 0;
+  for (const ShiftRange& s : seen) dropped += s.end - s.begin;
+  EXPECT_EQ(dropped, r.res.n_dropped);
+  EXPECT_EQ(static_cast<int64_t>(ids.size()) + 100 - dropped, f.session->n_past());
+
+  // A hook decides: drop 3 tokens after position 10 each time.
+  f.session->reset();
+  GenerateOptions hook = greedy(20);
+  hook.on_full = OnFull::kShift;
+  int calls = 0;
+  hook.choose_drop = [&](const Session&) -> Result<ShiftRange> {
+    ++calls;
+    return ShiftRange{10, 13, 0};
+  };
+  GenRun h = gen(*f.session, ids, hook);
+  EXPECT_EQ(h.res.ids.size(), 20u);
+  EXPECT_GT(calls, 0);
+  EXPECT_EQ(h.res.n_dropped, 3 * calls);
+  // A hook choosing nothing is an error, not a loop.
+  f.session->reset();
+  hook.choose_drop = [](const Session&) -> Result<ShiftRange> { return ShiftRange{5, 5, 0}; };
+  EXPECT_FALSE(generate(*f.session, ids, hook, nullptr).is_ok());
+  // n_keep covering everything: nothing to drop, an error naming the kept tokens.
+  f.session->reset();
+  sh.n_keep = 1000;
+  sh.on_shift = nullptr;
+  auto k = generate(*f.session, ids, sh, nullptr);
+  ASSERT_FALSE(k.is_ok());
+  EXPECT_NE(k.status().message().find("kept tokens"), std::string::npos) << k.status().message();
+}
+
 TEST(StopHoldback, HoldsBackTheLongestSuffixThatStartsAStopString) {
   EXPECT_EQ(stop_holdback("hello wor", {"world"}), 3u);
   EXPECT_EQ(stop_holdback("hello w", {"world", "xyz"}), 1u);
