@@ -30,7 +30,10 @@ void add_engine_options(CLI::App& app, EngineArgs* a) {
                  "(spreads outlier channels; no effect on f16/bf16/f32)")
       ->capture_default_str();
   app.add_option("--rope-scaling", a->rope_scaling,
-                 "RoPE scaling: none, linear, yarn (default: the model's metadata)");
+                 "RoPE scaling: none, linear, yarn (static), auto (length-adaptive YaRN: none up "
+                 "to the original context, then the smallest factor 2, 3, 4, ... that covers the "
+                 "sequence). Default: the model's metadata, or auto when --ctx exceeds the "
+                 "native context and the file sets none");
   app.add_option("--rope-factor", a->rope_factor, "RoPE scaling factor");
   app.add_option("--rope-orig-ctx", a->rope_orig_ctx, "Original (pre-scaling) context for YaRN");
   app.add_option("--rope-freq-base", a->rope_freq_base, "RoPE frequency base (theta)");
@@ -89,8 +92,10 @@ Result<std::unique_ptr<Engine>> load_engine_only(const EngineArgs& a) {
       eo.rope.type = RopeScalingType::kLinear;
     } else if (a.rope_scaling == "yarn") {
       eo.rope.type = RopeScalingType::kYarn;
+    } else if (a.rope_scaling == "auto") {
+      eo.rope.adaptive = true;
     } else {
-      return invalid_argument("--rope-scaling must be none, linear or yarn, got '" +
+      return invalid_argument("--rope-scaling must be none, linear, yarn or auto, got '" +
                               a.rope_scaling + "'");
     }
   }
@@ -151,6 +156,9 @@ Result<std::unique_ptr<Session>> new_cli_session(Engine& e, const EngineArgs& a,
             type_name(kvo.type_k) + "/" + type_name(kvo.type_v) +
             (kvo.rotates_k() || kvo.rotates_v() ? " (rotated)" : "") + " " +
             std::to_string(s.kv().bytes() >> 20) + " MiB; backend " + e.backend_description() +
+            (s.adaptive_rope() ? "; RoPE: adaptive YaRN past " +
+                                     std::to_string(yarn_original_context(hp)) + " tokens"
+                               : "") +
             "\n";
     std::fputs(line.c_str(), stderr);
   }

@@ -97,7 +97,15 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   }
 
   // RoPE: the model's metadata, then the overrides.
-  RopeScaling sc = hp.rope_scaling;
+  e->rope_auto_requested_ = options.rope.adaptive;
+  e->rope_explicit_ =
+      hp.rope_scaling.type != RopeScalingType::kNone || options.rope.type || options.rope.factor;
+  if (options.rope.adaptive && (options.rope.type || options.rope.factor)) {
+    return invalid_argument(
+        "--rope-scaling auto chooses its own factors; leave out "
+        "--rope-factor");
+  }
+  RopeScaling sc = options.rope.adaptive ? RopeScaling{} : hp.rope_scaling;
   if (options.rope.type) sc.type = *options.rope.type;
   if (options.rope.factor) sc.factor = *options.rope.factor;
   if (options.rope.orig_ctx) sc.orig_ctx = *options.rope.orig_ctx;
@@ -163,6 +171,10 @@ const ModelIdentity& Engine::model_identity() const {
   return identity_;
 }
 
+bool Engine::adaptive_rope_for(int64_t n_ctx) const {
+  return rope_auto_requested_ || (!rope_explicit_ && n_ctx > hparams().n_ctx_train);
+}
+
 int64_t Engine::rope_context_limit() const {
   const ref::RopeScaling& s = rope_.scaling;
   if (s.type == ref::RopeScalingType::kNone) return hparams().n_ctx_train;
@@ -198,8 +210,9 @@ Result<std::unique_ptr<Session>> Engine::new_session(const SessionOptions& optio
     return invalid_argument("--experts applies to MoE models only; this one is dense");
   }
 
+  const bool adaptive = adaptive_rope_for(n_ctx);
   std::string warning;
-  if (n_ctx > rope_context_limit()) {
+  if (!adaptive && n_ctx > rope_context_limit()) {
     const int64_t native = hp.n_ctx_train;
     if (rope_.scaling.type == ref::RopeScalingType::kNone) {
       const int64_t orig = yarn_original_context(hparams());
@@ -233,9 +246,11 @@ Result<std::unique_ptr<Session>> Engine::new_session(const SessionOptions& optio
   if (!kv) return kv.status();
   auto rope = ref::RopeTable::build(rope_, n_batch);
   if (!rope) return rope.status();
-  return std::make_unique<Session>(*this, std::move(kv.value()),
-                                   ForwardScratch::create(hp, n_batch), std::move(rope.value()), k,
-                                   std::move(warning));
+  auto s =
+      std::make_unique<Session>(*this, std::move(kv.value()), ForwardScratch::create(hp, n_batch),
+                                std::move(rope.value()), k, std::move(warning));
+  LONGCTX_RETURN_IF_ERROR(s->init_rope(rope_, adaptive, yarn_original_context(hp)));
+  return s;
 }
 
 }  // namespace longctx

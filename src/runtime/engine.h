@@ -26,6 +26,10 @@ class Session;
 // Command-line overrides of the model's RoPE metadata (--rope-scaling, --rope-factor,
 // --rope-orig-ctx, --rope-freq-base); unset fields keep the GGUF's values.
 struct RopeOverrides {
+  // --rope-scaling auto: length-adaptive YaRN (Session::rope_params) whatever the file says;
+  // unset: adaptive when the file sets no scaling, none is given and --ctx exceeds the native
+  // context.
+  bool adaptive = false;
   std::optional<RopeScalingType> type;
   std::optional<double> factor;
   std::optional<uint32_t> orig_ctx;
@@ -84,6 +88,8 @@ class Engine {
   // The longest context the RoPE settings are meant for: the native context, or
   // factor x original context under scaling.
   int64_t rope_context_limit() const;
+  // Whether sessions of n_ctx positions use length-adaptive YaRN (RopeOverrides::adaptive).
+  bool adaptive_rope_for(int64_t n_ctx) const;
 
   // A new sequence with its own KV cache and scratch. An n_ctx beyond rope_context_limit()
   // without scaling still works but sets Session::warning() (suggesting a YaRN factor).
@@ -115,6 +121,8 @@ class Engine {
   ref::RopeParams rope_;
   uint64_t program_bytes_ = 0;  // RuntimeMemory::program
   uint64_t tables_bytes_ = 0;   // RuntimeMemory::tables
+  bool rope_explicit_ = false;       // the file or the command line set a scaling (or none)
+  bool rope_auto_requested_ = false;  // --rope-scaling auto
   mutable std::once_flag identity_once_;
   mutable ModelIdentity identity_;
 };

@@ -31,6 +31,64 @@ Session::Session(Engine& engine, KvCache kv, ForwardScratch scratch, ref::RopeTa
   tokens_.reserve(static_cast<size_t>(kv_.n_ctx()));
 }
 
+double Session::adaptive_factor(int64_t n, int64_t orig_ctx) {
+  if (orig_ctx <= 0 || n <= orig_ctx) return 1.0;
+  return static_cast<double>((n + orig_ctx - 1) / orig_ctx);
+}
+
+ref::RopeParams Session::adaptive_params(double f) const {
+  ref::RopeParams p = rope_params_;
+  p.scaling = ref::RopeScaling{};
+  if (f > 1.0) {
+    p.scaling.type = ref::RopeScalingType::kYarn;
+    p.scaling.factor = f;
+    p.scaling.original_context = yarn_orig_;
+  }
+  return p;
+}
+
+Status Session::init_rope(const ref::RopeParams& params, bool adaptive, int64_t orig_ctx) {
+  rope_params_ = params;
+  adaptive_ = adaptive;
+  yarn_orig_ = orig_ctx;
+  if (adaptive) {
+    rope_params_ = adaptive_params(1.0);
+    auto t = ref::RopeTable::build(rope_params_, rope_.capacity());
+    if (!t) return t.status();
+    rope_ = std::move(t.value());
+  }
+  return Status::ok();
+}
+
+Status Session::set_rope_factor(double factor) {
+  if (!adaptive_) return invalid_argument("the session's RoPE scaling is static");
+  if (!(factor >= 1.0 && factor <= 1024.0)) {
+    return invalid_argument("a RoPE factor must be in [1, 1024], got " + std::to_string(factor));
+  }
+  const ref::RopeParams p = adaptive_params(factor);
+  auto t = ref::RopeTable::build(p, rope_.capacity());
+  if (!t) return t.status();
+  rope_ = std::move(t.value());
+  rope_params_ = p;
+  return Status::ok();
+}
+
+Status Session::prepare_rope(int64_t n_end) {
+  if (!adaptive_) return Status::ok();
+  const double f = adaptive_factor(n_end, yarn_orig_);
+  const double cur =
+      rope_params_.scaling.type == ref::RopeScalingType::kYarn ? rope_params_.scaling.factor : 1.0;
+  if (f <= cur) return Status::ok();
+  const ref::RopeParams next = adaptive_params(f);
+  auto t = ref::RopeTable::build(next, rope_.capacity());
+  if (!t) return t.status();
+  LONGCTX_RETURN_IF_ERROR(kv_rerotate(kv_, rope_params_, next));
+  rope_ = std::move(t.value());
+  rope_params_ = next;
+  ++rope_steps_;
+  return Status::ok();
+}
+
 uint64_t Session::compute_bytes() const {
   const uint64_t rope = 2ull * static_cast<uint64_t>(rope_.capacity() * (rope_.head_dim() / 2));
   return scratch_.bytes() + (logit_rows_.size() + last_logits_.size() + rope) * sizeof(float);
@@ -58,6 +116,8 @@ Result<bool> Session::eval(std::span<const int32_t> tokens, const EvalOptions& o
                             " tokens do not fit in the context: " + std::to_string(n_past()) +
                             " of " + std::to_string(n_ctx()) + " positions are used (raise --ctx)");
   }
+  // Adaptive YaRN: the factor that covers every position of this call, before any is evaluated.
+  LONGCTX_RETURN_IF_ERROR(prepare_rope(n_past() + n));
   const int64_t n_rows = static_cast<int64_t>(logit_rows_.size()) / n_vocab;
   for (int64_t done = 0; done < n;) {
     if (options.cancel && options.cancel->load(std::memory_order_relaxed)) return false;
@@ -103,6 +163,7 @@ Status Session::fill_synthetic(int64_t n) {
                             " positions does not fit: " + std::to_string(n_past()) + " of " +
                             std::to_string(n_ctx()) + " positions are used (raise --ctx)");
   }
+  LONGCTX_RETURN_IF_ERROR(prepare_rope(n_past() + n));  // a factor step happens before, untimed
   const KvShape& shape = kv_.shape();
   const int64_t k_row = shape.n_head_kv * shape.head_dim_k;
   const int64_t v_row = shape.n_head_kv * shape.head_dim_v;
@@ -148,6 +209,10 @@ void Session::reset() {
   kv_.clear();
   tokens_.clear();
   snapshot_.n_tokens = -1;
+  // An empty adaptive session starts again without scaling.
+  if (adaptive_ && rope_params_.scaling.type != ref::RopeScalingType::kNone) {
+    LONGCTX_CHECK(set_rope_factor(1.0).is_ok());  // a table of the size built before
+  }
 }
 
 void Session::truncate(int64_t n) {
@@ -159,7 +224,7 @@ void Session::truncate(int64_t n) {
 }
 
 Status Session::remove(int64_t p0, int64_t p1) {
-  LONGCTX_RETURN_IF_ERROR(kv_remove(kv_, p0, p1, engine_.rope_params()));
+  LONGCTX_RETURN_IF_ERROR(kv_remove(kv_, p0, p1, rope_params_));
   tokens_.erase(tokens_.begin() + p0, tokens_.begin() + p1);
   if (snapshot_.n_tokens > p0) snapshot_.n_tokens = -1;
   return Status::ok();

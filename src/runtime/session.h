@@ -86,6 +86,26 @@ class Session {
   // positions than the context has room for is kInvalidArgument (nothing is stored then).
   Status fill_synthetic(int64_t n);
 
+  // RoPE as this session applies it now. With length-adaptive YaRN (SessionOptions: the
+  // default past the native context) there is no scaling while the sequence is within the
+  // original context L, then YaRN of the smallest factor of the ladder 2, 3, 4, ... that covers
+  // it, ceil(n / L): eval() steps the factor up before positions beyond the current one's reach
+  // are evaluated, turning the cached keys to the new factor in place (kv_rerotate). Keys and
+  // values of later layers were computed under the old factor, so a step approximates a fresh
+  // prefill at the new factor (eval measures the difference).
+  const ref::RopeParams& rope_params() const { return rope_params_; }
+  bool adaptive_rope() const { return adaptive_; }
+  int rope_steps() const { return rope_steps_; }  // factor changes so far
+  // Makes the session adaptive over the original context `orig_ctx` (from a base setting with no
+  // scaling), or static with `params`; done by Engine::new_session.
+  Status init_rope(const ref::RopeParams& params, bool adaptive, int64_t orig_ctx);
+  // The factor adaptive YaRN uses for a sequence of n tokens over original context L: 1 up to L,
+  // else ceil(n / L).
+  static double adaptive_factor(int64_t n, int64_t orig_ctx);
+  // Sets the current factor of an adaptive session without touching the cache (a saved state
+  // whose keys were stored at that factor).
+  Status set_rope_factor(double factor);
+
   // MoE: experts per token from now on (1..n_expert); dense models accept only 0.
   Status set_expert_count(int64_t k);
   int64_t expert_count() const { return n_expert_used_; }
@@ -104,6 +124,13 @@ class Session {
   KvCache kv_;
   ForwardScratch scratch_;
   ref::RopeTable rope_;
+  ref::RopeParams rope_params_;  // what rope_ was built from
+  bool adaptive_ = false;
+  int64_t yarn_orig_ = 0;
+  int rope_steps_ = 0;
+  // Adaptive: the RoPE setting for factor f (1: none), and the step before evaluating up to n.
+  ref::RopeParams adaptive_params(double f) const;
+  Status prepare_rope(int64_t n_end);
   int64_t n_expert_used_ = 0;
   std::string warning_;
   std::vector<int32_t> tokens_;

@@ -54,7 +54,10 @@ std::vector<uint8_t> config_bytes(const Session& s) {
   const Engine& e = s.engine();
   const ModelIdentity& id = e.model_identity();
   const KvCache& kv = s.kv();
-  const ref::RopeParams& rope = e.rope_params();
+  // An adaptive session's factor changes with its length: the header holds the base setting
+  // and the mode (type 100), each commit the factor its keys were stored at.
+  const ref::RopeParams& rope = s.rope_params();
+  const bool adaptive = s.adaptive_rope();
   std::vector<uint8_t> b(kMagic, kMagic + 8);
   put<uint32_t>(b, kVersion);
   put<uint32_t>(b, 0);
@@ -69,14 +72,14 @@ std::vector<uint8_t> config_bytes(const Session& s) {
   put<uint32_t>(b, static_cast<uint32_t>(kv.options().type_k));
   put<uint32_t>(b, static_cast<uint32_t>(kv.options().type_v));
   put<uint32_t>(b, (kv.options().rotates_k() ? 1u : 0u) | (kv.options().rotates_v() ? 2u : 0u));
-  put<uint32_t>(b, static_cast<uint32_t>(rope.scaling.type));
+  put<uint32_t>(b, adaptive ? 100u : static_cast<uint32_t>(rope.scaling.type));
   put<uint32_t>(b, 0);
-  put<double>(b, rope.scaling.factor);
+  put<double>(b, adaptive ? 0.0 : rope.scaling.factor);
   put<double>(b, rope.theta);
-  put<uint64_t>(b, static_cast<uint64_t>(rope.scaling.original_context));
-  put<double>(b, rope.scaling.attention_factor);
-  put<double>(b, rope.scaling.beta_fast);
-  put<double>(b, rope.scaling.beta_slow);
+  put<uint64_t>(b, adaptive ? 0 : static_cast<uint64_t>(rope.scaling.original_context));
+  put<double>(b, adaptive ? 0.0 : rope.scaling.attention_factor);
+  put<double>(b, adaptive ? 0.0 : rope.scaling.beta_fast);
+  put<double>(b, adaptive ? 0.0 : rope.scaling.beta_slow);
   b.resize(kConfigBytes, 0);
   put<uint64_t>(b, XXH3_64bits(b.data(), kConfigBytes));
   return b;
@@ -169,7 +172,7 @@ uint64_t append_bytes(const KvCache& kv, int64_t n) {
              (kv.k_token_bytes() + kv.v_token_bytes());
 }
 uint64_t commit_bytes(int64_t n_vocab, bool snapshot, size_t app) {
-  return kRecordHeader + 24 + static_cast<uint64_t>(n_vocab) * 4 * (snapshot ? 2 : 1) + app;
+  return kRecordHeader + 32 + static_cast<uint64_t>(n_vocab) * 4 * (snapshot ? 2 : 1) + app;
 }
 
 Result<uint64_t> statvfs_free(const std::string& dir) {
@@ -287,7 +290,6 @@ Result<std::unique_ptr<SessionFile>> SessionFile::open_impl(const std::string& p
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno != ENOENT) return io_error("cannot stat '" + path + "': " + errno_text());
-    session.reset();
     LONGCTX_RETURN_IF_ERROR(f->create(session));
     return f;
   }
@@ -385,6 +387,7 @@ Status SessionFile::load(Session& session, std::string* app, bool dry_run) {
   std::vector<int32_t> tokens;
   std::vector<float> logits(static_cast<size_t>(n_vocab)), snap(static_cast<size_t>(n_vocab));
   uint64_t snap_at = kNoSnapshot;
+  double rope_factor = 1.0;
   uint64_t at = kHeaderBytes;
   bool committed = false;
   while (at < commit_end) {
@@ -448,26 +451,30 @@ Status SessionFile::load(Session& session, std::string* app, bool dry_run) {
         off += kb + vb;
         if (options_.progress) options_.progress(off - kHeaderBytes, commit_end - kHeaderBytes);
       }
-    } else if (kind == kCommit && len >= 24 + static_cast<uint64_t>(n_vocab) * 4) {
+    } else if (kind == kCommit && len >= 32 + static_cast<uint64_t>(n_vocab) * 4) {
+      // [n_tokens][snapshot at][RoPE factor][logits][snapshot logits][app length][app]
       std::vector<uint8_t> c(static_cast<size_t>(len));
       s = read_hashed(c.data(), len, body);
       const uint64_t n_tok = get<uint64_t>(c.data()), sn = get<uint64_t>(c.data() + 8);
+      const double factor = get<double>(c.data() + 16);
       const uint64_t floats = static_cast<uint64_t>(n_vocab) * 4 * (sn == kNoSnapshot ? 1 : 2);
       if (s.is_ok() &&
-          (n_tok != tokens.size() || 16 + floats + 8 > len || (sn != kNoSnapshot && sn > n_tok))) {
+          (n_tok != tokens.size() || 24 + floats + 8 > len || (sn != kNoSnapshot && sn > n_tok) ||
+           !(factor >= 1.0 && factor <= 1024.0))) {
         s = invalid_format("it is corrupt: a commit that does not match its records at byte " +
                            std::to_string(at));
       }
       if (s.is_ok() && at + kRecordHeader + len == commit_end) {
-        std::memcpy(logits.data(), c.data() + 16, static_cast<size_t>(n_vocab) * 4);
-        if (sn != kNoSnapshot) std::memcpy(snap.data(), c.data() + 16 + n_vocab * 4, n_vocab * 4);
+        std::memcpy(logits.data(), c.data() + 24, static_cast<size_t>(n_vocab) * 4);
+        if (sn != kNoSnapshot) std::memcpy(snap.data(), c.data() + 24 + n_vocab * 4, n_vocab * 4);
         snap_at = sn;
-        const uint64_t app_len = get<uint64_t>(c.data() + 16 + floats);
-        if (app_len != len - 24 - floats) {
+        rope_factor = factor;
+        const uint64_t app_len = get<uint64_t>(c.data() + 24 + floats);
+        if (app_len != len - 32 - floats) {
           s = invalid_format("it is corrupt: a commit of the wrong size at byte " +
                              std::to_string(at));
         } else if (app) {
-          app->assign(reinterpret_cast<const char*>(c.data()) + 24 + floats, app_len);
+          app->assign(reinterpret_cast<const char*>(c.data()) + 32 + floats, app_len);
         }
         committed = true;
       }
@@ -496,6 +503,7 @@ Status SessionFile::load(Session& session, std::string* app, bool dry_run) {
   loaded_tokens_ = static_cast<int64_t>(tokens.size());
   if (dry_run) return Status::ok();
   LONGCTX_RETURN_IF_ERROR(session.restore(tokens, logits.data()));
+  if (session.adaptive_rope()) LONGCTX_RETURN_IF_ERROR(session.set_rope_factor(rope_factor));
   if (snap_at != kNoSnapshot) {
     LONGCTX_RETURN_IF_ERROR(session.set_snapshot(static_cast<int64_t>(snap_at), snap.data()));
   }
@@ -570,6 +578,9 @@ Status SessionFile::append_state(const Session& session, std::string_view app, i
   const uint64_t ch[2] = {static_cast<uint64_t>(session.n_past()),
                           snap.n_tokens >= 0 ? static_cast<uint64_t>(snap.n_tokens) : kNoSnapshot};
   LONGCTX_RETURN_IF_ERROR(c.add(ch, sizeof ch));
+  const ref::RopeScaling& sc = session.rope_params().scaling;
+  const double factor = sc.type == ref::RopeScalingType::kNone ? 1.0 : sc.factor;
+  LONGCTX_RETURN_IF_ERROR(c.add(&factor, 8));
   LONGCTX_RETURN_IF_ERROR(c.add(session.logits(), static_cast<uint64_t>(n_vocab) * 4));
   if (snap.n_tokens >= 0) {
     LONGCTX_RETURN_IF_ERROR(c.add(snap.logits.data(), static_cast<uint64_t>(n_vocab) * 4));

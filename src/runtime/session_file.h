@@ -41,8 +41,9 @@ class SessionFile {
 
   // Binds `path` to `session`. An existing file must belong to this model and cache
   // configuration; its state then replaces the session's (K/V, tokens, logits, snapshot) and
-  // `app` receives its blob. A missing file is created (header only). On error the session is
-  // reset and the file is not modified.
+  // `app` receives its blob. A missing file is created (header only; the session keeps what it
+  // holds, which the first save writes). On error the session is reset and the file is not
+  // modified.
   static Result<std::unique_ptr<SessionFile>> open(const std::string& path, Session& session,
                                                    std::string* app,
                                                    const SessionFileOptions& options = {});

@@ -251,18 +251,43 @@ TEST(Session, BadTokensAndContextOverflowAreErrorsThatChangeNothing) {
   EXPECT_EQ(s->n_past(), 16);
 }
 
-TEST(Engine, ContextBeyondNativeWarnsWithAYarnSuggestion) {
+// Past the native context with no scaling in the file and none asked for, sessions use
+// length-adaptive YaRN (no scaling up to 32768, then the smallest integer factor); an explicit
+// --rope-scaling none keeps the static setting and warns with the factor to use.
+TEST(Engine, ContextBeyondNativeIsAdaptiveUnlessScalingIsSet) {
   auto e = load(dense_path());
   ASSERT_TRUE(e);
   EXPECT_EQ(e->rope_context_limit(), 40960);
   auto s = e->new_session(
       {.n_ctx = 100000, .n_batch = 8, .type_k = TensorType::BF16, .type_v = TensorType::BF16});
   ASSERT_TRUE(s.is_ok()) << s.status().message();
-  // Qwen's recipe scales from the 32768-token pre-training context: ceil(100000 / 32768) = 4.
-  EXPECT_NE((*s)->warning().find("--rope-factor 4 --rope-orig-ctx 32768"), std::string::npos)
-      << (*s)->warning();
+  EXPECT_TRUE((*s)->adaptive_rope());
+  EXPECT_TRUE((*s)->warning().empty()) << (*s)->warning();
+  EXPECT_EQ((*s)->rope_params().scaling.type, ref::RopeScalingType::kNone);
+  EXPECT_EQ(Session::adaptive_factor(32768, 32768), 1.0);
+  EXPECT_EQ(Session::adaptive_factor(32769, 32768), 2.0);
+  EXPECT_EQ(Session::adaptive_factor(100000, 32768), 4.0);
   auto ok = e->new_session({.n_ctx = 4096});
   EXPECT_TRUE((*ok)->warning().empty());
+  EXPECT_FALSE((*ok)->adaptive_rope());
+
+  EngineOptions o;
+  o.model_path = dense_path();
+  o.backend = "ref";
+  o.rope.type = RopeScalingType::kNone;
+  auto fixed = Engine::load(o);
+  ASSERT_TRUE(fixed.is_ok());
+  auto w = (*fixed)->new_session({.n_ctx = 100000, .n_batch = 8});
+  ASSERT_TRUE(w.is_ok());
+  EXPECT_FALSE((*w)->adaptive_rope());
+  // Qwen's recipe scales from the 32768-token pre-training context: ceil(100000 / 32768) = 4.
+  EXPECT_NE((*w)->warning().find("--rope-factor 4 --rope-orig-ctx 32768"), std::string::npos)
+      << (*w)->warning();
+  // auto with a factor is a contradiction.
+  o.rope.type.reset();
+  o.rope.adaptive = true;
+  o.rope.factor = 4.0;
+  EXPECT_FALSE(Engine::load(o).is_ok());
 }
 
 // Whether [p, p + n) lies inside the engine's mapped GGUF file.

@@ -127,7 +127,7 @@ TEST(SessionFile, SavesAppendOnlyTheNewPositions) {
   // the logits (n_vocab floats) of the commit.
   const KvCache& kv = s->kv();
   const uint64_t per_pos = 4 + kv.shape().n_layer * (kv.k_token_bytes() + kv.v_token_bytes());
-  const uint64_t fixed = 2 * 40 + 16 + 24 + static_cast<uint64_t>(nv) * 4;
+  const uint64_t fixed = 2 * 40 + 16 + 32 + static_cast<uint64_t>(nv) * 4;
   EXPECT_EQ(first, 100 * per_pos + fixed);
   EXPECT_EQ(second, 5 * per_pos + fixed);
   // A prompt that diverges at position 60 writes from 60 on only.
