@@ -20,5 +20,6 @@ CommandFn add_run_command(CLI::App& app);
 CommandFn add_chat_command(CLI::App& app);
 CommandFn add_plan_command(CLI::App& app);
 CommandFn add_bench_command(CLI::App& app);
+CommandFn add_eval_command(CLI::App& app);
 
 }  // namespace longctx::cli

@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
   add("bench",
       "Measure prefill and decode speed (llama-bench style), with GB/s and bandwidth share",
       longctx::cli::add_bench_command);
+  add("eval",
+      "Quality at length: perplexity by position, KL divergence against a baseline "
+      "configuration, passkey retrieval",
+      longctx::cli::add_eval_command);
   add("template", "Render a chat-completions request with the model's chat template",
       longctx::cli::add_template_command);
 
