@@ -19,7 +19,9 @@
 #include "core/bandwidth.h"
 #include "core/thread_pool.h"
 #include "model/quant_preset.h"
+#include "plan/planner.h"
 #include "runtime/bench.h"
+#include "runtime/speed_probe.h"
 
 namespace longctx::cli {
 namespace {
@@ -32,6 +34,7 @@ struct BenchArgs {
   std::string bw = "measured";
   int64_t bw_mib = 1024;
   std::string depth_fill = "synthetic";
+  bool no_probe = false;
 };
 
 int fail(const std::string& msg) {
@@ -119,6 +122,7 @@ Result<Limit> bandwidth_limit(const BenchArgs& a, int n_threads) {
 struct Row {
   BenchResult result;
   std::string type_k, type_v;
+  double plan_ts = 0;  // the planner's prediction from the measured rates (0: none)
 };
 
 struct Context {
@@ -164,21 +168,23 @@ void print_md(const Context& c, const std::vector<Row>& rows) {
   // As llama-bench: type_k / type_v columns only when they are not all the default.
   std::printf(
       "| model | size | params | backend | threads | %stest | t/s | GB/s | %% of limit | "
-      "GFLOP/s |\n"
-      "| --- | ---: | ---: | --- | ---: | %s---: | ---: | ---: | ---: | ---: |\n",
+      "GFLOP/s | plan t/s | t/s / plan |\n"
+      "| --- | ---: | ---: | --- | ---: | %s---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
       c.show_types ? "type_k | type_v | " : "", c.show_types ? "--- | --- | " : "");
   for (const Row& row : rows) {
     const BenchResult& r = row.result;
     const bool decode = r.gbps > 0;
     const std::string types = c.show_types ? row.type_k + " | " + row.type_v + " | " : "";
-    std::printf("| %s | %s | %s | %s | %d | %s%s | %.2f ± %.2f | %s | %s | %s |\n",
+    std::printf("| %s | %s | %s | %s | %d | %s%s | %.2f ± %.2f | %s | %s | %s | %s | %s |\n",
                 c.model_type.c_str(),
                 fmt("%.2f MiB", static_cast<double>(c.model_size) / (1 << 20)).c_str(),
                 fmt("%.2f M", static_cast<double>(c.n_params) / 1e6).c_str(), c.backend.c_str(),
                 c.n_threads, types.c_str(), r.test.name().c_str(), r.avg_ts, r.stddev_ts,
                 decode ? fmt("%.2f", r.gbps).c_str() : "",
                 decode ? fmt("%.1f%%", 100 * r.gbps / c.limit.gbps).c_str() : "",
-                r.gflops > 0 ? fmt("%.1f", r.gflops).c_str() : "");
+                r.gflops > 0 ? fmt("%.1f", r.gflops).c_str() : "",
+                row.plan_ts > 0 ? fmt("%.2f", row.plan_ts).c_str() : "-",
+                row.plan_ts > 0 ? fmt("%.0f%%", 100 * r.avg_ts / row.plan_ts).c_str() : "-");
   }
   auto mib = [](uint64_t b) { return static_cast<double>(b) / (1 << 20); };
   std::printf(
@@ -231,6 +237,7 @@ void print_json(const Context& c, const std::vector<Row>& rows) {
     j["planned_bytes"] = c.planned_bytes();
     j["planned_runtime_bytes"] = c.runtime.total();
     j["peak_rss_bytes"] = c.peak_rss_bytes;
+    j["plan_ts"] = row.plan_ts;
     out.push_back(std::move(j));
   }
   std::printf("%s\n", out.dump(2).c_str());
@@ -327,11 +334,23 @@ int run(BenchArgs a) {
   bo.repetitions = a.repetitions;
   bo.depth_fill = fill;
   std::vector<Row> rows;
+  // The planner's model of this file, for its predictions beside each measurement.
+  auto pm = plan_model_from_gguf(engine.model().gguf(), a.engine.model);
+  std::vector<TensorType> weight_types;
+  if (pm) {
+    for (const TensorCost& t : pm->tensors) {
+      if (t.matrix &&
+          std::find(weight_types.begin(), weight_types.end(), t.type) == weight_types.end()) {
+        weight_types.push_back(t.type);
+      }
+    }
+  }
   for (const auto& [tk, tv] : pairs) {
     auto session_r = new_cli_session(engine, a.engine, tk, tv, "bench");
     if (!session_r) return fail(session_r.status().message());
     Session& session = **session_r;
     c.n_batch = session.n_batch();
+
     for (const BenchTest& t : *tests) {
       ProgressLine progress("bench " + t.name(), !a.engine.quiet);
       auto r = run_bench_test(session, t, bo, [&](int done, int total) {
@@ -339,7 +358,7 @@ int run(BenchArgs a) {
       });
       progress.finish();
       if (!r) return fail(t.name() + ": " + r.status().message());
-      rows.push_back({std::move(r.value()), type_name(tk), type_name(tv)});
+      rows.push_back({std::move(r.value()), type_name(tk), type_name(tv), 0.0});
     }
     // Memory: the largest session's plan against the process's peak.
     if (session.kv().bytes() + session.compute_bytes() >= c.kv_bytes + c.compute_bytes) {
@@ -350,6 +369,35 @@ int run(BenchArgs a) {
   }
   c.weight_bytes = engine.model().weight_bytes();
   c.peak_rss_bytes = peak_rss_bytes();
+  // The planner's predictions, from rates probed after the peak was read (the probe's buffers
+  // are not part of a run): per K/V pair, the same formulas `plan` uses (docs/PLAN.md).
+  if (pm && !a.no_probe && std::string(engine.backend_name()) == "cpu") {
+    for (const auto& [tk, tv] : pairs) {
+      SpeedProbeOptions po;
+      po.n_batch = c.n_batch;
+      po.n_threads = n_threads;
+      auto speed = probe_cpu_speed(engine.backend(), engine.hparams(), weight_types, tk, tv,
+                                   c.limit.gbps * 1e9, po);
+      if (!speed) {
+        std::fprintf(stderr, "longctx bench: warning: speed probe: %s\n",
+                     speed.status().message().c_str());
+        break;
+      }
+      const KvTypes kv{tk, tv};
+      const int64_t k =
+          engine.hparams().is_moe()
+              ? (a.engine.experts ? *a.engine.experts : engine.hparams().n_expert_used)
+              : 0;
+      for (Row& row : rows) {
+        if (row.type_k != type_name(tk) || row.type_v != type_name(tv)) continue;
+        const BenchTest& t = row.result.test;
+        row.plan_ts = t.n_prompt > 0
+                          ? predict_prefill_tps(*pm, kv, k, t.n_prompt, t.n_depth, *speed)
+                          : predict_decode_tps(
+                                *pm, kv, k, double(t.n_depth) + (double(t.n_gen) + 1) / 2, *speed);
+      }
+    }
+  }
   if (a.output == "md") {
     print_md(c, rows);
   } else {
@@ -386,6 +434,8 @@ CommandFn add_bench_command(CLI::App& app) {
                  "How the depth is filled: synthetic (K/V values written directly, fast) or "
                  "prefill (a real untimed prefill, as llama-bench does)")
       ->capture_default_str();
+  app.add_flag("--no-probe", a->no_probe,
+               "No speed probe: leave out the planner's predictions (the plan t/s column)");
   return [a] { return run(*a); };
 }
 

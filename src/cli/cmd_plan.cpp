@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -11,11 +12,13 @@
 
 #include "cli/commands.h"
 #include "core/system_memory.h"
+#include "core/thread_pool.h"
 #include "model/hf_config.h"
 #include "plan/catalog.h"
 #include "plan/plan_format.h"
 #include "runtime/engine.h"
 #include "runtime/session.h"
+#include "runtime/speed_probe.h"
 
 namespace longctx::cli {
 namespace {
@@ -28,7 +31,7 @@ struct PlanArgs {
   int gpus = 1;
   std::string kv_type = "f16", kv_type_k, kv_type_v;
   int64_t parallel = 1, batch = 512, experts = 0;
-  bool json = false;
+  bool json = false, no_probe = false;
 };
 
 bool is_file(const std::string& path) {
@@ -227,7 +230,35 @@ int run_plan(const PlanArgs& a) {
   o.runtime_bytes = runtime_bytes(a, *model, o.n_batch);
   if (contexts.empty()) contexts = default_contexts(model->hp);
   const int64_t chosen = contexts.size() == 1 && !a.ctx.empty() ? contexts[0] : 0;
-  const PlanReport r = build_plan_report(*model, *dev, o, contexts, chosen, model_arg);
+  // A CPU plan measures this machine (cached): the speeds come from its rates, not a roofline.
+  SpeedModel speed;
+  if (dev->count == 0 && !a.no_probe) {
+    if (auto be = make_cpu_backend(0, "auto"); be.is_ok()) {
+      std::vector<TensorType> types;
+      for (const TensorCost& t : model->tensors) {
+        if (t.matrix && std::find(types.begin(), types.end(), t.type) == types.end()) {
+          types.push_back(t.type);
+        }
+      }
+      SpeedProbeOptions po;
+      po.n_batch = o.n_batch;
+      po.n_threads = ThreadPool::default_threads();
+      auto m = probe_cpu_speed(**be, model->hp, types, o.kv.k, o.kv.v,
+                               a.bw.empty() ? 0.0 : dev->bandwidth, po);
+      if (m) {
+        speed.cpu = std::move(m.value());
+        dev->bandwidth = speed.cpu.read_bw;
+        dev->flops = 0;  // prefill comes from the measured rates, not an assumed peak
+        dev->source += a.bw.empty() ? ", bandwidth measured" : "";
+      } else {
+        std::fprintf(stderr,
+                     "longctx plan: warning: the speed probe failed (%s); speeds are a "
+                     "roofline\n",
+                     m.status().message().c_str());
+      }
+    }
+  }
+  const PlanReport r = build_plan_report(*model, *dev, o, contexts, chosen, model_arg, speed);
   if (a.json) {
     std::printf("%s\n", plan_json(r).dump(2).c_str());
   } else {
@@ -251,7 +282,11 @@ CommandFn add_plan_command(CLI::App& app) {
                  "Device from the catalog (rtx-4090, h100-sxm, m3-max, ...)");
   app.add_option("--gpus", a->gpus, "Number of such GPUs (memory adds up)")->capture_default_str();
   app.add_option("--mem", a->mem, "Device memory, e.g. 96GiB, 24GB");
-  app.add_option("--bw", a->bw, "Device memory bandwidth, e.g. 1792GB/s");
+  app.add_option("--bw", a->bw,
+                 "Device memory bandwidth, e.g. 1792GB/s (CPU: instead of the "
+                 "measured read rate)");
+  app.add_flag("--no-probe", a->no_probe,
+               "CPU plans: no speed probe (a roofline of assumed efficiencies instead)");
   app.add_option("--tflops", a->tflops, "Device dense FP16 TFLOPS");
   app.add_option("--ram", a->ram, "System RAM for MoE expert offload (default: MemAvailable)");
   app.add_option("--headroom", a->headroom,

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -86,13 +87,16 @@ int run(const RunArgs& a) {
     ProgressLine progress("loading session", !a.engine.quiet);
     SessionFileOptions so;
     so.progress = [&](uint64_t d, uint64_t t) { progress.update(d, t); };
+    const auto t0 = std::chrono::steady_clock::now();
     auto f = SessionFile::open(a.session, session, nullptr, so);
+    const double load_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     progress.finish();
     if (!f) return fail(f.status().message());
     file = std::move(f.value());
     if (!a.engine.quiet) {
-      std::fprintf(stderr, "longctx run: session %s: %lld tokens cached\n", a.session.c_str(),
-                   static_cast<long long>(file->loaded_tokens()));
+      std::fprintf(stderr, "longctx run: session %s: %lld tokens cached (loaded in %.2f s)\n",
+                   a.session.c_str(), static_cast<long long>(file->loaded_tokens()), load_s);
     }
   }
   auto save_session = [&]() -> bool {
@@ -243,8 +247,8 @@ int run(const RunArgs& a) {
                  static_cast<long long>(session.n_ctx()));
   }
   if (res->n_shifts > 0 && !a.engine.quiet) {
-    std::fprintf(stderr, "longctx run: %d context shift(s) dropped %lld tokens\n", res->n_shifts,
-                 static_cast<long long>(res->n_dropped));
+    std::fprintf(stderr, "longctx run: %d context shift(s) dropped %lld tokens in %.1f ms\n",
+                 res->n_shifts, static_cast<long long>(res->n_dropped), 1e3 * res->shift_seconds);
   }
   const int64_t n_eval = res->n_prompt - res->n_reused;
   const int64_t n_gen = static_cast<int64_t>(res->ids.size());

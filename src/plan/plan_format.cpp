@@ -158,12 +158,28 @@ std::string format_plan_text(const PlanReport& r) {
         format_bytes(p.compute).c_str(), format_bytes(p.total).c_str(), fits_cell(p).c_str(),
         tps(p.decode_tps).c_str(), tps(p.prefill_tps).c_str(), rope_cell(p.rope).c_str());
   }
-  out += wrap("", "decode and prefill in tokens/s at that depth, one sequence (roofline: " +
-                      printf_str("%.0f%%", r.speed.bandwidth_efficiency * 100) +
-                      " of peak bandwidth over active weights + KV read; " +
-                      printf_str("%.0f%%", r.speed.compute_efficiency * 100) +
-                      " of peak FLOPs over 2 x active params + attention). moe-cpu N: experts of "
-                      "the first N layers in system RAM, read at RAM bandwidth. See docs/PLAN.md.");
+  if (r.speed.cpu.valid() && r.device.count == 0) {
+    const MeasuredCpuSpeed& c = r.speed.cpu;
+    std::string mm;
+    for (const auto& [t, f] : c.matmul_flops) {
+      mm += (mm.empty() ? "" : ", ") + std::string(type_name(t)) + printf_str(" %.0f", f / 1e9);
+    }
+    out += wrap("", "decode and prefill in tokens/s at that depth, one sequence, from rates " +
+                        c.source + " on this CPU: weights read at " +
+                        printf_str("%.1f GB/s", c.read_bw / 1e9) + ", decode attention " +
+                        printf_str("%.1f GB/s", c.attn_decode_bw / 1e9) +
+                        " of K/V, prefill attention " +
+                        printf_str("%.0f GFLOP/s", c.attn_prefill_flops / 1e9) +
+                        ", matmul GFLOP/s " + mm + ". See docs/PLAN.md.");
+  } else {
+    out += wrap("", "decode and prefill in tokens/s at that depth, one sequence (roofline: " +
+                        printf_str("%.0f%%", r.speed.bandwidth_efficiency * 100) +
+                        " of peak bandwidth over active weights + KV read; " +
+                        printf_str("%.0f%%", r.speed.compute_efficiency * 100) +
+                        " of peak FLOPs over 2 x active params + attention). moe-cpu N: experts "
+                        "of the first N layers in system RAM, read at RAM bandwidth. See "
+                        "docs/PLAN.md.");
+  }
 
   out += "\nlargest context that fits (capped at the model's maximum " + grouped(max_context(hp)) +
          "):\n";
@@ -249,6 +265,15 @@ nlohmann::json plan_json(const PlanReport& r) {
                       {"prefill",
                        "tokens/s averaged over a ctx-token prompt: efficiency x FLOPs / "
                        "(2 x active params + attention FLOPs at depth ctx/2)"}};
+  if (r.speed.cpu.valid() && r.device.count == 0) {
+    json mm = json::object();
+    for (const auto& [t, f] : r.speed.cpu.matmul_flops) mm[type_name(t)] = f;
+    j["measured"] = {{"source", r.speed.cpu.source},
+                     {"read_bytes_per_s", r.speed.cpu.read_bw},
+                     {"attn_decode_bytes_per_s", r.speed.cpu.attn_decode_bw},
+                     {"attn_prefill_flops", r.speed.cpu.attn_prefill_flops},
+                     {"matmul_flops", mm}};
+  }
   j["kv_bytes_per_token"] = r.kv_bytes_per_token;
   j["contexts"] = json::array();
   for (const CtxPlan& p : r.rows) {
@@ -295,7 +320,8 @@ std::string format_overview_text(const std::vector<OverviewRow>& rows, const Dev
               "micro-batch " +
                   std::to_string(options.n_batch) +
                   ". Capped at each model's maximum; past its native context YaRN is needed. "
-                  "'-': the weights do not fit.");
+                  "'-': the weights do not fit, or leave room for fewer than " +
+                  std::to_string(kMinUsefulContext) + " tokens.");
   out += "\n";
   if (rows.empty()) return out;
   out += printf_str("%-21s", "model");
@@ -303,7 +329,9 @@ std::string format_overview_text(const std::vector<OverviewRow>& rows, const Dev
   out += "\n";
   for (const OverviewRow& row : rows) {
     out += printf_str("%-21s", row.model.c_str());
-    for (int64_t l : row.largest) out += printf_str(" %8s", l ? format_tokens(l).c_str() : "-");
+    for (int64_t l : row.largest) {
+      out += printf_str(" %8s", l >= kMinUsefulContext ? format_tokens(l).c_str() : "-");
+    }
     out += "\n";
   }
   out += "\ndetails: longctx plan MODEL [--quant PRESET] [--ctx N,...] [--kv-type T]\n";

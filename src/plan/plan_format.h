@@ -16,6 +16,9 @@
 
 namespace longctx {
 
+// The overview table shows a context this small as '-': a few tokens are no use to anyone.
+inline constexpr int64_t kMinUsefulContext = 256;
+
 struct LargestContext {
   KvTypes kv;
   int64_t ctx = 0;         // memory allows this many tokens (up to kMaxPlanContext)
@@ -48,9 +51,11 @@ std::vector<int64_t> default_contexts(const ModelHparams& hp);
 Result<std::vector<int64_t>> parse_contexts(std::string_view text);
 
 // `chosen_ctx` (0 = the largest usable context for options.kv) picks the profile's context.
+// `speed` carries the CPU rates measured on this machine (SpeedModel::cpu), when there are any.
 PlanReport build_plan_report(const PlanModel& model, const DeviceSetup& device,
                              const PlanOptions& options, const std::vector<int64_t>& contexts,
-                             int64_t chosen_ctx, std::string model_arg);
+                             int64_t chosen_ctx, std::string model_arg,
+                             const SpeedModel& speed = {});
 
 // RULER scores of a catalog model at the first published length >= ctx, from the Qwen3
 // technical report (table 23, YaRN x4): "92.4 (non-thinking), 86.6 (thinking) at 32k", or ""

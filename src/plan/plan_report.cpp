@@ -105,8 +105,10 @@ std::string ruler_note(const ModelHparams& hp, int64_t ctx) {
 
 PlanReport build_plan_report(const PlanModel& model, const DeviceSetup& device,
                              const PlanOptions& options, const std::vector<int64_t>& contexts,
-                             int64_t chosen_ctx, std::string model_arg) {
+                             int64_t chosen_ctx, std::string model_arg,
+                             const SpeedModel& speed) {
   PlanReport r;
+  r.speed = speed;
   r.model = model;
   r.device = device;
   r.options = options;

@@ -106,6 +106,55 @@ Result<std::vector<TensorCost>> tensor_costs_from_gguf(const GgufFile& file,
   return out;
 }
 
+double MeasuredCpuSpeed::matmul_rate(TensorType t) const {
+  for (const auto& [type, rate] : matmul_flops) {
+    if (type == t) return rate;
+  }
+  return 0;
+}
+
+namespace {
+
+// Attention FLOPs per query per cached key: QK^T and PV, 2 FLOPs per multiply-add.
+double attn_flops_per_key(const ModelHparams& hp) {
+  return 2.0 * hp.n_layer * hp.n_head * (double(hp.head_dim) + hp.head_dim_v);
+}
+
+}  // namespace
+
+double predict_decode_tps(const PlanModel& m, const KvTypes& kv, int64_t n_experts, double depth,
+                          const MeasuredCpuSpeed& s) {
+  if (!s.valid()) return 0;
+  const int64_t k = m.hp.is_moe() ? (n_experts > 0 ? n_experts : m.hp.n_expert_used) : 0;
+  const double t = double(m.active_weight_bytes(k)) / s.read_bw +
+                   double(kv_per_token(m.hp, kv)) * depth / s.attn_decode_bw;
+  return 1.0 / t;
+}
+
+double predict_prefill_tps(const PlanModel& m, const KvTypes& kv, int64_t n_experts,
+                           int64_t n_prompt, int64_t depth, const MeasuredCpuSpeed& s) {
+  (void)kv;  // the attention rate was measured for these types
+  if (!s.valid() || n_prompt < 1) return 0;
+  const ModelHparams& hp = m.hp;
+  const int64_t k = hp.is_moe() ? (n_experts > 0 ? n_experts : hp.n_expert_used) : 0;
+  // Matmul FLOPs per prompt token by weight type: 2 per multiply-add with every active matrix
+  // element; the output head runs for the last token only.
+  double t = 0;
+  for (const TensorCost& c : m.tensors) {
+    if (!c.matrix || c.role == TensorRole::kTokenEmbd || c.role == TensorRole::kOutput) continue;
+    const double elems =
+        double(c.bytes) / double(row_bytes(c.type, uint64_t(c.n_in))) * double(c.n_in);
+    const double active = is_expert(c.role) && hp.n_expert > 0 ? elems * k / hp.n_expert : elems;
+    const double rate = s.matmul_rate(c.type);
+    if (rate <= 0) return 0;
+    t += 2.0 * active / rate;
+  }
+  // Prompt token i (0-based) attends over depth + i + 1 keys.
+  const double keys = double(depth) + (double(n_prompt) + 1) / 2;
+  t += attn_flops_per_key(hp) * keys / s.attn_prefill_flops;
+  return 1.0 / t;
+}
+
 bool is_plannable_kv_type(TensorType t) {
   switch (t) {
     case TensorType::F32:
@@ -240,6 +289,12 @@ CtxPlan plan_context(const PlanModel& m, const DeviceSetup& dev, const PlanOptio
   }
   if (!p.fits && !p.fits_with_offload) return p;
 
+  if (dev.count == 0 && s.cpu.valid()) {
+    // A CPU with measured rates: the probe's figures, no efficiency assumed.
+    p.decode_tps = predict_decode_tps(m, o.kv, o.n_experts, double(ctx), s.cpu);
+    p.prefill_tps = predict_prefill_tps(m, o.kv, o.n_experts, ctx, 0, s.cpu);
+    return p;
+  }
   // Decode: one token reads the active weights and the whole KV cache of its sequence.
   const double bw = dev.total_bandwidth() * s.bandwidth_efficiency;
   const double host_bw = dev.host_bandwidth * s.bandwidth_efficiency;

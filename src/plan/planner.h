@@ -83,11 +83,37 @@ struct PlanOptions {
   uint64_t runtime_bytes = 0;
 };
 
+// Rates of this machine's CPU backend, measured by runtime/speed_probe.h for the model's shape,
+// weight types and KV types (plan/ only uses them): with them a CPU plan's speeds are
+//   decode t/token  = active weight bytes / read_bw + K/V bytes at the depth / attn_decode_bw,
+//   prefill t/token = sum over weight types of matmul FLOPs / matmul_flops[type]
+//                     + attention FLOPs at the mean depth / attn_prefill_flops,
+// nothing fitted: every constant is a rate the probe read.
+struct MeasuredCpuSpeed {
+  double read_bw = 0;             // bytes/s: a STREAM-style read (weights streamed by decode)
+  double attn_decode_bw = 0;      // bytes/s of K + V one decode step reads (this shape, KV types)
+  double attn_prefill_flops = 0;  // FLOP/s of prefill attention (this shape, KV types)
+  // FLOP/s of the batched matmul (prefill) per weight type of the model's matrices.
+  std::vector<std::pair<TensorType, double>> matmul_flops;
+  std::string source;  // how it was obtained, for the plan's device line
+  bool valid() const { return read_bw > 0 && attn_decode_bw > 0 && attn_prefill_flops > 0; }
+  double matmul_rate(TensorType t) const;  // 0 when the type was not probed
+};
+
 // Assumptions of the speed model (printed with every plan).
 struct SpeedModel {
   double bandwidth_efficiency = 0.8;  // fraction of peak bandwidth a decode step reaches
   double compute_efficiency = 0.5;    // fraction of peak FLOPs prefill reaches
+  // A CPU plan with measured rates uses them instead of the efficiencies above.
+  MeasuredCpuSpeed cpu;
 };
+
+// The measured model's predictions (MeasuredCpuSpeed): decode of one token at `depth` cached
+// positions, and a prompt of n_prompt tokens after `depth` (tokens/s); 0 when a rate is missing.
+double predict_decode_tps(const PlanModel& m, const KvTypes& kv, int64_t n_experts, double depth,
+                          const MeasuredCpuSpeed& s);
+double predict_prefill_tps(const PlanModel& m, const KvTypes& kv, int64_t n_experts,
+                           int64_t n_prompt, int64_t depth, const MeasuredCpuSpeed& s);
 
 // The contexts a model supports: native (max_position_embeddings) and maximum: factor x
 // original context when the file carries RoPE scaling, else Qwen's YaRN x4 recipe over the

@@ -186,7 +186,9 @@ Result<GenerateResult> generate(Session& session, std::span<const int32_t> promp
                                 std::to_string(range->begin) + ", " + std::to_string(range->end) +
                                 ")");
       }
+      const auto t_shift = std::chrono::steady_clock::now();
       LONGCTX_RETURN_IF_ERROR(session.remove(range->begin, range->end));
+      res.shift_seconds += seconds_since(t_shift);
       ++res.n_shifts;
       res.n_dropped += range->end - range->begin;
       res.n_dropped_turns += range->turns;

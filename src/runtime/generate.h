@@ -62,6 +62,7 @@ struct GenerateResult {
   double gen_seconds = 0;     // from the first sampled token to the end
   double ttft_seconds = 0;    // start to first token
   int n_shifts = 0;           // context shifts during the reply
+  double shift_seconds = 0;   // spent in them (moving and re-rotating the cached keys)
   int64_t n_dropped = 0;      // tokens they dropped
   int64_t n_dropped_turns = 0;
 };

@@ -9,4 +9,5 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/bench.cpp
   ${CMAKE_CURRENT_LIST_DIR}/session_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/eval.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/speed_probe.cpp
 )

@@ -43,7 +43,7 @@ TEST_F(BenchCli, MarkdownTableHasEveryTest) {
   EXPECT_NE(r.out.find("depth fill: synthetic"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bandwidth limit: 10.0 GB/s (given with --bw)"), std::string::npos);
   EXPECT_NE(r.out.find("| model | size | params | backend | threads | test | t/s | GB/s | "
-                       "% of limit | GFLOP/s |"),
+                       "% of limit | GFLOP/s | plan t/s | t/s / plan |"),
             std::string::npos)
       << r.out;
   for (const char* t : {"| pp8 |", "| pp8 @ d16 |", "| tg4 |", "| tg4 @ d16 |"}) {

@@ -163,7 +163,8 @@ TEST(CliRun, SessionFileIsAPromptCache) {
   EXPECT_NE(a.err.find("prompt 8 tokens (0 reused, 8 prefilled"), std::string::npos) << a.err;
   auto b = run_longctx(base + " --prompt-ids " + ids8);
   ASSERT_EQ(b.exit_code, 0) << b.err;
-  EXPECT_NE(b.err.find("session " + path + ": 14 tokens cached"), std::string::npos) << b.err;
+  EXPECT_NE(b.err.find("session " + path + ": 14 tokens cached (loaded in"), std::string::npos)
+      << b.err;
   EXPECT_NE(b.err.find("prompt 8 tokens (8 reused, 0 prefilled"), std::string::npos) << b.err;
   EXPECT_EQ(a.out, b.out);
   auto c = run_longctx(base + " --prompt-ids " + ids11);

@@ -1,0 +1,124 @@
+// The measured CPU speed model against its definition, computed here from the tensor list by
+// hand: decode = weights / read + KV x depth / attention rate, prefill = matmul FLOPs per type /
+// rate + attention FLOPs at the mean depth / rate; the plan uses it for CPUs (and says so) and
+// the probe caches its figures per machine.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "common/temp_path.h"
+#include "core/file_io.h"
+#include "kernels/backend.h"
+#include "plan/plan_format.h"
+#include "plan_test_util.h"
+#include "runtime/speed_probe.h"
+
+namespace longctx {
+namespace {
+
+using testing_util::catalog_model;
+using testing_util::engine_plan_options;
+
+MeasuredCpuSpeed rates(const PlanModel& m) {
+  MeasuredCpuSpeed s;
+  s.read_bw = 30e9;
+  s.attn_decode_bw = 20e9;
+  s.attn_prefill_flops = 80e9;
+  for (const TensorCost& t : m.tensors) {
+    if (t.matrix && s.matmul_rate(t.type) == 0) {
+      s.matmul_flops.emplace_back(t.type, t.type == TensorType::Q6_K ? 150e9 : 300e9);
+    }
+  }
+  s.source = "test";
+  return s;
+}
+
+TEST(SpeedModel, PredictionsFollowTheirDefinition) {
+  for (const char* name : {"qwen3-0.6b", "qwen3-30b-a3b"}) {
+    const PlanModel m = catalog_model(name);
+    const ModelHparams& hp = m.hp;
+    const MeasuredCpuSpeed s = rates(m);
+    const KvTypes kv{TensorType::Q8_0, TensorType::F16};
+    const int64_t k = hp.is_moe() ? hp.n_expert_used : 0;
+    // Decode at depth 4096: the active weights once, the K/V of every cached position once.
+    const double kv_tok = double(hp.n_layer) * hp.n_head_kv *
+                          (row_bytes(kv.k, hp.head_dim) + row_bytes(kv.v, hp.head_dim_v));
+    const double t_dec = double(m.active_weight_bytes(k)) / 30e9 + kv_tok * 4096 / 20e9;
+    EXPECT_NEAR(predict_decode_tps(m, kv, 0, 4096, s), 1.0 / t_dec, 1e-9 / t_dec) << name;
+    // Prefill of 512 tokens after 1000: matrices by type (experts k of n), no head.
+    double t_pre = 0;
+    for (const TensorCost& c : m.tensors) {
+      if (!c.matrix || c.role == TensorRole::kTokenEmbd || c.role == TensorRole::kOutput) continue;
+      double elems = double(c.bytes) / double(row_bytes(c.type, c.n_in)) * double(c.n_in);
+      const bool expert = c.role == TensorRole::kFfnGateExps || c.role == TensorRole::kFfnUpExps ||
+                          c.role == TensorRole::kFfnDownExps;
+      if (expert) elems = elems * k / hp.n_expert;
+      t_pre += 2 * elems / s.matmul_rate(c.type);
+    }
+    t_pre +=
+        2.0 * hp.n_layer * hp.n_head * (hp.head_dim + hp.head_dim_v) * (1000 + 513 / 2.0) / 80e9;
+    EXPECT_NEAR(predict_prefill_tps(m, kv, 0, 512, 1000, s), 1.0 / t_pre, 1e-6 / t_pre) << name;
+    // A missing rate gives no prediction rather than a guess.
+    MeasuredCpuSpeed none = s;
+    none.matmul_flops.clear();
+    EXPECT_EQ(predict_prefill_tps(m, kv, 0, 512, 0, none), 0.0);
+    none.attn_decode_bw = 0;
+    EXPECT_EQ(predict_decode_tps(m, kv, 0, 4096, none), 0.0);
+  }
+}
+
+TEST(SpeedModel, ACpuPlanUsesTheMeasuredRatesAndSaysSo) {
+  const PlanModel m = catalog_model("qwen3-0.6b");
+  DeviceSetup cpu;
+  cpu.label = "CPU (system RAM)";
+  cpu.memory = 16ull << 30;
+  cpu.bandwidth = 30e9;
+  cpu.source = "detected";
+  SpeedModel speed;
+  speed.cpu = rates(m);
+  PlanOptions o = engine_plan_options();
+  o.headroom = 1ull << 30;
+  const PlanReport r = build_plan_report(m, cpu, o, {4096}, 4096, "M.gguf", speed);
+  ASSERT_EQ(r.rows.size(), 1u);
+  EXPECT_NEAR(r.rows[0].decode_tps, predict_decode_tps(m, o.kv, 0, 4096, speed.cpu), 1e-9);
+  EXPECT_NEAR(r.rows[0].prefill_tps, predict_prefill_tps(m, o.kv, 0, 4096, 0, speed.cpu), 1e-9);
+  const std::string text = format_plan_text(r);
+  EXPECT_NE(text.find("weights read at 30.0 GB/s, decode attention 20.0 GB/s"), std::string::npos)
+      << text;
+  EXPECT_NE(plan_json(r).dump().find("attn_decode_bytes_per_s"), std::string::npos);
+}
+
+// The probe's figures are positive and cached: the second call reads them back.
+TEST(SpeedProbe, MeasuresOnceAndReadsTheCacheAfter) {
+  auto be = make_backend("cpu", 2);
+  ASSERT_TRUE(be.is_ok());
+  const PlanModel m = catalog_model("qwen3-0.6b");
+  const std::string cache = testing_util::unique_temp_path("speed_cache.json");
+  std::remove(cache.c_str());
+  SpeedProbeOptions o;
+  o.n_batch = 64;
+  o.n_threads = 2;
+  o.cache_path = cache;
+  auto a =
+      probe_cpu_speed(**be, m.hp, {TensorType::Q8_0}, TensorType::Q8_0, TensorType::Q8_0, 0, o);
+  ASSERT_TRUE(a.is_ok()) << a.status().message();
+  EXPECT_TRUE(a->valid());
+  EXPECT_GT(a->matmul_rate(TensorType::Q8_0), 0.0);
+  EXPECT_NE(a->source.find("measured now"), std::string::npos);
+  auto b =
+      probe_cpu_speed(**be, m.hp, {TensorType::Q8_0}, TensorType::Q8_0, TensorType::Q8_0, 0, o);
+  ASSERT_TRUE(b.is_ok());
+  EXPECT_NE(b->source.find("measured earlier"), std::string::npos);
+  EXPECT_EQ(b->read_bw, a->read_bw);
+  EXPECT_EQ(b->attn_decode_bw, a->attn_decode_bw);
+  // --bw replaces the read probe.
+  auto c = probe_cpu_speed(**be, m.hp, {TensorType::Q8_0}, TensorType::Q8_0, TensorType::Q8_0,
+                           12.5e9, o);
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_EQ(c->read_bw, 12.5e9);
+  std::remove(cache.c_str());
+}
+
+}  // namespace
+}  // namespace longctx
