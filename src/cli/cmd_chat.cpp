@@ -114,6 +114,7 @@ class ChatLoop {
       return false;
     }
     file_ = std::move(f.value());
+    file_->set_progress(nullptr);  // `progress` ends with this function
     if (file_->loaded_tokens() > 0 && !adopt_transcript(app, path)) {
       session_.reset();
       file_.reset();

@@ -94,6 +94,7 @@ int run(const RunArgs& a) {
     progress.finish();
     if (!f) return fail(f.status().message());
     file = std::move(f.value());
+    file->set_progress(nullptr);  // `progress` ends with this block
     if (!a.engine.quiet) {
       std::fprintf(stderr, "longctx run: session %s: %lld tokens cached (loaded in %.2f s)\n",
                    a.session.c_str(), static_cast<long long>(file->loaded_tokens()), load_s);

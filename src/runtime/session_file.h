@@ -65,6 +65,12 @@ class SessionFile {
   // writing nothing, when the disk lacks the room.
   Status save(const Session& session, std::string_view app);
 
+  // The progress callback of later loads and saves (open's options gave the first one; a
+  // caller whose callback does not outlive the open replaces it here).
+  void set_progress(std::function<void(uint64_t done, uint64_t total)> fn) {
+    options_.progress = std::move(fn);
+  }
+
   const std::string& path() const { return path_; }
   int64_t loaded_tokens() const { return loaded_tokens_; }       // tokens the open found
   uint64_t last_save_bytes() const { return last_save_bytes_; }  // bytes the last save wrote
