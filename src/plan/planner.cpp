@@ -113,6 +113,13 @@ double MeasuredCpuSpeed::matmul_rate(TensorType t) const {
   return 0;
 }
 
+double MeasuredCpuSpeed::expert_matmul_rate(TensorType t) const {
+  for (const auto& [type, rate] : expert_matmul_flops) {
+    if (type == t) return rate;
+  }
+  return matmul_rate(t);
+}
+
 namespace {
 
 // Attention FLOPs per query per cached key: QK^T and PV, 2 FLOPs per multiply-add.
@@ -144,8 +151,9 @@ double predict_prefill_tps(const PlanModel& m, const KvTypes& kv, int64_t n_expe
     if (!c.matrix || c.role == TensorRole::kTokenEmbd || c.role == TensorRole::kOutput) continue;
     const double elems =
         double(c.bytes) / double(row_bytes(c.type, uint64_t(c.n_in))) * double(c.n_in);
-    const double active = is_expert(c.role) && hp.n_expert > 0 ? elems * k / hp.n_expert : elems;
-    const double rate = s.matmul_rate(c.type);
+    const bool expert = is_expert(c.role) && hp.n_expert > 0;
+    const double active = expert ? elems * k / hp.n_expert : elems;
+    const double rate = expert ? s.expert_matmul_rate(c.type) : s.matmul_rate(c.type);
     if (rate <= 0) return 0;
     t += 2.0 * active / rate;
   }

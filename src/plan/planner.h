@@ -93,11 +93,15 @@ struct MeasuredCpuSpeed {
   double read_bw = 0;             // bytes/s: a STREAM-style read (weights streamed by decode)
   double attn_decode_bw = 0;      // bytes/s of K + V one decode step reads (this shape, KV types)
   double attn_prefill_flops = 0;  // FLOP/s of prefill attention (this shape, KV types)
-  // FLOP/s of the batched matmul (prefill) per weight type of the model's matrices.
+  // FLOP/s of the batched matmul (prefill) per weight type of the model's matrices, at the
+  // micro-batch; for MoE also at the tokens one expert sees in a micro-batch (batch x k / n),
+  // a smaller, less efficient product.
   std::vector<std::pair<TensorType, double>> matmul_flops;
+  std::vector<std::pair<TensorType, double>> expert_matmul_flops;
   std::string source;  // how it was obtained, for the plan's device line
   bool valid() const { return read_bw > 0 && attn_decode_bw > 0 && attn_prefill_flops > 0; }
-  double matmul_rate(TensorType t) const;  // 0 when the type was not probed
+  double matmul_rate(TensorType t) const;         // 0 when the type was not probed
+  double expert_matmul_rate(TensorType t) const;  // the same for expert matrices
 };
 
 // Assumptions of the speed model (printed with every plan).

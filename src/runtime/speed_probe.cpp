@@ -136,26 +136,34 @@ Result<MeasuredCpuSpeed> probe_cpu_speed(KernelBackend& be, const ModelHparams& 
     s.read_bw = *r;
   }
 
-  // 2. Batched matmul per weight type: 1024 x 2048 (laid out as the engine places it).
-  for (TensorType t : weight_types) {
-    if (s.matmul_rate(t) > 0 || !has_quantizer(t) || !be.supports(KernelOp::kMatmul, t)) continue;
-    const std::string key =
-        std::string("matmul ") + type_name(t) + " x" + std::to_string(o.n_batch);
-    auto r = figure(key, [&]() -> Result<double> {
+  // 2. Batched matmul per weight type: 1024 x 2048 (laid out as the engine places it), at the
+  //    micro-batch, and for MoE also at the tokens one expert gets of it (batch x k / n).
+  auto matmul = [&](TensorType t, int64_t batch) -> Result<double> {
+    const std::string key = std::string("matmul ") + type_name(t) + " x" + std::to_string(batch);
+    return figure(key, [&]() -> Result<double> {
       constexpr int64_t kIn = 2048, kOut = 1024;
       auto w = pattern_buffer(be, t, kIn * kOut, rng);
       if (!w) return w.status();
       WeightMatrix m{t, w->data(), kIn, kOut, WeightLayout::kGguf};
       be.repack(&m);
-      std::vector<float> x(static_cast<size_t>(o.n_batch * kIn), 0.5f),
-          y(static_cast<size_t>(o.n_batch * kOut));
+      std::vector<float> x(static_cast<size_t>(batch * kIn)), y(static_cast<size_t>(batch * kOut));
       for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) / 8.0f;
-      const double sec =
-          best_seconds(3, [&] { be.matmul(m, x.data(), o.n_batch, nullptr, y.data()); });
-      return 2.0 * kIn * kOut * double(o.n_batch) / sec;
+      const double sec = best_seconds(3, [&] { be.matmul(m, x.data(), batch, nullptr, y.data()); });
+      return 2.0 * kIn * kOut * double(batch) / sec;
     });
+  };
+  const int64_t expert_batch =
+      hp.is_moe() ? std::max<int64_t>(1, o.n_batch * hp.n_expert_used / hp.n_expert) : 0;
+  for (TensorType t : weight_types) {
+    if (s.matmul_rate(t) > 0 || !has_quantizer(t) || !be.supports(KernelOp::kMatmul, t)) continue;
+    auto r = matmul(t, o.n_batch);
     if (!r) return r.status();
     s.matmul_flops.emplace_back(t, *r);
+    if (expert_batch > 0) {
+      auto e = matmul(t, expert_batch);
+      if (!e) return e.status();
+      s.expert_matmul_flops.emplace_back(t, *e);
+    }
   }
 
   // 3. Attention at the model's shape and KV types, over a cache larger than the caches.
