@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/engine_args.h"
 #include "core/bandwidth.h"
+#include "core/system_memory.h"
 #include "core/thread_pool.h"
 #include "model/quant_preset.h"
 #include "plan/planner.h"
@@ -60,18 +61,6 @@ std::string model_type(const Model& m) {
     }
   }
   return s;
-}
-
-std::string cpu_info() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const size_t c = line.find(':');
-      if (c != std::string::npos) return line.substr(std::min(line.size(), c + 2));
-    }
-  }
-  return "unknown";
 }
 
 std::string utc_now() {
@@ -202,7 +191,7 @@ void print_json(const Context& c, const std::vector<Row>& rows) {
     nlohmann::json j;
     j["build_commit"] = "longctx-0.1.0";
     j["build_number"] = 0;
-    j["cpu_info"] = cpu_info();
+    j["cpu_info"] = cpu_model_name();
     j["gpu_info"] = "";
     j["backends"] = c.backend;
     j["model_filename"] = c.model_filename;

@@ -122,4 +122,16 @@ std::optional<uint64_t> heap_in_use_bytes() {
 #endif
 }
 
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t c = line.find(':');
+      if (c != std::string::npos) return line.substr(std::min(line.size(), c + 2));
+    }
+  }
+  return "unknown";
+}
+
 }  // namespace longctx

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/status.h"
@@ -34,5 +35,9 @@ std::optional<uint64_t> heap_in_use_bytes();
 std::optional<uint64_t> program_bytes();
 // The same from the text of /proc/self/maps and /proc/self/status (for tests).
 std::optional<uint64_t> parse_program_bytes(std::string_view maps, std::string_view status);
+
+// The CPU's model name from /proc/cpuinfo ("AMD EPYC"), or "unknown" (benchmarks' cpu_info,
+// the speed probe's cache key).
+std::string cpu_model_name();
 
 }  // namespace longctx

@@ -19,24 +19,13 @@
 #include "core/bandwidth.h"
 #include "core/file_io.h"
 #include "core/large_buffer.h"
+#include "core/system_memory.h"
 #include "quant/quantize.h"
 
 namespace longctx {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const size_t c = line.find(':');
-      if (c != std::string::npos) return line.substr(std::min(line.size(), c + 2));
-    }
-  }
-  return "unknown cpu";
-}
 
 std::string default_cache_path() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
@@ -94,7 +83,7 @@ Result<MeasuredCpuSpeed> probe_cpu_speed(KernelBackend& be, const ModelHparams& 
                                          double read_bw_override, const SpeedProbeOptions& o) {
   const std::string path = o.cache_path.empty() ? default_cache_path() : o.cache_path;
   const std::string machine =
-      cpu_model() + " | " + be.describe() + " | threads " + std::to_string(o.n_threads);
+      cpu_model_name() + " | " + be.describe() + " | threads " + std::to_string(o.n_threads);
   nlohmann::json cache = nlohmann::json::object();
   if (o.use_cache && !path.empty()) {
     if (auto text = read_file(path); text.is_ok()) {

@@ -1,6 +1,8 @@
 // Test model writers for the engine tests.
 #include "runtime/engine_test_util.h"
 
+#include <gtest/gtest.h>
+
 #include <cstring>
 
 #include "gguf/gguf_writer.h"
@@ -32,6 +34,16 @@ std::string write_tiny_model(const TinyModelSpec& spec, const std::string& name)
     std::abort();
   }
   return path;
+}
+
+std::unique_ptr<Engine> load_test_engine(const std::string& path, const char* backend) {
+  EngineOptions o;
+  o.model_path = path;
+  o.backend = backend;
+  o.n_threads = 2;
+  auto e = Engine::load(o);
+  EXPECT_TRUE(e.is_ok()) << e.status().message();
+  return e.is_ok() ? std::move(e.value()) : nullptr;
 }
 
 void rewrite_gguf(const std::string& src, const std::string& dst, const GgufEdit& edit) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "gguf/gguf.h"
 #include "model/synth.h"
 #include "plan/catalog.h"
+#include "runtime/engine.h"
 
 namespace longctx::testing_util {
 
@@ -27,6 +29,9 @@ struct TinyModelSpec {
 
 // Writes the model to a per-process temp path and returns it (aborts on failure).
 std::string write_tiny_model(const TinyModelSpec& spec, const std::string& name);
+
+// Loads a model file on `backend` with 2 threads (a test failure and nullptr when it fails).
+std::unique_ptr<Engine> load_test_engine(const std::string& path, const char* backend = "cpu");
 
 // Copies `src` to `dst` with edits: `keep_kv(kv)` false drops a key, `edit_kv` may change it;
 // `keep_tensor` false drops a tensor; `edit_dims` may change a tensor's declared shape (the

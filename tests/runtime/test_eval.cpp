@@ -19,13 +19,8 @@ namespace {
 using testing_util::unique_temp_path;
 using testing_util::write_tiny_model;
 
-std::unique_ptr<Engine> load(const std::string& path) {
-  EngineOptions o;
-  o.model_path = path;
-  o.n_threads = 2;
-  auto e = Engine::load(o);
-  EXPECT_TRUE(e.is_ok()) << e.status().message();
-  return e.is_ok() ? std::move(e.value()) : nullptr;
+std::unique_ptr<Engine> load(const std::string& path, const char* backend = "cpu") {
+  return testing_util::load_test_engine(path, backend);
 }
 
 std::unique_ptr<Session> session(Engine& e, TensorType t, int64_t ctx) {

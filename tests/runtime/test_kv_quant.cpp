@@ -74,14 +74,8 @@ std::vector<int32_t> prompt(int n, int32_t n_vocab) {
   return ids;
 }
 
-std::unique_ptr<Engine> load(const std::string& path, const char* backend) {
-  EngineOptions o;
-  o.model_path = path;
-  o.backend = backend;
-  o.n_threads = 2;
-  auto e = Engine::load(o);
-  EXPECT_TRUE(e.is_ok()) << e.status().message();
-  return e.is_ok() ? std::move(e.value()) : nullptr;
+std::unique_ptr<Engine> load(const std::string& path, const char* backend = "cpu") {
+  return testing_util::load_test_engine(path, backend);
 }
 
 Divergence measure(Engine& e, TensorType tk, TensorType tv, bool rotation, int n_tokens) {

@@ -31,13 +31,8 @@ const std::string& model_b() {
   return p;
 }
 
-std::unique_ptr<Engine> load(const std::string& path) {
-  EngineOptions o;
-  o.model_path = path;
-  o.n_threads = 2;
-  auto e = Engine::load(o);
-  EXPECT_TRUE(e.is_ok()) << e.status().message();
-  return e.is_ok() ? std::move(e.value()) : nullptr;
+std::unique_ptr<Engine> load(const std::string& path, const char* backend = "cpu") {
+  return testing_util::load_test_engine(path, backend);
 }
 
 std::unique_ptr<Session> new_session(Engine& e, TensorType t = TensorType::F16, int64_t ctx = 256) {
