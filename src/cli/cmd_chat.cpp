@@ -248,10 +248,15 @@ class ChatLoop {
     }
     const chat::Json saved_messages = messages_;
     const bool saved_thinking = thinking_;
+    std::unique_ptr<SessionFile> saved_file = std::move(file_);
     if (!open_session(path)) {
+      // The conversation stays; its cached context went with the attempt, so the next turn
+      // reads it again (and keeps saving where it did).
       messages_ = saved_messages;
       thinking_ = saved_thinking;
-      std::fprintf(stderr, "/session load failed; the conversation was cleared\n");
+      file_ = std::move(saved_file);
+      std::fprintf(stderr,
+                   "/session load failed; the conversation is kept, its next turn re-reads it\n");
       return;
     }
     std::fprintf(stderr, "(session %s: %lld tokens, %zu messages; saving there from now on)\n",

@@ -132,6 +132,21 @@ TEST_F(ChatCli, SessionFileResumesTheConversation) {
   auto from_copy = chat("", "--session " + copy);
   ASSERT_EQ(from_copy.exit_code, 0) << from_copy.err;
   EXPECT_NE(from_copy.err.find("(resumed 4 messages"), std::string::npos) << from_copy.err;
+  // A session written by `run` holds no transcript: chat refuses it at start, and /session load
+  // of it keeps the conversation.
+  const std::string run_file = unique_temp_path("chat_run_session.lcs");
+  std::remove(run_file.c_str());
+  auto made = run_longctx("run -q -m " + *model_ + " -p hello -n 2 --temp 0 --session " + run_file);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto refused = chat("hi\n", "--session " + run_file);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("without a chat transcript"), std::string::npos) << refused.err;
+  auto kept =
+      chat("/session load " + run_file + "\n/save " + save_path_ + "\n", "--session " + path);
+  ASSERT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_NE(kept.err.find("the conversation is kept"), std::string::npos) << kept.err;
+  EXPECT_EQ(saved()["messages"].size(), 4u);
+  std::remove(run_file.c_str());
   auto wrong = chat("hi\n", "--session " + path + " --kv-type q8_0");
   EXPECT_NE(wrong.exit_code, 0);
   EXPECT_NE(wrong.err.find("f16/f16 KV cache"), std::string::npos) << wrong.err;
