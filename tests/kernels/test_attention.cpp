@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "kernels/ref/attention.h"
 #include "oracle.h"
 #include "quant/float16.h"
+#include "quant/quantize.h"
 
 namespace longctx::ref {
 namespace {
@@ -98,6 +100,21 @@ TEST(Attention, SingleVisibleKeyReturnsItsValue) {
                         KvView{TensorType::F32, v.data(), 2}, out.data())
                   .is_ok());
   EXPECT_EQ(out, (std::vector<float>{1, 2, 1, 2, 3, 4, 3, 4}));
+}
+
+TEST(Attention, ANonFiniteQueryOverBlockKeysIsNotAnError) {
+  // The query is quantized to Q8_0 blocks against q8_0 keys; a NaN or Inf in it (from a NaN
+  // upstream) must not stop the program inside the kernel (quantize_row refuses such a row).
+  AttentionParams p{{1, 1, 32}, 0, 0.0f};  // one head of 32: one Q8_0 block
+  std::vector<float> q(32, 0.5f), kf(32, 0.25f), v(32, 2.0f), out(32);
+  q[3] = std::numeric_limits<float>::quiet_NaN();
+  q[7] = std::numeric_limits<float>::infinity();
+  std::vector<uint8_t> k(row_bytes(TensorType::Q8_0, 32));
+  ASSERT_TRUE(quantize_row(TensorType::Q8_0, kf.data(), k.data(), 32).is_ok());
+  ASSERT_TRUE(attention(p, q.data(), 1, KvView{TensorType::Q8_0, k.data(), 1},
+                        KvView{TensorType::F32, v.data(), 1}, out.data())
+                  .is_ok());
+  EXPECT_EQ(out, v);  // one visible key: its value, whatever the score
 }
 
 TEST(Attention, RejectsBadArguments) {

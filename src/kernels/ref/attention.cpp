@@ -121,7 +121,10 @@ Status attention(const AttentionParams& params, const float* q, int64_t n_q, con
       const float* qh = q + (t * s.n_head + h) * hd;
       const int64_t g = h / group;
       if (k_blocks) {
-        LONGCTX_RETURN_IF_ERROR(quantize_row(TensorType::Q8_0, qh, q8.data(), hd));
+        // Lenient as the cache's own conversion is: a non-finite query element (a NaN from
+        // upstream, e.g. a tampered session's values) becomes 0 in its block instead of an error
+        // that stops the program inside a kernel; the NaN still reaches the logits through V.
+        LONGCTX_RETURN_IF_ERROR(quantize_row_lenient(TensorType::Q8_0, qh, q8.data(), hd));
         read_block_row(TensorType::Q8_0, reinterpret_cast<const uint8_t*>(q8.data()), hd, &qb);
       }
       for (int64_t j = 0; j < n_visible; ++j) {
