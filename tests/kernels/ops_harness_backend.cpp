@@ -257,13 +257,36 @@ void check_elementwise(KernelBackend& cpu, KernelBackend& ref, cpu::Isa isa, int
   }
 }
 
+// --perf of the table's swiglu and to_f16 on the shapes a decode step and a prefill block hand
+// them (Qwen3-0.6B: 3072 FFN rows; 30B-A3B: 768 per expert, x 8 experts; 64 tokens of 3072).
+void perf_elementwise(const Options& opt, Report& rep) {
+  for (cpu::Isa isa : selected_isas(opt)) {
+    const cpu::KernelTable& table = cpu::kernel_table(isa);
+    for (int64_t n : {int64_t{768}, int64_t{3072}, int64_t{3072 * 64}}) {
+      const std::vector<float> g = random_normal(static_cast<size_t>(n), 61, 4.0f);
+      const std::vector<float> u = random_normal(static_cast<size_t>(n), 62);
+      std::vector<float> y(g.size());
+      std::vector<uint16_t> h(g.size());
+      const std::string shape = "n=" + std::to_string(n);
+      const double ts = time_median([&] { table.swiglu(g.data(), u.data(), n, y.data()); }, 0.2);
+      rep.perf("swiglu", "f32", cpu::isa_name(isa), shape, ts, 8.0 * n, 0.0);
+      const double th = time_median([&] { table.to_f16(g.data(), h.data(), n); }, 0.2);
+      rep.perf("to_f16", "f32", cpu::isa_name(isa), shape, th, 4.0 * n, 0.0);
+    }
+  }
+}
+
 }  // namespace
 
 void run_backend(const Options& opt, Report& rep) {
   const char* ops[] = {"backend", "matmul", "mm_multi", "rms_norm", "rope", "swiglu", "get_rows"};
   bool any = false;
   for (const char* op : ops) any = any || want_op(opt, op);
-  if (!any || opt.perf) return;  // --perf times the kernels; the backend adds only threading
+  if (!any) return;
+  if (opt.perf) {  // the element-wise kernels of the table; the backend adds only threading
+    if (want_op(opt, "swiglu") && want_type(opt, "f32")) perf_elementwise(opt, rep);
+    return;
+  }
   std::unique_ptr<KernelBackend> ref = make_ref_backend();
   for (cpu::Isa isa : selected_isas(opt)) {
     std::vector<int> thread_counts = {1, 3};

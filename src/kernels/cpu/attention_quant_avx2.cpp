@@ -10,14 +10,13 @@
 #include "kernels/cpu/attention_avx2_inl.h"
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/attention_quant_inl.h"
+#include "kernels/cpu/vec_avx2_inl.h"
 
 namespace longctx::cpu {
 namespace {
 
-struct QVec256 {
-  using Vec = __m256;
+struct QVec256 : F32x8 {
   using IVec = __m256i;
-  static constexpr int64_t kLanes = 8;
   static constexpr int kMixRows = 3, kMixVecs = 4;
   static constexpr int64_t kQ8Planes = 2;  // k, |k|
   static void prefetch(const void* p) {
@@ -25,28 +24,8 @@ struct QVec256 {
   }
   static constexpr int32_t kQ8Offset = 0;
 
-  static Vec zero() { return _mm256_setzero_ps(); }
-  static Vec set1(float x) { return _mm256_set1_ps(x); }
-  static Vec load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
-  static Vec bcast(const float* p) { return _mm256_broadcast_ss(p); }
-  static Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
-  static Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
-  static Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
   static Vec exp2(Vec x) { return exp2v(x); }
   static float exp2_1(float x) { return exp2f(x); }
-  static float hsum(Vec v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-  }
-  static float hmax(Vec v) {
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_max_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-  }
   // All-ones in lanes >= n.
   static Vec above(int64_t n) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

@@ -15,32 +15,20 @@
 #include "kernels/cpu/attention_avx512_inl.h"
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/attention_quant_inl.h"
+#include "kernels/cpu/vec_avx512_inl.h"
 
 namespace longctx::cpu {
 namespace {
 
-struct QVec512 {
-  using Vec = __m512;
+struct QVec512 : F32x16 {
   using IVec = __m512i;
-  static constexpr int64_t kLanes = 16;
   static constexpr int kMixRows = 4, kMixVecs = 4;
   static constexpr int64_t kQ8Planes = 1;
   static void prefetch(const void* p) { prefetch_l2(p); }
   static constexpr int32_t kQ8Offset = 128;
 
-  static Vec zero() { return _mm512_setzero_ps(); }
-  static Vec set1(float x) { return _mm512_set1_ps(x); }
-  static Vec load(const float* p) { return _mm512_loadu_ps(p); }
-  static void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
-  static Vec bcast(const float* p) { return _mm512_set1_ps(*p); }
-  static Vec sub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
-  static Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
-  static Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
   static Vec exp2(Vec x) { return exp2v(x); }
   static float exp2_1(float x) { return exp2f(x); }
-  static float hsum(Vec v) { return hsum1(v); }
-  static float hmax(Vec v) { return hmax1(v); }
-  static __mmask16 first(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
   static Vec mask_keys(Vec s, int64_t n) {
     return _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), first(n), s);
   }

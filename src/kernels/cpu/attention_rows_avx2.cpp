@@ -12,6 +12,7 @@
 #include "kernels/cpu/attention_avx2_inl.h"
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/attention_rows_inl.h"
+#include "kernels/cpu/vec_avx2_inl.h"
 
 namespace longctx::cpu {
 namespace {
@@ -55,15 +56,8 @@ static void softmax_rows(int64_t n_rows, int64_t rp, int64_t v0, int64_t nv, int
   }
 }
 
-struct Vec256 {
-  using Vec = __m256;
-  static constexpr int kLanes = 8, kMaxKeys = 4, kMaxRowVecs = 2, kMixRows = 4, kMixVecs = 2;
-  static Vec zero() { return _mm256_setzero_ps(); }
-  static Vec load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
-  static Vec bcast(const float* p) { return _mm256_broadcast_ss(p); }
-  static Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
-  static Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
+struct Vec256 : F32x8 {
+  static constexpr int kMaxKeys = 4, kMaxRowVecs = 2, kMixRows = 4, kMixVecs = 2;
   static void softmax_tile(int64_t n_rows, int64_t rp, int64_t v0, int64_t nv, int64_t jt,
                            int64_t nk, const int32_t* lim, float* m, float* l, float* st,
                            float* alpha) {

@@ -16,6 +16,7 @@
 #include "kernels/cpu/attention_avx512_inl.h"
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/attention_rows_inl.h"
+#include "kernels/cpu/vec_avx512_inl.h"
 
 namespace longctx::cpu {
 namespace {
@@ -57,15 +58,8 @@ static void softmax_rows(int64_t n_rows, int64_t rp, int64_t v0, int64_t nv, int
   }
 }
 
-struct Vec512 {
-  using Vec = __m512;
-  static constexpr int kLanes = 16, kMaxKeys = 6, kMaxRowVecs = 4, kMixRows = 6, kMixVecs = 4;
-  static Vec zero() { return _mm512_setzero_ps(); }
-  static Vec load(const float* p) { return _mm512_loadu_ps(p); }
-  static void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
-  static Vec bcast(const float* p) { return _mm512_set1_ps(*p); }
-  static Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
-  static Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+struct Vec512 : F32x16 {
+  static constexpr int kMaxKeys = 6, kMaxRowVecs = 4, kMixRows = 6, kMixVecs = 4;
   static void softmax_tile(int64_t n_rows, int64_t rp, int64_t v0, int64_t nv, int64_t jt,
                            int64_t nk, const int32_t* lim, float* m, float* l, float* st,
                            float* alpha) {

@@ -10,6 +10,7 @@
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/tile_drivers.h"
+#include "kernels/cpu/vec_avx2_inl.h"
 #include "quant/blocks.h"
 
 namespace longctx::cpu {
@@ -37,13 +38,6 @@ static inline float f32_at(const uint8_t* p) {
   float f;
   std::memcpy(&f, p, 4);
   return f;
-}
-
-static inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 // ---- Activation quantizers ----------------------------------------------------------------
@@ -172,7 +166,7 @@ struct FloatKernel {
     }
     for (int r = 0; r < R; ++r) {
       for (int c = 0; c < C; ++c) {
-        float s = hsum(acc[r][c]);
+        float s = F32x8::hsum(acc[r][c]);
         for (int64_t j = i; j < n; ++j) {
           s += L::get(w + r * ws + j * L::kBytes) * A::get(a + c * as + j * A::kBytes);
         }
@@ -244,7 +238,7 @@ struct QuantKernel {
       }
     }
     for (int r = 0; r < R; ++r) {
-      for (int c = 0; c < C; ++c) y[c * ldy + r] = hsum(acc[r][c]);
+      for (int c = 0; c < C; ++c) y[c * ldy + r] = F32x8::hsum(acc[r][c]);
     }
   }
 };

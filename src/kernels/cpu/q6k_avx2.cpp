@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_avx2_inl.h"
 #include "quant/blocks.h"
 
 namespace longctx::cpu {
@@ -34,13 +35,6 @@ static inline float load_f32(const uint8_t* p) {
 
 static inline __m256i loadu(const uint8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-}
-
-static inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 // Chunk j (elements 32j .. 32j + 31, h = j / 4, k = j % 4) of a block: the nibble k / 2 of
@@ -121,7 +115,7 @@ void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* a, size_t as, 
     }
   }
   for (int r = 0; r < R; ++r) {
-    for (int c = 0; c < C; ++c) y[c * ldy + r] = hsum(facc[r][c]);
+    for (int c = 0; c < C; ++c) y[c * ldy + r] = F32x8::hsum(facc[r][c]);
   }
 }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_avx512_inl.h"
 #include "quant/blocks.h"
 
 namespace longctx::cpu {
@@ -20,6 +21,8 @@ constexpr size_t kWBytes = sizeof(BlockQ6_K);
 constexpr size_t kWQh = 128, kWScales = 192, kWD = 208;
 constexpr size_t kABytes = sizeof(BlockQ8K);
 constexpr size_t kAQs = 4, kABsums = 260;
+// (The full-mask maskz forms below avoid the intrinsics built on _mm512_undefined_*, which GCC
+// 12 reports as uninitialized under -Wall.)
 
 // One weight super-block, ready for the dot products.
 struct Unpacked {
@@ -39,17 +42,6 @@ static inline float load_f32(const uint8_t* p) {
   float f;
   std::memcpy(&f, p, 4);
   return f;
-}
-
-// Sum of the 16 lanes. (The masked forms here and below avoid the intrinsics built on
-// _mm512_undefined_*, which GCC 12 reports as uninitialized under -Wall.)
-static inline float hsum(__m512 v) {
-  const __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xff, v, 0),
-                                 _mm512_maskz_extractf32x8_ps(0xff, v, 1));
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 // Rebuilds the 6-bit values of one block. In half h (elements 128h..128h+127), the 64 bytes of
@@ -120,7 +112,7 @@ void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* a, size_t as, 
     }
   }
   for (int r = 0; r < R; ++r) {
-    for (int c = 0; c < C; ++c) y[c * ldy + r] = hsum(acc[r][c]);
+    for (int c = 0; c < C; ++c) y[c * ldy + r] = F32x16::hsum(acc[r][c]);
   }
 }
 
