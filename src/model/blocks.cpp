@@ -37,33 +37,45 @@ void attention(ForwardContext& ctx, int64_t il, const AttentionVariant& variant)
     be.rms_norm(s.q.data(), L.attn_q_norm.data(), eps, n * hp.n_head, hd, s.q.data());
     be.rms_norm(s.k.data(), L.attn_k_norm.data(), eps, n * hp.n_head_kv, hd, s.k.data());
   }
-  // 4. RoPE on q and k at positions pos0 .. pos0 + n - 1
-  be.rope(*ctx.rope, ctx.pos0, n, hp.n_head, s.q.data());
-  be.rope(*ctx.rope, ctx.pos0, n, hp.n_head_kv, s.k.data());
-  // 4b. A quantized cache half is stored rotated per head (Walsh-Hadamard, kernels/ref/hadamard.h):
-  //     q.k = (Hq).(Hk) and sum_j p_j v_j = H (sum_j p_j H v_j), so attention is unchanged, but a
-  //     few large channels are spread over the head before 4 or 8 bits have to hold them.
-  const KvCacheOptions& kvo = ctx.kv->options();
-  if (kvo.rotates_k()) {
-    be.hadamard(s.q.data(), n * hp.n_head, hd);
-    be.hadamard(s.k.data(), n * hp.n_head_kv, hd);
+  // 4-5. Per sequence of the pass (one for a session's own eval; several when a batch decodes
+  //      sequences together): RoPE at its positions, the cache rotation, its cache, attention.
+  const int64_t q_row = hp.n_head * hd, k_row = hp.n_head_kv * hd;
+  const int64_t v_row = hp.n_head_kv * hp.head_dim_v, o_row = hp.n_head * hp.head_dim_v;
+  for (const SeqSlice& sq : ctx.seqs) {
+    const int64_t m = sq.n_tokens;
+    float* q = s.q.data() + sq.row0 * q_row;
+    float* k = s.k.data() + sq.row0 * k_row;
+    float* v = s.v.data() + sq.row0 * v_row;
+    float* o = s.attn.data() + sq.row0 * o_row;
+    // 4. RoPE on q and k at positions pos0 .. pos0 + m - 1
+    be.rope(*sq.rope, sq.pos0, m, hp.n_head, q);
+    be.rope(*sq.rope, sq.pos0, m, hp.n_head_kv, k);
+    // 4b. A quantized cache half is stored rotated per head (Walsh-Hadamard,
+    //     kernels/ref/hadamard.h): q.k = (Hq).(Hk) and sum_j p_j v_j = H (sum_j p_j H v_j), so
+    //     attention is unchanged, but a few large channels are spread over the head before 4 or
+    //     8 bits have to hold them.
+    const KvCacheOptions& kvo = sq.kv->options();
+    if (kvo.rotates_k()) {
+      be.hadamard(q, m * hp.n_head, hd);
+      be.hadamard(k, m * hp.n_head_kv, hd);
+    }
+    if (kvo.rotates_v()) be.hadamard(v, m * hp.n_head_kv, hp.head_dim_v);
+    // 5. append k, v to the cache, then attend over everything cached so far (causal)
+    sq.kv->store(
+        il, sq.pos0, m, k, v,
+        [](void* b, TensorType t, const float* src, int64_t count, void* dst) {
+          static_cast<KernelBackend*>(b)->convert_row(t, src, count, dst);
+        },
+        &be);
+    const int64_t n_kv = sq.pos0 + m;
+    AttentionParams ap;
+    ap.shape = {hp.n_head, hp.n_head_kv, hd};
+    ap.q_pos0 = sq.pos0;
+    const KvView kv_k{kvo.type_k, sq.kv->k_data(il), n_kv};
+    const KvView kv_v{kvo.type_v, sq.kv->v_data(il), n_kv};
+    be.attention(ap, q, m, kv_k, kv_v, o);
+    if (kvo.rotates_v()) be.hadamard(o, m * hp.n_head, hp.head_dim_v);  // H^-1 = H
   }
-  if (kvo.rotates_v()) be.hadamard(s.v.data(), n * hp.n_head_kv, hp.head_dim_v);
-  // 5. append k, v to the cache, then attend over everything cached so far (causal)
-  ctx.kv->store(
-      il, ctx.pos0, n, s.k.data(), s.v.data(),
-      [](void* b, TensorType t, const float* src, int64_t count, void* dst) {
-        static_cast<KernelBackend*>(b)->convert_row(t, src, count, dst);
-      },
-      &be);
-  const int64_t n_kv = ctx.pos0 + n;
-  AttentionParams ap;
-  ap.shape = {hp.n_head, hp.n_head_kv, hd};
-  ap.q_pos0 = ctx.pos0;
-  const KvView kv_k{kvo.type_k, ctx.kv->k_data(il), n_kv};
-  const KvView kv_v{kvo.type_v, ctx.kv->v_data(il), n_kv};
-  be.attention(ap, s.q.data(), n, kv_k, kv_v, s.attn.data());
-  if (kvo.rotates_v()) be.hadamard(s.attn.data(), n * hp.n_head, hp.head_dim_v);  // H^-1 = H
   // 6. x += attn · W_o
   be.matmul(L.attn_out, s.attn.data(), n, nullptr, s.h.data());
   add_into(s.x.data(), s.h.data(), n * d);

@@ -91,11 +91,20 @@ uint64_t ForwardScratch::bytes() const {
 void forward_chunk(ForwardContext& ctx, const int32_t* tokens) {
   const ModelHparams& hp = ctx.model->hparams();
   LONGCTX_CHECK(ctx.n_tokens >= 1 && ctx.n_tokens <= ctx.s->n_batch);
-  LONGCTX_CHECK(ctx.pos0 + ctx.n_tokens <= ctx.kv->n_ctx());
+  const SeqSlice one{ctx.kv, ctx.rope, ctx.pos0, 0, ctx.n_tokens};
+  if (ctx.seqs.empty()) ctx.seqs = std::span<const SeqSlice>(&one, 1);
+  int64_t rows = 0;
+  for (const SeqSlice& sq : ctx.seqs) {
+    LONGCTX_CHECK(sq.row0 == rows && sq.n_tokens >= 1);
+    LONGCTX_CHECK(sq.pos0 >= 0 && sq.pos0 + sq.n_tokens <= sq.kv->n_ctx());
+    rows += sq.n_tokens;
+  }
+  LONGCTX_CHECK(rows == ctx.n_tokens);
   const ModelWeights& w = ctx.model->weights();
   ctx.backend->get_rows(w.token_embd, tokens, ctx.n_tokens, ctx.s->x.data());
   for (int64_t il = 0; il < hp.n_layer; ++il) ctx.model->architecture().layer(ctx, il);
-  ctx.kv->set_n_past(ctx.pos0 + ctx.n_tokens);
+  for (const SeqSlice& sq : ctx.seqs) sq.kv->set_n_past(sq.pos0 + sq.n_tokens);
+  if (ctx.seqs.data() == &one) ctx.seqs = {};  // not left pointing at this frame
   ctx.backend->rms_norm(ctx.s->x.data(), w.output_norm.data(), static_cast<float>(hp.rms_eps),
                         ctx.n_tokens, hp.n_embd, ctx.s->x.data());
 }
@@ -105,6 +114,17 @@ void compute_logits(ForwardContext& ctx, int64_t row0, int64_t n_rows, float* lo
   LONGCTX_CHECK(row0 >= 0 && row0 + n_rows <= ctx.n_tokens);
   ctx.backend->matmul(ctx.model->weights().output, ctx.s->x.data() + row0 * d, n_rows, nullptr,
                       logits);
+}
+
+void compute_logits_rows(ForwardContext& ctx, const int64_t* rows, int64_t n_rows, float* logits) {
+  const int64_t d = ctx.model->hparams().n_embd;
+  LONGCTX_CHECK(n_rows >= 1 && n_rows <= ctx.n_tokens);
+  float* h = ctx.s->h.data();
+  for (int64_t i = 0; i < n_rows; ++i) {
+    LONGCTX_CHECK(rows[i] >= 0 && rows[i] < ctx.n_tokens);
+    std::copy_n(ctx.s->x.data() + rows[i] * d, d, h + i * d);
+  }
+  ctx.backend->matmul(ctx.model->weights().output, h, n_rows, nullptr, logits);
 }
 
 }  // namespace longctx

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "kernels/backend.h"
@@ -43,6 +44,16 @@ struct ForwardScratch {
   static uint64_t bytes_for(const ModelHparams& hp, int64_t n_batch);
 };
 
+// One sequence's rows of a forward pass: scratch rows [row0, row0 + n_tokens) hold its tokens at
+// positions [pos0, pos0 + n_tokens) of its own cache; its RoPE window covers those positions.
+struct SeqSlice {
+  KvCache* kv = nullptr;
+  const RopeTable* rope = nullptr;
+  int64_t pos0 = 0;
+  int64_t row0 = 0;
+  int64_t n_tokens = 0;
+};
+
 struct ForwardContext {
   KernelBackend* backend = nullptr;
   const Model* model = nullptr;
@@ -52,6 +63,12 @@ struct ForwardContext {
   int64_t pos0 = 0;           // position of the first token of the chunk
   int64_t n_tokens = 0;       // tokens in the chunk (<= s->n_batch)
   int64_t n_expert_used = 0;  // MoE: experts per token for this pass
+  // Several sequences in one pass (continuous batching): when non-empty, these slices (in row
+  // order, covering rows [0, n_tokens) without gaps) replace kv, rope and pos0. Every matrix
+  // product and norm runs over all rows at once, so each weight is read once per step for all
+  // sequences; RoPE, the cache store and attention run per slice. forward_chunk fills it with
+  // one slice from kv / rope / pos0 when empty.
+  std::span<const SeqSlice> seqs;
 };
 
 // Per-architecture decoder layer: x = layer(x), reading scratch x, writing it back.
@@ -72,5 +89,10 @@ void forward_chunk(ForwardContext& ctx, const int32_t* tokens);
 
 // logits[r][n_vocab] for the hidden rows [row0, row0 + n_rows) of ctx.s->x after forward_chunk.
 void compute_logits(ForwardContext& ctx, int64_t row0, int64_t n_rows, float* logits);
+
+// logits[i][n_vocab] for the hidden rows rows[i], i < n_rows, of ctx.s->x after forward_chunk,
+// in one matrix product (the rows are gathered into ctx.s->h first): the last row of each
+// sequence of a batch reads the output matrix once for all of them.
+void compute_logits_rows(ForwardContext& ctx, const int64_t* rows, int64_t n_rows, float* logits);
 
 }  // namespace longctx

@@ -7,17 +7,21 @@ namespace longctx {
 
 Result<ChatPrompt> render_chat_prompt(const Engine& engine, const chat::Json& messages,
                                       const ChatPromptOptions& options) {
+  chat::Json request = chat::Json::object();
+  request["messages"] = messages;
+  request["add_generation_prompt"] = options.add_generation_prompt;
+  request["chat_template_kwargs"] = chat::Json::object();
+  request["chat_template_kwargs"]["enable_thinking"] = options.enable_thinking;
+  return render_chat_request(engine, request);
+}
+
+Result<ChatPrompt> render_chat_request(const Engine& engine, const chat::Json& request) {
   chat::TemplateSource source;
   source.chat_template = engine.chat_template();
   if (const Tokenizer* tok = engine.tokenizer()) {
     if (auto id = tok->eos_id()) source.eos_token = tok->token_piece(*id);
     if (auto id = tok->pad_id()) source.pad_token = tok->token_piece(*id);
   }
-  chat::Json request = chat::Json::object();
-  request["messages"] = messages;
-  request["add_generation_prompt"] = options.add_generation_prompt;
-  request["chat_template_kwargs"] = chat::Json::object();
-  request["chat_template_kwargs"]["enable_thinking"] = options.enable_thinking;
   auto ctx = chat::context_from_request(request, source);
   if (!ctx) return ctx.status();
   ChatPrompt out;

@@ -25,4 +25,9 @@ struct ChatPrompt {
 Result<ChatPrompt> render_chat_prompt(const Engine& engine, const chat::Json& messages,
                                       const ChatPromptOptions& options);
 
+// The same from a whole OpenAI chat-completions body: messages, tools, add_generation_prompt
+// and chat_template_kwargs (e.g. enable_thinking) as the request gives them; an error names the
+// malformed field.
+Result<ChatPrompt> render_chat_request(const Engine& engine, const chat::Json& request);
+
 }  // namespace longctx

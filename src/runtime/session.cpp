@@ -100,10 +100,9 @@ uint64_t Session::compute_bytes_for(const ModelHparams& hp, int64_t n_batch) {
   return ForwardScratch::bytes_for(hp, n_batch) + (logit_rows + hp.n_vocab + rope) * sizeof(float);
 }
 
-Result<bool> Session::eval(std::span<const int32_t> tokens, const EvalOptions& options) {
+Status Session::check_append(std::span<const int32_t> tokens) const {
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t n_vocab = engine_.hparams().n_vocab;
-  if (n == 0) return true;
   for (int64_t i = 0; i < n; ++i) {
     if (tokens[i] < 0 || tokens[i] >= n_vocab) {
       return invalid_argument("token id " + std::to_string(tokens[i]) + " at index " +
@@ -116,6 +115,14 @@ Result<bool> Session::eval(std::span<const int32_t> tokens, const EvalOptions& o
                             " tokens do not fit in the context: " + std::to_string(n_past()) +
                             " of " + std::to_string(n_ctx()) + " positions are used (raise --ctx)");
   }
+  return Status::ok();
+}
+
+Result<bool> Session::eval(std::span<const int32_t> tokens, const EvalOptions& options) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  const int64_t n_vocab = engine_.hparams().n_vocab;
+  if (n == 0) return true;
+  LONGCTX_RETURN_IF_ERROR(check_append(tokens));
   // Adaptive YaRN: the factor that covers every position of this call, before any is evaluated.
   LONGCTX_RETURN_IF_ERROR(prepare_rope(n_past() + n));
   const int64_t n_rows = static_cast<int64_t>(logit_rows_.size()) / n_vocab;
@@ -155,6 +162,24 @@ Result<bool> Session::eval(std::span<const int32_t> tokens, const EvalOptions& o
     if (options.progress) options.progress(done, n);
   }
   return true;
+}
+
+Result<SeqSlice> Session::begin_batch(std::span<const int32_t> tokens, int64_t row0) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n < 1 || n > scratch_.n_batch) {
+    return invalid_argument("a batched step appends 1.." + std::to_string(scratch_.n_batch) +
+                            " tokens to a session, got " + std::to_string(n));
+  }
+  LONGCTX_RETURN_IF_ERROR(check_append(tokens));
+  LONGCTX_RETURN_IF_ERROR(prepare_rope(n_past() + n));
+  LONGCTX_RETURN_IF_ERROR(rope_.set_window(n_past(), n));
+  return SeqSlice{&kv_, &rope_, n_past(), row0, n};
+}
+
+void Session::finish_batch(std::span<const int32_t> tokens, const float* logits) {
+  LONGCTX_CHECK(kv_.n_past() == n_past() + static_cast<int64_t>(tokens.size()));
+  tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+  std::memcpy(last_logits_.data(), logits, last_logits_.size() * sizeof(float));
 }
 
 Status Session::fill_synthetic(int64_t n) {

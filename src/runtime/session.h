@@ -58,6 +58,14 @@ class Session {
   // Logits of the last evaluated token: [n_vocab]. Valid after a successful eval.
   const float* logits() const { return last_logits_.data(); }
 
+  // A batched step (runtime/batch.h) appends `tokens` here from rows [row0, row0 + n) of a pass
+  // it runs for several sessions: begin_batch makes the same checks as eval (ids, room), takes
+  // an adaptive RoPE step if one is due and positions the RoPE window, and returns this
+  // session's slice; after the pass, finish_batch records the tokens and the logits after the
+  // last of them. n must fit in n_batch() (the RoPE window's size).
+  Result<SeqSlice> begin_batch(std::span<const int32_t> tokens, int64_t row0);
+  void finish_batch(std::span<const int32_t> tokens, const float* logits);
+
   // A state written into kv_cache() elsewhere (a session file): the cache's positions
   // [0, tokens.size()) hold these tokens' K/V and `logits` [n_vocab] follow the last of them.
   // More tokens than the context holds, or ids outside the vocabulary, are kInvalidArgument.
@@ -131,6 +139,8 @@ class Session {
   // Adaptive: the RoPE setting for factor f (1: none), and the step before evaluating up to n.
   ref::RopeParams adaptive_params(double f) const;
   Status prepare_rope(int64_t n_end);
+  // eval's argument checks: ids inside the vocabulary, room in the context.
+  Status check_append(std::span<const int32_t> tokens) const;
   int64_t n_expert_used_ = 0;
   std::string warning_;
   std::vector<int32_t> tokens_;
