@@ -51,12 +51,12 @@ Status Session::init_rope(const ref::RopeParams& params, bool adaptive, int64_t 
   rope_params_ = params;
   adaptive_ = adaptive;
   yarn_orig_ = orig_ctx;
-  if (adaptive) {
-    rope_params_ = adaptive_params(1.0);
-    auto t = ref::RopeTable::build(rope_params_, rope_.capacity());
-    if (!t) return t.status();
-    rope_ = std::move(t.value());
-  }
+  if (adaptive) rope_params_ = adaptive_params(1.0);
+  // The table follows the setting in both cases (a static setting other than the one the
+  // session was created with, e.g. eval's --kl-base rope=yarn:F, must rotate with it).
+  auto t = ref::RopeTable::build(rope_params_, rope_.capacity());
+  if (!t) return t.status();
+  rope_ = std::move(t.value());
   return Status::ok();
 }
 

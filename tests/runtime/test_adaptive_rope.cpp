@@ -84,6 +84,27 @@ TEST(AdaptiveRope, AFreshPrefillEqualsStaticYarnAtItsFactor) {
   EXPECT_EQ(a->rope_params().scaling.type, ref::RopeScalingType::kNone);
 }
 
+TEST(AdaptiveRope, AStaticSettingGivenToASessionIsTheOneItRotatesWith) {
+  // eval's --kl-base rope=yarn:F sets a session's RoPE after creation: its logits must be those
+  // of an engine loaded with that static scaling (the table rebuilt, not only the parameters).
+  auto plain = load(false);
+  auto yarn3 = load(true, 3.0);
+  ASSERT_TRUE(plain && yarn3);
+  const int32_t nv = static_cast<int32_t>(plain->hparams().n_vocab);
+  auto a = session(*plain);
+  ref::RopeParams p = yarn3->rope_params();
+  ASSERT_TRUE(a->init_rope(p, /*adaptive=*/false, 0).is_ok());
+  auto b = session(*yarn3);
+  const std::vector<int32_t> t = ids(40, nv);  // within the original context: YaRN still differs
+  ASSERT_TRUE(a->eval(t).is_ok());
+  ASSERT_TRUE(b->eval(t).is_ok());
+  EXPECT_EQ(0, std::memcmp(a->logits(), b->logits(), static_cast<size_t>(nv) * sizeof(float)));
+  auto c = session(*plain);  // and it is not the unscaled result
+  ASSERT_TRUE(c->init_rope(plain->rope_params(), false, 0).is_ok());
+  ASSERT_TRUE(c->eval(t).is_ok());
+  EXPECT_NE(0, std::memcmp(a->logits(), c->logits(), static_cast<size_t>(nv) * sizeof(float)));
+}
+
 TEST(AdaptiveRope, StepsInMidSequenceTurnTheCacheAndResumeFromAFile) {
   auto e = load(false);
   ASSERT_TRUE(e);
