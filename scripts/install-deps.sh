@@ -4,7 +4,7 @@ set -euo pipefail
 PACKAGES=(
   g++ clang cmake ninja-build pkg-config zstd
   libcli11-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libzstd-dev
-  libgtest-dev libgmock-dev libclang-rt-14-dev libxxhash-dev libedit-dev
+  libgtest-dev libgmock-dev libclang-rt-14-dev libxxhash-dev libedit-dev libcpp-httplib-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

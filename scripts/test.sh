@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds longctx and runs the whole test suite (all tiers; GPU tests skip without a GPU).
 #   scripts/test.sh              Release build in build/, every test
-#   scripts/test.sh --sanitize   ASan+UBSan build (-O1) in build-asan/, unit-, ops- and model-tier tests
+#   scripts/test.sh --sanitize   ASan+UBSan build (-O1) in build-asan/, unit-, ops-, model- and server-tier tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -11,7 +11,7 @@ if [ "${1:-}" = "--sanitize" ]; then
     -DLONGCTX_SANITIZE=ON >/dev/null
   cmake --build build-asan -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan -L 'unit|ops|model' --output-on-failure -j "$jobs"
+    ctest --test-dir build-asan -L 'unit|ops|model|server' --output-on-failure -j "$jobs"
 else
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build -j "$jobs"

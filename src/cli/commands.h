@@ -21,5 +21,6 @@ CommandFn add_chat_command(CLI::App& app);
 CommandFn add_plan_command(CLI::App& app);
 CommandFn add_bench_command(CLI::App& app);
 CommandFn add_eval_command(CLI::App& app);
+CommandFn add_serve_command(CLI::App& app);
 
 }  // namespace longctx::cli

@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
       "Quality at length: perplexity by position, KL divergence against a baseline "
       "configuration, passkey retrieval",
       longctx::cli::add_eval_command);
+  add("serve", "An OpenAI-compatible HTTP server: sequences decoded together in batches",
+      longctx::cli::add_serve_command);
   add("template", "Render a chat-completions request with the model's chat template",
       longctx::cli::add_template_command);
 
