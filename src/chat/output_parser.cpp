@@ -77,6 +77,8 @@ ToolCall parse_call(std::string_view body) {
 
 }  // namespace
 
+ToolCall parse_tool_call(std::string_view body) { return parse_call(body); }
+
 ParsedOutput parse_model_output(std::string_view text, const OutputParseOptions& options) {
   ParsedOutput out;
   std::string_view rest = text;

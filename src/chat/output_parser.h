@@ -34,4 +34,8 @@ struct OutputParseOptions {
 
 ParsedOutput parse_model_output(std::string_view text, const OutputParseOptions& options = {});
 
+// One tool call from the text between <tool_call> and </tool_call>: {"name", "arguments"} (the
+// arguments an object, or a string holding one); ToolCall::error says what is wrong otherwise.
+ToolCall parse_tool_call(std::string_view body);
+
 }  // namespace longctx::chat

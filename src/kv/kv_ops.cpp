@@ -127,4 +127,28 @@ Status kv_rerotate(KvCache& kv, const ref::RopeParams& from, const ref::RopePara
       fb->attention_factor / fa->attention_factor);
 }
 
+Status kv_copy(const KvCache& src, KvCache& dst, int64_t n) {
+  const KvShape& a = src.shape();
+  const KvShape& b = dst.shape();
+  if (a.n_layer != b.n_layer || a.n_head_kv != b.n_head_kv || a.head_dim_k != b.head_dim_k ||
+      a.head_dim_v != b.head_dim_v || src.options().type_k != dst.options().type_k ||
+      src.options().type_v != dst.options().type_v ||
+      src.options().rotates_k() != dst.options().rotates_k() ||
+      src.options().rotates_v() != dst.options().rotates_v()) {
+    return invalid_argument("kv_copy: the two caches differ in shape, types or rotation");
+  }
+  if (n < 0 || n > src.n_past() || n > dst.n_ctx()) {
+    return invalid_argument("kv_copy: " + std::to_string(n) + " positions of a cache holding " +
+                            std::to_string(src.n_past()) + " into one of " +
+                            std::to_string(dst.n_ctx()));
+  }
+  // Layer by layer: positions are the outer index, so [0, n) is one contiguous run per layer.
+  for (int64_t il = 0; il < a.n_layer; ++il) {
+    std::memcpy(dst.k_data(il), src.k_data(il), static_cast<size_t>(n) * src.k_token_bytes());
+    std::memcpy(dst.v_data(il), src.v_data(il), static_cast<size_t>(n) * src.v_token_bytes());
+  }
+  dst.set_n_past(n);
+  return Status::ok();
+}
+
 }  // namespace longctx

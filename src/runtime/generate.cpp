@@ -4,8 +4,48 @@
 #include "runtime/generation.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace longctx {
+
+void token_probs(const float* logits, int32_t n_vocab, int32_t id, int32_t k, TokenProbs* out) {
+  // log p_i = l_i - (max + log sum_j exp(l_j - max)); non-finite logits count as -inf.
+  float mx = -INFINITY;
+  for (int32_t i = 0; i < n_vocab; ++i) {
+    if (std::isfinite(logits[i])) mx = std::max(mx, logits[i]);
+  }
+  double sum = 0.0;
+  for (int32_t i = 0; i < n_vocab; ++i) {
+    if (std::isfinite(logits[i])) sum += std::exp(static_cast<double>(logits[i] - mx));
+  }
+  const double lse = static_cast<double>(mx) + std::log(sum);
+  auto lp = [&](int32_t i) {
+    return std::isfinite(logits[i]) ? static_cast<float>(logits[i] - lse) : -INFINITY;
+  };
+  out->id = id;
+  out->logprob = lp(id);
+  out->top.clear();
+  if (k <= 0) return;
+  // The k best by a bounded insertion (k is small: OpenAI allows at most 20).
+  k = std::min(k, n_vocab);
+  auto better = [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  };
+  std::vector<std::pair<int32_t, float>>& top = out->top;
+  for (int32_t i = 0; i < n_vocab; ++i) {
+    if (!std::isfinite(logits[i])) continue;
+    if (static_cast<int32_t>(top.size()) == k && !better(i, top.back().first)) continue;
+    if (static_cast<int32_t>(top.size()) < k) top.emplace_back(i, 0.0f);
+    size_t j = top.size() - 1;
+    while (j > 0 && better(i, top[j - 1].first)) {
+      top[j] = top[j - 1];
+      --j;
+    }
+    top[j] = {i, 0.0f};
+  }
+  for (auto& [t, l] : top) l = lp(t);
+}
+
 const char* finish_reason_name(FinishReason r) {
   switch (r) {
     case FinishReason::kEndOfGeneration:

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,6 +31,18 @@ struct ShiftRange {
   int64_t turns = 0;
 };
 
+// Which tokens may come next (constrained decoding, e.g. a JSON schema): a generation masks a
+// copy of the logits with it before sampling and tells it every sampled token. One object per
+// generation (it holds the state of the output so far).
+class TokenConstraint {
+ public:
+  virtual ~TokenConstraint() = default;
+  // Sets logits[id] to -infinity for every token that may not come next. tokens_left: how many
+  // tokens may still be sampled (-1: no limit), so a constraint can steer toward an end in time.
+  virtual void mask(float* logits, int64_t tokens_left) = 0;
+  virtual void accept(int32_t id) = 0;
+};
+
 struct GenerateOptions {
   int64_t max_tokens = -1;  // new tokens at most; -1 = until the context is full
   SamplingParams sampling;
@@ -46,7 +59,22 @@ struct GenerateOptions {
   std::function<Result<ShiftRange>(const Session&)> choose_drop;
   // Told of each shift after it happened.
   std::function<void(const ShiftRange&)> on_shift;
+  // Log-probabilities of sampled tokens (OpenAI's logprobs): -1 none; 0 the sampled token's
+  // own; k > 0 also the k most likely tokens. From the model's distribution (log-softmax of the
+  // raw logits, before penalties, temperature and filters), as OpenAI reports them.
+  int32_t n_probs = -1;
+  // Constrained decoding (null: any token). Logprobs still come from the unmasked logits.
+  std::shared_ptr<TokenConstraint> constraint;
 };
+
+// One sampled token's log-probability and the most likely alternatives (most likely first).
+struct TokenProbs {
+  int32_t id = -1;
+  float logprob = 0.0f;
+  std::vector<std::pair<int32_t, float>> top;
+};
+// Fills *out for token `id` from logits[n_vocab]: log-softmax, and the k best (ties: lower id).
+void token_probs(const float* logits, int32_t n_vocab, int32_t id, int32_t k, TokenProbs* out);
 
 enum class FinishReason { kEndOfGeneration, kStopString, kLength, kContextFull, kCancelled };
 // "eog", "stop", "length", "length (context full)", "cancelled"
@@ -56,6 +84,7 @@ struct GenerateResult {
   std::string text;          // what was streamed (stop string excluded)
   std::vector<int32_t> ids;  // generated ids (the end-of-generation token included if hit)
   FinishReason finish = FinishReason::kLength;
+  std::string stop_word;      // kStopString: the stop string that matched
   int64_t n_prompt = 0;       // prompt tokens
   int64_t n_reused = 0;       // of which taken from the cache
   double prompt_seconds = 0;  // prefill of the non-reused prompt tokens

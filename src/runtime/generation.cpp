@@ -43,6 +43,8 @@ Result<Generation> Generation::start(Session& session, std::span<const int32_t> 
   g.res_.ids.reserve(
       static_cast<size_t>(options.max_tokens >= 0 ? std::min(options.max_tokens, room) : room));
   g.res_.n_prompt = static_cast<int64_t>(prompt.size());
+  if (options.n_probs > 0) g.probs_.top.reserve(static_cast<size_t>(options.n_probs));
+  if (options.constraint) g.masked_.resize(static_cast<size_t>(session.engine().hparams().n_vocab));
 
   // Reuse the cached prefix. The whole prompt is reused when the cache holds it and the logits
   // after it: the last evaluated ones, or the snapshot kept at the end of an earlier prompt (a
@@ -98,6 +100,7 @@ Generation::Next Generation::finish(FinishReason why,
 }
 
 Result<Generation::Next> Generation::step(const std::function<bool(std::string_view)>& on_text) {
+  sampled_now_ = false;
   if (done_) return Next::kDone;
   LONGCTX_CHECK(prompt_left().empty());
   Session& session = *session_;
@@ -115,15 +118,33 @@ Result<Generation::Next> Generation::step(const std::function<bool(std::string_v
   if (o.cancel && o.cancel->load(std::memory_order_relaxed)) {
     return finish(FinishReason::kCancelled, on_text);
   }
-  const int32_t id = sampler_.sample(session.logits(), session.tokens());
-  if (!std::isfinite(session.logits()[id])) {
+  const float* logits = session.logits();
+  if (o.constraint) {
+    std::copy(logits, logits + masked_.size(), masked_.begin());
+    o.constraint->mask(masked_.data(), o.max_tokens >= 0 ? o.max_tokens - sampled_ : -1);
+    logits = masked_.data();
+  }
+  const int32_t id = sampler_.sample(logits, session.tokens());
+  if (!std::isfinite(logits[id])) {
     done_ = true;
+    if (o.constraint && std::isfinite(session.logits()[id])) {
+      return invalid_argument("the output constraint allows no token at position " +
+                              std::to_string(session.n_past()));
+    }
     return invalid_format("the model produced non-finite logits at position " +
                           std::to_string(session.n_past()) +
                           " (corrupt weights, or an overflow: try --kv-type f32)");
   }
+  if (o.constraint) o.constraint->accept(id);
   if (sampled_ == 0) res_.ttft_seconds = seconds_since(t0_);
   ++sampled_;
+  if (o.n_probs >= 0) {
+    token_probs(session.logits(), static_cast<int32_t>(session.engine().hparams().n_vocab), id,
+                o.n_probs, &probs_);
+  } else {
+    probs_.id = id;
+  }
+  sampled_now_ = true;
   res_.ids.push_back(id);
   if (!o.ignore_eog && tok_->is_end_of_generation(id)) {
     if (session.n_past() >= session.n_ctx()) return finish(FinishReason::kEndOfGeneration, on_text);
@@ -138,7 +159,13 @@ Result<Generation::Next> Generation::step(const std::function<bool(std::string_v
   };
   // A stop string ends the text right before it.
   size_t cut = std::string::npos;
-  for (const std::string& s : o.stop) cut = std::min(cut, pending_.find(s));
+  for (const std::string& s : o.stop) {
+    const size_t at = pending_.find(s);
+    if (at < cut) {
+      cut = at;
+      res_.stop_word = s;
+    }
+  }
   if (cut != std::string::npos) {
     emit(std::string_view(pending_).substr(0, cut));
     pending_.clear();

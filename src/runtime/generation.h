@@ -50,6 +50,11 @@ class Generation {
   // context (stop, error or shift, as the options say). An error ends the reply.
   Result<Next> step(const std::function<bool(std::string_view)>& on_text);
   int32_t token() const { return token_; }
+  // The token the last step() sampled and its log-probabilities (options.n_probs >= 0), or
+  // nullptr when that step sampled none (the reply ended, or the end-of-turn token was only
+  // being evaluated). Text step() streamed belongs to this token; text streamed by a step that
+  // sampled none (held-back text released at the end) belongs to the one before.
+  const TokenProbs* sampled_probs() const { return sampled_now_ ? &probs_ : nullptr; }
 
   const GenerateResult& result() const { return res_; }
   Session& session() { return *session_; }
@@ -70,6 +75,9 @@ class Generation {
   GenerateResult res_;
   int64_t sampled_ = 0;
   int32_t token_ = -1;
+  TokenProbs probs_;
+  std::vector<float> masked_;  // [n_vocab] logits under options.constraint (sized at start)
+  bool sampled_now_ = false;
   bool started_ = false;  // the first step() kept the prompt's logits and started the clock
   bool closing_ = false;  // an end-of-turn token was handed out for the cache; then done
   bool done_ = false;

@@ -290,6 +290,33 @@ Status Session::set_snapshot(int64_t n_tokens, const float* logits) {
   return Status::ok();
 }
 
+Status Session::copy_prefix_from(const Session& src, int64_t n) {
+  if (&src == this) return invalid_argument("copy_prefix_from: a session cannot copy itself");
+  if (&src.engine_ != &engine_) return invalid_argument("copy_prefix_from: another engine");
+  if (n < 1 || n > src.n_past()) {
+    return invalid_argument("copy_prefix_from: " + std::to_string(n) + " of " +
+                            std::to_string(src.n_past()) + " tokens");
+  }
+  const float* logits = n == src.n_past()                ? src.logits()
+                        : src.snapshot_.n_tokens == n ? src.snapshot_.logits.data()
+                                                      : nullptr;
+  if (!logits) return invalid_argument("copy_prefix_from: no logits known after that prefix");
+  if (src.adaptive_ != adaptive_) {
+    return invalid_argument("copy_prefix_from: the sessions' RoPE settings differ");
+  }
+  reset();
+  if (adaptive_) {
+    const double f = src.rope_params_.scaling.type == ref::RopeScalingType::kYarn
+                         ? src.rope_params_.scaling.factor
+                         : 1.0;
+    LONGCTX_RETURN_IF_ERROR(set_rope_factor(f));
+  }
+  LONGCTX_RETURN_IF_ERROR(kv_copy(src.kv_, kv_, n));
+  const std::span<const int32_t> toks(src.tokens_.data(), static_cast<size_t>(n));
+  LONGCTX_RETURN_IF_ERROR(restore(toks, logits));
+  return set_snapshot(n, logits);
+}
+
 bool Session::rewind_to_snapshot(int64_t n) {
   if (snapshot_.n_tokens != n || n > n_past() || n < 1) return false;
   kv_.truncate(n);

@@ -80,6 +80,11 @@ class Session {
   };
   void snapshot_logits();  // the current last logits, at n_past()
   const LogitsSnapshot& snapshot() const { return snapshot_; }
+  // This session becomes the first n tokens of `src` (a session of the same engine and cache
+  // configuration): K/V copied as stored, the tokens, the logits after token n (src's last
+  // logits when n == src.n_past(), else its snapshot, which must be at n) and src's RoPE
+  // factor. The server's n > 1 choices evaluate their prompt once and copy it this way.
+  Status copy_prefix_from(const Session& src, int64_t n);
   // Installs a snapshot (from a session file); n_tokens <= n_past(), logits [n_vocab].
   Status set_snapshot(int64_t n_tokens, const float* logits);
   // When the snapshot is at n <= n_past(): truncates to n and makes its logits the last ones.
@@ -104,6 +109,7 @@ class Session {
   const ref::RopeParams& rope_params() const { return rope_params_; }
   bool adaptive_rope() const { return adaptive_; }
   int rope_steps() const { return rope_steps_; }  // factor changes so far
+  int64_t rope_original_context() const { return yarn_orig_; }  // adaptive YaRN's L
   // Makes the session adaptive over the original context `orig_ctx` (from a base setting with no
   // scaling), or static with `params`; done by Engine::new_session.
   Status init_rope(const ref::RopeParams& params, bool adaptive, int64_t orig_ctx);
