@@ -1,5 +1,5 @@
 # Sources of src/runtime/: engine, sessions (chunked prefill, decode), sampler, generation loop,
-# benchmark measurements.
+# benchmark measurements, constrained decoding's grammars.
 list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/sampler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/engine.cpp
@@ -12,4 +12,9 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/session_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/eval.cpp
   ${CMAKE_CURRENT_LIST_DIR}/speed_probe.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/grammar.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/grammar_build.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/grammar_schema.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/grammar_matcher.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/grammar_text.cpp
 )
