@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_args.h"
+#include "cli/serve_aliases.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"longctx: run Qwen3-family models at long context on your own hardware"};
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
 
   // Arguments as strings, llama.cpp's multi-letter single-dash aliases spelled out (engine_args.h).
   std::vector<std::string> args(argv + 1, argv + argc);
+  longctx::cli::rewrite_serve_aliases(&args);
   longctx::cli::rewrite_llama_aliases(&args);
   std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse order
   try {

@@ -1,36 +1,28 @@
-// HttpServer: the routes of `longctx serve` (see http_server.h).
+// HttpServer: keys, CORS, error bodies and llama-server's endpoints (tokenize, props, slots,
+// metrics) of `longctx serve`; the generation routes are in routes_generate.cpp.
 #include "server/http_server.h"
 
 #include <httplib.h>
 
-#include <atomic>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <string>
 
-#include "chat/think_stream.h"
-#include "server/openai.h"
+#include "runtime/chat_prompt.h"
+#include "runtime/session_file.h"
+#include "server/anthropic.h"
+#include "server/constraint.h"
+#include "server/http_impl.h"
+#include "server/webui.h"
+#include "tokenizer/utf8.h"
 
 namespace longctx::server {
 namespace {
-
-void send_json(httplib::Response& res, int status, const Json& j) {
-  res.status = status;
-  res.set_content(dump(j), "application/json; charset=utf-8");
-}
-
-void send_error(httplib::Response& res, const ApiError& e) {
-  send_json(res, e.status, error_body(e));
-}
-
-ApiError api_error(int status, std::string type, std::string message) {
-  ApiError e;
-  e.status = status;
-  e.type = std::move(type);
-  e.message = std::move(message);
-  return e;
-}
 
 // Nesting depth of a JSON text (brackets outside strings), scanned before parsing so that a
 // body of a million '[' cannot exhaust the stack of a recursive consumer.
@@ -57,6 +49,48 @@ bool json_depth_ok(const std::string& s, int max_depth) {
   return true;
 }
 
+// A slot file name: one path component of ordinary characters (no directories, no "..").
+bool valid_file_name(const std::string& f) {
+  if (f.empty() || f.size() > 200 || f == "." || f == "..") return false;
+  for (char c : f) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+void set_exclusive_bind(httplib::Server& svr) {
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    // Accepted sockets inherit it: every SSE chunk goes out at once instead of waiting for
+    // Nagle's algorithm to meet the client's delayed ACK (~40 ms a token).
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+  });
+}
+
+void send_json(httplib::Response& res, int status, const Json& j) {
+  res.status = status;
+  res.set_content(dump(j), "application/json; charset=utf-8");
+}
+
+void send_error(httplib::Response& res, const ApiError& e) { send_json(res, e.status, error_body(e)); }
+
+ApiError api_error(int status, std::string type, std::string message) {
+  ApiError e;
+  e.status = status;
+  e.type = std::move(type);
+  e.message = std::move(message);
+  return e;
+}
+
 std::optional<ApiError> parse_body(const httplib::Request& req, Json* out) {
   if (!json_depth_ok(req.body, 64)) {
     return api_error(400, "invalid_request_error", "the body nests JSON deeper than 64 levels");
@@ -72,162 +106,105 @@ std::optional<ApiError> parse_body(const httplib::Request& req, Json* out) {
 
 std::string sse(const Json& j) { return "data: " + dump(j) + "\n\n"; }
 
-}  // namespace
+HttpServer::Impl::Impl(Engine& e, Scheduler& s, HttpOptions o)
+    : engine(e), sched(s), opt(std::move(o)) {
+  if (const Tokenizer* tok = engine.tokenizer()) vocab = make_token_vocab(*tok);
+}
 
-struct HttpServer::Impl {
-  Engine& engine;
-  Scheduler& sched;
-  HttpOptions opt;
-  httplib::Server svr;
-  std::atomic<uint64_t> next_id{1};
-  int64_t started = static_cast<int64_t>(std::time(nullptr));
+RequestDefaults HttpServer::Impl::defaults() const {
+  RequestDefaults d;
+  d.alias = opt.alias;
+  d.n_ctx = sched.n_ctx();
+  d.n_slots = sched.n_slots();
+  d.max_tokens = opt.max_tokens;
+  d.sampling = opt.sampling;
+  d.seed = opt.seed;
+  d.on_full = opt.on_full;
+  d.engine = &engine;
+  d.vocab = vocab;
+  return d;
+}
 
-  Impl(Engine& e, Scheduler& s, HttpOptions o) : engine(e), sched(s), opt(std::move(o)) {}
-
-  RequestDefaults defaults() const {
-    RequestDefaults d;
-    d.alias = opt.alias;
-    d.n_ctx = sched.n_ctx();
-    d.max_tokens = opt.max_tokens;
-    return d;
+bool HttpServer::Impl::origin_allowed(const std::string& origin) const {
+  for (const std::string& o : opt.cors_origins) {
+    if (o == "*" || o == origin) return true;
   }
+  return false;
+}
 
-  bool origin_allowed(const std::string& origin) const {
-    for (const std::string& o : opt.cors_origins) {
-      if (o == "*" || o == origin) return true;
+// POST /slots/{id}?action=save|restore|erase (llama-server's, under --slot-save-path /
+// --session-dir): a sequence's state to or from a session file (runtime/session_file.h), or
+// forgotten. The sequence must be idle.
+void HttpServer::Impl::slot_action(const httplib::Request& req, httplib::Response& res) {
+  const int id = std::atoi(req.matches[1].str().c_str());
+  const std::string action = req.get_param_value("action");
+  if (action != "save" && action != "restore" && action != "erase") {
+    return send_error(res, api_error(400, "invalid_request_error",
+                                     "'action' must be save, restore or erase, got '" + action +
+                                         "'"));
+  }
+  if (id < 0 || id >= sched.n_slots()) {
+    return send_error(res, api_error(400, "invalid_request_error",
+                                     "no slot " + req.matches[1].str() + " (the server has " +
+                                         std::to_string(sched.n_slots()) + ")"));
+  }
+  std::string path, filename;
+  if (action != "erase") {
+    if (opt.slot_save_dir.empty()) {
+      return send_error(res, api_error(501, "not_supported_error",
+                                       "slot save and restore need a directory: start the "
+                                       "server with --session-dir DIR (or --slot-save-path)"));
     }
-    return false;
-  }
-
-  void generate(const httplib::Request& req, httplib::Response& res, bool chat);
-  void routes();
-};
-
-void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& res, bool chat) {
-  Json body;
-  if (auto e = parse_body(req, &body)) return send_error(res, *e);
-  auto r = std::make_shared<GenRequest>();
-  const RequestDefaults d = defaults();
-  if (auto e = chat ? parse_chat_request(engine, body, d, r.get())
-                    : parse_completion_request(engine, body, d, r.get())) {
-    return send_error(res, *e);
-  }
-  bool return_progress = false;
-  if (const auto it = body.find("return_progress"); it != body.end() && it->is_boolean()) {
-    return_progress = it->get<bool>();
-  }
-  auto job = std::make_shared<Job>();
-  job->prompt = r->prompt;
-  job->options = r->options;
-  if (!sched.submit(job)) {
-    return send_error(res, api_error(503, "unavailable_error",
-                                     "the server is busy: every sequence is in use and the "
-                                     "queue is full; retry later"));
-  }
-  char idbuf[32];
-  std::snprintf(idbuf, sizeof idbuf, "%s-%010llu", chat ? "chatcmpl" : "cmpl",
-                static_cast<unsigned long long>(next_id.fetch_add(1)));
-  const std::string id = idbuf;
-  const int64_t created = static_cast<int64_t>(std::time(nullptr));
-
-  auto status_of = [](const Status& st) {
-    return st.code() == ErrorCode::kInvalidArgument ? 400 : 500;
-  };
-  if (!r->stream) {
-    std::vector<Job::Event> events;
-    while (!job->finished()) {
-      events.clear();
-      job->wait(&events, 1000);
+    Json body;
+    if (auto e = parse_body(req, &body)) return send_error(res, *e);
+    const auto f = body.find("filename");
+    if (f == body.end() || !f->is_string() || !valid_file_name(f->get<std::string>())) {
+      return send_error(res, api_error(400, "invalid_request_error",
+                                       "'filename' must be a plain file name (letters, digits, "
+                                       "'.', '_', '-'; no directories)"));
     }
-    const Result<GenerateResult>& out = job->result();
-    if (!out) {
-      return send_error(res,
-                        api_error(status_of(out.status()), "server_error", out.status().message()));
-    }
-    return send_json(res, 200,
-                     chat ? chat_completion_body(*r, *out, id, created)
-                          : completion_body(*r, *out, id, created));
+    filename = f->get<std::string>();
+    path = (std::filesystem::path(opt.slot_save_dir) / filename).string();
   }
-
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Accel-Buffering", "no");
-  const int keepalive_ms = std::max(1, opt.keepalive_s) * 1000;
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [job, r, id, created, chat, return_progress, keepalive_ms, status_of](
-          size_t, httplib::DataSink& sink) {
-        auto write = [&](const std::string& s) {
-          if (sink.write(s.data(), s.size())) return true;
-          job->cancel = true;  // the client went away: free its sequence at the next step
-          return false;
-        };
-        chat::ThinkStreamSplitter split(r->starts_in_think);
-        auto text_out = [&](const std::vector<chat::StreamSegment>& segs) {
-          for (const chat::StreamSegment& g : segs) {
-            if (g.text.empty()) continue;
-            const Json delta = {{g.reasoning ? "reasoning_content" : "content", g.text}};
-            if (!write(sse(chat_chunk(*r, id, created, delta, "")))) return false;
-          }
-          return true;
-        };
-        if (chat && !write(sse(chat_chunk(*r, id, created, {{"role", "assistant"}, {"content", ""}},
-                                          "")))) {
-          return false;
-        }
-        std::vector<Job::Event> events;
-        for (;;) {
-          events.clear();
-          if (!job->wait(&events, keepalive_ms)) {
-            if (!write(": keep-alive\n\n")) return false;
-            continue;
-          }
-          for (const Job::Event& ev : events) {
-            if (ev.kind == Job::Event::kText) {
-              if (chat ? !text_out(split.push(ev.text))
-                       : !write(sse(completion_chunk(*r, id, created, ev.text, "")))) {
-                return false;
-              }
-            } else if (ev.kind == Job::Event::kProgress) {
-              // A comment line keeps proxies and clients from timing out during a long
-              // prefill; with return_progress the figures also come as data (llama-server).
-              std::string line =
-                  ": prompt " + std::to_string(ev.done) + "/" + std::to_string(ev.total) + "\n\n";
-              if (return_progress) {
-                Json c = chat ? chat_chunk(*r, id, created, Json::object(), "")
-                              : completion_chunk(*r, id, created, "", "");
-                c["prompt_progress"] = {{"total", ev.total}, {"processed", ev.done}};
-                line = sse(c);
-              }
-              if (!write(line)) return false;
-            } else {  // kDone
-              const Result<GenerateResult>& out = job->result();
-              if (!out) {
-                ApiError e =
-                    api_error(status_of(out.status()), "server_error", out.status().message());
-                write(sse(error_body(e)));
-              } else {
-                if (chat && !text_out(split.finish())) return false;
-                const std::string fin = finish_reason(out->finish, false);
-                if (!write(sse(chat ? chat_chunk(*r, id, created, Json::object(), fin)
-                                    : completion_chunk(*r, id, created, "", fin)))) {
-                  return false;
-                }
-                if (r->include_usage) {
-                  Json u = chat ? chat_chunk(*r, id, created, Json::object(), "")
-                                : completion_chunk(*r, id, created, "", "");
-                  u["choices"] = Json::array();
-                  u["usage"] = usage_body(*out);
-                  if (!write(sse(u))) return false;
-                }
-              }
-              write("data: [DONE]\n\n");
-              sink.done();
-              return true;
-            }
-          }
-        }
-      },
-      [job](bool) { job->cancel = true; });
+  const auto t0 = std::chrono::steady_clock::now();
+  Json out = {{"id_slot", id}};
+  const Status st = sched.with_idle_slot(id, [&](Session& s) -> Status {
+    if (action == "erase") {
+      out["n_erased"] = s.n_past();
+      s.reset();
+      return Status::ok();
+    }
+    if (action == "save") {
+      auto f = SessionFile::save_as(path, s, "");
+      if (!f) return f.status();
+      out["filename"] = filename;
+      out["n_saved"] = s.n_past();
+      out["n_written"] = (*f)->file_bytes();
+      out["timings"] = {{"save_ms", ms_since(t0)}};
+      return Status::ok();
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+      return not_found("no session file '" + filename + "' in the session directory");
+    }
+    std::string app;
+    auto f = SessionFile::open(path, s, &app);
+    if (!f) return f.status();
+    out["filename"] = filename;
+    out["n_restored"] = s.n_past();
+    out["n_read"] = (*f)->file_bytes();
+    out["timings"] = {{"restore_ms", ms_since(t0)}};
+    return Status::ok();
+  });
+  if (!st.is_ok()) {
+    const int code = st.code() == ErrorCode::kUnsupported ? 409
+                     : st.code() == ErrorCode::kNotFound  ? 404
+                     : st.code() == ErrorCode::kIo        ? 500
+                                                          : 400;
+    return send_error(res, api_error(code, code == 500 ? "server_error" : "invalid_request_error",
+                                     st.message()));
+  }
+  send_json(res, 200, out);
 }
 
 void HttpServer::Impl::routes() {
@@ -241,20 +218,28 @@ void HttpServer::Impl::routes() {
     if (!origin.empty() && origin_allowed(origin)) {
       res.set_header("Access-Control-Allow-Origin", origin);
       res.set_header("Vary", "Origin");
-      res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key");
+      res.set_header("Access-Control-Allow-Headers",
+                     "Authorization, Content-Type, X-Api-Key, Anthropic-Version");
       res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
     }
     if (req.method == "OPTIONS") {  // preflight: answered before the key is checked
       res.status = 204;
       return httplib::Server::HandlerResponse::Handled;
     }
-    const bool open = req.path == "/health" || req.path == "/v1/health" ||
-                      req.path == "/v1/models" || req.path == "/models";
+    const std::string& p = req.path;
+    const bool open = p == "/health" || p == "/v1/health" || p == "/v1/models" ||
+                      p == "/models" || (opt.webui && (p == "/" || p == "/index.html" ||
+                                                       p.rfind("/ui/", 0) == 0));
     if (!opt.api_key.empty() && !open) {
       const std::string auth = req.get_header_value("Authorization");
       const std::string x = req.get_header_value("X-Api-Key");
       if (auth != "Bearer " + opt.api_key && x != opt.api_key) {
-        send_error(res, api_error(401, "authentication_error", "invalid or missing API key"));
+        const std::string m = "invalid or missing API key";
+        if (p.find("/messages") != std::string::npos) {  // Anthropic's clients read its shape
+          send_json(res, 401, anthropic_error_body(401, m));
+        } else {
+          send_error(res, api_error(401, "authentication_error", m));
+        }
         return httplib::Server::HandlerResponse::Handled;
       }
     }
@@ -283,6 +268,7 @@ void HttpServer::Impl::routes() {
         }
         send_error(res, api_error(500, "server_error", what));
       });
+  if (opt.webui) register_webui(svr);
 
   both("/health", [&](const std::string& p) {
     svr.Get(p, [](const httplib::Request&, httplib::Response& res) {
@@ -305,12 +291,6 @@ void HttpServer::Impl::routes() {
                                           {"n_embd", hp.n_embd}}}}})}});
     });
   });
-  both("/chat/completions", [&](const std::string& p) {
-    svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) { generate(q, s, true); });
-  });
-  both("/completions", [&](const std::string& p) {
-    svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) { generate(q, s, false); });
-  });
   both("/tokenize", [&](const std::string& p) {
     svr.Post(p, [this](const httplib::Request& req, httplib::Response& res) {
       Json body;
@@ -323,10 +303,21 @@ void HttpServer::Impl::routes() {
       const Tokenizer* tok = engine.tokenizer();
       if (!tok) return send_error(res, api_error(400, "invalid_request_error", "no tokenizer"));
       const bool pieces = body.value("with_pieces", false);
+      const bool special = body.value("parse_special", true);
       Json out = Json::array();
-      for (int32_t id : tok->encode(c->get<std::string>(), true)) {
+      for (int32_t id : tok->encode(c->get<std::string>(), special)) {
         if (pieces) {
-          out.push_back({{"id", id}, {"piece", tok->decode(std::span<const int32_t>(&id, 1))}});
+          // A piece that is not whole UTF-8 (a character split over tokens) comes as its
+          // bytes, as llama-server sends it, so the pieces always join back to the text.
+          const std::string piece = tok->token_piece(id);
+          std::string checked;
+          if (tok::append_valid_utf8(piece, &checked)) {
+            out.push_back({{"id", id}, {"piece", piece}});
+          } else {
+            Json bytes = Json::array();
+            for (unsigned char ch : piece) bytes.push_back(static_cast<int>(ch));
+            out.push_back({{"id", id}, {"piece", bytes}});
+          }
         } else {
           out.push_back(id);
         }
@@ -358,23 +349,56 @@ void HttpServer::Impl::routes() {
       send_json(res, 200, {{"content", tok->decode(ids)}});
     });
   });
+  both("/apply-template", [&](const std::string& p) {
+    svr.Post(p, [this](const httplib::Request& req, httplib::Response& res) {
+      Json body;
+      if (auto e = parse_body(req, &body)) return send_error(res, *e);
+      const auto m = body.find("messages");
+      if (m == body.end() || !m->is_array()) {
+        return send_error(res,
+                          api_error(400, "invalid_request_error", "'messages' must be an array"));
+      }
+      Json request = Json::object();
+      for (const char* key : {"messages", "tools", "chat_template_kwargs", "add_generation_prompt"}) {
+        if (const auto it = body.find(key); it != body.end()) request[key] = *it;
+      }
+      auto prompt = render_chat_request(engine, request);
+      if (!prompt) {
+        return send_error(res,
+                          api_error(400, "invalid_request_error", prompt.status().message()));
+      }
+      send_json(res, 200, {{"prompt", prompt->text}});
+    });
+  });
   both("/props", [&](const std::string& p) {
     svr.Get(p, [this](const httplib::Request&, httplib::Response& res) {
       const SchedulerStats st = sched.stats();
       send_json(res, 200,
-                {{"default_generation_settings", {{"n_ctx", sched.n_ctx()}}},
+                {{"default_generation_settings",
+                  {{"n_ctx", sched.n_ctx()}, {"params", {{"n_predict", opt.max_tokens}}}}},
+                 {"n_ctx", sched.n_ctx()},
                  {"total_slots", st.slots},
                  {"model_alias", opt.alias},
+                 {"model_path", opt.alias},
                  {"chat_template", engine.chat_template()},
+                 {"modalities", {{"vision", false}, {"audio", false}}},
+                 {"memory", opt.memory},
+                 {"webui", opt.webui},
                  {"build_info", "longctx"}});
     });
   });
   both("/slots", [&](const std::string& p) {
     svr.Get(p, [this](const httplib::Request&, httplib::Response& res) {
+      if (!opt.slots_endpoint) {
+        return send_error(res, api_error(501, "not_supported_error",
+                                         "this server does not answer /slots (started with "
+                                         "--no-slots)"));
+      }
       const SchedulerStats st = sched.stats();
       Json out = Json::array();
       for (size_t i = 0; i < st.slot_busy.size(); ++i) {
         out.push_back({{"id", i},
+                       {"id_task", st.slot_busy[i] ? st.slot_job_index[i] : -1},
                        {"n_ctx", sched.n_ctx()},
                        {"is_processing", static_cast<bool>(st.slot_busy[i])},
                        {"n_past", st.slot_cells[i]}});
@@ -382,12 +406,18 @@ void HttpServer::Impl::routes() {
       send_json(res, 200, out);
     });
   });
+  svr.Post(R"(/slots/(\d+))", [this](const httplib::Request& q, httplib::Response& s) {
+    slot_action(q, s);
+  });
+  svr.Post(R"(/v1/slots/(\d+))", [this](const httplib::Request& q, httplib::Response& s) {
+    slot_action(q, s);
+  });
   both("/metrics", [&](const std::string& p) {
     svr.Get(p, [this](const httplib::Request&, httplib::Response& res) {
       const SchedulerStats st = sched.stats();
       std::string m;
       auto metric = [&](const char* name, const char* type, const char* help, double v) {
-        char line[256];
+        char line[320];
         std::snprintf(line, sizeof line,
                       "# HELP longctx:%s %s\n# TYPE longctx:%s %s\nlongctx:%s %.6g\n", name, help,
                       name, type, name, v);
@@ -396,7 +426,8 @@ void HttpServer::Impl::routes() {
       const double prompt_new = static_cast<double>(st.prompt_tokens - st.cached_tokens);
       metric("prompt_tokens_total", "counter", "Prompt tokens of finished requests.",
              static_cast<double>(st.prompt_tokens));
-      metric("prompt_tokens_cached_total", "counter", "Prompt tokens taken from a cached prefix.",
+      metric("prompt_tokens_cached_total", "counter",
+             "Prompt tokens taken from a cached prefix (prefix-cache hits).",
              static_cast<double>(st.cached_tokens));
       metric("tokens_predicted_total", "counter", "Generated tokens of finished requests.",
              static_cast<double>(st.generated_tokens));
@@ -404,7 +435,8 @@ void HttpServer::Impl::routes() {
              st.prompt_seconds > 0 ? prompt_new / st.prompt_seconds : 0.0);
       metric("predicted_tokens_seconds", "gauge", "Decode tokens/s over finished requests.",
              st.gen_seconds > 0 ? static_cast<double>(st.generated_tokens) / st.gen_seconds : 0.0);
-      metric("requests_total", "counter", "Finished requests.", static_cast<double>(st.requests));
+      metric("requests_total", "counter", "Finished requests (choices).",
+             static_cast<double>(st.requests));
       metric("requests_processing", "gauge", "Requests running on a sequence.",
              static_cast<double>(st.busy));
       metric("requests_deferred", "gauge", "Requests waiting for a sequence.",
@@ -413,20 +445,33 @@ void HttpServer::Impl::routes() {
              static_cast<double>(st.cells_used));
       metric("kv_cache_tokens_total", "gauge", "KV positions available over all sequences.",
              static_cast<double>(st.cells_total));
+      metric("kv_cache_usage_ratio", "gauge", "KV positions held / available.",
+             st.cells_total > 0
+                 ? static_cast<double>(st.cells_used) / static_cast<double>(st.cells_total)
+                 : 0.0);
+      metric("sequences_spilled_total", "counter",
+             "Idle sequences written to the session directory before being reused.",
+             static_cast<double>(st.spilled));
+      metric("sequences_restored_total", "counter",
+             "Spilled sequences read back for a request that continued them.",
+             static_cast<double>(st.restored));
       res.set_content(m, "text/plain; version=0.0.4");
     });
   });
+  routes_generate();
 }
 
 HttpServer::HttpServer(Engine& engine, Scheduler& scheduler, HttpOptions options)
     : impl_(std::make_unique<Impl>(engine, scheduler, std::move(options))) {
   Impl& m = *impl_;
+  set_exclusive_bind(m.svr);
   m.svr.set_payload_max_length(m.opt.max_body_bytes);
   m.svr.set_read_timeout(m.opt.idle_timeout_s, 0);
   m.svr.set_write_timeout(m.opt.idle_timeout_s, 0);
-  m.svr.set_keep_alive_timeout(5);
+  // An idle keep-alive connection holds a worker until this runs out, and stop() waits for it.
+  m.svr.set_keep_alive_timeout(1);
   const int threads =
-      m.opt.http_threads > 0 ? m.opt.http_threads : static_cast<int>(scheduler.stats().slots) + 8;
+      m.opt.http_threads > 0 ? m.opt.http_threads : static_cast<int>(scheduler.n_slots()) + 8;
   m.svr.new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };

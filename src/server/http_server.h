@@ -1,18 +1,34 @@
 // `longctx serve`'s HTTP side (cpp-httplib): routes, the API key, CORS, body limits, and the
-// OpenAI / llama-server endpoints over the scheduler. Every route is served with and without the
-// /v1 prefix, as llama-server does; /health and /v1/models need no key.
+// OpenAI, Anthropic and llama-server endpoints over the scheduler. Every route is served with
+// and without the /v1 prefix, as llama-server does; /health, /v1/models and the web UI need no
+// key.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "chat/chat_template.h"
 #include "core/status.h"
 #include "runtime/engine.h"
+#include "runtime/generate.h"
+#include "runtime/sampler.h"
 #include "server/scheduler.h"
 
+namespace httplib {
+class Server;
+}
+
 namespace longctx::server {
+
+// Socket options for a listener that owns its port: SO_REUSEADDR (a restart binds at once) but
+// not cpp-httplib's default SO_REUSEPORT, under which a second server on the same port starts
+// silently and the kernel splits the connections between the two; and TCP_NODELAY, so streamed
+// tokens are not held back by Nagle's algorithm.
+void set_exclusive_bind(httplib::Server& svr);
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
@@ -25,6 +41,14 @@ struct HttpOptions {
   int http_threads = 0;                   // 0: parallel sequences + 8 (streams hold a thread)
   int idle_timeout_s = 30;                // slow clients: read / write timeouts
   int keepalive_s = 10;                   // SSE comment lines while a long prefill runs
+  bool webui = true;                      // serve the web UI at /
+  bool slots_endpoint = true;             // GET /slots (llama-server's --no-slots turns it off)
+  std::string slot_save_dir;              // POST /slots/{id}?action=save|restore ("" = off)
+  // Sampling where a request sets nothing (the server's --temp, ...); unset: Qwen3's settings.
+  std::function<SamplingParams(bool thinking)> sampling;
+  std::optional<uint64_t> seed;  // --seed: every request's default seed
+  OnFull on_full = OnFull::kStop;
+  chat::Json memory = chat::Json::object();  // the plan's figures, shown by /props and the UI
 };
 
 class HttpServer {
@@ -37,8 +61,9 @@ class HttpServer {
   void serve();
   void stop();
 
+  struct Impl;  // http_impl.h
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
   int port_ = 0;
 };

@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <type_traits>
 
 #include "runtime/chat_prompt.h"
 #include "runtime/sampler.h"
+#include "server/constraint.h"
 
 namespace longctx::server {
 namespace {
@@ -47,16 +49,69 @@ std::optional<ApiError> read_bool(const Json& body, const char* key, bool* out) 
   return std::nullopt;
 }
 
-// Fields both endpoints share: sampling, limits, stop, stream, n.
-std::optional<ApiError> read_common(const Json& body, const RequestDefaults& d, bool thinking,
-                                    GenRequest* out) {
+// The `rope_scaling` extension: "none" | "auto" | "linear:F" | "yarn:F", or {"type", "factor",
+// "original_context"}; the frequency base stays the server's.
+std::optional<ApiError> read_rope(const Json& v, const Engine& engine, const RequestDefaults& d,
+                                  SeqConfig* out) {
+  std::string type;
+  double factor = 1.0;
+  int64_t orig = 0;
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    const size_t colon = s.find(':');
+    type = s.substr(0, colon);
+    if (colon != std::string::npos) {
+      char* end = nullptr;
+      factor = std::strtod(s.c_str() + colon + 1, &end);
+      if (end == s.c_str() + colon + 1 || *end != '\0') {
+        return bad("'rope_scaling': bad factor in '" + s + "'");
+      }
+    }
+  } else if (v.is_object()) {
+    const auto t = v.find("type");
+    if (t == v.end() || !t->is_string()) return bad("'rope_scaling.type' must be a string");
+    type = t->get<std::string>();
+    for (auto e : {read_number(v, "factor", 1.0, 1024.0, &factor),
+                   read_number(v, "original_context", 1.0, 16777216.0, &orig)}) {
+      if (e) {
+        e->message = "'rope_scaling': " + e->message;
+        return e;
+      }
+    }
+  } else {
+    return bad("'rope_scaling' must be a string (none, auto, linear:F, yarn:F) or an object");
+  }
+  if (!(factor >= 1.0 && factor <= 1024.0)) return bad("'rope_scaling' factor must be in [1, 1024]");
+  RopeChoice r;
+  r.params = engine.rope_params();
+  r.orig_ctx = orig > 0 ? orig : yarn_original_context(engine.hparams());
+  r.params.scaling = ref::RopeScaling{};
+  if (type == "none") {
+  } else if (type == "auto") {
+    r.adaptive = true;
+  } else if (type == "linear" || type == "yarn") {
+    r.params.scaling.type =
+        type == "linear" ? ref::RopeScalingType::kLinear : ref::RopeScalingType::kYarn;
+    r.params.scaling.factor = factor;
+    r.params.scaling.original_context = r.orig_ctx;
+  } else {
+    return bad("'rope_scaling' type must be none, auto, linear or yarn, got '" + type + "'");
+  }
+  (void)d;
+  out->rope = r;
+  return std::nullopt;
+}
+
+// Fields both endpoints share: sampling, limits, stop, stream, n, extensions.
+std::optional<ApiError> read_common(const Engine& engine, const Json& body,
+                                    const RequestDefaults& d, bool thinking, GenRequest* out) {
   if (!body.is_object()) return bad("the request body must be a JSON object");
   if (const auto it = body.find("model"); it != body.end() && !it->is_null()) {
     if (!it->is_string()) return bad("'model' must be a string");
     out->model = it->get<std::string>();
   }
   if (out->model.empty()) out->model = d.alias;
-  SamplingParams sp = SamplingParams::qwen3_defaults(thinking);
+  SamplingParams sp = d.sampling ? d.sampling(thinking) : SamplingParams::qwen3_defaults(thinking);
   constexpr double kBig = 1e9;
   if (auto e = read_number(body, "temperature", 0.0, 2.0, &sp.temperature)) return e;
   if (auto e = read_number(body, "top_p", 0.0, 1.0, &sp.top_p)) return e;
@@ -71,7 +126,18 @@ std::optional<ApiError> read_common(const Json& body, const RequestDefaults& d, 
     return e;
   }
   if (auto e = read_number(body, "repeat_last_n", -1.0, kBig, &sp.penalty_last_n)) return e;
-  if (auto e = read_number(body, "seed", 0.0, 1.8e19, &sp.seed)) return e;
+  // A request without a seed gets the server's --seed, else a fresh one (OpenAI: sampling
+  // differs between calls unless a seed is given). llama-server's -1 means "random" too.
+  int64_t seed = -2;
+  if (auto e = read_number(body, "seed", -1.0, 1.8e19, &seed)) return e;
+  if (seed >= 0) {
+    sp.seed = static_cast<uint64_t>(seed);
+  } else if (seed == -2 && d.seed) {
+    sp.seed = *d.seed;
+  } else {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    sp.seed = rng();
+  }
   if (Status st = sp.validate(); !st.is_ok()) return bad(st.message());
   out->options.sampling = sp;
 
@@ -107,14 +173,30 @@ std::optional<ApiError> read_common(const Json& body, const RequestDefaults& d, 
     if (!it->is_object()) return bad("'stream_options' must be an object");
     if (auto e = read_bool(*it, "include_usage", &out->include_usage)) return e;
   }
+  if (auto e = read_bool(body, "return_progress", &out->return_progress)) return e;
   int64_t n = 1;
   if (auto e = read_number(body, "n", 1.0, 128.0, &n)) return e;
-  if (n != 1) {
-    ApiError e = bad("'n' > 1 is not supported yet: send one request per choice");
-    e.status = 400;
-    return e;
+  if (n > d.n_slots) {
+    return bad("'n' is " + std::to_string(n) + " but the server decodes at most " +
+               std::to_string(d.n_slots) + " sequences at once (its --parallel)");
   }
-  out->options.on_full = OnFull::kStop;
+  out->n = static_cast<int>(n);
+  bool ignore_eos = false;
+  if (auto e = read_bool(body, "ignore_eos", &ignore_eos)) return e;
+  out->options.ignore_eog = ignore_eos;
+
+  // Extensions: experts per token (MoE) and RoPE scaling for this request.
+  if (const auto it = body.find("experts"); it != body.end() && !it->is_null()) {
+    const int64_t ne = engine.hparams().n_expert;
+    if (ne <= 0) return bad("'experts' applies to Mixture-of-Experts models; this one is dense");
+    int64_t k = 0;
+    if (auto e = read_number(body, "experts", 1.0, static_cast<double>(ne), &k)) return e;
+    out->config.experts = k;
+  }
+  if (const auto it = body.find("rope_scaling"); it != body.end() && !it->is_null()) {
+    if (auto e = read_rope(*it, engine, d, &out->config)) return e;
+  }
+  out->options.on_full = d.on_full;
   return std::nullopt;
 }
 
@@ -125,13 +207,70 @@ std::optional<ApiError> check_fits(const GenRequest& r, const RequestDefaults& d
   e.type = "exceed_context_size_error";
   e.code = "context_length_exceeded";
   e.message = "the request has " + std::to_string(n) +
-              " prompt tokens, but the context of a "
-              "sequence holds " +
-              std::to_string(d.n_ctx) +
-              " (and a reply needs at least one "
-              "more): shorten the prompt, or start the server with a larger --ctx";
+              " prompt tokens, but the context of a sequence holds " + std::to_string(d.n_ctx) +
+              " (and a reply needs at least one more): shorten the prompt, or start the server "
+              "with a larger --ctx";
   e.extra = {{"n_prompt_tokens", n}, {"n_ctx", d.n_ctx}};
   return e;
+}
+
+// messages: objects with a known role and text content (a string, null, or text parts).
+std::optional<ApiError> check_messages(Json* msgs) {
+  for (size_t i = 0; i < msgs->size(); ++i) {
+    Json& m = (*msgs)[i];
+    const std::string at = "'messages[" + std::to_string(i) + "]'";
+    if (!m.is_object()) return bad(at + " must be an object");
+    const auto role = m.find("role");
+    if (role == m.end() || !role->is_string()) return bad(at + ".role must be a string");
+    std::string r = role->get<std::string>();
+    if (r == "developer") m["role"] = r = "system";
+    if (r != "system" && r != "user" && r != "assistant" && r != "tool") {
+      return bad(at + ".role must be system, developer, user, assistant or tool, got '" + r +
+                 "'");
+    }
+    const auto c = m.find("content");
+    if (c == m.end() || c->is_null()) {
+      if (r != "assistant") return bad(at + ".content is required for role '" + r + "'");
+      continue;
+    }
+    if (c->is_string()) continue;
+    if (!c->is_array()) return bad(at + ".content must be a string or an array of parts");
+    for (size_t k = 0; k < c->size(); ++k) {
+      const Json& part = (*c)[k];
+      const std::string pat = at + ".content[" + std::to_string(k) + "]";
+      if (!part.is_object()) return bad(pat + " must be an object");
+      const auto type = part.find("type");
+      if (type == part.end() || !type->is_string()) return bad(pat + ".type must be a string");
+      if (*type != "text") {
+        return bad(pat + ": content of type '" + type->get<std::string>() +
+                   "' is not supported (this server runs a text-only model)");
+      }
+      const auto text = part.find("text");
+      if (text == part.end() || !text->is_string()) return bad(pat + ".text must be a string");
+    }
+  }
+  return std::nullopt;
+}
+
+// tools: [{"type": "function", "function": {"name", "description", "parameters"}}].
+std::optional<ApiError> check_tools(const Json& tools) {
+  if (!tools.is_array()) return bad("'tools' must be an array");
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const Json& t = tools[i];
+    const std::string at = "'tools[" + std::to_string(i) + "]'";
+    if (!t.is_object()) return bad(at + " must be an object");
+    if (t.contains("type") && t["type"] != "function") return bad(at + ": type must be 'function'");
+    const auto f = t.find("function");
+    if (f == t.end() || !f->is_object()) return bad(at + ".function must be an object");
+    const auto name = f->find("name");
+    if (name == f->end() || !name->is_string() || name->get<std::string>().empty()) {
+      return bad(at + ".function.name must be a non-empty string");
+    }
+    if (const auto p = f->find("parameters"); p != f->end() && !p->is_object()) {
+      return bad(at + ".function.parameters must be an object (a JSON Schema)");
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -161,27 +300,91 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
     if (auto e = read_bool(*kw, "enable_thinking", &thinking)) return e;
   }
   out->chat = true;
-  if (auto e = read_common(body, d, thinking, out)) return e;
+  if (auto e = read_common(engine, body, d, thinking, out)) return e;
+  // Log-probabilities: logprobs (bool) and top_logprobs (0..20).
+  bool logprobs = false;
+  if (auto e = read_bool(body, "logprobs", &logprobs)) return e;
+  int64_t top = 0;
+  if (auto e = read_number(body, "top_logprobs", 0.0, 20.0, &top)) return e;
+  if (top > 0 && !logprobs) return bad("'top_logprobs' needs 'logprobs': true");
+  out->options.n_probs = logprobs ? static_cast<int32_t>(top) : -1;
+
   const Tokenizer* tok = engine.tokenizer();
   if (!tok) return bad("the model file has no tokenizer");
-  // The template sees the request as sent (messages, tools, chat_template_kwargs).
+  // Tools and tool_choice: "none" hides the tools from the model; "auto" (the default) lets it
+  // call them; "required" or a named function forces a call by constrained decoding.
+  Json tools;
+  if (const auto it = body.find("tools"); it != body.end() && !it->is_null()) {
+    if (auto e = check_tools(*it)) return e;
+    if (!it->empty()) tools = *it;
+  }
+  std::string choice = "auto", forced_name;
+  if (const auto it = body.find("tool_choice"); it != body.end() && !it->is_null()) {
+    if (it->is_string()) {
+      choice = it->get<std::string>();
+      if (choice != "auto" && choice != "none" && choice != "required") {
+        return bad("'tool_choice' must be none, auto, required or a function object");
+      }
+    } else if (it->is_object() && it->contains("function") && (*it)["function"].is_object() &&
+               (*it)["function"].contains("name") && (*it)["function"]["name"].is_string()) {
+      choice = "function";
+      forced_name = (*it)["function"]["name"].get<std::string>();
+    } else {
+      return bad("'tool_choice' must be none, auto, required or "
+                 "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+    }
+    if (choice != "none" && choice != "auto" && tools.is_null()) {
+      return bad("'tool_choice' forces a tool call but 'tools' is empty");
+    }
+  }
+  // The template sees the request as sent (messages, tools, chat_template_kwargs), with
+  // OpenAI's "developer" role as the system role it stands for.
   Json request = Json::object();
-  for (const char* key : {"messages", "tools", "chat_template_kwargs", "add_generation_prompt"}) {
+  for (const char* key : {"chat_template_kwargs", "add_generation_prompt"}) {
     if (const auto it = body.find(key); it != body.end()) request[key] = *it;
   }
+  request["messages"] = *msgs;
+  if (auto e = check_messages(&request["messages"])) return e;
+  if (!tools.is_null() && choice != "none") request["tools"] = tools;
+  out->parse_tools = !tools.is_null() && choice != "none";
   auto prompt = render_chat_request(engine, request);
   if (!prompt) return bad(prompt.status().message());
   out->prompt = tok->encode(prompt->text, /*parse_special=*/true);
   const std::string& t = prompt->text;
   out->starts_in_think = t.size() >= 8 && t.compare(t.size() - 8, 8, "<think>\n") == 0;
   if (out->prompt.empty()) return bad("the rendered prompt is empty");
+
+  // Constrained output: a forced tool call, or response_format. With thinking on, the model
+  // first writes its reasoning (free); the constraint starts when the think block closes.
+  out->constraint.after_think = thinking && !out->starts_in_think;
+  Result<std::shared_ptr<const Grammar>> g = std::shared_ptr<const Grammar>();
+  if (choice == "required" || choice == "function") {
+    g = tool_call_grammar(tools, forced_name, out->constraint.after_think);
+  } else if (const auto rf = body.find("response_format"); rf != body.end() && !rf->is_null()) {
+    g = response_format_grammar(*rf, out->constraint.after_think);
+  }
+  if (!g) return bad(g.status().message());
+  out->constraint.grammar = *g;
+  if (out->constraint.grammar && !d.vocab) {
+    return bad("constrained decoding needs the model's tokenizer vocabulary");
+  }
   return check_fits(*out, d);
 }
 
 std::optional<ApiError> parse_completion_request(const Engine& engine, const Json& body,
                                                  const RequestDefaults& d, GenRequest* out) {
   out->chat = false;
-  if (auto e = read_common(body, d, /*thinking=*/false, out)) return e;
+  if (auto e = read_common(engine, body, d, /*thinking=*/false, out)) return e;
+  // Legacy logprobs: an integer, the number of alternatives (0: the sampled token's own);
+  // llama-server's n_probs the same.
+  int64_t lp = -1;
+  if (const auto it = body.find("logprobs"); it != body.end() && it->is_boolean()) {
+    lp = it->get<bool>() ? 0 : -1;
+  } else if (auto e = read_number(body, "logprobs", 0.0, 20.0, &lp)) {
+    return e;
+  }
+  if (auto e = read_number(body, "n_probs", 0.0, 20.0, &lp)) return e;
+  out->options.n_probs = static_cast<int32_t>(lp);
   const Tokenizer* tok = engine.tokenizer();
   if (!tok) return bad("the model file has no tokenizer");
   const auto p = body.find("prompt");
@@ -203,11 +406,20 @@ std::optional<ApiError> parse_completion_request(const Engine& engine, const Jso
   } else if (p->is_array() && !p->empty() && (*p)[0].is_number()) {
     if (auto e = ids_from(*p)) return e;
   } else if (p->is_array() && p->size() > 1) {
-    return bad("several prompts in one request are not supported yet: send one per request");
+    return bad("several prompts in one request are not supported: send one per request, or "
+               "use 'n' for several completions of one prompt");
   } else {
     return bad("'prompt' must be a string or an array of token ids");
   }
   if (out->prompt.empty()) return bad("'prompt' is empty");
+  if (const auto rf = body.find("response_format"); rf != body.end() && !rf->is_null()) {
+    auto g = response_format_grammar(*rf, /*after_think=*/false);
+    if (!g) return bad(g.status().message());
+    out->constraint.grammar = *g;
+    if (out->constraint.grammar && !d.vocab) {
+      return bad("constrained decoding needs the model's tokenizer vocabulary");
+    }
+  }
   return check_fits(*out, d);
 }
 
@@ -222,78 +434,148 @@ std::string finish_reason(FinishReason r, bool has_tool_calls) {
   }
 }
 
-Json usage_body(const GenerateResult& r) {
-  const int64_t completion = static_cast<int64_t>(r.ids.size());
-  return {{"prompt_tokens", r.n_prompt},
+Json usage_body(const std::vector<ChoiceOut>& choices) {
+  const GenerateResult& r0 = choices.front().result;
+  int64_t completion = 0;
+  for (const ChoiceOut& c : choices) completion += static_cast<int64_t>(c.result.ids.size());
+  return {{"prompt_tokens", r0.n_prompt},
           {"completion_tokens", completion},
-          {"total_tokens", r.n_prompt + completion},
-          {"prompt_tokens_details", {{"cached_tokens", r.n_reused}}}};
+          {"total_tokens", r0.n_prompt + completion},
+          {"prompt_tokens_details", {{"cached_tokens", r0.n_reused}}}};
 }
 
-Json chat_completion_body(const GenRequest& req, const GenerateResult& r, const std::string& id,
-                          int64_t created) {
-  chat::OutputParseOptions po;
-  po.starts_in_think = req.starts_in_think;
-  const chat::ParsedOutput parsed = chat::parse_model_output(r.text, po);
-  Json msg = {{"role", "assistant"}, {"content", parsed.content}};
-  if (!parsed.reasoning.empty()) msg["reasoning_content"] = parsed.reasoning;
-  bool calls = false;
-  Json tool_calls = Json::array();
-  for (size_t i = 0; i < parsed.tool_calls.size(); ++i) {
-    const chat::ToolCall& c = parsed.tool_calls[i];
-    if (!c.error.empty()) continue;
-    tool_calls.push_back({{"id", id + "-call-" + std::to_string(i)},
-                          {"type", "function"},
-                          {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
-    calls = true;
+Json timings_body(const std::vector<ChoiceOut>& choices) {
+  const GenerateResult& r0 = choices.front().result;
+  int64_t predicted = 0;
+  double gen_s = 0;
+  for (const ChoiceOut& c : choices) {
+    predicted += static_cast<int64_t>(c.result.ids.size());
+    gen_s = std::max(gen_s, c.result.gen_seconds);
   }
-  if (calls) {
-    msg["tool_calls"] = tool_calls;
-    if (parsed.content.empty()) msg["content"] = nullptr;
+  const int64_t prompt_n = r0.n_prompt - r0.n_reused;
+  auto per_s = [](double n, double s) { return s > 0 ? n / s : 0.0; };
+  return {{"cache_n", r0.n_reused},
+          {"prompt_n", prompt_n},
+          {"prompt_ms", r0.prompt_seconds * 1e3},
+          {"prompt_per_second", per_s(static_cast<double>(prompt_n), r0.prompt_seconds)},
+          {"predicted_n", predicted},
+          {"predicted_ms", gen_s * 1e3},
+          {"predicted_per_second", per_s(static_cast<double>(predicted), gen_s)}};
+}
+
+Json logprob_entry(const Tokenizer& tok, const std::string& text, const TokenProbs& p) {
+  // OpenAI's floor for very unlikely tokens (JSON has no -infinity).
+  auto clamp = [](float l) { return std::max(l, -9999.0f); };
+  auto bytes = [](const std::string& s) {
+    Json b = Json::array();
+    for (unsigned char c : s) b.push_back(static_cast<int>(c));
+    return b;
+  };
+  Json top = Json::array();
+  for (const auto& [id, lp] : p.top) {
+    const std::string piece = tok.token_piece(id);
+    top.push_back({{"id", id}, {"token", piece}, {"logprob", clamp(lp)}, {"bytes", bytes(piece)}});
+  }
+  return {{"id", p.id},
+          {"token", text},
+          {"logprob", clamp(p.logprob)},
+          {"bytes", bytes(text)},
+          {"top_logprobs", top}};
+}
+
+Json legacy_logprobs(const Json& entries) {
+  Json tokens = Json::array(), lps = Json::array(), tops = Json::array(), offs = Json::array();
+  size_t off = 0;
+  for (const Json& e : entries) {
+    const std::string& t = e["token"].get_ref<const std::string&>();
+    tokens.push_back(t);
+    lps.push_back(e["logprob"]);
+    Json top = Json::object();
+    for (const Json& a : e["top_logprobs"]) top[a["token"].get<std::string>()] = a["logprob"];
+    tops.push_back(top);
+    offs.push_back(off);
+    off += t.size();
+  }
+  return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offs}};
+}
+
+Json tool_calls_json(const std::vector<chat::ToolCall>& calls, const std::string& id) {
+  Json out = Json::array();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    out.push_back({{"id", id + "-call-" + std::to_string(i)},
+                   {"type", "function"},
+                   {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}});
+  }
+  return out;
+}
+
+Json chat_completion_body(const GenRequest& req, const std::vector<ChoiceOut>& choices,
+                          const std::string& id, int64_t created) {
+  Json arr = Json::array();
+  for (size_t i = 0; i < choices.size(); ++i) {
+    const ChoiceOut& c = choices[i];
+    const bool calls = !c.tool_calls.empty();
+    Json msg = {{"role", "assistant"}, {"content", c.content}};
+    if (calls && c.content.empty()) msg["content"] = nullptr;
+    if (!c.reasoning.empty()) msg["reasoning_content"] = c.reasoning;
+    if (calls) msg["tool_calls"] = tool_calls_json(c.tool_calls, id + "-" + std::to_string(i));
+    Json lp = req.options.n_probs >= 0 ? Json{{"content", c.logprobs}} : Json();
+    arr.push_back({{"index", i},
+                   {"message", msg},
+                   {"logprobs", lp},
+                   {"finish_reason", finish_reason(c.result.finish, calls)}});
   }
   return {{"id", id},
           {"object", "chat.completion"},
           {"created", created},
           {"model", req.model},
-          {"choices", Json::array({{{"index", 0},
-                                    {"message", msg},
-                                    {"logprobs", nullptr},
-                                    {"finish_reason", finish_reason(r.finish, calls)}}})},
-          {"usage", usage_body(r)}};
+          {"system_fingerprint", "longctx"},
+          {"choices", arr},
+          {"usage", usage_body(choices)},
+          {"timings", timings_body(choices)}};
 }
 
-Json completion_body(const GenRequest& req, const GenerateResult& r, const std::string& id,
-                     int64_t created) {
+Json completion_body(const GenRequest& req, const std::vector<ChoiceOut>& choices,
+                     const std::string& id, int64_t created) {
+  Json arr = Json::array();
+  for (size_t i = 0; i < choices.size(); ++i) {
+    const ChoiceOut& c = choices[i];
+    arr.push_back({{"index", i},
+                   {"text", c.content},
+                   {"logprobs", req.options.n_probs >= 0 ? legacy_logprobs(c.logprobs) : Json()},
+                   {"finish_reason", finish_reason(c.result.finish, false)}});
+  }
   return {{"id", id},
           {"object", "text_completion"},
           {"created", created},
           {"model", req.model},
-          {"choices", Json::array({{{"index", 0},
-                                    {"text", r.text},
-                                    {"logprobs", nullptr},
-                                    {"finish_reason", finish_reason(r.finish, false)}}})},
-          {"usage", usage_body(r)}};
+          {"system_fingerprint", "longctx"},
+          {"choices", arr},
+          {"usage", usage_body(choices)},
+          {"timings", timings_body(choices)}};
 }
 
-Json chat_chunk(const GenRequest& req, const std::string& id, int64_t created, const Json& delta,
-                const std::string& finish) {
+Json chat_chunk(const GenRequest& req, const std::string& id, int64_t created, int index,
+                const Json& delta, const std::string& finish) {
   return {{"id", id},
           {"object", "chat.completion.chunk"},
           {"created", created},
           {"model", req.model},
-          {"choices", Json::array({{{"index", 0},
+          {"system_fingerprint", "longctx"},
+          {"choices", Json::array({{{"index", index},
                                     {"delta", delta},
                                     {"logprobs", nullptr},
                                     {"finish_reason", finish.empty() ? Json() : Json(finish)}}})}};
 }
 
-Json completion_chunk(const GenRequest& req, const std::string& id, int64_t created,
+Json completion_chunk(const GenRequest& req, const std::string& id, int64_t created, int index,
                       const std::string& text, const std::string& finish) {
   return {{"id", id},
           {"object", "text_completion"},
           {"created", created},
           {"model", req.model},
-          {"choices", Json::array({{{"index", 0},
+          {"system_fingerprint", "longctx"},
+          {"choices", Json::array({{{"index", index},
                                     {"text", text},
                                     {"logprobs", nullptr},
                                     {"finish_reason", finish.empty() ? Json() : Json(finish)}}})}};

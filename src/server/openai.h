@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +16,12 @@
 #include "chat/output_parser.h"
 #include "runtime/engine.h"
 #include "runtime/generate.h"
+#include "server/scheduler.h"
+
+namespace longctx {
+class Grammar;     // runtime/grammar.h
+class TokenVocab;  // runtime/grammar.h
+}  // namespace longctx
 
 namespace longctx::server {
 
@@ -29,22 +37,41 @@ struct ApiError {
 };
 Json error_body(const ApiError& e);
 
+// How the reply is constrained (response_format, or a tool_choice that forces a call).
+struct ReplyConstraint {
+  std::shared_ptr<const Grammar> grammar;  // null: free text
+  bool after_think = false;                // applies once the think block has closed
+};
+
 // A generation request, from either endpoint.
 struct GenRequest {
   bool chat = true;
   std::vector<int32_t> prompt;
-  GenerateOptions options;  // sampling, max_tokens, stop (cancel is set by the scheduler)
+  GenerateOptions options;  // sampling, max_tokens, stop, n_probs (cancel is the scheduler's)
+  SeqConfig config;         // experts, rope_scaling (extensions)
+  int n = 1;                // choices
   bool stream = false;
   bool include_usage = false;    // stream_options.include_usage
+  bool return_progress = false;  // llama-server: prefill progress as data chunks
   bool starts_in_think = false;  // the rendered prompt itself opened the think block
-  std::string model;             // as the client named it (echoed back)
+  bool parse_tools = false;      // tools were offered: <tool_call> blocks become tool_calls
+  ReplyConstraint constraint;
+  std::string model;  // as the client named it (echoed back)
 };
 
 // What the server assumes where a request is silent.
 struct RequestDefaults {
   std::string alias;        // the model id clients see
   int64_t n_ctx = 0;        // of each sequence
+  int64_t n_slots = 1;      // sequences (the most choices one request may ask for)
   int64_t max_tokens = -1;  // -1: until the context is full
+  // Sampling where the request sets nothing, by thinking mode (the server's --temp, --top-k,
+  // ... over Qwen3's recommended settings); unset: Qwen3's.
+  std::function<SamplingParams(bool thinking)> sampling;
+  std::optional<uint64_t> seed;  // the server's --seed; unset: a random seed per request
+  OnFull on_full = OnFull::kStop;
+  const Engine* engine = nullptr;
+  std::shared_ptr<const TokenVocab> vocab;  // for constrained decoding
 };
 
 // Parses a POST /v1/chat/completions body (rendered with the model's chat template) or a POST
@@ -55,21 +82,39 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
 std::optional<ApiError> parse_completion_request(const Engine& engine, const Json& body,
                                                  const RequestDefaults& d, GenRequest* out);
 
+// One choice as handed out: assembled from the reply stream (reply_stream.h).
+struct ChoiceOut {
+  std::string content, reasoning;
+  std::vector<chat::ToolCall> tool_calls;
+  Json logprobs = Json::array();  // chat: logprobs.content entries
+  GenerateResult result;
+};
+
 // "stop", "length" or "tool_calls" (OpenAI's finish_reason).
 std::string finish_reason(FinishReason r, bool has_tool_calls);
-// usage: prompt, cached prompt, completion and total tokens.
-Json usage_body(const GenerateResult& r);
+// usage: prompt, cached prompt, completion (all choices) and total tokens.
+Json usage_body(const std::vector<ChoiceOut>& choices);
+// llama-server's timings object (prompt_n, prompt_ms, predicted_n, ..., cache_n).
+Json timings_body(const std::vector<ChoiceOut>& choices);
+
+// One logprobs entry in OpenAI's chat shape: {token, logprob, bytes, top_logprobs}.
+Json logprob_entry(const Tokenizer& tok, const std::string& text, const TokenProbs& p);
+// The completions endpoint's legacy shape from chat-shaped entries: {tokens, token_logprobs,
+// top_logprobs, text_offset}.
+Json legacy_logprobs(const Json& entries);
+// OpenAI's tool_calls array.
+Json tool_calls_json(const std::vector<chat::ToolCall>& calls, const std::string& id);
 
 // The non-streamed answers.
-Json chat_completion_body(const GenRequest& req, const GenerateResult& r, const std::string& id,
-                          int64_t created);
-Json completion_body(const GenRequest& req, const GenerateResult& r, const std::string& id,
-                     int64_t created);
-// One streamed chunk: a chat delta (e.g. {"content": "..."}) or completion text, with the
-// finish reason on the last one (empty: null).
-Json chat_chunk(const GenRequest& req, const std::string& id, int64_t created, const Json& delta,
-                const std::string& finish);
-Json completion_chunk(const GenRequest& req, const std::string& id, int64_t created,
+Json chat_completion_body(const GenRequest& req, const std::vector<ChoiceOut>& choices,
+                          const std::string& id, int64_t created);
+Json completion_body(const GenRequest& req, const std::vector<ChoiceOut>& choices,
+                     const std::string& id, int64_t created);
+// One streamed chunk of choice `index`: a chat delta (e.g. {"content": "..."}) or completion
+// text, with the finish reason on the last one (empty: null).
+Json chat_chunk(const GenRequest& req, const std::string& id, int64_t created, int index,
+                const Json& delta, const std::string& finish);
+Json completion_chunk(const GenRequest& req, const std::string& id, int64_t created, int index,
                       const std::string& text, const std::string& finish);
 
 // JSON text that never throws: invalid UTF-8 from the model is replaced by U+FFFD.

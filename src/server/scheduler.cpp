@@ -3,6 +3,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include <unistd.h>
+
+#include "runtime/session_file.h"
 
 namespace longctx::server {
 namespace {
@@ -13,19 +19,21 @@ GenerateResult cancelled_result() {
   return r;
 }
 
-Job::Event event(Job::Event::Kind kind, std::string text = {}, int64_t done = 0,
-                 int64_t total = 0) {
-  Job::Event e;
-  e.kind = kind;
-  e.text = std::move(text);
-  e.done = done;
-  e.total = total;
-  return e;
+size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  size_t c = 0;
+  while (c < a.size() && c < b.size() && a[c] == b[c]) ++c;
+  return c;
 }
 
 }  // namespace
 
-void Job::post(Event e) {
+bool RopeChoice::operator==(const RopeChoice& o) const {
+  const ref::RopeScaling &a = params.scaling, &b = o.params.scaling;
+  return adaptive == o.adaptive && orig_ctx == o.orig_ctx && params.theta == o.params.theta &&
+         a.type == b.type && a.factor == b.factor && a.original_context == b.original_context;
+}
+
+void Channel::post(Event e) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     events_.push_back(std::move(e));
@@ -33,55 +41,73 @@ void Job::post(Event e) {
   cv_.notify_all();
 }
 
-void Job::finish(Result<GenerateResult> r) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    result_ = std::move(r);
-    events_.push_back(event(Event::kDone));
-  }
-  cv_.notify_all();
-}
-
-bool Job::wait(std::vector<Event>* out, int timeout_ms) {
+bool Channel::wait(std::vector<Event>* out, int timeout_ms) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-               [&] { return !events_.empty() || result_.has_value(); });
+  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return !events_.empty(); });
   const bool any = !events_.empty();
   for (Event& e : events_) out->push_back(std::move(e));
   events_.clear();
-  return any || result_.has_value();
+  return any;
 }
 
-bool Job::finished() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return result_.has_value();
+Job::Job() : channel(std::make_shared<Channel>()) {}
+
+void Job::finish(Result<GenerateResult> r) {
+  result_ = std::move(r);
+  finished_.store(true, std::memory_order_release);
+  Channel::Event e;
+  e.kind = Channel::Event::kDone;
+  e.index = index;
+  channel->post(std::move(e));
 }
 
 Result<std::unique_ptr<Scheduler>> Scheduler::create(Engine& engine,
                                                      std::vector<std::unique_ptr<Session>> slots,
-                                                     int64_t n_batch, int64_t max_queue) {
+                                                     const SchedulerOptions& options) {
   if (slots.empty()) return invalid_argument("the server needs at least one sequence");
   for (const auto& s : slots) {
     if (!s || &s->engine() != &engine) {
       return invalid_argument("every sequence must be a session of the server's engine");
     }
   }
-  if (max_queue < 0) return invalid_argument("the queue bound must be >= 0");
+  if (options.max_queue < 0) return invalid_argument("the queue bound must be >= 0");
+  if (!options.spill_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(options.spill_dir, ec)) {
+      return invalid_argument("the session directory " + options.spill_dir +
+                              " does not exist or is not a directory");
+    }
+  }
   // A step holds one row per decoding sequence; the rest goes to prompt chunks.
-  const int64_t rows = std::max<int64_t>(n_batch, static_cast<int64_t>(slots.size()));
+  const int64_t rows = std::max<int64_t>(options.n_batch, static_cast<int64_t>(slots.size()));
   auto runner = BatchRunner::create(engine, rows, static_cast<int64_t>(slots.size()));
   if (!runner) return runner.status();
   return std::unique_ptr<Scheduler>(
-      new Scheduler(engine, std::move(slots), std::move(runner.value()), max_queue));
+      new Scheduler(engine, std::move(slots), std::move(runner.value()), options));
 }
 
 Scheduler::Scheduler(Engine& engine, std::vector<std::unique_ptr<Session>> slots,
-                     BatchRunner runner, int64_t max_queue)
-    : engine_(engine), cells_(slots.size()), runner_(std::move(runner)), max_queue_(max_queue) {
+                     BatchRunner runner, SchedulerOptions options)
+    : engine_(engine),
+      opt_(std::move(options)),
+      cells_(slots.size()),
+      runner_(std::move(runner)) {
   for (size_t i = 0; i < slots.size(); ++i) cells_[i] = slots[i]->n_past();
+  // The configuration the sequences were created with is every request's default.
+  const Session& s0 = *slots.front();
+  default_config_.experts = s0.expert_count();
+  RopeChoice rope;
+  rope.adaptive = s0.adaptive_rope();
+  rope.orig_ctx = s0.rope_original_context();
+  rope.params = s0.rope_params();
+  if (rope.adaptive) rope.params.scaling = ref::RopeScaling{};  // adaptive starts unscaled
+  default_config_.rope = rope;
   for (auto& s : slots) {
     n_ctx_ = s->n_ctx();
-    slots_.push_back(Slot{std::move(s), nullptr, std::nullopt, false, 0});
+    Slot slot;
+    slot.session = std::move(s);
+    slot.config = default_config_;
+    slots_.push_back(std::move(slot));
   }
   totals_.slots = static_cast<int64_t>(slots_.size());
   thread_ = std::thread([this] { loop(); });
@@ -89,19 +115,61 @@ Scheduler::Scheduler(Engine& engine, std::vector<std::unique_ptr<Session>> slots
 
 Scheduler::~Scheduler() { stop(); }
 
-bool Scheduler::submit(std::shared_ptr<Job> job) {
+bool Scheduler::submit_all(std::vector<std::shared_ptr<Job>> jobs) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return false;
     int64_t idle = 0;
     for (const Slot& s : slots_) idle += s.job ? 0 : 1;
     // Waiting jobs beyond the idle sequences count against the bound.
-    if (static_cast<int64_t>(queue_.size()) >= idle + max_queue_) return false;
-    job->options.cancel = &job->cancel;
-    queue_.push_back(std::move(job));
+    if (static_cast<int64_t>(queue_.size() + jobs.size()) > idle + opt_.max_queue) return false;
+    for (const auto& j : jobs) {
+      if (j->slot_pin >= static_cast<int>(slots_.size())) return false;
+    }
+    for (auto& j : jobs) {
+      j->options.cancel = &j->cancel;
+      queue_.push_back(std::move(j));
+    }
   }
   cv_.notify_all();
   return true;
+}
+
+Status Scheduler::with_idle_slot(int slot, const std::function<Status(Session&)>& fn) {
+  if (slot < 0 || slot >= static_cast<int>(slots_.size())) {
+    return invalid_argument("no slot " + std::to_string(slot) + " (the server has " +
+                            std::to_string(slots_.size()) + ")");
+  }
+  Task t{slot, &fn, Status::ok(), false};
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) return unsupported("the server is stopping");
+  tasks_.push_back(&t);
+  cv_.notify_all();
+  task_cv_.wait(lock, [&] { return t.done; });
+  return t.result;
+}
+
+void Scheduler::run_tasks() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!tasks_.empty()) {
+    Task* t = tasks_.front();
+    tasks_.pop_front();
+    Slot& s = slots_[static_cast<size_t>(t->slot)];
+    if (stopping_) {
+      t->result = unsupported("the server is stopping");
+    } else if (s.job) {
+      t->result = unsupported("slot " + std::to_string(t->slot) + " is busy with a request");
+    } else {
+      lock.unlock();  // the slot is idle and only this thread gives it a job
+      // A session file is checked against the sequence's current RoPE and cache settings, so
+      // the configuration it was computed under stays the sequence's.
+      t->result = (*t->fn)(*s.session);
+      cells_[static_cast<size_t>(t->slot)] = s.session->n_past();
+      lock.lock();
+    }
+    t->done = true;
+  }
+  task_cv_.notify_all();
 }
 
 void Scheduler::stop() {
@@ -116,6 +184,7 @@ void Scheduler::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  run_tasks();  // answers tasks that arrived while stopping
 }
 
 SchedulerStats Scheduler::stats() const {
@@ -131,32 +200,117 @@ SchedulerStats Scheduler::stats() const {
     st.cells_total += n_ctx_;
     st.slot_busy.push_back(slots_[i].job != nullptr);
     st.slot_cells.push_back(cells);
+    st.slot_job_index.push_back(slots_[i].job ? slots_[i].job->index : -1);
   }
   return st;
+}
+
+bool Scheduler::same_config(const SeqConfig& a, const SeqConfig& b) {
+  return a.experts == b.experts && a.rope.has_value() == b.rope.has_value() &&
+         (!a.rope || *a.rope == *b.rope);
+}
+
+SeqConfig Scheduler::resolve(const SeqConfig& c) const {
+  SeqConfig r = c;
+  if (r.experts == 0) r.experts = default_config_.experts;
+  if (!r.rope) r.rope = default_config_.rope;
+  return r;
+}
+
+Status Scheduler::apply_config(Slot& s, const SeqConfig& want) {
+  if (same_config(s.config, want)) return Status::ok();
+  // Another configuration: nothing cached is valid for it.
+  s.session->reset();
+  if (want.experts != s.session->expert_count()) {
+    LONGCTX_RETURN_IF_ERROR(s.session->set_expert_count(want.experts));
+  }
+  LONGCTX_RETURN_IF_ERROR(
+      s.session->init_rope(want.rope->params, want.rope->adaptive, want.rope->orig_ctx));
+  s.config = want;
+  return Status::ok();
 }
 
 void Scheduler::finish(Slot& s, Result<GenerateResult> r) {
   if (r.is_ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     ++totals_.requests;
-    totals_.prompt_tokens += r->n_prompt;
-    totals_.cached_tokens += r->n_reused;
+    // The choices of one request share their prompt: count it once.
+    if (!s.job->leader) {
+      totals_.prompt_tokens += r->n_prompt;
+      totals_.cached_tokens += r->n_reused;
+      totals_.prompt_seconds += r->prompt_seconds;
+    }
     totals_.generated_tokens += static_cast<int64_t>(r->ids.size());
-    totals_.prompt_seconds += r->prompt_seconds;
     totals_.gen_seconds += r->gen_seconds;
   }
   s.job->finish(std::move(r));
   cells_[static_cast<size_t>(&s - slots_.data())] = s.session->n_past();
   s.gen.reset();
   s.pending = false;
+  s.stepped = false;
   std::lock_guard<std::mutex> lock(mu_);
   s.job.reset();
 }
 
-// Called with a job taken from the queue: the idle sequence with the longest common prefix;
-// among equals (typically none shares anything) an empty one, else the least recently used, so
-// a new conversation does not overwrite a cached one while another sequence is free.
+// Writes an idle sequence's state to the spill directory before a request overwrites it, so a
+// later prompt that continues it reads it back instead of prefilling it again.
+void Scheduler::spill(Slot& s) {
+  if (opt_.spill_dir.empty() || s.session->n_past() < opt_.spill_min_tokens) return;
+  for (const Spill& sp : spills_) {  // already on disk (it was restored from there, unchanged)
+    if (sp.tokens == s.session->tokens() && same_config(sp.config, s.config)) return;
+  }
+  char name[64];
+  std::snprintf(name, sizeof name, "spill-%d-%llu.lcs", static_cast<int>(getpid()),
+                static_cast<unsigned long long>(++spill_serial_));
+  const std::string path = (std::filesystem::path(opt_.spill_dir) / name).string();
+  auto f = SessionFile::save_as(path, *s.session, "");
+  if (!f) {
+    std::fprintf(stderr, "longctx serve: could not spill a sequence to %s: %s\n", path.c_str(),
+                 f.status().message().c_str());
+    return;
+  }
+  spills_.push_back(Spill{path, s.session->tokens(), s.config, ++use_clock_});
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++totals_.spilled;
+  }
+  while (static_cast<int64_t>(spills_.size()) > std::max<int64_t>(0, opt_.spill_max_files)) {
+    auto oldest = std::min_element(spills_.begin(), spills_.end(), [](auto& a, auto& b) {
+      return a.last_used < b.last_used;
+    });
+    std::error_code ec;
+    std::filesystem::remove(oldest->path, ec);
+    spills_.erase(oldest);
+  }
+}
+
+std::shared_ptr<Job> Scheduler::next_admissible() {
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    Job& j = **it;
+    bool ok = false;
+    if (j.cancel) {
+      ok = true;  // finished at once
+    } else if (j.slot_pin >= 0) {
+      ok = !slots_[static_cast<size_t>(j.slot_pin)].job;
+    } else {
+      for (const Slot& s : slots_) ok = ok || !s.job;
+    }
+    if (ok) {
+      std::shared_ptr<Job> job = std::move(*it);
+      queue_.erase(it);
+      return job;
+    }
+  }
+  return nullptr;
+}
+
+// Called with a job taken from the queue. A follower (n > 1) takes any idle sequence and waits
+// for its leader's prompt. Otherwise: the idle sequence with the longest common prefix; among
+// equals (typically none shares anything) an empty one, else the least recently used, so a new
+// conversation does not overwrite a cached one while another sequence is free. A spilled state
+// that shares more than every idle sequence is read back into the chosen one.
 void Scheduler::admit(std::shared_ptr<Job> job) {
+  const SeqConfig want = resolve(job->config);
   Slot* best = nullptr;
   size_t best_common = 0;
   auto better_victim = [](const Slot& a, const Slot& b) {  // a is cheaper to overwrite than b
@@ -166,59 +320,119 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
   };
   for (Slot& s : slots_) {
     if (s.job) continue;
-    const std::vector<int32_t>& t = s.session->tokens();
-    size_t c = 0;
-    while (c < t.size() && c < job->prompt.size() && t[c] == job->prompt[c]) ++c;
+    if (job->slot_pin >= 0 && &s != &slots_[static_cast<size_t>(job->slot_pin)]) continue;
+    const size_t c = (job->leader || !same_config(s.config, want))
+                         ? 0
+                         : common_prefix(s.session->tokens(), job->prompt);
     if (!best || c > best_common || (c == best_common && better_victim(s, *best))) {
       best = &s;
       best_common = c;
     }
   }
-  best->last_used = ++use_clock_;
   LONGCTX_CHECK(best != nullptr);
+  best->last_used = ++use_clock_;
   {
     std::lock_guard<std::mutex> lock(mu_);
     best->job = job;
   }
   job->slot_ = static_cast<int>(best - slots_.data());
-  auto g = Generation::start(*best->session, job->prompt, job->options);
-  if (!g) {
-    finish(*best, g.status());
-    return;
+  Spill* from = nullptr;
+  if (!job->leader) {
+    size_t spill_common = best_common;
+    for (Spill& sp : spills_) {
+      if (!same_config(sp.config, want)) continue;
+      const size_t c = common_prefix(sp.tokens, job->prompt);
+      if (c > spill_common + 64) {  // worth a read only when it saves a real prefill
+        spill_common = c;
+        from = &sp;
+      }
+    }
   }
-  best->gen.emplace(std::move(g.value()));
+  // A request that keeps less than half of the sequence's state is another conversation: what
+  // it does not continue is about to be dropped, so keep it on disk. (A client resending its
+  // conversation keeps almost all of it and writes nothing.)
+  if (static_cast<int64_t>(best_common) * 2 < best->session->n_past()) spill(*best);
+  if (Status st = apply_config(*best, want); !st.is_ok()) return finish(*best, st);
+  if (from) {
+    std::string app;
+    auto f = SessionFile::open(from->path, *best->session, &app);
+    if (f) {
+      from->last_used = ++use_clock_;
+      std::lock_guard<std::mutex> lock(mu_);
+      ++totals_.restored;
+    } else {
+      std::fprintf(stderr, "longctx serve: could not read back %s: %s\n", from->path.c_str(),
+                   f.status().message().c_str());
+      best->session->reset();
+    }
+  }
+  if (job->leader) return;  // started when its leader's prompt is in (start_follower)
+  start(*best);
+}
+
+void Scheduler::start(Slot& s) {
+  auto g = Generation::start(*s.session, s.job->prompt, s.job->options);
+  if (!g) return finish(s, g.status());
+  s.gen.emplace(std::move(g.value()));
+}
+
+// A follower's leader has evaluated the prompt (its logits after it are the last ones, or its
+// snapshot): copy that state and start sampling. When the leader is gone or failed, the
+// follower evaluates the prompt itself. False while the leader is still prefilling.
+bool Scheduler::start_follower(Slot& s) {
+  const std::shared_ptr<Job>& lead = s.job->leader;
+  const int ls = lead->slot_;
+  Slot* l = ls >= 0 ? &slots_[static_cast<size_t>(ls)] : nullptr;
+  if (l && l->job == lead && l->gen && !l->gen->prompt_left().empty()) return false;
+  if (l && l->job == lead && l->gen) {
+    const int64_t n = static_cast<int64_t>(lead->prompt.size());
+    if (s.session->copy_prefix_from(*l->session, n).is_ok()) s.config = l->config;
+  } else if (!lead->finished()) {
+    return false;  // the leader is still queued (it was submitted first)
+  }
+  start(s);
+  return true;
+}
+
+void Scheduler::post_text(Job& job, std::string_view text, const TokenProbs* probs) {
+  Channel::Event e;
+  e.kind = Channel::Event::kText;
+  e.index = job.index;
+  e.text = std::string(text);
+  if (probs && job.options.n_probs >= 0) {
+    e.has_probs = true;
+    e.probs = *probs;
+  }
+  job.channel->post(std::move(e));
 }
 
 void Scheduler::loop() {
   std::vector<BatchItem> items;
   std::vector<Slot*> in_step;
   std::vector<int32_t> one_token(slots_.size());
+  std::string step_text;
   items.reserve(slots_.size());
   in_step.reserve(slots_.size());
   for (;;) {
-    // 1. Wait for work; take queued jobs into idle sequences.
+    // 1. Wait for work; run slot tasks; take queued jobs into idle sequences.
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] {
-        if (stopping_) return true;
-        bool idle = false;
+        if (stopping_ || !tasks_.empty()) return true;
         for (const Slot& s : slots_) {
           if (s.job) return true;  // something runs
-          idle = true;
         }
-        return idle && !queue_.empty();
+        return !queue_.empty();
       });
       if (stopping_) break;
     }
+    run_tasks();
     for (;;) {
       std::shared_ptr<Job> job;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        bool idle = false;
-        for (const Slot& s : slots_) idle = idle || !s.job;
-        if (!idle || queue_.empty()) break;
-        job = std::move(queue_.front());
-        queue_.pop_front();
+        job = next_admissible();
+        if (!job) break;
       }
       if (job->cancel) {
         job->finish(cancelled_result());
@@ -226,15 +440,30 @@ void Scheduler::loop() {
       }
       admit(std::move(job));
     }
-    // 2. Every sequence whose prompt is in and whose last token was evaluated samples.
+    // 2. Followers whose leader's prompt is in start; then every sequence whose prompt is in
+    // and whose last token was evaluated samples.
+    for (Slot& s : slots_) {
+      if (s.job && !s.gen && s.job->leader) {
+        if (s.job->cancel) {
+          finish(s, cancelled_result());
+        } else {
+          start_follower(s);
+        }
+      }
+    }
     for (Slot& s : slots_) {
       if (!s.job || !s.gen || s.pending || !s.gen->prompt_left().empty()) continue;
       Job& job = *s.job;
-      auto next = s.gen->step([&job](std::string_view t) {
+      step_text.clear();
+      auto next = s.gen->step([&job, &step_text](std::string_view t) {
         if (job.cancel) return false;
-        job.post(event(Job::Event::kText, std::string(t)));
+        step_text.append(t);
         return true;
       });
+      s.stepped = true;
+      if (!step_text.empty() || s.gen->sampled_probs()) {
+        post_text(job, step_text, s.gen->sampled_probs());
+      }
       if (!next) {
         finish(s, next.status());
       } else if (*next == Generation::Next::kDone) {
@@ -243,13 +472,27 @@ void Scheduler::loop() {
         s.pending = true;
       }
     }
-    // 3. One step: a row for each decoding sequence, prompt chunks in what is left.
+    // 3. One step: a row for each decoding sequence, prompt chunks in what is left. A step runs
+    // one expert count (BatchRunner's rule); with several in use the groups take turns.
     items.clear();
     in_step.clear();
     int64_t rows = 0;
-    for (size_t i = 0; i < slots_.size(); ++i) {
+    int64_t experts = -1;
+    const size_t n = slots_.size();
+    const size_t first = expert_rr_++ % n;
+    for (size_t k = 0; k < n; ++k) {
+      Slot& s = slots_[(first + k) % n];
+      if (!s.job || !s.gen || (!s.pending && s.gen->prompt_left().empty())) continue;
+      if (s.job->cancel && !s.pending) {
+        s.gen->prompt_cancelled();
+        finish(s, s.gen->result());
+        continue;
+      }
+      if (experts < 0) experts = s.session->expert_count();
+    }
+    for (size_t i = 0; i < n; ++i) {
       Slot& s = slots_[i];
-      if (!s.job || !s.pending) continue;
+      if (!s.job || !s.pending || s.session->expert_count() != experts) continue;
       one_token[i] = s.gen->token();
       items.push_back({s.session.get(), std::span<const int32_t>(&one_token[i], 1)});
       in_step.push_back(&s);
@@ -257,11 +500,7 @@ void Scheduler::loop() {
     }
     for (Slot& s : slots_) {
       if (!s.job || !s.gen || s.pending || s.gen->prompt_left().empty()) continue;
-      if (s.job->cancel) {
-        s.gen->prompt_cancelled();
-        finish(s, s.gen->result());
-        continue;
-      }
+      if (s.session->expert_count() != experts) continue;
       const int64_t room = std::min(runner_.n_batch() - rows, s.session->n_batch());
       if (room <= 0) continue;
       const std::span<const int32_t> left = s.gen->prompt_left();
@@ -270,7 +509,11 @@ void Scheduler::loop() {
       in_step.push_back(&s);
       rows += m;
     }
-    if (items.empty()) continue;
+    if (items.empty()) {
+      // Only followers waiting for a leader that is itself waiting (cannot last), or nothing.
+      std::this_thread::yield();
+      continue;
+    }
     const Status st = runner_.step(items);
     for (size_t i = 0; i < items.size(); ++i) {
       Slot& s = *in_step[i];
@@ -286,7 +529,12 @@ void Scheduler::loop() {
         s.gen->prompt_advanced(m);
         const int64_t total = s.gen->result().n_prompt - s.gen->result().n_reused;
         const int64_t done = total - static_cast<int64_t>(s.gen->prompt_left().size());
-        s.job->post(event(Job::Event::kProgress, {}, done, total));
+        Channel::Event e;
+        e.kind = Channel::Event::kProgress;
+        e.index = s.job->index;
+        e.done = done;
+        e.total = total;
+        s.job->channel->post(std::move(e));
       }
     }
   }

@@ -30,7 +30,7 @@ std::shared_ptr<Job> job(std::vector<int32_t> prompt, int64_t max_tokens) {
 }
 
 void wait_done(Job& j) {
-  std::vector<Job::Event> ev;
+  std::vector<Channel::Event> ev;
   for (int i = 0; i < 600 && !j.finished(); ++i) j.wait(&ev, 100);
   ASSERT_TRUE(j.finished());
 }

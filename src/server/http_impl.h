@@ -1,0 +1,48 @@
+// The HTTP server's shared state and helpers, for the files that add its routes:
+// http_server.cpp (keys, CORS, errors, llama-server's endpoints, slots), routes_generate.cpp
+// (chat / completions / Anthropic messages). Not part of the server's public interface.
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "server/http_server.h"
+#include "server/openai.h"
+
+namespace longctx::server {
+
+void send_json(httplib::Response& res, int status, const Json& j);
+void send_error(httplib::Response& res, const ApiError& e);
+ApiError api_error(int status, std::string type, std::string message);
+// The body as a JSON object; malformed, too deeply nested or not an object is a 400.
+std::optional<ApiError> parse_body(const httplib::Request& req, Json* out);
+std::string sse(const Json& j);  // "data: JSON\n\n"
+
+struct HttpServer::Impl {
+  Engine& engine;
+  Scheduler& sched;
+  HttpOptions opt;
+  httplib::Server svr;
+  std::shared_ptr<const TokenVocab> vocab;  // token bytes, for constrained decoding
+  std::atomic<uint64_t> next_id{1};
+  int64_t started = static_cast<int64_t>(std::time(nullptr));
+
+  Impl(Engine& e, Scheduler& s, HttpOptions o);
+
+  RequestDefaults defaults() const;
+  bool origin_allowed(const std::string& origin) const;
+
+  enum class Api { kChat, kCompletion, kAnthropic };
+  void generate(const httplib::Request& req, httplib::Response& res, Api api);
+  void count_tokens(const httplib::Request& req, httplib::Response& res);
+  void routes();           // http_server.cpp
+  void routes_generate();  // routes_generate.cpp
+  void slot_action(const httplib::Request& req, httplib::Response& res);
+};
+
+}  // namespace longctx::server

@@ -1,0 +1,401 @@
+// The generation routes of `longctx serve`: OpenAI's /v1/chat/completions and /v1/completions,
+// llama-server's /completion, and Anthropic's /v1/messages (+ count_tokens). Each request is
+// parsed into a GenRequest, submitted as one job per choice, and answered from a RequestRun's
+// updates, streamed by SSE or as one body.
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+
+#include "server/anthropic.h"
+#include "server/constraint.h"
+#include "server/http_impl.h"
+#include "server/request_run.h"
+
+namespace longctx::server {
+namespace {
+
+int status_of(const Status& st) { return st.code() == ErrorCode::kInvalidArgument ? 400 : 500; }
+
+// OpenAI's delta for one reply delta of choice `index`; tool calls are numbered per choice.
+Json openai_delta(const ReplyDelta& d, const std::string& call_id, int call_index) {
+  switch (d.kind) {
+    case ReplyDelta::kReasoning:
+      return {{"reasoning_content", d.text}};
+    case ReplyDelta::kToolCall:
+      return {{"tool_calls",
+               Json::array({{{"index", call_index},
+                             {"id", call_id},
+                             {"type", "function"},
+                             {"function", {{"name", d.call.name},
+                                           {"arguments", d.call.arguments}}}}})}};
+    default:
+      return {{"content", d.text}};
+  }
+}
+
+// llama-server's stop_type for /completion.
+const char* stop_type(FinishReason r) {
+  switch (r) {
+    case FinishReason::kEndOfGeneration:
+      return "eos";
+    case FinishReason::kStopString:
+      return "word";
+    case FinishReason::kLength:
+    case FinishReason::kContextFull:
+      return "limit";
+    default:
+      return "none";
+  }
+}
+
+}  // namespace
+
+void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& res, Api api) {
+  const bool anthropic = api == Api::kAnthropic;
+  const bool native = api == Api::kCompletion && (req.path == "/completion");
+  auto fail = [&](const ApiError& e) {
+    if (anthropic) return send_json(res, e.status, anthropic_error_body(e.status, e.message));
+    send_error(res, e);
+  };
+  Json body;
+  if (auto e = parse_body(req, &body)) return fail(*e);
+  if (anthropic) {
+    std::string err;
+    auto chat = anthropic_to_chat(body, &err);
+    if (!chat) return fail(api_error(400, "invalid_request_error", err));
+    body = std::move(*chat);
+  }
+  auto r = std::make_shared<GenRequest>();
+  const RequestDefaults d = defaults();
+  if (auto e = api == Api::kCompletion ? parse_completion_request(engine, body, d, r.get())
+                                       : parse_chat_request(engine, body, d, r.get())) {
+    return fail(*e);
+  }
+  int slot_pin = -1;
+  if (const auto it = body.find("id_slot"); it != body.end() && it->is_number_integer()) {
+    slot_pin = it->get<int>();
+    if (slot_pin >= sched.n_slots()) {
+      return fail(api_error(400, "invalid_request_error",
+                            "'id_slot' " + std::to_string(slot_pin) + " is not a slot (the "
+                            "server has " + std::to_string(sched.n_slots()) + ")"));
+    }
+  }
+  // One job per choice; they share the prompt (the first evaluates it, the others copy it) and
+  // differ in seed.
+  const Tokenizer& tok = *engine.tokenizer();
+  auto channel = std::make_shared<Channel>();
+  std::vector<std::shared_ptr<Job>> jobs;
+  for (int i = 0; i < r->n; ++i) {
+    auto job = std::make_shared<Job>();
+    job->prompt = r->prompt;
+    job->options = r->options;
+    job->options.sampling.seed += static_cast<uint64_t>(i);
+    job->config = r->config;
+    job->index = i;
+    job->channel = channel;
+    job->slot_pin = i == 0 ? slot_pin : -1;
+    if (i > 0) job->leader = jobs.front();
+    if (r->constraint.grammar) {
+      job->options.constraint =
+          make_constraint(r->constraint.grammar, vocab, tok, engine.hparams().n_vocab,
+                          r->constraint.after_think, r->options.max_tokens);
+    }
+    jobs.push_back(std::move(job));
+  }
+  if (!sched.submit_all(jobs)) {
+    return fail(api_error(503, "unavailable_error",
+                          "the server is busy: every sequence is in use and the queue is full; "
+                          "retry later"));
+  }
+  auto run = std::make_shared<RequestRun>(*r, tok, jobs);
+  const std::string id = anthropic ? anthropic_message_id(next_id.fetch_add(1)) : [&] {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s-%010llu", api == Api::kChat ? "chatcmpl" : "cmpl",
+                  static_cast<unsigned long long>(next_id.fetch_add(1)));
+    return std::string(buf);
+  }();
+  const int64_t created = static_cast<int64_t>(std::time(nullptr));
+  const std::string alias = opt.alias;
+
+  // The whole answer of a finished run.
+  auto final_body = [r, run, id, created, api, anthropic, native, alias]() -> Json {
+    std::vector<ChoiceOut>& ch = run->choices();
+    if (anthropic) {
+      const ChoiceOut& c = ch.front();
+      AnthropicReply a;
+      a.id = id;
+      a.model = r->model;
+      a.reasoning = c.reasoning;
+      a.text = c.content;
+      for (const chat::ToolCall& t : c.tool_calls) a.tool_calls.push_back({"", t.name, t.arguments});
+      a.finish = c.result.finish == FinishReason::kStopString
+                     ? "stop_sequence"
+                     : finish_reason(c.result.finish, !c.tool_calls.empty());
+      a.stop_sequence = c.result.stop_word;
+      a.usage = {c.result.n_prompt, c.result.n_reused, static_cast<int64_t>(c.result.ids.size())};
+      return anthropic_message_body(a);
+    }
+    if (native) {  // llama-server's /completion
+      const ChoiceOut& c = ch.front();
+      Json out = {{"index", 0},
+                  {"content", c.content},
+                  {"tokens", c.result.ids},
+                  {"id_slot", run->jobs().front()->slot()},
+                  {"stop", true},
+                  {"model", alias},
+                  {"tokens_predicted", static_cast<int64_t>(c.result.ids.size())},
+                  {"tokens_evaluated", c.result.n_prompt},
+                  {"prompt", ""},
+                  {"has_new_line", c.content.find('\n') != std::string::npos},
+                  {"truncated", false},
+                  {"stop_type", stop_type(c.result.finish)},
+                  {"stopping_word", c.result.stop_word},
+                  {"tokens_cached", c.result.n_prompt + static_cast<int64_t>(c.result.ids.size())},
+                  {"timings", timings_body(ch)}};
+      if (r->options.n_probs >= 0) out["completion_probabilities"] = c.logprobs;
+      return out;
+    }
+    return api == Api::kChat ? chat_completion_body(*r, ch, id, created)
+                             : completion_body(*r, ch, id, created);
+  };
+  auto error_json = [anthropic](const Status& st) -> std::pair<int, Json> {
+    const int code = status_of(st);
+    if (anthropic) return {code, anthropic_error_body(code, st.message())};
+    return {code, error_body(api_error(code, code == 400 ? "invalid_request_error" : "server_error",
+                                       st.message()))};
+  };
+
+  if (!r->stream) {
+    // Short answers come as a plain body. A long one switches to a chunked body that starts
+    // with JSON whitespace every second: it keeps proxies from timing out and tells a client
+    // that went away (the write fails), which cancels the generation.
+    std::vector<RequestRun::Update> ups;
+    const auto t0 = std::chrono::steady_clock::now();
+    while (!run->all_done() &&
+           std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(500)) {
+      ups.clear();
+      run->next(100, &ups);
+    }
+    if (run->all_done()) {
+      if (const Status* e = run->error()) {
+        auto [code, j] = error_json(*e);
+        return send_json(res, code, j);
+      }
+      return send_json(res, 200, final_body());
+    }
+    res.set_chunked_content_provider(
+        "application/json; charset=utf-8",
+        [run, final_body, error_json](size_t, httplib::DataSink& sink) {
+          std::vector<RequestRun::Update> ups;
+          auto last = std::chrono::steady_clock::now();
+          while (!run->all_done()) {
+            ups.clear();
+            run->next(200, &ups);
+            // Half a second between probes: a write to a closed connection fails by the second.
+            if (std::chrono::steady_clock::now() - last >= std::chrono::milliseconds(500)) {
+              last = std::chrono::steady_clock::now();
+              if (!sink.write(" ", 1)) {
+                run->cancel();
+                return false;
+              }
+            }
+          }
+          const std::string text = run->error() ? dump(error_json(*run->error()).second)
+                                                : dump(final_body());
+          sink.write(text.data(), text.size());
+          sink.done();
+          return true;
+        },
+        [run](bool) { run->cancel(); });
+    return;
+  }
+
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  const int keepalive_ms = std::max(1, opt.keepalive_s) * 1000;
+  auto astream = std::make_shared<AnthropicStream>(id, r->model,
+                                                   static_cast<int64_t>(r->prompt.size()));
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [run, r, id, created, api, anthropic, native, keepalive_ms, astream, final_body,
+       error_json](size_t, httplib::DataSink& sink) {
+        auto write = [&](const std::string& s) {
+          if (s.empty() || sink.write(s.data(), s.size())) return true;
+          run->cancel();  // the client went away: free its sequences at the next step
+          return false;
+        };
+        const bool chat = api == Api::kChat;
+        std::vector<int> n_calls(static_cast<size_t>(r->n), 0);
+        // The first frames: the role (OpenAI chat), message_start (Anthropic).
+        if (anthropic && !write(astream->start())) return false;
+        if (chat) {
+          for (int i = 0; i < r->n; ++i) {
+            if (!write(sse(chat_chunk(*r, id, created, i, {{"role", "assistant"}, {"content", ""}},
+                                      "")))) {
+              return false;
+            }
+          }
+        }
+        std::vector<RequestRun::Update> ups;
+        for (;;) {
+          ups.clear();
+          if (!run->next(keepalive_ms, &ups)) {
+            if (!write(anthropic ? AnthropicStream::ping() : std::string(": keep-alive\n\n"))) {
+              return false;
+            }
+            continue;
+          }
+          for (RequestRun::Update& u : ups) {
+            if (u.kind == RequestRun::Update::kProgress) {
+              // A comment line keeps proxies and clients from timing out during a long
+              // prefill; with return_progress the figures also come as data (llama-server).
+              std::string line = ": prompt " + std::to_string(u.done) + "/" +
+                                 std::to_string(u.total) + "\n\n";
+              if (r->return_progress && !anthropic) {
+                Json c = chat ? chat_chunk(*r, id, created, u.index, Json::object(), "")
+                              : completion_chunk(*r, id, created, u.index, "", "");
+                c["prompt_progress"] = {{"total", u.total}, {"processed", u.done},
+                                        {"cache", 0}, {"time_ms", 0}};
+                line = sse(c);
+              }
+              if (!write(line)) return false;
+              continue;
+            }
+            // Text, tool calls and logprobs of choice u.index.
+            const ChoiceOut& c = run->choices()[static_cast<size_t>(u.index)];
+            std::vector<Json> chunks;
+            for (const ReplyDelta& d : u.deltas) {
+              if (anthropic) {
+                std::string f = d.kind == ReplyDelta::kReasoning ? astream->thinking(d.text)
+                                : d.kind == ReplyDelta::kContent
+                                    ? astream->text(d.text)
+                                    : astream->tool_call({"", d.call.name, d.call.arguments});
+                if (!write(f)) return false;
+              } else if (chat) {
+                const int k = n_calls[static_cast<size_t>(u.index)];
+                if (d.kind == ReplyDelta::kToolCall) ++n_calls[static_cast<size_t>(u.index)];
+                chunks.push_back(chat_chunk(
+                    *r, id, created, u.index,
+                    openai_delta(d, id + "-" + std::to_string(u.index) + "-call-" +
+                                        std::to_string(k),
+                                 k),
+                    ""));
+              } else if (native) {
+                chunks.push_back({{"index", u.index}, {"content", d.text}, {"stop", false},
+                                  {"id_slot", run->jobs()[0]->slot()}, {"tokens", Json::array()}});
+              } else {
+                chunks.push_back(completion_chunk(*r, id, created, u.index, d.text, ""));
+              }
+            }
+            if (!anthropic && !u.logprobs.empty()) {
+              if (chunks.empty()) {
+                chunks.push_back(chat ? chat_chunk(*r, id, created, u.index, Json::object(), "")
+                                      : completion_chunk(*r, id, created, u.index, "", ""));
+              }
+              Json& last = chunks.back();
+              if (native) {
+                last["completion_probabilities"] = u.logprobs;
+              } else {
+                last["choices"][0]["logprobs"] =
+                    chat ? Json{{"content", u.logprobs}} : legacy_logprobs(u.logprobs);
+              }
+            }
+            if (u.kind == RequestRun::Update::kDone && !anthropic && !native) {
+              const Job& job = *run->jobs()[static_cast<size_t>(u.index)];
+              if (job.result().is_ok()) {
+                const std::string fin = finish_reason(c.result.finish, !c.tool_calls.empty());
+                chunks.push_back(chat ? chat_chunk(*r, id, created, u.index, Json::object(), fin)
+                                      : completion_chunk(*r, id, created, u.index, "", fin));
+              }
+            }
+            for (const Json& j : chunks) {
+              if (!write(sse(j))) return false;
+            }
+          }
+          if (!run->all_done()) continue;
+          // The end: an error, or the usage and the closing frames.
+          if (const Status* e = run->error()) {
+            auto [code, j] = error_json(*e);
+            if (anthropic) {
+              write(anthropic_sse_error(code, e->message()));
+            } else {
+              write(sse(j));
+              if (!native) write("data: [DONE]\n\n");
+            }
+            sink.done();
+            return true;
+          }
+          std::vector<ChoiceOut>& ch = run->choices();
+          if (anthropic) {
+            const ChoiceOut& c = ch.front();
+            const std::string fin = c.result.finish == FinishReason::kStopString
+                                        ? "stop_sequence"
+                                        : finish_reason(c.result.finish, !c.tool_calls.empty());
+            write(astream->finish(fin, c.result.stop_word,
+                                  {c.result.n_prompt, c.result.n_reused,
+                                   static_cast<int64_t>(c.result.ids.size())}));
+          } else if (native) {
+            Json last = final_body();
+            last["content"] = "";
+            write(sse(last));
+          } else {
+            if (r->include_usage) {
+              Json u = chat ? chat_chunk(*r, id, created, 0, Json::object(), "")
+                            : completion_chunk(*r, id, created, 0, "", "");
+              u["choices"] = Json::array();
+              u["usage"] = usage_body(ch);
+              u["timings"] = timings_body(ch);
+              if (!write(sse(u))) return false;
+            }
+            write("data: [DONE]\n\n");
+          }
+          sink.done();
+          return true;
+        }
+      },
+      [run](bool) { run->cancel(); });
+}
+
+// POST /v1/messages/count_tokens: the prompt the Messages request renders to, counted.
+void HttpServer::Impl::count_tokens(const httplib::Request& req, httplib::Response& res) {
+  auto fail = [&](int status, const std::string& m) {
+    send_json(res, status, anthropic_error_body(status, m));
+  };
+  Json body;
+  if (auto e = parse_body(req, &body)) return fail(e->status, e->message);
+  std::string err;
+  auto chat = anthropic_count_tokens_request(body, &err);
+  if (!chat) return fail(400, err);
+  (*chat)["max_tokens"] = 1;
+  GenRequest r;
+  RequestDefaults d = defaults();
+  d.n_ctx = std::numeric_limits<int64_t>::max();  // counting is not generating: any length
+  if (auto e = parse_chat_request(engine, *chat, d, &r)) return fail(e->status, e->message);
+  send_json(res, 200, anthropic_count_tokens_body(static_cast<int64_t>(r.prompt.size())));
+}
+
+void HttpServer::Impl::routes_generate() {
+  for (const char* p : {"/v1/chat/completions", "/chat/completions"}) {
+    svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) {
+      generate(q, s, Api::kChat);
+    });
+  }
+  for (const char* p : {"/v1/completions", "/completions", "/completion"}) {
+    svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) {
+      generate(q, s, Api::kCompletion);
+    });
+  }
+  for (const char* p : {"/v1/messages", "/messages"}) {
+    svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) {
+      generate(q, s, Api::kAnthropic);
+    });
+  }
+  for (const char* p : {"/v1/messages/count_tokens", "/messages/count_tokens"}) {
+    svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) { count_tokens(q, s); });
+  }
+}
+
+}  // namespace longctx::server

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Throughput of `longctx serve` under concurrent streaming clients (docs/PERFORMANCE.md).
+
+Starts `longctx serve` on 127.0.0.1 (or uses --url), then for each prompt length runs one
+streaming client alone and then --clients streaming clients at once, each sending a chat request
+of about --prompt tokens of distinct text and asking for exactly --reply tokens (ignore_eos),
+and reports per run:
+  - decode tokens/s: completion tokens over the union of the clients' decode intervals (from a
+    client's first content chunk to its last), i.e. while at least one sequence was decoding;
+  - time to first token (median and max over the clients) and the wall time;
+  - the prefill-reuse check: one client sends a conversation of about --prompt tokens, then
+    resends it with the reply and a new user turn: usage.prompt_tokens_details.cached_tokens
+    against prompt_tokens.
+Standard library only.
+
+  python3 tools/server_bench.py --bin build/src/longctx --model q06_q8.gguf --parallel 4 \\
+      --clients 8 --prompt 512,4096 --reply 256 [--server-args "-ctk q8_0 -ctv q8_0"]
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+WORDS = ("river mountain quiet engine lantern harbor copper meadow signal orchard velvet ember "
+         "glacier compass thunder willow marble canyon ribbon falcon prism saddle beacon").split()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def text_of(n_words, seed):
+    rng = random.Random(seed)
+    return " ".join(rng.choice(WORDS) for _ in range(n_words))
+
+
+def chat_stream(host, port, messages, max_tokens, timeout=3600):
+    """One streamed chat request; returns (t_start, t_first_content, t_end, n_chunks, usage)."""
+    body = json.dumps({"messages": messages, "max_tokens": max_tokens, "stream": True,
+                       "ignore_eos": True, "temperature": 0,
+                       "stream_options": {"include_usage": True},
+                       "chat_template_kwargs": {"enable_thinking": False}})
+    c = http.client.HTTPConnection(host, port, timeout=timeout)
+    t0 = time.monotonic()
+    c.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+    r = c.getresponse()
+    if r.status != 200:
+        raise RuntimeError(f"HTTP {r.status}: {r.read()[:300]!r}")
+    first = None
+    usage = None
+    chunks = 0
+    text = []
+    buf = b""
+    while True:
+        line = r.readline()
+        if not line:
+            break
+        line = line.strip()
+        if not line.startswith(b"data: "):
+            continue
+        data = line[6:]
+        if data == b"[DONE]":
+            break
+        j = json.loads(data)
+        if j.get("usage"):
+            usage = j["usage"]
+        for ch in j.get("choices", []):
+            piece = ch.get("delta", {}).get("content")
+            if piece:
+                if first is None:
+                    first = time.monotonic()
+                chunks += 1
+                text.append(piece)
+    t1 = time.monotonic()
+    c.close()
+    return t0, first, t1, chunks, usage, "".join(text)
+
+
+def union_length(intervals):
+    total, end = 0.0, None
+    for a, b in sorted(intervals):
+        if end is None or a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
+
+
+def run_clients(host, port, n, prompt_words, reply, seed):
+    results = [None] * n
+    errors = []
+
+    def worker(i):
+        try:
+            msgs = [{"role": "user", "content": text_of(prompt_words, seed * 1000 + i)}]
+            results[i] = chat_stream(host, port, msgs, reply)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(f"client {i}: {e}")
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - t0
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    completion = sum(r[4]["completion_tokens"] for r in results)
+    prompt_tokens = [r[4]["prompt_tokens"] for r in results]
+    decode = union_length([(r[1], r[2]) for r in results if r[1] is not None])
+    ttft = [r[1] - r[0] for r in results if r[1] is not None]
+    return {"clients": n, "prompt_tokens": statistics.median(prompt_tokens),
+            "completion_tokens": completion, "wall_s": wall, "decode_s": decode,
+            "decode_tps": completion / decode if decode > 0 else 0.0,
+            "ttft_median_s": statistics.median(ttft), "ttft_max_s": max(ttft)}
+
+
+def reuse_check(host, port, prompt_words, reply, seed):
+    msgs = [{"role": "user", "content": text_of(prompt_words, seed)}]
+    _, _, _, _, u1, text = chat_stream(host, port, msgs, reply)
+    msgs += [{"role": "assistant", "content": text}, {"role": "user", "content": "And then?"}]
+    _, _, _, _, u2, _ = chat_stream(host, port, msgs, 8)
+    return {"first_prompt_tokens": u1["prompt_tokens"], "resent_prompt_tokens": u2["prompt_tokens"],
+            "cached_tokens": u2["prompt_tokens_details"]["cached_tokens"],
+            "prefilled": u2["prompt_tokens"] - u2["prompt_tokens_details"]["cached_tokens"]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default="build/src/longctx")
+    ap.add_argument("--model")
+    ap.add_argument("--url", help="use a running server (http://127.0.0.1:PORT)")
+    ap.add_argument("--parallel", type=int, default=4)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--prompt", default="512,4096", help="prompt lengths in tokens (about)")
+    ap.add_argument("--reply", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--server-args", default="")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    lengths = [int(x) for x in a.prompt.split(",")]
+    proc = None
+    if a.url:
+        host, port = a.url.split("//")[1].split(":")
+        port = int(port)
+    else:
+        host, port = "127.0.0.1", free_port()
+        ctx = max(lengths) + a.reply + 256
+        cmd = [a.bin, "serve", "-m", a.model, "--host", host, "--port", str(port),
+               "--parallel", str(a.parallel), "--ctx", str(ctx), "--no-ui",
+               "--max-queue", str(4 * a.clients)] + shlex.split(a.server_args)
+        if a.threads:
+            cmd += ["--threads", str(a.threads)]
+        print("server:", " ".join(cmd), file=sys.stderr)
+        proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.5)
+        else:
+            raise SystemExit("server did not come up")
+    out = {"parallel": a.parallel, "clients": a.clients, "reply": a.reply, "runs": []}
+    try:
+        for n_tok in lengths:
+            words = max(8, int(n_tok / 1.05))  # the words above are ~1 token each after a space
+            single = run_clients(host, port, 1, words, a.reply, a.seed + n_tok)
+            multi = run_clients(host, port, a.clients, words, a.reply, a.seed + n_tok + 7)
+            reuse = reuse_check(host, port, words, 32, a.seed + n_tok + 99)
+            ratio = multi["decode_tps"] / single["decode_tps"] if single["decode_tps"] else 0.0
+            out["runs"].append({"prompt": n_tok, "single": single, "concurrent": multi,
+                                "ratio": ratio, "reuse": reuse})
+            print(f"prompt ~{single['prompt_tokens']} tokens, reply {a.reply}: "
+                  f"1 client {single['decode_tps']:.1f} t/s (ttft {single['ttft_median_s']:.2f} s); "
+                  f"{a.clients} clients on {a.parallel} sequences {multi['decode_tps']:.1f} t/s "
+                  f"= {ratio:.2f}x (ttft median {multi['ttft_median_s']:.2f} s, max "
+                  f"{multi['ttft_max_s']:.2f} s, wall {multi['wall_s']:.1f} s); resent history: "
+                  f"{reuse['cached_tokens']} of {reuse['resent_prompt_tokens']} cached, "
+                  f"{reuse['prefilled']} prefilled", flush=True)
+    finally:
+        if proc:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
