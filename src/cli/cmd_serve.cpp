@@ -218,6 +218,7 @@ int run(ServeArgs a) {
     ho.alias = slash == std::string::npos ? p : p.substr(slash + 1);
   }
   ho.cors_origins = a.cors_origins;
+  ho.model_path = a.engine.model;
   ho.max_tokens = a.n_predict;
   ho.idle_timeout_s = a.timeout_s;
   ho.http_threads = a.http_threads;
@@ -287,7 +288,8 @@ CommandFn add_serve_command(CLI::App& app) {
   app.add_option("--api-key", a->api_key, "Require this key (Authorization: Bearer KEY)");
   app.add_option("-a,--alias", a->alias, "Model id clients see (default: the file's name)");
   app.add_option("--cors-origins", a->cors_origins,
-                 "Origins allowed by CORS (comma-separated; * for any)")
+                 "Origins allowed by CORS (comma-separated; * for any; default: localhost, i.e. pages "
+                 "served from this machine)")
       ->delimiter(',');
   app.add_option("-n,--n-predict", a->n_predict,
                  "Default reply limit in tokens when a request sets none (-1: until the context "

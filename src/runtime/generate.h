@@ -65,6 +65,9 @@ struct GenerateOptions {
   int32_t n_probs = -1;
   // Constrained decoding (null: any token). Logprobs still come from the unmasked logits.
   std::shared_ptr<TokenConstraint> constraint;
+  // Added to the logits of these tokens before sampling (OpenAI's logit_bias; -infinity bans a
+  // token). Logprobs come from the logits without it.
+  std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
 // One sampled token's log-probability and the most likely alternatives (most likely first).

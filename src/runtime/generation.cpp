@@ -44,7 +44,9 @@ Result<Generation> Generation::start(Session& session, std::span<const int32_t> 
       static_cast<size_t>(options.max_tokens >= 0 ? std::min(options.max_tokens, room) : room));
   g.res_.n_prompt = static_cast<int64_t>(prompt.size());
   if (options.n_probs > 0) g.probs_.top.reserve(static_cast<size_t>(options.n_probs));
-  if (options.constraint) g.masked_.resize(static_cast<size_t>(session.engine().hparams().n_vocab));
+  if (options.constraint || !options.logit_bias.empty()) {
+    g.masked_.resize(static_cast<size_t>(session.engine().hparams().n_vocab));
+  }
 
   // Reuse the cached prefix. The whole prompt is reused when the cache holds it and the logits
   // after it: the last evaluated ones, or the snapshot kept at the end of an earlier prompt (a
@@ -119,16 +121,21 @@ Result<Generation::Next> Generation::step(const std::function<bool(std::string_v
     return finish(FinishReason::kCancelled, on_text);
   }
   const float* logits = session.logits();
-  if (o.constraint) {
+  if (!masked_.empty()) {
     std::copy(logits, logits + masked_.size(), masked_.begin());
-    o.constraint->mask(masked_.data(), o.max_tokens >= 0 ? o.max_tokens - sampled_ : -1);
+    for (const auto& [tok, bias] : o.logit_bias) {
+      if (tok >= 0 && static_cast<size_t>(tok) < masked_.size()) masked_[tok] += bias;
+    }
+    if (o.constraint) {
+      o.constraint->mask(masked_.data(), o.max_tokens >= 0 ? o.max_tokens - sampled_ : -1);
+    }
     logits = masked_.data();
   }
   const int32_t id = sampler_.sample(logits, session.tokens());
   if (!std::isfinite(logits[id])) {
     done_ = true;
-    if (o.constraint && std::isfinite(session.logits()[id])) {
-      return invalid_argument("the output constraint allows no token at position " +
+    if (!masked_.empty() && std::isfinite(session.logits()[id])) {
+      return invalid_argument("the output constraint and logit_bias allow no token at position " +
                               std::to_string(session.n_past()));
     }
     return invalid_format("the model produced non-finite logits at position " +

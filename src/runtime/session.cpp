@@ -304,7 +304,12 @@ Status Session::copy_prefix_from(const Session& src, int64_t n) {
   if (src.adaptive_ != adaptive_) {
     return invalid_argument("copy_prefix_from: the sessions' RoPE settings differ");
   }
-  reset();
+  const KvCacheOptions &a = src.kv_.options(), &b = kv_.options();
+  if (n > n_ctx() || a.type_k != b.type_k || a.type_v != b.type_v ||
+      a.rotates_k() != b.rotates_k() || a.rotates_v() != b.rotates_v()) {
+    return invalid_argument("copy_prefix_from: the caches differ in types, rotation or room");
+  }
+  reset();  // nothing below can fail on a valid pair
   if (adaptive_) {
     const double f = src.rope_params_.scaling.type == ref::RopeScalingType::kYarn
                          ? src.rope_params_.scaling.factor

@@ -115,7 +115,11 @@ Result<std::shared_ptr<const Grammar>> response_format_grammar(const chat::Json&
   chat::Json schema;
   if (type == "text") return std::shared_ptr<const Grammar>();
   if (type == "json_object") {
-    schema = {{"type", "object"}};
+    // llama-server also takes a schema here.
+    schema = rf.contains("schema") ? rf["schema"] : chat::Json{{"type", "object"}};
+    if (!schema.is_object() && !schema.is_boolean()) {
+      return invalid_argument("'response_format.schema' must be a JSON Schema object");
+    }
   } else if (type == "json_schema") {
     const auto js = rf.find("json_schema");
     if (js == rf.end() || !js->is_object()) {
@@ -131,7 +135,9 @@ Result<std::shared_ptr<const Grammar>> response_format_grammar(const chat::Json&
     return invalid_argument("'response_format.type' must be text, json_object or json_schema, "
                             "got '" + type + "'");
   }
-  if (!after_think && type == "json_object") return Grammar::json_any_object();
+  if (!after_think && type == "json_object" && !rf.contains("schema")) {
+    return Grammar::json_any_object();
+  }
   if (!after_think) return Grammar::json_schema(schema, "response_format");
   return Grammar::sequence_alternatives(with_think_gap({{Part{"", schema}}}, true),
                                         "response_format");

@@ -40,6 +40,7 @@ struct HttpServer::Impl {
   enum class Api { kChat, kCompletion, kAnthropic };
   void generate(const httplib::Request& req, httplib::Response& res, Api api);
   void count_tokens(const httplib::Request& req, httplib::Response& res);
+  void input_tokens(const httplib::Request& req, httplib::Response& res);
   void routes();           // http_server.cpp
   void routes_generate();  // routes_generate.cpp
   void slot_action(const httplib::Request& req, httplib::Response& res);

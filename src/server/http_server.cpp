@@ -120,14 +120,27 @@ RequestDefaults HttpServer::Impl::defaults() const {
   d.sampling = opt.sampling;
   d.seed = opt.seed;
   d.on_full = opt.on_full;
+  d.enable_thinking = opt.enable_thinking;
   d.engine = &engine;
   d.vocab = vocab;
   return d;
 }
 
+// CORS: "*" allows any origin, "localhost" (also the default, with no --cors-origins) any
+// origin on this machine (localhost, 127.0.0.1, [::1], any scheme and port), anything else
+// must equal the Origin header.
 bool HttpServer::Impl::origin_allowed(const std::string& origin) const {
+  auto local = [&] {
+    const size_t sep = origin.find("://");
+    if (sep == std::string::npos) return false;
+    std::string host = origin.substr(sep + 3);
+    if (host.rfind("[::1]", 0) == 0) return host.size() == 5 || host[5] == ':';
+    host = host.substr(0, host.find(':'));
+    return host == "localhost" || host == "127.0.0.1";
+  };
+  if (opt.cors_origins.empty()) return local();
   for (const std::string& o : opt.cors_origins) {
-    if (o == "*" || o == origin) return true;
+    if (o == "*" || o == origin || (o == "localhost" && local())) return true;
   }
   return false;
 }
@@ -218,12 +231,16 @@ void HttpServer::Impl::routes() {
     if (!origin.empty() && origin_allowed(origin)) {
       res.set_header("Access-Control-Allow-Origin", origin);
       res.set_header("Vary", "Origin");
+      res.set_header("Access-Control-Allow-Credentials", "true");
+      const std::string asked = req.get_header_value("Access-Control-Request-Headers");
       res.set_header("Access-Control-Allow-Headers",
-                     "Authorization, Content-Type, X-Api-Key, Anthropic-Version");
-      res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+                     asked.empty() ? std::string("Authorization, Content-Type, X-Api-Key, "
+                                                 "Anthropic-Version")
+                                   : asked);
+      res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
     }
     if (req.method == "OPTIONS") {  // preflight: answered before the key is checked
-      res.status = 204;
+      res.status = 200;
       return httplib::Server::HandlerResponse::Handled;
     }
     const std::string& p = req.path;
@@ -234,7 +251,7 @@ void HttpServer::Impl::routes() {
       const std::string auth = req.get_header_value("Authorization");
       const std::string x = req.get_header_value("X-Api-Key");
       if (auth != "Bearer " + opt.api_key && x != opt.api_key) {
-        const std::string m = "invalid or missing API key";
+        const std::string m = "Invalid API Key (send it as Authorization: Bearer KEY)";
         if (p.find("/messages") != std::string::npos) {  // Anthropic's clients read its shape
           send_json(res, 401, anthropic_error_body(401, m));
         } else {
@@ -281,6 +298,8 @@ void HttpServer::Impl::routes() {
       send_json(res, 200,
                 {{"object", "list"},
                  {"data", Json::array({{{"id", opt.alias},
+                                        {"aliases", Json::array({opt.alias})},
+                                        {"tags", Json::array()},
                                         {"object", "model"},
                                         {"created", started},
                                         {"owned_by", "longctx"},
@@ -288,7 +307,14 @@ void HttpServer::Impl::routes() {
                                          {{"n_ctx", sched.n_ctx()},
                                           {"n_ctx_train", hp.n_ctx_train},
                                           {"n_vocab", hp.n_vocab},
-                                          {"n_embd", hp.n_embd}}}}})}});
+                                          {"n_embd", hp.n_embd},
+                                          {"n_params", engine.model().n_params()},
+                                          {"size", engine.model().weight_bytes()}}}}})},
+                 // Ollama's shape too, which some clients list models from.
+                 {"models", Json::array({{{"name", opt.alias},
+                                          {"model", opt.alias},
+                                          {"type", "model"},
+                                          {"capabilities", Json::array({"completion"})}}})}});
     });
   });
   both("/tokenize", [&](const std::string& p) {
@@ -353,35 +379,43 @@ void HttpServer::Impl::routes() {
     svr.Post(p, [this](const httplib::Request& req, httplib::Response& res) {
       Json body;
       if (auto e = parse_body(req, &body)) return send_error(res, *e);
-      const auto m = body.find("messages");
-      if (m == body.end() || !m->is_array()) {
-        return send_error(res,
-                          api_error(400, "invalid_request_error", "'messages' must be an array"));
-      }
-      Json request = Json::object();
-      for (const char* key : {"messages", "tools", "chat_template_kwargs", "add_generation_prompt"}) {
-        if (const auto it = body.find(key); it != body.end()) request[key] = *it;
-      }
-      auto prompt = render_chat_request(engine, request);
-      if (!prompt) {
-        return send_error(res,
-                          api_error(400, "invalid_request_error", prompt.status().message()));
-      }
-      send_json(res, 200, {{"prompt", prompt->text}});
+      std::string text;
+      if (auto e = render_prompt_text(engine, body, defaults(), &text)) return send_error(res, *e);
+      send_json(res, 200, {{"prompt", text}});
     });
   });
   both("/props", [&](const std::string& p) {
     svr.Get(p, [this](const httplib::Request&, httplib::Response& res) {
       const SchedulerStats st = sched.stats();
+      const SamplingParams sp = opt.sampling ? opt.sampling(true) : SamplingParams::qwen3_defaults(true);
+      const Tokenizer* tok = engine.tokenizer();
+      auto piece = [&](std::optional<int32_t> id) {
+        return tok && id ? Json(tok->token_piece(*id)) : Json();
+      };
       send_json(res, 200,
                 {{"default_generation_settings",
-                  {{"n_ctx", sched.n_ctx()}, {"params", {{"n_predict", opt.max_tokens}}}}},
+                  {{"n_ctx", sched.n_ctx()},
+                   {"params",
+                    {{"n_predict", opt.max_tokens},
+                     {"seed", opt.seed ? Json(*opt.seed) : Json(-1)},
+                     {"temperature", sp.temperature},
+                     {"top_k", sp.top_k},
+                     {"top_p", sp.top_p},
+                     {"min_p", sp.min_p},
+                     {"repeat_penalty", sp.repetition_penalty},
+                     {"presence_penalty", sp.presence_penalty},
+                     {"frequency_penalty", sp.frequency_penalty}}}}},
                  {"n_ctx", sched.n_ctx()},
                  {"total_slots", st.slots},
                  {"model_alias", opt.alias},
-                 {"model_path", opt.alias},
+                 {"model_path", opt.model_path},
                  {"chat_template", engine.chat_template()},
-                 {"modalities", {{"vision", false}, {"audio", false}}},
+                 {"bos_token", piece(std::nullopt)},
+                 {"eos_token", piece(tok ? tok->eos_id() : std::nullopt)},
+                 {"modalities", {{"vision", false}, {"video", false}, {"audio", false}}},
+                 {"endpoint_slots", opt.slots_endpoint},
+                 {"endpoint_metrics", true},
+                 {"is_sleeping", false},
                  {"memory", opt.memory},
                  {"webui", opt.webui},
                  {"build_info", "longctx"}});
@@ -391,8 +425,8 @@ void HttpServer::Impl::routes() {
     svr.Get(p, [this](const httplib::Request&, httplib::Response& res) {
       if (!opt.slots_endpoint) {
         return send_error(res, api_error(501, "not_supported_error",
-                                         "this server does not answer /slots (started with "
-                                         "--no-slots)"));
+                                         "This server does not support slots endpoint. Start it "
+                                         "with `--slots` (it was started with --no-slots)"));
       }
       const SchedulerStats st = sched.stats();
       Json out = Json::array();
@@ -400,6 +434,7 @@ void HttpServer::Impl::routes() {
         out.push_back({{"id", i},
                        {"id_task", st.slot_busy[i] ? st.slot_job_index[i] : -1},
                        {"n_ctx", sched.n_ctx()},
+                       {"speculative", false},
                        {"is_processing", static_cast<bool>(st.slot_busy[i])},
                        {"n_past", st.slot_cells[i]}});
       }

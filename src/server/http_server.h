@@ -35,6 +35,7 @@ struct HttpOptions {
   int port = 8080;
   std::string api_key;                    // "" = no key
   std::string alias;                      // model id clients see
+  std::string model_path;                 // the GGUF file (/props)
   std::vector<std::string> cors_origins;  // allowed origins ("*" = any); empty = no CORS headers
   size_t max_body_bytes = 32u << 20;      // larger bodies get 413
   int64_t max_tokens = -1;                // default reply limit (-1: until the context is full)
@@ -48,6 +49,7 @@ struct HttpOptions {
   std::function<SamplingParams(bool thinking)> sampling;
   std::optional<uint64_t> seed;  // --seed: every request's default seed
   OnFull on_full = OnFull::kStop;
+  std::optional<bool> enable_thinking;  // --reasoning on|off: requests' default; unset: template's
   chat::Json memory = chat::Json::object();  // the plan's figures, shown by /props and the UI
 };
 

@@ -14,6 +14,9 @@
 namespace longctx::server {
 namespace {
 
+// llama-server's clients expect a build tag of the form "b<number>-<hash>".
+constexpr const char* kFingerprint = "b1-longctx";
+
 ApiError bad(std::string message) {
   ApiError e;
   e.message = std::move(message);
@@ -99,6 +102,63 @@ std::optional<ApiError> read_rope(const Json& v, const Engine& engine, const Req
   }
   (void)d;
   out->rope = r;
+  return std::nullopt;
+}
+
+// logit_bias: OpenAI's {"token id": bias} (bias in [-100, 100]), and llama-server's forms:
+// [[id, bias]], [["text", bias]], {"text": bias}, with false for "never" (-infinity). A text
+// biases each of its tokens.
+std::optional<ApiError> read_logit_bias(const Json& v, const Engine& engine,
+                                        std::vector<std::pair<int32_t, float>>* out) {
+  const int64_t n_vocab = engine.hparams().n_vocab;
+  auto add = [&](const Json& key, const Json& bias) -> std::optional<ApiError> {
+    float b = 0;
+    if (bias.is_boolean() && !bias.get<bool>()) {
+      b = -INFINITY;
+    } else if (bias.is_number() && bias.get<double>() >= -100.0 && bias.get<double>() <= 100.0) {
+      b = bias.get<float>();
+    } else {
+      return bad("'logit_bias' values must be numbers in [-100, 100] (or false)");
+    }
+    std::vector<int32_t> ids;
+    if (key.is_number_integer()) {
+      ids.push_back(static_cast<int32_t>(key.get<int64_t>()));
+    } else if (key.is_string()) {
+      const std::string& k = key.get_ref<const std::string&>();
+      char* end = nullptr;
+      const long long id = std::strtoll(k.c_str(), &end, 10);
+      if (!k.empty() && *end == '\0') {
+        ids.push_back(static_cast<int32_t>(id));
+      } else if (const Tokenizer* tok = engine.tokenizer()) {
+        ids = tok->encode(k, /*parse_special=*/false);
+      }
+    } else {
+      return bad("'logit_bias' keys must be token ids or text");
+    }
+    for (int32_t id : ids) {
+      if (id < 0 || id >= n_vocab) {
+        return bad("'logit_bias' token id " + std::to_string(id) + " is outside [0, " +
+                   std::to_string(n_vocab) + ")");
+      }
+      out->emplace_back(id, b);
+    }
+    return std::nullopt;
+  };
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (auto e = add(Json(it.key()), it.value())) return e;
+    }
+  } else if (v.is_array()) {
+    for (const Json& pair : v) {
+      if (!pair.is_array() || pair.size() != 2) {
+        return bad("'logit_bias' as an array takes [token or text, bias] pairs");
+      }
+      if (auto e = add(pair[0], pair[1])) return e;
+    }
+  } else {
+    return bad("'logit_bias' must be an object or an array of pairs");
+  }
+  if (out->size() > 1024) return bad("'logit_bias' biases at most 1024 tokens");
   return std::nullopt;
 }
 
@@ -196,6 +256,10 @@ std::optional<ApiError> read_common(const Engine& engine, const Json& body,
   if (const auto it = body.find("rope_scaling"); it != body.end() && !it->is_null()) {
     if (auto e = read_rope(*it, engine, d, &out->config)) return e;
   }
+  if (const auto it = body.find("logit_bias"); it != body.end() && !it->is_null()) {
+    if (auto e = read_logit_bias(*it, engine, &out->options.logit_bias)) return e;
+  }
+  if (auto e = read_bool(body, "cache_prompt", &out->cache_prompt)) return e;
   out->options.on_full = d.on_full;
   return std::nullopt;
 }
@@ -206,10 +270,12 @@ std::optional<ApiError> check_fits(const GenRequest& r, const RequestDefaults& d
   ApiError e;
   e.type = "exceed_context_size_error";
   e.code = "context_length_exceeded";
-  e.message = "the request has " + std::to_string(n) +
-              " prompt tokens, but the context of a sequence holds " + std::to_string(d.n_ctx) +
-              " (and a reply needs at least one more): shorten the prompt, or start the server "
-              "with a larger --ctx";
+  // The first words as llama-server writes them (clients match on them).
+  e.message = "request (" + std::to_string(n) +
+              " tokens) exceeds the available context size (" + std::to_string(d.n_ctx) +
+              " tokens), try increasing it: the context of a sequence must hold the prompt and "
+              "at least one reply token (shorten the prompt, or start the server with a larger "
+              "--ctx)";
   e.extra = {{"n_prompt_tokens", n}, {"n_ctx", d.n_ctx}};
   return e;
 }
@@ -252,6 +318,16 @@ std::optional<ApiError> check_messages(Json* msgs) {
   return std::nullopt;
 }
 
+// The requested output format: response_format, or llama-server's top-level json_schema (the
+// schema itself), as one response_format value; null when free text.
+Json response_format_of(const Json& body) {
+  if (const auto rf = body.find("response_format"); rf != body.end() && !rf->is_null()) return *rf;
+  if (const auto js = body.find("json_schema"); js != body.end() && !js->is_null()) {
+    return {{"type", "json_schema"}, {"json_schema", {{"schema", *js}}}};
+  }
+  return Json();
+}
+
 // tools: [{"type": "function", "function": {"name", "description", "parameters"}}].
 std::optional<ApiError> check_tools(const Json& tools) {
   if (!tools.is_array()) return bad("'tools' must be an array");
@@ -287,6 +363,66 @@ std::string dump(const Json& j) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
+std::optional<ApiError> render_prompt_text(const Engine& engine, const Json& body,
+                                           const RequestDefaults& d, std::string* text) {
+  const auto msgs = body.find("messages");
+  if (msgs == body.end() || !msgs->is_array() || msgs->empty()) {
+    return bad("'messages' must be a non-empty array");
+  }
+  // The template sees the request as sent (messages, tools, chat_template_kwargs), with
+  // OpenAI's "developer" role as the system role it stands for and the server's thinking
+  // default where the request sets none.
+  Json request = Json::object();
+  for (const char* key : {"chat_template_kwargs", "tools"}) {
+    if (const auto it = body.find(key); it != body.end() && !it->is_null()) request[key] = *it;
+  }
+  if (d.enable_thinking && !(request.contains("chat_template_kwargs") &&
+                             request["chat_template_kwargs"].is_object() &&
+                             request["chat_template_kwargs"].contains("enable_thinking"))) {
+    request["chat_template_kwargs"]["enable_thinking"] = *d.enable_thinking;
+  }
+  Json messages = *msgs;
+  if (auto e = check_messages(&messages)) return e;
+  // A final assistant message is a prefill the reply continues (as llama-server, vLLM's
+  // continue_final_message and Anthropic do): the conversation before it is rendered with the
+  // generation prompt, then its text follows. Two of them at the end make no sense.
+  bool add_gen = true, cont = false;
+  if (auto e = read_bool(body, "add_generation_prompt", &add_gen)) return e;
+  if (auto e = read_bool(body, "continue_final_message", &cont)) return e;
+  const bool explicit_add = body.contains("add_generation_prompt") && add_gen;
+  if (cont && explicit_add) {
+    return bad("Cannot set both add_generation_prompt and continue_final_message to true.");
+  }
+  size_t trailing = 0;
+  for (size_t i = messages.size(); i > 0 && messages[i - 1]["role"] == "assistant"; --i) {
+    ++trailing;
+  }
+  if (trailing >= 2) return bad("Cannot have 2 or more assistant messages at the end of the list.");
+  std::string prefill;
+  const bool prefilled = trailing == 1 && !messages.back().contains("tool_calls") &&
+                         (cont || !body.contains("add_generation_prompt") || add_gen);
+  if (prefilled) {
+    const Json& c = messages.back()["content"];
+    if (c.is_string()) {
+      prefill = c.get<std::string>();
+    } else if (c.is_array()) {
+      for (const Json& part : c) {
+        if (!prefill.empty()) prefill += "\n\n";
+        prefill += part["text"].get<std::string>();
+      }
+    }
+    messages.erase(messages.size() - 1);
+    add_gen = true;
+  }
+  request["messages"] = std::move(messages);
+  request["add_generation_prompt"] = add_gen;
+  auto prompt = render_chat_request(engine, request);
+  if (!prompt) return bad(prompt.status().message());
+  *text = std::move(prompt->text);
+  if (prefilled) *text += prefill;
+  return std::nullopt;
+}
+
 std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& body,
                                            const RequestDefaults& d, GenRequest* out) {
   if (!body.is_object()) return bad("the request body must be a JSON object");
@@ -294,7 +430,7 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
   if (msgs == body.end() || !msgs->is_array() || msgs->empty()) {
     return bad("'messages' must be a non-empty array");
   }
-  bool thinking = true;
+  bool thinking = d.enable_thinking.value_or(true);
   if (const auto kw = body.find("chat_template_kwargs"); kw != body.end() && !kw->is_null()) {
     if (!kw->is_object()) return bad("'chat_template_kwargs' must be an object");
     if (auto e = read_bool(*kw, "enable_thinking", &thinking)) return e;
@@ -337,21 +473,13 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
       return bad("'tool_choice' forces a tool call but 'tools' is empty");
     }
   }
-  // The template sees the request as sent (messages, tools, chat_template_kwargs), with
-  // OpenAI's "developer" role as the system role it stands for.
-  Json request = Json::object();
-  for (const char* key : {"chat_template_kwargs", "add_generation_prompt"}) {
-    if (const auto it = body.find(key); it != body.end()) request[key] = *it;
-  }
-  request["messages"] = *msgs;
-  if (auto e = check_messages(&request["messages"])) return e;
-  if (!tools.is_null() && choice != "none") request["tools"] = tools;
+  Json request = body;
+  if (tools.is_null() || choice == "none") request.erase("tools");
   out->parse_tools = !tools.is_null() && choice != "none";
-  auto prompt = render_chat_request(engine, request);
-  if (!prompt) return bad(prompt.status().message());
-  out->prompt = tok->encode(prompt->text, /*parse_special=*/true);
-  const std::string& t = prompt->text;
-  out->starts_in_think = t.size() >= 8 && t.compare(t.size() - 8, 8, "<think>\n") == 0;
+  std::string text;
+  if (auto e = render_prompt_text(engine, request, d, &text)) return e;
+  out->prompt = tok->encode(text, /*parse_special=*/true);
+  out->starts_in_think = text.size() >= 8 && text.compare(text.size() - 8, 8, "<think>\n") == 0;
   if (out->prompt.empty()) return bad("the rendered prompt is empty");
 
   // Constrained output: a forced tool call, or response_format. With thinking on, the model
@@ -360,8 +488,8 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
   Result<std::shared_ptr<const Grammar>> g = std::shared_ptr<const Grammar>();
   if (choice == "required" || choice == "function") {
     g = tool_call_grammar(tools, forced_name, out->constraint.after_think);
-  } else if (const auto rf = body.find("response_format"); rf != body.end() && !rf->is_null()) {
-    g = response_format_grammar(*rf, out->constraint.after_think);
+  } else if (const Json rf = response_format_of(body); !rf.is_null()) {
+    g = response_format_grammar(rf, out->constraint.after_think);
   }
   if (!g) return bad(g.status().message());
   out->constraint.grammar = *g;
@@ -412,8 +540,8 @@ std::optional<ApiError> parse_completion_request(const Engine& engine, const Jso
     return bad("'prompt' must be a string or an array of token ids");
   }
   if (out->prompt.empty()) return bad("'prompt' is empty");
-  if (const auto rf = body.find("response_format"); rf != body.end() && !rf->is_null()) {
-    auto g = response_format_grammar(*rf, /*after_think=*/false);
+  if (const Json rf = response_format_of(body); !rf.is_null()) {
+    auto g = response_format_grammar(rf, /*after_think=*/false);
     if (!g) return bad(g.status().message());
     out->constraint.grammar = *g;
     if (out->constraint.grammar && !d.vocab) {
@@ -529,7 +657,7 @@ Json chat_completion_body(const GenRequest& req, const std::vector<ChoiceOut>& c
           {"object", "chat.completion"},
           {"created", created},
           {"model", req.model},
-          {"system_fingerprint", "longctx"},
+          {"system_fingerprint", kFingerprint},
           {"choices", arr},
           {"usage", usage_body(choices)},
           {"timings", timings_body(choices)}};
@@ -549,7 +677,7 @@ Json completion_body(const GenRequest& req, const std::vector<ChoiceOut>& choice
           {"object", "text_completion"},
           {"created", created},
           {"model", req.model},
-          {"system_fingerprint", "longctx"},
+          {"system_fingerprint", kFingerprint},
           {"choices", arr},
           {"usage", usage_body(choices)},
           {"timings", timings_body(choices)}};
@@ -561,7 +689,7 @@ Json chat_chunk(const GenRequest& req, const std::string& id, int64_t created, i
           {"object", "chat.completion.chunk"},
           {"created", created},
           {"model", req.model},
-          {"system_fingerprint", "longctx"},
+          {"system_fingerprint", kFingerprint},
           {"choices", Json::array({{{"index", index},
                                     {"delta", delta},
                                     {"logprobs", nullptr},
@@ -574,7 +702,7 @@ Json completion_chunk(const GenRequest& req, const std::string& id, int64_t crea
           {"object", "text_completion"},
           {"created", created},
           {"model", req.model},
-          {"system_fingerprint", "longctx"},
+          {"system_fingerprint", kFingerprint},
           {"choices", Json::array({{{"index", index},
                                     {"text", text},
                                     {"logprobs", nullptr},

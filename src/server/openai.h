@@ -55,6 +55,7 @@ struct GenRequest {
   bool return_progress = false;  // llama-server: prefill progress as data chunks
   bool starts_in_think = false;  // the rendered prompt itself opened the think block
   bool parse_tools = false;      // tools were offered: <tool_call> blocks become tool_calls
+  bool cache_prompt = true;      // llama-server's cache_prompt: false evaluates the whole prompt
   ReplyConstraint constraint;
   std::string model;  // as the client named it (echoed back)
 };
@@ -70,6 +71,7 @@ struct RequestDefaults {
   std::function<SamplingParams(bool thinking)> sampling;
   std::optional<uint64_t> seed;  // the server's --seed; unset: a random seed per request
   OnFull on_full = OnFull::kStop;
+  std::optional<bool> enable_thinking;  // the server's --reasoning on|off; unset: the template's
   const Engine* engine = nullptr;
   std::shared_ptr<const TokenVocab> vocab;  // for constrained decoding
 };
@@ -81,6 +83,10 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
                                            const RequestDefaults& d, GenRequest* out);
 std::optional<ApiError> parse_completion_request(const Engine& engine, const Json& body,
                                                  const RequestDefaults& d, GenRequest* out);
+// The prompt text a chat body renders to (messages checked, the server's thinking default, a
+// final assistant message continued as a prefill); /apply-template answers it.
+std::optional<ApiError> render_prompt_text(const Engine& engine, const Json& body,
+                                           const RequestDefaults& d, std::string* text);
 
 // One choice as handed out: assembled from the reply stream (reply_stream.h).
 struct ChoiceOut {

@@ -24,8 +24,9 @@ size_t partial_tag(std::string_view s, std::string_view tag) {
 ReplyStream::ReplyStream(ReplyStreamOptions options)
     : opt_(options), think_(options.starts_in_think) {}
 
-// Content with its outer whitespace trimmed, as the parsed message has it: whitespace is held
-// until visible text follows it (so whitespace before a tool call, or at the end, never shows).
+// Content with its outer whitespace trimmed: whitespace is held until visible text follows it,
+// so whitespace at the start or the end, or before a tool call, never shows (parse_model_output
+// differs there: it keeps whitespace around a call inside the content).
 void ReplyStream::emit_content(std::string_view text, std::vector<ReplyDelta>* out) {
   size_t last = text.size();
   while (last > 0 && is_space(text[last - 1])) --last;
@@ -64,7 +65,9 @@ void ReplyStream::content(std::string_view text, std::vector<ReplyDelta>* out) {
         return;
       }
       emit_content(std::string_view(held_).substr(0, p), out);
-      ws_.clear();  // whitespace before a call is layout, not content
+      // Whitespace before a call is layout, not content, if the call turns out to be one.
+      ws_before_call_ = std::move(ws_);
+      ws_.clear();
       held_.erase(0, p + kCallOpen.size());
       in_call_ = true;
     } else {
@@ -74,8 +77,10 @@ void ReplyStream::content(std::string_view text, std::vector<ReplyDelta>* out) {
       if (call.error.empty()) {
         out->push_back({ReplyDelta::kToolCall, {}, std::move(call)});
       } else {  // not a call after all: the model's text as it wrote it
+        ws_ = std::move(ws_before_call_);
         emit_content(std::string(kCallOpen) + held_.substr(0, p + kCallClose.size()), out);
       }
+      ws_before_call_.clear();
       held_.erase(0, p + kCallClose.size());
       in_call_ = false;
     }
@@ -112,6 +117,7 @@ void ReplyStream::finish(std::vector<ReplyDelta>* out) {
     if (call.error.empty()) {
       out->push_back({ReplyDelta::kToolCall, {}, std::move(call)});
     } else {
+      ws_ = std::move(ws_before_call_);
       emit_content(std::string(kCallOpen) + held_, out);
     }
   } else if (!held_.empty()) {
@@ -120,6 +126,7 @@ void ReplyStream::finish(std::vector<ReplyDelta>* out) {
   held_.clear();
   in_call_ = false;
   ws_.clear();
+  ws_before_call_.clear();
 }
 
 }  // namespace longctx::server

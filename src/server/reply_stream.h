@@ -44,6 +44,7 @@ class ReplyStream {
   bool in_call_ = false;
   std::string held_;  // outside a call: a possible "<tool_call>" prefix; inside: the call's body
   std::string ws_;    // whitespace not yet shown: dropped when a tool call or the end follows
+  std::string ws_before_call_;  // ws_ when a call opened: shown if the call does not parse
   bool any_content_ = false;
 };
 

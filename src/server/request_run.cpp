@@ -4,11 +4,6 @@
 namespace longctx::server {
 namespace {
 
-void extend_entry(Json& e, const std::string& text) {
-  e["token"] = e["token"].get<std::string>() + text;
-  for (unsigned char c : text) e["bytes"].push_back(static_cast<int>(c));
-}
-
 }  // namespace
 
 RequestRun::RequestRun(const GenRequest& req, const Tokenizer& tok,
@@ -21,7 +16,7 @@ RequestRun::RequestRun(const GenRequest& req, const Tokenizer& tok,
   o.parse_tools = req.parse_tools;
   choices_.resize(jobs_.size());
   states_.reserve(jobs_.size());
-  for (size_t i = 0; i < jobs_.size(); ++i) states_.push_back(State{ReplyStream(o), {}, {}, false});
+  for (size_t i = 0; i < jobs_.size(); ++i) states_.push_back(State{ReplyStream(o), {}, false});
 }
 
 bool RequestRun::all_done() const {
@@ -38,8 +33,7 @@ void RequestRun::cancel() {
 const Status* RequestRun::error() const { return error_ ? &*error_ : nullptr; }
 
 // Folds deltas into choice `index` and credits their content to a log-probability entry: the
-// token sampled with this text (probs), or, for text released without a new token (held back
-// for a possible stop string or tag, or at the end), the entry before it.
+// token sampled with this text (probs), or the last one sampled.
 void RequestRun::apply(int index, const std::vector<ReplyDelta>& deltas, const TokenProbs* probs,
                        Update* u) {
   ChoiceOut& c = choices_[static_cast<size_t>(index)];
@@ -60,28 +54,18 @@ void RequestRun::apply(int index, const std::vector<ReplyDelta>& deltas, const T
     }
     u->deltas.push_back(d);
   }
-  if (req_.options.n_probs < 0) return;
-  auto flush = [&] {
-    if (!st.held) return;
-    c.logprobs.push_back(*st.held);
-    u->logprobs.push_back(std::move(*st.held));
-    st.held.reset();
-  };
-  if (probs) {
-    if (!content.empty()) {
-      flush();
-      st.held = logprob_entry(tok_, content, *probs);
-    }
-    st.last = *probs;
-  } else if (!content.empty()) {
-    if (st.held) {
-      extend_entry(*st.held, content);
-    } else {
-      TokenProbs none;
-      st.held = logprob_entry(tok_, content, st.last ? *st.last : none);
-    }
+  if (req_.options.n_probs < 0 || content.empty()) {
+    if (probs) st.last = *probs;
+    return;
   }
-  if (u->kind == Update::kDone) flush();
+  // Each piece of content goes out with its entry at once (a streamed chunk carries the entry
+  // of the token it shows); text released without a new token (held back for a possible stop
+  // string or tag) is credited to the last sampled token, so the entries always join to the
+  // content.
+  if (probs) st.last = *probs;
+  Json e = logprob_entry(tok_, content, st.last ? *st.last : TokenProbs{});
+  c.logprobs.push_back(e);
+  u->logprobs.push_back(std::move(e));
 }
 
 bool RequestRun::next(int timeout_ms, std::vector<Update>* out) {
@@ -103,6 +87,8 @@ bool RequestRun::next(int timeout_ms, std::vector<Update>* out) {
       u.kind = Update::kProgress;
       u.done = ev.done;
       u.total = ev.total;
+      u.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_)
+                 .count();
     } else {
       u.kind = Update::kDone;
       st.stream.finish(&deltas);

@@ -5,6 +5,7 @@
 // join to exactly the content they were credited with.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -22,8 +23,9 @@ class RequestRun {
     enum Kind { kDeltas, kProgress, kDone } kind = kDeltas;
     int index = 0;
     std::vector<ReplyDelta> deltas;  // kDeltas, kDone (text released at the end)
-    Json logprobs = Json::array();   // entries completed now (chat shape)
-    int64_t done = 0, total = 0;     // kProgress
+    Json logprobs = Json::array();   // entries of the content in `deltas` (chat shape)
+    int64_t done = 0, total = 0;     // kProgress: prompt tokens evaluated of those to evaluate
+    double ms = 0;                   // kProgress: since the request was submitted
   };
 
   RequestRun(const GenRequest& req, const Tokenizer& tok, std::vector<std::shared_ptr<Job>> jobs);
@@ -40,7 +42,6 @@ class RequestRun {
  private:
   struct State {
     ReplyStream stream;
-    std::optional<Json> held;        // the last entry, still taking text released after it
     std::optional<TokenProbs> last;  // the last sampled token's probabilities
     bool done = false;
   };
@@ -55,6 +56,7 @@ class RequestRun {
   std::vector<State> states_;
   std::vector<Channel::Event> events_;
   std::optional<Status> error_;
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace longctx::server

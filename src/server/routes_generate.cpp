@@ -55,7 +55,10 @@ const char* stop_type(FinishReason r) {
 
 void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& res, Api api) {
   const bool anthropic = api == Api::kAnthropic;
-  const bool native = api == Api::kCompletion && (req.path == "/completion");
+  // llama-server's own completion endpoint answers /completion and /completions; only
+  // /v1/completions is OpenAI's.
+  const bool native =
+      api == Api::kCompletion && (req.path == "/completion" || req.path == "/completions");
   auto fail = [&](const ApiError& e) {
     if (anthropic) return send_json(res, e.status, anthropic_error_body(e.status, e.message));
     send_error(res, e);
@@ -74,6 +77,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
                                        : parse_chat_request(engine, body, d, r.get())) {
     return fail(*e);
   }
+  const bool return_tokens = body.value("return_tokens", false);
   int slot_pin = -1;
   if (const auto it = body.find("id_slot"); it != body.end() && it->is_number_integer()) {
     slot_pin = it->get<int>();
@@ -97,6 +101,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     job->index = i;
     job->channel = channel;
     job->slot_pin = i == 0 ? slot_pin : -1;
+    job->reuse = r->cache_prompt;
     if (i > 0) job->leader = jobs.front();
     if (r->constraint.grammar) {
       job->options.constraint =
@@ -121,7 +126,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   const std::string alias = opt.alias;
 
   // The whole answer of a finished run.
-  auto final_body = [r, run, id, created, api, anthropic, native, alias]() -> Json {
+  auto final_body = [r, run, id, created, api, anthropic, native, alias,
+                     return_tokens]() -> Json {
     std::vector<ChoiceOut>& ch = run->choices();
     if (anthropic) {
       const ChoiceOut& c = ch.front();
@@ -140,14 +146,29 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     }
     if (native) {  // llama-server's /completion
       const ChoiceOut& c = ch.front();
+      const SamplingParams& sp = r->options.sampling;
       Json out = {{"index", 0},
                   {"content", c.content},
-                  {"tokens", c.result.ids},
+                  {"tokens", return_tokens ? Json(c.result.ids) : Json::array()},
                   {"id_slot", run->jobs().front()->slot()},
                   {"stop", true},
                   {"model", alias},
                   {"tokens_predicted", static_cast<int64_t>(c.result.ids.size())},
                   {"tokens_evaluated", c.result.n_prompt},
+                  {"generation_settings",
+                   {{"n_predict", r->options.max_tokens},
+                    {"seed", sp.seed},
+                    {"temperature", sp.temperature},
+                    {"top_k", sp.top_k},
+                    {"top_p", sp.top_p},
+                    {"min_p", sp.min_p},
+                    {"repeat_penalty", sp.repetition_penalty},
+                    {"repeat_last_n", sp.penalty_last_n},
+                    {"presence_penalty", sp.presence_penalty},
+                    {"frequency_penalty", sp.frequency_penalty},
+                    {"ignore_eos", r->options.ignore_eog},
+                    {"stop", r->options.stop},
+                    {"n_probs", std::max(0, r->options.n_probs)}}},
                   {"prompt", ""},
                   {"has_new_line", c.content.find('\n') != std::string::npos},
                   {"truncated", false},
@@ -233,8 +254,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
         if (anthropic && !write(astream->start())) return false;
         if (chat) {
           for (int i = 0; i < r->n; ++i) {
-            if (!write(sse(chat_chunk(*r, id, created, i, {{"role", "assistant"}, {"content", ""}},
-                                      "")))) {
+            if (!write(sse(chat_chunk(*r, id, created, i,
+                                      {{"role", "assistant"}, {"content", nullptr}}, "")))) {
               return false;
             }
           }
@@ -257,8 +278,11 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
               if (r->return_progress && !anthropic) {
                 Json c = chat ? chat_chunk(*r, id, created, u.index, Json::object(), "")
                               : completion_chunk(*r, id, created, u.index, "", "");
-                c["prompt_progress"] = {{"total", u.total}, {"processed", u.done},
-                                        {"cache", 0}, {"time_ms", 0}};
+                const int64_t cached = static_cast<int64_t>(r->prompt.size()) - u.total;
+                c["prompt_progress"] = {{"total", static_cast<int64_t>(r->prompt.size())},
+                                        {"cache", cached},
+                                        {"processed", cached + u.done},
+                                        {"time_ms", u.ms}};
                 line = sse(c);
               }
               if (!write(line)) return false;
@@ -284,8 +308,13 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
                                  k),
                     ""));
               } else if (native) {
-                chunks.push_back({{"index", u.index}, {"content", d.text}, {"stop", false},
-                                  {"id_slot", run->jobs()[0]->slot()}, {"tokens", Json::array()}});
+                chunks.push_back({{"index", u.index},
+                                  {"content", d.text},
+                                  {"tokens", Json::array()},
+                                  {"stop", false},
+                                  {"id_slot", run->jobs()[0]->slot()},
+                                  {"tokens_predicted", static_cast<int64_t>(c.result.ids.size())},
+                                  {"tokens_evaluated", static_cast<int64_t>(r->prompt.size())}});
               } else {
                 chunks.push_back(completion_chunk(*r, id, created, u.index, d.text, ""));
               }
@@ -309,6 +338,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
                 const std::string fin = finish_reason(c.result.finish, !c.tool_calls.empty());
                 chunks.push_back(chat ? chat_chunk(*r, id, created, u.index, Json::object(), fin)
                                       : completion_chunk(*r, id, created, u.index, "", fin));
+                // llama-server: the timings ride on the finish chunk unless a usage chunk follows.
+                if (!r->include_usage) chunks.back()["timings"] = timings_body({c});
               }
             }
             for (const Json& j : chunks) {
@@ -377,6 +408,18 @@ void HttpServer::Impl::count_tokens(const httplib::Request& req, httplib::Respon
   send_json(res, 200, anthropic_count_tokens_body(static_cast<int64_t>(r.prompt.size())));
 }
 
+// POST /v1/chat/completions/input_tokens (llama-server): the tokens a chat request's prompt holds.
+void HttpServer::Impl::input_tokens(const httplib::Request& req, httplib::Response& res) {
+  Json body;
+  if (auto e = parse_body(req, &body)) return send_error(res, *e);
+  GenRequest r;
+  RequestDefaults d = defaults();
+  d.n_ctx = std::numeric_limits<int64_t>::max();  // counting is not generating: any length
+  if (auto e = parse_chat_request(engine, body, d, &r)) return send_error(res, *e);
+  send_json(res, 200, {{"input_tokens", static_cast<int64_t>(r.prompt.size())},
+                       {"object", "response.input_tokens"}});
+}
+
 void HttpServer::Impl::routes_generate() {
   for (const char* p : {"/v1/chat/completions", "/chat/completions"}) {
     svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) {
@@ -392,6 +435,9 @@ void HttpServer::Impl::routes_generate() {
     svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) {
       generate(q, s, Api::kAnthropic);
     });
+  }
+  for (const char* p : {"/v1/chat/completions/input_tokens", "/chat/completions/input_tokens"}) {
+    svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) { input_tokens(q, s); });
   }
   for (const char* p : {"/v1/messages/count_tokens", "/messages/count_tokens"}) {
     svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) { count_tokens(q, s); });

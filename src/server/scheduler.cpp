@@ -254,7 +254,7 @@ void Scheduler::finish(Slot& s, Result<GenerateResult> r) {
 
 // Writes an idle sequence's state to the spill directory before a request overwrites it, so a
 // later prompt that continues it reads it back instead of prefilling it again.
-void Scheduler::spill(Slot& s) {
+void Scheduler::spill(Slot& s, const std::string& keep) {
   if (opt_.spill_dir.empty() || s.session->n_past() < opt_.spill_min_tokens) return;
   for (const Spill& sp : spills_) {  // already on disk (it was restored from there, unchanged)
     if (sp.tokens == s.session->tokens() && same_config(sp.config, s.config)) return;
@@ -274,10 +274,15 @@ void Scheduler::spill(Slot& s) {
     std::lock_guard<std::mutex> lock(mu_);
     ++totals_.spilled;
   }
+  // Over the bound: the least recently used go first, never the one about to be read back.
   while (static_cast<int64_t>(spills_.size()) > std::max<int64_t>(0, opt_.spill_max_files)) {
-    auto oldest = std::min_element(spills_.begin(), spills_.end(), [](auto& a, auto& b) {
-      return a.last_used < b.last_used;
-    });
+    auto oldest = spills_.end();
+    for (auto it = spills_.begin(); it != spills_.end(); ++it) {
+      if (it->path != keep && (oldest == spills_.end() || it->last_used < oldest->last_used)) {
+        oldest = it;
+      }
+    }
+    if (oldest == spills_.end()) break;
     std::error_code ec;
     std::filesystem::remove(oldest->path, ec);
     spills_.erase(oldest);
@@ -336,41 +341,57 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     best->job = job;
   }
   job->slot_ = static_cast<int>(best - slots_.data());
-  Spill* from = nullptr;
+  // A spilled state that continues this prompt further than any idle sequence (and is long
+  // enough to have been worth a file) is read back instead of prefilling it again.
+  std::string from;
   if (!job->leader) {
     size_t spill_common = best_common;
     for (Spill& sp : spills_) {
       if (!same_config(sp.config, want)) continue;
       const size_t c = common_prefix(sp.tokens, job->prompt);
-      if (c > spill_common + 64) {  // worth a read only when it saves a real prefill
+      if (c > spill_common && c >= static_cast<size_t>(std::max<int64_t>(1, opt_.spill_min_tokens))) {
         spill_common = c;
-        from = &sp;
+        from = sp.path;
       }
     }
   }
   // A request that keeps less than half of the sequence's state is another conversation: what
   // it does not continue is about to be dropped, so keep it on disk. (A client resending its
   // conversation keeps almost all of it and writes nothing.)
-  if (static_cast<int64_t>(best_common) * 2 < best->session->n_past()) spill(*best);
+  if (static_cast<int64_t>(best_common) * 2 < best->session->n_past()) spill(*best, from);
   if (Status st = apply_config(*best, want); !st.is_ok()) return finish(*best, st);
-  if (from) {
-    std::string app;
-    auto f = SessionFile::open(from->path, *best->session, &app);
-    if (f) {
-      from->last_used = ++use_clock_;
-      std::lock_guard<std::mutex> lock(mu_);
-      ++totals_.restored;
-    } else {
-      std::fprintf(stderr, "longctx serve: could not read back %s: %s\n", from->path.c_str(),
-                   f.status().message().c_str());
-      best->session->reset();
-    }
-  }
+  if (!from.empty()) restore_spill(*best, from);
   if (job->leader) return;  // started when its leader's prompt is in (start_follower)
   start(*best);
 }
 
+// Reads spilled state `path` into the sequence; a file that went missing or fails its checks
+// leaves the sequence empty and is forgotten.
+void Scheduler::restore_spill(Slot& s, const std::string& path) {
+  auto entry = std::find_if(spills_.begin(), spills_.end(),
+                            [&](const Spill& sp) { return sp.path == path; });
+  if (entry == spills_.end()) return;
+  std::error_code ec;
+  Result<std::unique_ptr<SessionFile>> f = not_found("the spill file went missing");
+  if (std::filesystem::is_regular_file(path, ec)) {
+    std::string app;
+    f = SessionFile::open(path, *s.session, &app);
+  }
+  if (f) {
+    entry->last_used = ++use_clock_;
+    std::lock_guard<std::mutex> lock(mu_);
+    ++totals_.restored;
+    return;
+  }
+  std::fprintf(stderr, "longctx serve: could not read back %s: %s\n", path.c_str(),
+               f.status().message().c_str());
+  s.session->reset();
+  std::filesystem::remove(path, ec);
+  spills_.erase(entry);
+}
+
 void Scheduler::start(Slot& s) {
+  if (!s.job->reuse) s.session->reset();
   auto g = Generation::start(*s.session, s.job->prompt, s.job->options);
   if (!g) return finish(s, g.status());
   s.gen.emplace(std::move(g.value()));

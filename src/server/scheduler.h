@@ -84,6 +84,7 @@ class Job {
   int index = 0;                // choice index within its request
   std::shared_ptr<Job> leader;  // n > 1: the choice whose prompt evaluation this one copies
   int slot_pin = -1;            // llama-server's id_slot: run on this sequence (waits for it)
+  bool reuse = true;            // false (llama-server's cache_prompt: false): no cached prefix
   std::atomic<bool> cancel{false};
   std::shared_ptr<Channel> channel;  // shared by the jobs of one request (a new one by default)
 
@@ -192,7 +193,8 @@ class Scheduler {
   bool start_follower(Slot& s);
   Status apply_config(Slot& s, const SeqConfig& want);
   SeqConfig resolve(const SeqConfig& c) const;
-  void spill(Slot& s);
+  void spill(Slot& s, const std::string& keep);  // keep: a spill file not to evict
+  void restore_spill(Slot& s, const std::string& path);
   void finish(Slot& s, Result<GenerateResult> r);
   void post_text(Job& job, std::string_view text, const TokenProbs* probs);
   static bool same_config(const SeqConfig& a, const SeqConfig& b);

@@ -273,8 +273,15 @@ TEST(Server, ApiKeyIsCheckedExceptForHealthModelsAndPreflight) {
                           {"Access-Control-Request-Method", "POST"}};
   auto o = c.Options("/v1/chat/completions", pre);
   ASSERT_TRUE(o);
-  EXPECT_EQ(o->status, 204);
+  EXPECT_EQ(o->status, 200);  // llama-server answers preflights with 200
   EXPECT_EQ(o->get_header_value("Access-Control-Allow-Origin"), "http://ui.example");
+  EXPECT_EQ(o->get_header_value("Access-Control-Allow-Credentials"), "true");
+  // An origin not on the list gets no CORS headers (the browser then refuses the call).
+  httplib::Headers other = {{"Origin", "http://evil.example"},
+                            {"Access-Control-Request-Method", "POST"}};
+  auto o2 = c.Options("/v1/chat/completions", other);
+  ASSERT_TRUE(o2);
+  EXPECT_FALSE(o2->has_header("Access-Control-Allow-Origin"));
   c.set_bearer_token_auth("sekret");
   const Json ok = post(c, "/v1/completions", {{"prompt", "x"}, {"max_tokens", 1}}, &status);
   EXPECT_EQ(status, 200) << ok.dump();
@@ -359,6 +366,26 @@ TEST(Server, MetricsArePrometheusText) {
   EXPECT_NE(m->body.find("# TYPE longctx:prompt_tokens_total counter"), std::string::npos);
   EXPECT_NE(m->body.find("longctx:requests_total 1"), std::string::npos) << m->body;
   EXPECT_NE(m->body.find("longctx:kv_cache_tokens_total 64"), std::string::npos);
+}
+
+TEST(Server, CorsDefaultsToPagesServedFromThisMachine) {
+  TestServer s(1, 64);
+  ASSERT_TRUE(s.ok());
+  auto c = s.client();
+  for (const char* origin : {"http://localhost:5173", "http://127.0.0.1:8080", "https://[::1]"}) {
+    auto o = c.Options("/v1/chat/completions",
+                       httplib::Headers{{"Origin", origin}, {"Access-Control-Request-Method", "POST"}});
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->status, 200);
+    EXPECT_EQ(o->get_header_value("Access-Control-Allow-Origin"), origin);
+  }
+  for (const char* origin : {"http://evil.example", "http://localhost.evil.example",
+                             "http://127.0.0.1.evil.example"}) {
+    auto o = c.Options("/v1/chat/completions",
+                       httplib::Headers{{"Origin", origin}, {"Access-Control-Request-Method", "POST"}});
+    ASSERT_TRUE(o);
+    EXPECT_FALSE(o->has_header("Access-Control-Allow-Origin")) << origin;
+  }
 }
 
 }  // namespace
