@@ -348,5 +348,35 @@ TEST(TokenProbs, MatchesLogSoftmaxAndPartialSort) {
   EXPECT_EQ(p.top[3].first, 1);
 }
 
+// logit_bias against its definition: greedy sampling picks argmax(logits + bias). Banning the
+// greedy token (-infinity) makes the second best come; a bias of +100 on a chosen token makes
+// it come whatever the logits say (they are far from 100 apart here).
+TEST(GenerationLogitBias, BanAndForceFollowTheBiasedArgmax) {
+  Fixture f = make();
+  const std::vector<int32_t> prompt = prompt_ids(*f.engine);
+  ASSERT_TRUE(f.session->eval(prompt).is_ok());
+  const int64_t nv = f.engine->hparams().n_vocab;
+  std::vector<float> raw(f.session->logits(), f.session->logits() + nv);
+  const int32_t best = static_cast<int32_t>(std::max_element(raw.begin(), raw.end()) - raw.begin());
+  raw[static_cast<size_t>(best)] = -INFINITY;
+  const int32_t second =
+      static_cast<int32_t>(std::max_element(raw.begin(), raw.end()) - raw.begin());
+  auto first_token = [&](std::vector<std::pair<int32_t, float>> bias) {
+    Fixture g = make();
+    GenerateOptions o;
+    o.max_tokens = 1;
+    o.sampling.temperature = 0.0f;
+    o.ignore_eog = true;
+    o.logit_bias = std::move(bias);
+    auto r = generate(*g.session, prompt, o, nullptr);
+    EXPECT_TRUE(r.is_ok()) << r.status().message();
+    return r.is_ok() && !r->ids.empty() ? r->ids[0] : -1;
+  };
+  EXPECT_EQ(first_token({}), best);
+  EXPECT_EQ(first_token({{best, -INFINITY}}), second);
+  const int32_t pick = (best + 7) % static_cast<int32_t>(nv);
+  EXPECT_EQ(first_token({{pick, 100.0f}}), pick);
+}
+
 }  // namespace
 }  // namespace longctx
