@@ -146,6 +146,12 @@ int run(ServeArgs a) {
   }
   Engine& e = *engine_holder;
   const ModelHparams& hp = e.hparams();
+  auto tmpl = chat_template_override(a.llama);
+  if (!tmpl) {
+    std::fprintf(stderr, "longctx serve: %s\n", tmpl.status().message().c_str());
+    return 2;
+  }
+  if (!tmpl->empty()) e.set_chat_template(std::move(*tmpl));
 
   // The memory plan of all sequences, printed, and checked before any cache is allocated.
   const int64_t n_ctx = a.engine.ctx > 0 ? a.engine.ctx : std::min<int64_t>(hp.n_ctx_train, 4096);
@@ -228,6 +234,9 @@ int run(ServeArgs a) {
   const SamplingArgs sampling = a.sampling;
   ho.sampling = [sampling](bool thinking) { return sampling_params(sampling, thinking); };
   if (a.seed && *a.seed >= 0) ho.seed = static_cast<uint64_t>(*a.seed);
+  if (a.llama.reasoning && *a.llama.reasoning != "auto") {
+    ho.enable_thinking = *a.llama.reasoning == "on";
+  }
   ho.on_full = a.on_full == "shift" ? OnFull::kShift
                : a.on_full == "error" ? OnFull::kError
                                       : OnFull::kStop;

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+
+#include "core/file_io.h"
 #include <deque>
 
 namespace longctx::cli {
@@ -62,8 +64,6 @@ constexpr Ignored kRefused[] = {
     {"--hf-repo", true, "downloads are not supported: pass a local GGUF with -m"},
     {"--hf-file", true, "downloads are not supported: pass a local GGUF with -m"},
     {"--model-url", true, "downloads are not supported: pass a local GGUF with -m"},
-    {"--chat-template", true, "the model's own chat template is always used"},
-    {"--chat-template-file", true, "the model's own chat template is always used"},
     {"--lora", true, "LoRA adapters are not supported"},
     {"--model-draft", true, "speculative decoding is not supported"},
     {"--spec-type", true, "speculative decoding is not supported"},
@@ -88,6 +88,12 @@ void add_llama_server_options(CLI::App& app, LlamaServerArgs* a) {
   app.add_flag("--no-context-shift", a->no_context_shift,
                "llama-server's spelling of --on-full stop");
   app.add_flag("--no-webui", a->no_webui, "llama-server's spelling of --no-ui");
+  app.add_option("--chat-template-file", a->chat_template_file,
+                 "A Jinja chat template to use instead of the model's own");
+  app.add_option("--chat-template", a->chat_template,
+                 "The chat template's text instead of the model's own (or 'chatml')");
+  app.add_option("--reasoning", a->reasoning,
+                 "Requests' default for thinking: on, off or auto (the template's default)");
   // A deque: the values' addresses stay put as options are added.
   static std::deque<std::string> storage;
   auto add = [&](const Ignored& i, std::vector<LlamaServerArgs::Noted>* into, const char* group) {
@@ -104,6 +110,27 @@ void add_llama_server_options(CLI::App& app, LlamaServerArgs* a) {
   };
   for (const Ignored& i : kIgnored) add(i, &a->noted, "accepted, no effect");
   for (const Ignored& i : kRefused) add(i, &a->refused, "not supported");
+}
+
+Result<std::string> chat_template_override(const LlamaServerArgs& l) {
+  if (l.chat_template_file) {
+    auto bytes = read_file(*l.chat_template_file);
+    if (!bytes) return bytes.status();
+    return std::string(bytes->begin(), bytes->end());
+  }
+  if (!l.chat_template) return std::string();
+  const std::string& t = *l.chat_template;
+  if (t.find("{%") != std::string::npos || t.find("{{") != std::string::npos) return t;
+  if (t == "chatml") {
+    // Plain ChatML, the format of every Qwen model.
+    return std::string(
+        "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + "
+        "message.content + '<|im_end|>\\n' }}{%- endfor %}"
+        "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}");
+  }
+  return invalid_argument("--chat-template '" + t +
+                          "': only 'chatml' is built in; give the template's text, or a file "
+                          "with --chat-template-file");
 }
 
 Status apply_llama_server_args(const LlamaServerArgs& l, EngineArgs* engine, int64_t* parallel,
@@ -144,6 +171,12 @@ Status apply_llama_server_args(const LlamaServerArgs& l, EngineArgs* engine, int
   if (l.no_webui) *no_ui = true;
   if (l.context_shift && l.no_context_shift) {
     return invalid_argument("--context-shift and --no-context-shift contradict each other");
+  }
+  if (l.reasoning && *l.reasoning != "on" && *l.reasoning != "off" && *l.reasoning != "auto") {
+    return invalid_argument("--reasoning must be on, off or auto, got '" + *l.reasoning + "'");
+  }
+  if (l.chat_template && l.chat_template_file) {
+    return invalid_argument("give either --chat-template or --chat-template-file, not both");
   }
   if (l.context_shift) *on_full = "shift";
   if (l.no_context_shift) *on_full = "stop";

@@ -3,7 +3,9 @@
 // longctx meaning map to it (-c/--ctx-size is the total context split over -np, as there;
 // --slot-save-path is --session-dir; --no-slots, --context-shift, --no-webui), options that
 // cannot matter here are accepted with a one-line note, and options naming a feature longctx
-// does not have (downloads, LoRA, draft models, embeddings) are a clear error.
+// does not have (downloads, LoRA, draft models, embeddings) are a clear error. A chat template
+// of one's own (--chat-template-file, --chat-template TEXT or chatml) and the default for
+// thinking (--reasoning on|off|auto) are honoured.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +30,8 @@ struct LlamaServerArgs {
   bool no_slots = false;
   bool context_shift = false, no_context_shift = false;
   bool no_webui = false;
+  std::optional<std::string> chat_template, chat_template_file;
+  std::optional<std::string> reasoning;  // on | off | auto
   struct Noted {
     CLI::Option* opt;
     const char* why;
@@ -45,6 +49,9 @@ void add_llama_server_options(CLI::App& app, LlamaServerArgs* args);
 Status apply_llama_server_args(const LlamaServerArgs& l, EngineArgs* engine, int64_t* parallel,
                                int* http_threads, bool* no_ui, std::string* session_dir,
                                std::string* on_full);
+
+// The chat template --chat-template-file / --chat-template ask for ("" = the model's own).
+Result<std::string> chat_template_override(const LlamaServerArgs& l);
 
 // llama-server's multi-letter single-dash spellings (-np, -fa, -ngl, -ub, ...) and -c (the
 // total context) spelled out as long options, for the arguments of `serve` only.

@@ -81,6 +81,8 @@ class Engine {
   const Tokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
   // tokenizer.chat_template of the GGUF ("" when absent).
   const std::string& chat_template() const { return chat_template_; }
+  // Replaces the file's template (the server's --chat-template-file); rendering goes through it.
+  void set_chat_template(std::string t) { chat_template_ = std::move(t); }
   // RoPE as the forward pass uses it (metadata + overrides).
   const ref::RopeParams& rope_params() const { return rope_; }
   // The model file's identity (model/model_identity.h), computed on first use (a few MiB read).

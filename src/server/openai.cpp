@@ -376,10 +376,11 @@ std::optional<ApiError> render_prompt_text(const Engine& engine, const Json& bod
   for (const char* key : {"chat_template_kwargs", "tools"}) {
     if (const auto it = body.find(key); it != body.end() && !it->is_null()) request[key] = *it;
   }
-  if (d.enable_thinking && !(request.contains("chat_template_kwargs") &&
-                             request["chat_template_kwargs"].is_object() &&
-                             request["chat_template_kwargs"].contains("enable_thinking"))) {
-    request["chat_template_kwargs"]["enable_thinking"] = *d.enable_thinking;
+  // Always defined, as llama-server defines it: templates that test `not enable_thinking`
+  // (QwQ's, DeepSeek-R1's as llama.cpp ships them) would otherwise close the think block.
+  if (!(request.contains("chat_template_kwargs") && request["chat_template_kwargs"].is_object() &&
+        request["chat_template_kwargs"].contains("enable_thinking"))) {
+    request["chat_template_kwargs"]["enable_thinking"] = d.enable_thinking.value_or(true);
   }
   Json messages = *msgs;
   if (auto e = check_messages(&messages)) return e;

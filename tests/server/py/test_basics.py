@@ -116,11 +116,19 @@ def test_chat_route_with_and_without_v1(http, path):
     assert r.json()["object"] == "chat.completion"
 
 
-@pytest.mark.parametrize("path", ["/completions", "/v1/completions"])
-def test_completion_route_with_and_without_v1(http, path):
-    r = http.post(path, json={"prompt": "Hi", "max_tokens": 2})
+def test_completion_routes_follow_llama_server(http):
+    # /v1/completions is OpenAI's; /completion and /completions are llama-server's own
+    # endpoint (content, stop, tokens_predicted, timings), as llama-server routes them.
+    r = http.post("/v1/completions", json={"prompt": "Hi", "max_tokens": 2})
     assert r.status_code == 200, r.text
     assert r.json()["object"] == "text_completion"
+    for path in ("/completion", "/completions"):
+        r = http.post(path, json={"prompt": "Hi", "n_predict": 2})
+        assert r.status_code == 200, r.text
+        j = r.json()
+        assert isinstance(j["content"], str) and j["stop"] is True, j
+        assert j["tokens_predicted"] == 2 and j["stop_type"] == "limit", j
+        assert j["timings"]["predicted_n"] == 2, j
 
 
 def test_pieces_of_split_characters_are_bytes(http):

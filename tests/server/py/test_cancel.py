@@ -1,7 +1,9 @@
 """Cancellation and shutdown: a client that hangs up (streamed, or a non-streamed request whose
 client times out) frees its sequence at once; SIGTERM ends open streams and exits 0."""
 
+import json
 import signal
+import socket
 import threading
 import time
 
@@ -52,17 +54,38 @@ def test_raw_stream_hang_up(server, http):
 
 
 def test_non_streamed_client_timeout_stops_the_generation(server, http):
+    # llama-server's own suite abandons a request with a 0.1 s read timeout: the answer has not
+    # begun by then (the server's keep-alive spaces start after 0.25 s).
     m0 = metrics(http)
     try:
-        httpx.post(server.url("/v1/chat/completions"), json=LONG, timeout=0.5)
-        raise AssertionError("2000 tokens should not come back within 0.5 s")
+        httpx.post(server.url("/v1/chat/completions"), json=LONG, timeout=0.1)
+        raise AssertionError("2000 tokens should not come back within 0.1 s")
     except httpx.TimeoutException:
         pass
     check_freed(server, http)
-    # The abandoned generation stopped early: far fewer than 2000 tokens were generated.
     m1 = metrics(http)
     generated = metric(m1, "tokens_predicted_total") - metric(m0, "tokens_predicted_total")
     assert generated < 1000, generated
+
+
+def test_non_streamed_hang_up_stops_the_generation(server, http):
+    # A client that closes its connection while a long non-streamed answer is being made (its
+    # keep-alive spaces already flowing): the generation stops and frees its sequence.
+    m0 = metrics(http)
+    body = json.dumps(LONG).encode()
+    host, port = server.url("").split("//")[1].split(":")
+    with socket.create_connection((host, int(port.rstrip("/")))) as s:
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: " +
+                  str(len(body)).encode() + b"\r\n\r\n" + body)
+        s.settimeout(5)
+        head = s.recv(4096)  # the status line and the first spaces of the chunked body
+        assert head.startswith(b"HTTP/1.1 200"), head
+        time.sleep(0.2)
+    check_freed(server, http)
+    m1 = metrics(http)
+    generated = metric(m1, "tokens_predicted_total") - metric(m0, "tokens_predicted_total")
+    assert generated < 1500, generated
 
 
 def test_sigterm_ends_a_stream_and_exits_0(make_server):
