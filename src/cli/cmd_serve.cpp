@@ -3,10 +3,10 @@
 // sequences is planned and printed before anything is allocated, and the server refuses to
 // start when it does not fit; SIGINT / SIGTERM stop accepting, cancel what runs and exit
 // cleanly. llama-server's command-line spellings are accepted (serve_aliases.cpp).
+#include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <CLI/CLI.hpp>
-#include <httplib.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -132,8 +132,10 @@ int run(ServeArgs a) {
   {
     LoadingServer loading;
     if (!loading.start(a.host, a.port)) {
-      std::fprintf(stderr, "longctx serve: cannot bind to %s:%d (in use, or not an address of "
-                           "this machine)\n", a.host.c_str(), a.port);
+      std::fprintf(stderr,
+                   "longctx serve: cannot bind to %s:%d (in use, or not an address of "
+                   "this machine)\n",
+                   a.host.c_str(), a.port);
       return 1;
     }
     port = loading.port();
@@ -178,8 +180,8 @@ int run(ServeArgs a) {
                static_cast<long long>(a.parallel), static_cast<long long>(n_ctx),
                type_name(types->first), type_name(types->second), mib(weights),
                mib(kv_per * a.parallel), static_cast<long long>(a.parallel), mib(kv_per),
-               mib(compute_per * a.parallel), static_cast<long long>(a.parallel),
-               mib(compute_per), mib(runner), mib(runtime), mib(total));
+               mib(compute_per * a.parallel), static_cast<long long>(a.parallel), mib(compute_per),
+               mib(runner), mib(runtime), mib(total));
   if (avail) std::fprintf(stderr, "; %.1f MiB more available now", mib(*avail));
   std::fprintf(stderr, "\n");
   if (avail && need > *avail) {
@@ -237,7 +239,7 @@ int run(ServeArgs a) {
   if (a.llama.reasoning && *a.llama.reasoning != "auto") {
     ho.enable_thinking = *a.llama.reasoning == "on";
   }
-  ho.on_full = a.on_full == "shift" ? OnFull::kShift
+  ho.on_full = a.on_full == "shift"   ? OnFull::kShift
                : a.on_full == "error" ? OnFull::kError
                                       : OnFull::kStop;
   ho.memory = {{"weights_bytes", weights},
@@ -257,8 +259,7 @@ int run(ServeArgs a) {
                "longctx serve: http://%s:%d/v1 (model \"%s\", %lld sequences of %lld tokens%s%s)\n",
                a.host.c_str(), http.port(), ho.alias.c_str(), static_cast<long long>(a.parallel),
                static_cast<long long>((*sched)->n_ctx()),
-               a.api_key.empty() ? "" : ", API key required",
-               ho.webui ? "; web UI at /" : "");
+               a.api_key.empty() ? "" : ", API key required", ho.webui ? "; web UI at /" : "");
   std::fflush(stderr);
   std::thread waiter([&] {
     int sig = 0;
@@ -296,9 +297,10 @@ CommandFn add_serve_command(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--api-key", a->api_key, "Require this key (Authorization: Bearer KEY)");
   app.add_option("-a,--alias", a->alias, "Model id clients see (default: the file's name)");
-  app.add_option("--cors-origins", a->cors_origins,
-                 "Origins allowed by CORS (comma-separated; * for any; default: localhost, i.e. pages "
-                 "served from this machine)")
+  app.add_option(
+         "--cors-origins", a->cors_origins,
+         "Origins allowed by CORS (comma-separated; * for any; default: localhost, i.e. pages "
+         "served from this machine)")
       ->delimiter(',');
   app.add_option("-n,--n-predict", a->n_predict,
                  "Default reply limit in tokens when a request sets none (-1: until the context "

@@ -5,8 +5,8 @@
 
 #include <cstdio>
 
-#include "core/file_io.h"
 #include <deque>
+#include "core/file_io.h"
 
 namespace longctx::cli {
 namespace {
@@ -142,14 +142,17 @@ Status apply_llama_server_args(const LlamaServerArgs& l, EngineArgs* engine, int
   }
   for (const auto& n : l.noted) {
     if (n.opt->count() > 0) {
-      std::fprintf(stderr, "longctx serve: note: %s is accepted for llama-server compatibility "
-                           "and has no effect: %s\n",
+      std::fprintf(stderr,
+                   "longctx serve: note: %s is accepted for llama-server compatibility "
+                   "and has no effect: %s\n",
                    n.opt->get_name().c_str(), n.why);
     }
   }
   if (l.ctx_size) {
-    if (engine->ctx > 0) return invalid_argument("give either --ctx (per sequence) or "
-                                                 "-c/--ctx-size (the total), not both");
+    if (engine->ctx > 0)
+      return invalid_argument(
+          "give either --ctx (per sequence) or "
+          "-c/--ctx-size (the total), not both");
     if (*l.ctx_size < 0) return invalid_argument("--ctx-size must be >= 0");
     // 0: the model's own context for each sequence (as llama-server reads it from the model).
     if (*l.ctx_size > 0) {
@@ -186,15 +189,32 @@ Status apply_llama_server_args(const LlamaServerArgs& l, EngineArgs* engine, int
 void rewrite_serve_aliases(std::vector<std::string>* args) {
   if (args->empty() || (*args)[0] != "serve") return;
   static const std::pair<const char*, const char*> kMap[] = {
-      {"-c", "--ctx-size"},        {"-np", "--parallel"},      {"-fa", "--flash-attn"},
-      {"-ngl", "--n-gpu-layers"},  {"-ub", "--ubatch-size"},   {"-cb", "--cont-batching"},
-      {"-nocb", "--no-cont-batching"}, {"-kvu", "--kv-unified"}, {"-to", "--timeout"},
-      {"-lv", "--verbosity"},      {"-hf", "--hf-repo"},       {"-hfr", "--hf-repo"},
-      {"-hff", "--hf-file"},       {"-mu", "--model-url"},     {"-dev", "--device"},
-      {"-sm", "--split-mode"},     {"-mg", "--main-gpu"},      {"-ts", "--tensor-split"},
-      {"-ncmoe", "--n-cpu-moe"},   {"-cmoe", "--cpu-moe"},     {"-md", "--model-draft"},
-      {"-tb", "--threads-batch"},  {"-v", "--verbose"},        {"-b", "--batch-size"},
-      {"-rea", "--reasoning-format"}, {"-sps", "--slot-prompt-similarity"},
+      {"-c", "--ctx-size"},
+      {"-np", "--parallel"},
+      {"-fa", "--flash-attn"},
+      {"-ngl", "--n-gpu-layers"},
+      {"-ub", "--ubatch-size"},
+      {"-cb", "--cont-batching"},
+      {"-nocb", "--no-cont-batching"},
+      {"-kvu", "--kv-unified"},
+      {"-to", "--timeout"},
+      {"-lv", "--verbosity"},
+      {"-hf", "--hf-repo"},
+      {"-hfr", "--hf-repo"},
+      {"-hff", "--hf-file"},
+      {"-mu", "--model-url"},
+      {"-dev", "--device"},
+      {"-sm", "--split-mode"},
+      {"-mg", "--main-gpu"},
+      {"-ts", "--tensor-split"},
+      {"-ncmoe", "--n-cpu-moe"},
+      {"-cmoe", "--cpu-moe"},
+      {"-md", "--model-draft"},
+      {"-tb", "--threads-batch"},
+      {"-v", "--verbose"},
+      {"-b", "--batch-size"},
+      {"-rea", "--reasoning-format"},
+      {"-sps", "--slot-prompt-similarity"},
   };
   for (size_t i = 1; i < args->size(); ++i) {
     std::string& s = (*args)[i];

@@ -36,8 +36,8 @@ struct LlamaServerArgs {
     CLI::Option* opt;
     const char* why;
   };
-  std::vector<Noted> noted;    // accepted, without effect here
-  std::vector<Noted> refused;  // a feature longctx does not have
+  std::vector<Noted> noted;         // accepted, without effect here
+  std::vector<Noted> refused;       // a feature longctx does not have
   std::vector<std::string> values;  // storage for the ignored options' values
 };
 

@@ -24,8 +24,8 @@ std::vector<std::vector<Part>> with_think_gap(std::vector<std::vector<Part>> alt
 
 // A TokenConstraint over a GrammarMatcher. With after_think the reply opens a think block, the
 // model is free inside it until it closes it (the </think> token); if it has not by half of
-// max_tokens, </think> is forced, so the constrained answer still gets room. End-of-generation is allowed only when the document
-// is complete, and forced once nothing can extend it.
+// max_tokens, </think> is forced, so the constrained answer still gets room. End-of-generation is
+// allowed only when the document is complete, and forced once nothing can extend it.
 class GrammarConstraint final : public TokenConstraint {
  public:
   GrammarConstraint(std::shared_ptr<const Grammar> g, std::shared_ptr<const TokenVocab> v,
@@ -51,7 +51,7 @@ class GrammarConstraint final : public TokenConstraint {
     if (waiting_) {
       // The reply is "<think>" reasoning "</think>", then the document: the block opens first
       // (as Qwen3 opens it), and closes by half of the budget at the latest.
-      const int32_t only = thought_ == 0 ? think_open_
+      const int32_t only = thought_ == 0                                     ? think_open_
                            : think_budget_ >= 0 && thought_ >= think_budget_ ? think_close_
                                                                              : -1;
       for (int32_t e : eog_) logits[e] = -INFINITY;  // the answer has not started yet
@@ -132,8 +132,10 @@ Result<std::shared_ptr<const Grammar>> response_format_grammar(const chat::Json&
     }
     schema = *s;
   } else {
-    return invalid_argument("'response_format.type' must be text, json_object or json_schema, "
-                            "got '" + type + "'");
+    return invalid_argument(
+        "'response_format.type' must be text, json_object or json_schema, "
+        "got '" +
+        type + "'");
   }
   if (!after_think && type == "json_object" && !rf.contains("schema")) {
     return Grammar::json_any_object();

@@ -27,8 +27,7 @@ Result<std::shared_ptr<const Grammar>> response_format_grammar(const chat::Json&
 
 // A call of the named tool ("" = any of them) with arguments that follow its parameters.
 Result<std::shared_ptr<const Grammar>> tool_call_grammar(const chat::Json& tools,
-                                                         const std::string& name,
-                                                         bool after_think);
+                                                         const std::string& name, bool after_think);
 
 // The tokenizer's vocabulary as byte strings for grammar matching (special tokens excluded: a
 // grammar never produces them; end-of-generation is allowed when the grammar is complete).

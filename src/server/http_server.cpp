@@ -81,7 +81,9 @@ void send_json(httplib::Response& res, int status, const Json& j) {
   res.set_content(dump(j), "application/json; charset=utf-8");
 }
 
-void send_error(httplib::Response& res, const ApiError& e) { send_json(res, e.status, error_body(e)); }
+void send_error(httplib::Response& res, const ApiError& e) {
+  send_json(res, e.status, error_body(e));
+}
 
 ApiError api_error(int status, std::string type, std::string message) {
   ApiError e;
@@ -152,9 +154,9 @@ void HttpServer::Impl::slot_action(const httplib::Request& req, httplib::Respons
   const int id = std::atoi(req.matches[1].str().c_str());
   const std::string action = req.get_param_value("action");
   if (action != "save" && action != "restore" && action != "erase") {
-    return send_error(res, api_error(400, "invalid_request_error",
-                                     "'action' must be save, restore or erase, got '" + action +
-                                         "'"));
+    return send_error(res,
+                      api_error(400, "invalid_request_error",
+                                "'action' must be save, restore or erase, got '" + action + "'"));
   }
   if (id < 0 || id >= sched.n_slots()) {
     return send_error(res, api_error(400, "invalid_request_error",
@@ -214,8 +216,8 @@ void HttpServer::Impl::slot_action(const httplib::Request& req, httplib::Respons
                      : st.code() == ErrorCode::kNotFound  ? 404
                      : st.code() == ErrorCode::kIo        ? 500
                                                           : 400;
-    return send_error(res, api_error(code, code == 500 ? "server_error" : "invalid_request_error",
-                                     st.message()));
+    return send_error(
+        res, api_error(code, code == 500 ? "server_error" : "invalid_request_error", st.message()));
   }
   send_json(res, 200, out);
 }
@@ -244,9 +246,8 @@ void HttpServer::Impl::routes() {
       return httplib::Server::HandlerResponse::Handled;
     }
     const std::string& p = req.path;
-    const bool open = p == "/health" || p == "/v1/health" || p == "/v1/models" ||
-                      p == "/models" || (opt.webui && (p == "/" || p == "/index.html" ||
-                                                       p.rfind("/ui/", 0) == 0));
+    const bool open = p == "/health" || p == "/v1/health" || p == "/v1/models" || p == "/models" ||
+                      (opt.webui && (p == "/" || p == "/index.html" || p.rfind("/ui/", 0) == 0));
     if (!opt.api_key.empty() && !open) {
       const std::string auth = req.get_header_value("Authorization");
       const std::string x = req.get_header_value("X-Api-Key");
@@ -387,7 +388,8 @@ void HttpServer::Impl::routes() {
   both("/props", [&](const std::string& p) {
     svr.Get(p, [this](const httplib::Request&, httplib::Response& res) {
       const SchedulerStats st = sched.stats();
-      const SamplingParams sp = opt.sampling ? opt.sampling(true) : SamplingParams::qwen3_defaults(true);
+      const SamplingParams sp =
+          opt.sampling ? opt.sampling(true) : SamplingParams::qwen3_defaults(true);
       const Tokenizer* tok = engine.tokenizer();
       auto piece = [&](std::optional<int32_t> id) {
         return tok && id ? Json(tok->token_piece(*id)) : Json();
@@ -441,12 +443,10 @@ void HttpServer::Impl::routes() {
       send_json(res, 200, out);
     });
   });
-  svr.Post(R"(/slots/(\d+))", [this](const httplib::Request& q, httplib::Response& s) {
-    slot_action(q, s);
-  });
-  svr.Post(R"(/v1/slots/(\d+))", [this](const httplib::Request& q, httplib::Response& s) {
-    slot_action(q, s);
-  });
+  svr.Post(R"(/slots/(\d+))",
+           [this](const httplib::Request& q, httplib::Response& s) { slot_action(q, s); });
+  svr.Post(R"(/v1/slots/(\d+))",
+           [this](const httplib::Request& q, httplib::Response& s) { slot_action(q, s); });
   both("/metrics", [&](const std::string& p) {
     svr.Get(p, [this](const httplib::Request&, httplib::Response& res) {
       const SchedulerStats st = sched.stats();

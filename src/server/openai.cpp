@@ -84,7 +84,8 @@ std::optional<ApiError> read_rope(const Json& v, const Engine& engine, const Req
   } else {
     return bad("'rope_scaling' must be a string (none, auto, linear:F, yarn:F) or an object");
   }
-  if (!(factor >= 1.0 && factor <= 1024.0)) return bad("'rope_scaling' factor must be in [1, 1024]");
+  if (!(factor >= 1.0 && factor <= 1024.0))
+    return bad("'rope_scaling' factor must be in [1, 1024]");
   RopeChoice r;
   r.params = engine.rope_params();
   r.orig_ctx = orig > 0 ? orig : yarn_original_context(engine.hparams());
@@ -271,8 +272,8 @@ std::optional<ApiError> check_fits(const GenRequest& r, const RequestDefaults& d
   e.type = "exceed_context_size_error";
   e.code = "context_length_exceeded";
   // The first words as llama-server writes them (clients match on them).
-  e.message = "request (" + std::to_string(n) +
-              " tokens) exceeds the available context size (" + std::to_string(d.n_ctx) +
+  e.message = "request (" + std::to_string(n) + " tokens) exceeds the available context size (" +
+              std::to_string(d.n_ctx) +
               " tokens), try increasing it: the context of a sequence must hold the prompt and "
               "at least one reply token (shorten the prompt, or start the server with a larger "
               "--ctx)";
@@ -291,8 +292,7 @@ std::optional<ApiError> check_messages(Json* msgs) {
     std::string r = role->get<std::string>();
     if (r == "developer") m["role"] = r = "system";
     if (r != "system" && r != "user" && r != "assistant" && r != "tool") {
-      return bad(at + ".role must be system, developer, user, assistant or tool, got '" + r +
-                 "'");
+      return bad(at + ".role must be system, developer, user, assistant or tool, got '" + r + "'");
     }
     const auto c = m.find("content");
     if (c == m.end() || c->is_null()) {
@@ -467,8 +467,9 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
       choice = "function";
       forced_name = (*it)["function"]["name"].get<std::string>();
     } else {
-      return bad("'tool_choice' must be none, auto, required or "
-                 "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+      return bad(
+          "'tool_choice' must be none, auto, required or "
+          "{\"type\": \"function\", \"function\": {\"name\": ...}}");
     }
     if (choice != "none" && choice != "auto" && tools.is_null()) {
       return bad("'tool_choice' forces a tool call but 'tools' is empty");
@@ -518,27 +519,65 @@ std::optional<ApiError> parse_completion_request(const Engine& engine, const Jso
   if (!tok) return bad("the model file has no tokenizer");
   const auto p = body.find("prompt");
   if (p == body.end() || p->is_null()) return bad("'prompt' is required");
+  // One prompt: text, token ids, llama-server's mix of ids and text ([12, "text", 34]) or
+  // {"prompt_string": text}. Several: an array of those (or of texts), answered one choice (or,
+  // on /completion, one result) per prompt.
   const int64_t n_vocab = engine.hparams().n_vocab;
-  auto ids_from = [&](const Json& arr) -> std::optional<ApiError> {
-    for (const Json& v : arr) {
-      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= n_vocab) {
-        return bad("'prompt' token ids must be integers in [0, " + std::to_string(n_vocab) + ")");
+  auto one = [&](const Json& v, std::vector<int32_t>* ids) -> std::optional<ApiError> {
+    if (v.is_string()) {
+      *ids = tok->encode(v.get<std::string>(), /*parse_special=*/true);
+    } else if (v.is_object()) {
+      if (v.contains("multimodal_data")) {
+        return bad("'prompt' holds multimodal data, but this server runs a text-only model");
       }
-      out->prompt.push_back(static_cast<int32_t>(v.get<int64_t>()));
+      const auto ps = v.find("prompt_string");
+      if (ps == v.end() || !ps->is_string()) return bad("'prompt.prompt_string' must be a string");
+      *ids = tok->encode(ps->get<std::string>(), true);
+    } else if (v.is_array()) {
+      for (const Json& x : v) {
+        if (x.is_string()) {
+          const std::vector<int32_t> t = tok->encode(x.get<std::string>(), true);
+          ids->insert(ids->end(), t.begin(), t.end());
+        } else if (x.is_number_integer() && x.get<int64_t>() >= 0 && x.get<int64_t>() < n_vocab) {
+          ids->push_back(static_cast<int32_t>(x.get<int64_t>()));
+        } else {
+          return bad("'prompt' token ids must be integers in [0, " + std::to_string(n_vocab) + ")");
+        }
+      }
+    } else {
+      return bad("'prompt' must be a string, an array of token ids, or an array of prompts");
     }
+    if (ids->empty()) return bad("'prompt' is empty");
     return std::nullopt;
   };
-  if (p->is_string()) {
-    out->prompt = tok->encode(p->get<std::string>(), /*parse_special=*/true);
-  } else if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) {
-    out->prompt = tok->encode((*p)[0].get<std::string>(), true);
-  } else if (p->is_array() && !p->empty() && (*p)[0].is_number()) {
-    if (auto e = ids_from(*p)) return e;
-  } else if (p->is_array() && p->size() > 1) {
-    return bad("several prompts in one request are not supported: send one per request, or "
-               "use 'n' for several completions of one prompt");
+  std::vector<const Json*> items;
+  if (p->is_array()) {
+    bool any_id = false, any_nested = false;
+    for (const Json& x : *p) {
+      any_id = any_id || x.is_number();
+      any_nested = any_nested || x.is_array() || x.is_object();
+    }
+    if (p->empty()) return bad("'prompt' is empty");
+    if (any_id && !any_nested) {
+      items.push_back(&*p);  // one sequence of ids (and texts)
+    } else {
+      for (const Json& x : *p) items.push_back(&x);
+    }
   } else {
-    return bad("'prompt' must be a string or an array of token ids");
+    items.push_back(&*p);
+  }
+  if (items.size() > 64) return bad("'prompt' holds more than 64 prompts");
+  if (items.size() > 1 && out->n > 1) return bad("'n' > 1 takes a single prompt");
+  for (const Json* item : items) {
+    std::vector<int32_t> ids;
+    if (auto e = one(*item, &ids)) return e;
+    out->prompts.push_back(std::move(ids));
+  }
+  out->prompt = out->prompts.front();
+  for (const std::vector<int32_t>& ids : out->prompts) {
+    GenRequest one_req;
+    one_req.prompt = ids;
+    if (auto e = check_fits(one_req, d)) return e;
   }
   if (out->prompt.empty()) return bad("'prompt' is empty");
   if (const Json rf = response_format_of(body); !rf.is_null()) {
@@ -564,13 +603,19 @@ std::string finish_reason(FinishReason r, bool has_tool_calls) {
 }
 
 Json usage_body(const std::vector<ChoiceOut>& choices) {
-  const GenerateResult& r0 = choices.front().result;
-  int64_t completion = 0;
-  for (const ChoiceOut& c : choices) completion += static_cast<int64_t>(c.result.ids.size());
-  return {{"prompt_tokens", r0.n_prompt},
+  // The choices of one prompt share it (count it once); several prompts each count.
+  int64_t prompt = 0, cached = 0, completion = 0;
+  for (const ChoiceOut& c : choices) {
+    completion += static_cast<int64_t>(c.result.ids.size());
+    if (c.own_prompt) {
+      prompt += c.result.n_prompt;
+      cached += c.result.n_reused;
+    }
+  }
+  return {{"prompt_tokens", prompt},
           {"completion_tokens", completion},
-          {"total_tokens", r0.n_prompt + completion},
-          {"prompt_tokens_details", {{"cached_tokens", r0.n_reused}}}};
+          {"total_tokens", prompt + completion},
+          {"prompt_tokens_details", {{"cached_tokens", cached}}}};
 }
 
 Json timings_body(const std::vector<ChoiceOut>& choices) {
@@ -625,7 +670,8 @@ Json legacy_logprobs(const Json& entries) {
     offs.push_back(off);
     off += t.size();
   }
-  return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offs}};
+  return {
+      {"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offs}};
 }
 
 Json tool_calls_json(const std::vector<chat::ToolCall>& calls, const std::string& id) {

@@ -46,7 +46,8 @@ struct ReplyConstraint {
 // A generation request, from either endpoint.
 struct GenRequest {
   bool chat = true;
-  std::vector<int32_t> prompt;
+  std::vector<int32_t> prompt;                // the (first) prompt
+  std::vector<std::vector<int32_t>> prompts;  // completions: every prompt (one choice each)
   GenerateOptions options;  // sampling, max_tokens, stop, n_probs (cancel is the scheduler's)
   SeqConfig config;         // experts, rope_scaling (extensions)
   int n = 1;                // choices
@@ -94,6 +95,7 @@ struct ChoiceOut {
   std::vector<chat::ToolCall> tool_calls;
   Json logprobs = Json::array();  // chat: logprobs.content entries
   GenerateResult result;
+  bool own_prompt = true;  // false for the choices that copied another's prompt (n > 1)
 };
 
 // "stop", "length" or "tool_calls" (OpenAI's finish_reason).

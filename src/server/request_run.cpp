@@ -2,9 +2,7 @@
 #include "server/request_run.h"
 
 namespace longctx::server {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 RequestRun::RequestRun(const GenRequest& req, const Tokenizer& tok,
                        std::vector<std::shared_ptr<Job>> jobs)
@@ -87,8 +85,8 @@ bool RequestRun::next(int timeout_ms, std::vector<Update>* out) {
       u.kind = Update::kProgress;
       u.done = ev.done;
       u.total = ev.total;
-      u.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_)
-                 .count();
+      u.ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count();
     } else {
       u.kind = Update::kDone;
       st.stream.finish(&deltas);

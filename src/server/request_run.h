@@ -45,8 +45,7 @@ class RequestRun {
     std::optional<TokenProbs> last;  // the last sampled token's probabilities
     bool done = false;
   };
-  void apply(int index, const std::vector<ReplyDelta>& deltas, const TokenProbs* probs,
-             Update* u);
+  void apply(int index, const std::vector<ReplyDelta>& deltas, const TokenProbs* probs, Update* u);
 
   const GenRequest& req_;
   const Tokenizer& tok_;

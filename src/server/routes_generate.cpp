@@ -26,11 +26,11 @@ Json openai_delta(const ReplyDelta& d, const std::string& call_id, int call_inde
       return {{"reasoning_content", d.text}};
     case ReplyDelta::kToolCall:
       return {{"tool_calls",
-               Json::array({{{"index", call_index},
-                             {"id", call_id},
-                             {"type", "function"},
-                             {"function", {{"name", d.call.name},
-                                           {"arguments", d.call.arguments}}}}})}};
+               Json::array(
+                   {{{"index", call_index},
+                     {"id", call_id},
+                     {"type", "function"},
+                     {"function", {{"name", d.call.name}, {"arguments", d.call.arguments}}}}})}};
     default:
       return {{"content", d.text}};
   }
@@ -83,8 +83,10 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     slot_pin = it->get<int>();
     if (slot_pin >= sched.n_slots()) {
       return fail(api_error(400, "invalid_request_error",
-                            "'id_slot' " + std::to_string(slot_pin) + " is not a slot (the "
-                            "server has " + std::to_string(sched.n_slots()) + ")"));
+                            "'id_slot' " + std::to_string(slot_pin) +
+                                " is not a slot (the "
+                                "server has " +
+                                std::to_string(sched.n_slots()) + ")"));
     }
   }
   // One job per choice; they share the prompt (the first evaluates it, the others copy it) and
@@ -92,9 +94,12 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   const Tokenizer& tok = *engine.tokenizer();
   auto channel = std::make_shared<Channel>();
   std::vector<std::shared_ptr<Job>> jobs;
-  for (int i = 0; i < r->n; ++i) {
+  // Several prompts (completions): one independent job each; else n choices of one prompt.
+  const int n_jobs = r->prompts.size() > 1 ? static_cast<int>(r->prompts.size()) : r->n;
+  for (int i = 0; i < n_jobs; ++i) {
     auto job = std::make_shared<Job>();
-    job->prompt = r->prompt;
+    const bool own = r->prompts.size() > 1 || i == 0;
+    job->prompt = r->prompts.size() > 1 ? r->prompts[static_cast<size_t>(i)] : r->prompt;
     job->options = r->options;
     job->options.sampling.seed += static_cast<uint64_t>(i);
     job->config = r->config;
@@ -102,7 +107,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     job->channel = channel;
     job->slot_pin = i == 0 ? slot_pin : -1;
     job->reuse = r->cache_prompt;
-    if (i > 0) job->leader = jobs.front();
+    if (!own) job->leader = jobs.front();
     if (r->constraint.grammar) {
       job->options.constraint =
           make_constraint(r->constraint.grammar, vocab, tok, engine.hparams().n_vocab,
@@ -116,6 +121,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
                           "retry later"));
   }
   auto run = std::make_shared<RequestRun>(*r, tok, jobs);
+  for (size_t i = 0; i < jobs.size(); ++i) run->choices()[i].own_prompt = !jobs[i]->leader;
   const std::string id = anthropic ? anthropic_message_id(next_id.fetch_add(1)) : [&] {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%s-%010llu", api == Api::kChat ? "chatcmpl" : "cmpl",
@@ -126,8 +132,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   const std::string alias = opt.alias;
 
   // The whole answer of a finished run.
-  auto final_body = [r, run, id, created, api, anthropic, native, alias,
-                     return_tokens]() -> Json {
+  auto final_body = [r, run, id, created, api, anthropic, native, alias, return_tokens]() -> Json {
     std::vector<ChoiceOut>& ch = run->choices();
     if (anthropic) {
       const ChoiceOut& c = ch.front();
@@ -136,7 +141,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
       a.model = r->model;
       a.reasoning = c.reasoning;
       a.text = c.content;
-      for (const chat::ToolCall& t : c.tool_calls) a.tool_calls.push_back({"", t.name, t.arguments});
+      for (const chat::ToolCall& t : c.tool_calls)
+        a.tool_calls.push_back({"", t.name, t.arguments});
       a.finish = c.result.finish == FinishReason::kStopString
                      ? "stop_sequence"
                      : finish_reason(c.result.finish, !c.tool_calls.empty());
@@ -144,40 +150,49 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
       a.usage = {c.result.n_prompt, c.result.n_reused, static_cast<int64_t>(c.result.ids.size())};
       return anthropic_message_body(a);
     }
-    if (native) {  // llama-server's /completion
-      const ChoiceOut& c = ch.front();
-      const SamplingParams& sp = r->options.sampling;
-      Json out = {{"index", 0},
-                  {"content", c.content},
-                  {"tokens", return_tokens ? Json(c.result.ids) : Json::array()},
-                  {"id_slot", run->jobs().front()->slot()},
-                  {"stop", true},
-                  {"model", alias},
-                  {"tokens_predicted", static_cast<int64_t>(c.result.ids.size())},
-                  {"tokens_evaluated", c.result.n_prompt},
-                  {"generation_settings",
-                   {{"n_predict", r->options.max_tokens},
-                    {"seed", sp.seed},
-                    {"temperature", sp.temperature},
-                    {"top_k", sp.top_k},
-                    {"top_p", sp.top_p},
-                    {"min_p", sp.min_p},
-                    {"repeat_penalty", sp.repetition_penalty},
-                    {"repeat_last_n", sp.penalty_last_n},
-                    {"presence_penalty", sp.presence_penalty},
-                    {"frequency_penalty", sp.frequency_penalty},
-                    {"ignore_eos", r->options.ignore_eog},
-                    {"stop", r->options.stop},
-                    {"n_probs", std::max(0, r->options.n_probs)}}},
-                  {"prompt", ""},
-                  {"has_new_line", c.content.find('\n') != std::string::npos},
-                  {"truncated", false},
-                  {"stop_type", stop_type(c.result.finish)},
-                  {"stopping_word", c.result.stop_word},
-                  {"tokens_cached", c.result.n_prompt + static_cast<int64_t>(c.result.ids.size())},
-                  {"timings", timings_body(ch)}};
-      if (r->options.n_probs >= 0) out["completion_probabilities"] = c.logprobs;
-      return out;
+    if (native) {  // llama-server's /completion: one result, or an array for several prompts
+      auto one = [&](size_t i) {
+        const ChoiceOut& c = ch[i];
+        const SamplingParams& sp = r->options.sampling;
+        Json out = {
+            {"index", 0},
+            {"content", c.content},
+            {"tokens", return_tokens ? Json(c.result.ids) : Json::array()},
+            {"id_slot", run->jobs().front()->slot()},
+            {"stop", true},
+            {"model", alias},
+            {"tokens_predicted", static_cast<int64_t>(c.result.ids.size())},
+            {"tokens_evaluated", c.result.n_prompt},
+            {"generation_settings",
+             {{"n_predict", r->options.max_tokens},
+              {"seed", sp.seed},
+              {"temperature", sp.temperature},
+              {"top_k", sp.top_k},
+              {"top_p", sp.top_p},
+              {"min_p", sp.min_p},
+              {"repeat_penalty", sp.repetition_penalty},
+              {"repeat_last_n", sp.penalty_last_n},
+              {"presence_penalty", sp.presence_penalty},
+              {"frequency_penalty", sp.frequency_penalty},
+              {"ignore_eos", r->options.ignore_eog},
+              {"stop", r->options.stop},
+              {"n_probs", std::max(0, r->options.n_probs)}}},
+            {"prompt", ""},
+            {"has_new_line", c.content.find('\n') != std::string::npos},
+            {"truncated", false},
+            {"stop_type", stop_type(c.result.finish)},
+            {"stopping_word", c.result.stop_word},
+            {"tokens_cached", c.result.n_prompt + static_cast<int64_t>(c.result.ids.size())},
+            {"timings", timings_body({c})}};
+        if (r->options.n_probs >= 0) out["completion_probabilities"] = c.logprobs;
+        out["index"] = i;
+        out["id_slot"] = run->jobs()[i]->slot();
+        return out;
+      };
+      if (ch.size() == 1) return one(0);
+      Json all = Json::array();
+      for (size_t i = 0; i < ch.size(); ++i) all.push_back(one(i));
+      return all;
     }
     return api == Api::kChat ? chat_completion_body(*r, ch, id, created)
                              : completion_body(*r, ch, id, created);
@@ -225,8 +240,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
               }
             }
           }
-          const std::string text = run->error() ? dump(error_json(*run->error()).second)
-                                                : dump(final_body());
+          const std::string text =
+              run->error() ? dump(error_json(*run->error()).second) : dump(final_body());
           sink.write(text.data(), text.size());
           sink.done();
           return true;
@@ -238,12 +253,12 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   const int keepalive_ms = std::max(1, opt.keepalive_s) * 1000;
-  auto astream = std::make_shared<AnthropicStream>(id, r->model,
-                                                   static_cast<int64_t>(r->prompt.size()));
+  auto astream =
+      std::make_shared<AnthropicStream>(id, r->model, static_cast<int64_t>(r->prompt.size()));
   res.set_chunked_content_provider(
       "text/event-stream",
-      [run, r, id, created, api, anthropic, native, keepalive_ms, astream, final_body,
-       error_json](size_t, httplib::DataSink& sink) {
+      [run, r, id, created, api, anthropic, native, keepalive_ms, astream, final_body, error_json](
+          size_t, httplib::DataSink& sink) {
         auto write = [&](const std::string& s) {
           if (s.empty() || sink.write(s.data(), s.size())) return true;
           run->cancel();  // the client went away: free its sequences at the next step
@@ -274,8 +289,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
             if (u.kind == RequestRun::Update::kProgress) {
               // A comment line keeps proxies and clients from timing out during a long
               // prefill; with return_progress the figures also come as data (llama-server).
-              std::string line = ": prompt " + std::to_string(u.done) + "/" +
-                                 std::to_string(u.total) + "\n\n";
+              std::string line =
+                  ": prompt " + std::to_string(u.done) + "/" + std::to_string(u.total) + "\n\n";
               if (r->return_progress && !anthropic) {
                 Json c = chat ? chat_chunk(*r, id, created, u.index, Json::object(), "")
                               : completion_chunk(*r, id, created, u.index, "", "");
@@ -304,9 +319,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
                 if (d.kind == ReplyDelta::kToolCall) ++n_calls[static_cast<size_t>(u.index)];
                 chunks.push_back(chat_chunk(
                     *r, id, created, u.index,
-                    openai_delta(d, id + "-" + std::to_string(u.index) + "-call-" +
-                                        std::to_string(k),
-                                 k),
+                    openai_delta(
+                        d, id + "-" + std::to_string(u.index) + "-call-" + std::to_string(k), k),
                     ""));
               } else if (native) {
                 chunks.push_back({{"index", u.index},
@@ -366,13 +380,16 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
             const std::string fin = c.result.finish == FinishReason::kStopString
                                         ? "stop_sequence"
                                         : finish_reason(c.result.finish, !c.tool_calls.empty());
-            write(astream->finish(fin, c.result.stop_word,
-                                  {c.result.n_prompt, c.result.n_reused,
-                                   static_cast<int64_t>(c.result.ids.size())}));
+            write(astream->finish(
+                fin, c.result.stop_word,
+                {c.result.n_prompt, c.result.n_reused, static_cast<int64_t>(c.result.ids.size())}));
           } else if (native) {
             Json last = final_body();
-            last["content"] = "";
-            write(sse(last));
+            if (!last.is_array()) last = Json::array({last});
+            for (Json& one : last) {
+              one["content"] = "";
+              write(sse(one));
+            }
           } else {
             if (r->include_usage) {
               Json u = chat ? chat_chunk(*r, id, created, 0, Json::object(), "")
@@ -417,15 +434,15 @@ void HttpServer::Impl::input_tokens(const httplib::Request& req, httplib::Respon
   RequestDefaults d = defaults();
   d.n_ctx = std::numeric_limits<int64_t>::max();  // counting is not generating: any length
   if (auto e = parse_chat_request(engine, body, d, &r)) return send_error(res, *e);
-  send_json(res, 200, {{"input_tokens", static_cast<int64_t>(r.prompt.size())},
-                       {"object", "response.input_tokens"}});
+  send_json(res, 200,
+            {{"input_tokens", static_cast<int64_t>(r.prompt.size())},
+             {"object", "response.input_tokens"}});
 }
 
 void HttpServer::Impl::routes_generate() {
   for (const char* p : {"/v1/chat/completions", "/chat/completions"}) {
-    svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) {
-      generate(q, s, Api::kChat);
-    });
+    svr.Post(
+        p, [this](const httplib::Request& q, httplib::Response& s) { generate(q, s, Api::kChat); });
   }
   for (const char* p : {"/v1/completions", "/completions", "/completion"}) {
     svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) {

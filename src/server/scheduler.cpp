@@ -88,10 +88,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(Engine& engine,
 
 Scheduler::Scheduler(Engine& engine, std::vector<std::unique_ptr<Session>> slots,
                      BatchRunner runner, SchedulerOptions options)
-    : engine_(engine),
-      opt_(std::move(options)),
-      cells_(slots.size()),
-      runner_(std::move(runner)) {
+    : engine_(engine), opt_(std::move(options)), cells_(slots.size()), runner_(std::move(runner)) {
   for (size_t i = 0; i < slots.size(); ++i) cells_[i] = slots[i]->n_past();
   // The configuration the sequences were created with is every request's default.
   const Session& s0 = *slots.front();
@@ -349,7 +346,8 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     for (Spill& sp : spills_) {
       if (!same_config(sp.config, want)) continue;
       const size_t c = common_prefix(sp.tokens, job->prompt);
-      if (c > spill_common && c >= static_cast<size_t>(std::max<int64_t>(1, opt_.spill_min_tokens))) {
+      if (c > spill_common &&
+          c >= static_cast<size_t>(std::max<int64_t>(1, opt_.spill_min_tokens))) {
         spill_common = c;
         from = sp.path;
       }

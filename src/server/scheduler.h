@@ -48,8 +48,8 @@ struct RopeChoice {
 // What a sequence's cached state depends on besides its tokens; a request that asks for another
 // configuration starts from an empty cache.
 struct SeqConfig {
-  int64_t experts = 0;              // MoE experts per token; 0: the server's default
-  std::optional<RopeChoice> rope;   // unset: the server's default
+  int64_t experts = 0;             // MoE experts per token; 0: the server's default
+  std::optional<RopeChoice> rope;  // unset: the server's default
 };
 
 // Events of one request, from all its jobs (choices), in the order they happened.
@@ -168,10 +168,10 @@ class Scheduler {
     std::unique_ptr<Session> session;
     std::shared_ptr<Job> job;
     std::optional<Generation> gen;
-    SeqConfig config;          // what the cached state was computed under (resolved)
-    bool pending = false;      // gen->token() is to be evaluated
-    bool stepped = false;      // gen->step() ran at least once (the prompt's logits are used)
-    uint64_t last_used = 0;    // use_clock_ when it last took a job
+    SeqConfig config;        // what the cached state was computed under (resolved)
+    bool pending = false;    // gen->token() is to be evaluated
+    bool stepped = false;    // gen->step() ran at least once (the prompt's logits are used)
+    uint64_t last_used = 0;  // use_clock_ when it last took a job
   };
   struct Spill {
     std::string path;
@@ -209,7 +209,7 @@ class Scheduler {
   SeqConfig default_config_;
   std::deque<Spill> spills_;  // scheduler thread only
   uint64_t spill_serial_ = 0;
-  size_t expert_rr_ = 0;      // which expert-count group goes first in a mixed step
+  size_t expert_rr_ = 0;  // which expert-count group goes first in a mixed step
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable task_cv_;
