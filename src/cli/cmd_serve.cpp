@@ -220,6 +220,19 @@ int run(ServeArgs a) {
   ho.port = port;
   ho.api_key = a.api_key;
   ho.alias = a.alias;
+  // llama-server takes a comma list of aliases: the model answers to each; the first in
+  // alphabetical order is its id.
+  if (ho.alias.find(',') != std::string::npos) {
+    for (size_t at = 0; at <= ho.alias.size();) {
+      const size_t comma = std::min(ho.alias.find(',', at), ho.alias.size());
+      if (comma > at) ho.aliases.push_back(ho.alias.substr(at, comma - at));
+      at = comma + 1;
+    }
+    std::sort(ho.aliases.begin(), ho.aliases.end());
+    ho.alias = ho.aliases.empty() ? std::string() : ho.aliases.front();
+  }
+  ho.tags = a.llama.tags;
+  ho.verbose = a.llama.verbose;
   if (ho.alias.empty()) {
     const std::string& p = a.engine.model;
     const size_t slash = p.find_last_of('/');

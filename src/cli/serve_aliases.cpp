@@ -34,7 +34,6 @@ constexpr Ignored kIgnored[] = {
     {"--webui", false, "the web UI is served unless --no-ui"},
     {"--reasoning-format", true, "Qwen3 thinking is always returned as reasoning_content"},
     {"--reasoning-budget", true, "thinking has no separate budget here"},
-    {"--verbose", false, "no verbose log"},
     {"--log-disable", false, "the server logs only start-up and errors"},
     {"--verbosity", true, "no verbose log"},
     {"--no-mmap", false, "weights are placed in memory at load"},
@@ -88,6 +87,9 @@ void add_llama_server_options(CLI::App& app, LlamaServerArgs* a) {
   app.add_flag("--no-context-shift", a->no_context_shift,
                "llama-server's spelling of --on-full stop");
   app.add_flag("--no-webui", a->no_webui, "llama-server's spelling of --no-ui");
+  app.add_flag("--verbose", a->verbose, "Answers carry llama-server's __verbose object");
+  app.add_option("--tags", a->tags, "Tags /v1/models lists for the model (comma-separated)")
+      ->delimiter(',');
   app.add_option("--chat-template-file", a->chat_template_file,
                  "A Jinja chat template to use instead of the model's own");
   app.add_option("--chat-template", a->chat_template,

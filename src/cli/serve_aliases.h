@@ -30,6 +30,8 @@ struct LlamaServerArgs {
   bool no_slots = false;
   bool context_shift = false, no_context_shift = false;
   bool no_webui = false;
+  bool verbose = false;
+  std::vector<std::string> tags;
   std::optional<std::string> chat_template, chat_template_file;
   std::optional<std::string> reasoning;  // on | off | auto
   struct Noted {

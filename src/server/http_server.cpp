@@ -123,15 +123,17 @@ RequestDefaults HttpServer::Impl::defaults() const {
   d.seed = opt.seed;
   d.on_full = opt.on_full;
   d.enable_thinking = opt.enable_thinking;
+  d.verbose = opt.verbose;
   d.engine = &engine;
   d.vocab = vocab;
   return d;
 }
 
-// CORS: "*" allows any origin, "localhost" (also the default, with no --cors-origins) any
+// CORS: no --cors-origins or "*" allows any origin (llama-server's default), "localhost" any
 // origin on this machine (localhost, 127.0.0.1, [::1], any scheme and port), anything else
 // must equal the Origin header.
 bool HttpServer::Impl::origin_allowed(const std::string& origin) const {
+  if (opt.cors_origins.empty()) return true;  // llama-server's default: any origin
   auto local = [&] {
     const size_t sep = origin.find("://");
     if (sep == std::string::npos) return false;
@@ -140,7 +142,6 @@ bool HttpServer::Impl::origin_allowed(const std::string& origin) const {
     host = host.substr(0, host.find(':'));
     return host == "localhost" || host == "127.0.0.1";
   };
-  if (opt.cors_origins.empty()) return local();
   for (const std::string& o : opt.cors_origins) {
     if (o == "*" || o == origin || (o == "localhost" && local())) return true;
   }
@@ -234,11 +235,12 @@ void HttpServer::Impl::routes() {
       res.set_header("Access-Control-Allow-Origin", origin);
       res.set_header("Vary", "Origin");
       res.set_header("Access-Control-Allow-Credentials", "true");
+      // llama-server answers "*"; a browser does not take "*" for Authorization, so with
+      // origins of one's own (--cors-origins) the headers the preflight asks for are allowed
+      // by name instead.
       const std::string asked = req.get_header_value("Access-Control-Request-Headers");
       res.set_header("Access-Control-Allow-Headers",
-                     asked.empty() ? std::string("Authorization, Content-Type, X-Api-Key, "
-                                                 "Anthropic-Version")
-                                   : asked);
+                     opt.cors_origins.empty() || asked.empty() ? std::string("*") : asked);
       res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
     }
     if (req.method == "OPTIONS") {  // preflight: answered before the key is checked
@@ -299,8 +301,10 @@ void HttpServer::Impl::routes() {
       send_json(res, 200,
                 {{"object", "list"},
                  {"data", Json::array({{{"id", opt.alias},
-                                        {"aliases", Json::array({opt.alias})},
-                                        {"tags", Json::array()},
+                                        {"aliases", opt.aliases.empty()
+                                                        ? Json::array({opt.alias})
+                                                        : Json(opt.aliases)},
+                                        {"tags", Json(opt.tags)},
                                         {"object", "model"},
                                         {"created", started},
                                         {"owned_by", "longctx"},

@@ -50,6 +50,9 @@ struct HttpOptions {
   std::optional<uint64_t> seed;  // --seed: every request's default seed
   OnFull on_full = OnFull::kStop;
   std::optional<bool> enable_thinking;  // --reasoning on|off: requests' default; unset: template's
+  bool verbose = false;                 // --verbose: answers carry llama-server's __verbose
+  std::vector<std::string> aliases;     // more model ids (--alias a,b), listed by /v1/models
+  std::vector<std::string> tags;        // --tags, listed by /v1/models
   chat::Json memory = chat::Json::object();  // the plan's figures, shown by /props and the UI
 };
 

@@ -261,6 +261,8 @@ std::optional<ApiError> read_common(const Engine& engine, const Json& body,
     if (auto e = read_logit_bias(*it, engine, &out->options.logit_bias)) return e;
   }
   if (auto e = read_bool(body, "cache_prompt", &out->cache_prompt)) return e;
+  out->verbose = d.verbose;
+  if (auto e = read_bool(body, "verbose", &out->verbose)) return e;
   out->options.on_full = d.on_full;
   return std::nullopt;
 }
@@ -431,11 +433,26 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
   if (msgs == body.end() || !msgs->is_array() || msgs->empty()) {
     return bad("'messages' must be a non-empty array");
   }
-  bool thinking = d.enable_thinking.value_or(true);
+  // A constrained reply (response_format, a forced tool call) skips thinking unless the request
+  // asks for it: the document is what such a client wants, and reasoning first would spend the
+  // max_tokens it budgeted for it.
+  const bool constrained =
+      !response_format_of(body).is_null() ||
+      (body.contains("tool_choice") && (body["tool_choice"] == "required" ||
+                                        body["tool_choice"].is_object()));
+  bool thinking = d.enable_thinking.value_or(!constrained);
+  bool thinking_asked = false;
   if (const auto kw = body.find("chat_template_kwargs"); kw != body.end() && !kw->is_null()) {
     if (!kw->is_object()) return bad("'chat_template_kwargs' must be an object");
     if (auto e = read_bool(*kw, "enable_thinking", &thinking)) return e;
+    thinking_asked = kw->contains("enable_thinking");
   }
+  Json with_thinking;  // the body with the thinking choice made explicit for the template
+  if (!thinking_asked) {
+    with_thinking = body;
+    with_thinking["chat_template_kwargs"]["enable_thinking"] = thinking;
+  }
+  const Json& req_body = thinking_asked ? body : with_thinking;
   out->chat = true;
   if (auto e = read_common(engine, body, d, thinking, out)) return e;
   // Log-probabilities: logprobs (bool) and top_logprobs (0..20).
@@ -475,12 +492,13 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
       return bad("'tool_choice' forces a tool call but 'tools' is empty");
     }
   }
-  Json request = body;
+  Json request = req_body;
   if (tools.is_null() || choice == "none") request.erase("tools");
   out->parse_tools = !tools.is_null() && choice != "none";
   std::string text;
   if (auto e = render_prompt_text(engine, request, d, &text)) return e;
   out->prompt = tok->encode(text, /*parse_special=*/true);
+  out->prompt_text = text;
   out->starts_in_think = text.size() >= 8 && text.compare(text.size() - 8, 8, "<think>\n") == 0;
   if (out->prompt.empty()) return bad("the rendered prompt is empty");
 
@@ -580,6 +598,7 @@ std::optional<ApiError> parse_completion_request(const Engine& engine, const Jso
     if (auto e = check_fits(one_req, d)) return e;
   }
   if (out->prompt.empty()) return bad("'prompt' is empty");
+  out->prompt_text = p->is_string() ? p->get<std::string>() : std::string();
   if (const Json rf = response_format_of(body); !rf.is_null()) {
     auto g = response_format_grammar(rf, /*after_think=*/false);
     if (!g) return bad(g.status().message());

@@ -58,7 +58,9 @@ struct GenRequest {
   bool parse_tools = false;      // tools were offered: <tool_call> blocks become tool_calls
   bool cache_prompt = true;      // llama-server's cache_prompt: false evaluates the whole prompt
   ReplyConstraint constraint;
-  std::string model;  // as the client named it (echoed back)
+  std::string model;        // as the client named it (echoed back)
+  std::string prompt_text;  // the rendered prompt (chat) or the prompt text (completions)
+  bool verbose = false;     // llama-server's __verbose object in the answer
 };
 
 // What the server assumes where a request is silent.
@@ -73,6 +75,7 @@ struct RequestDefaults {
   std::optional<uint64_t> seed;  // the server's --seed; unset: a random seed per request
   OnFull on_full = OnFull::kStop;
   std::optional<bool> enable_thinking;  // the server's --reasoning on|off; unset: the template's
+  bool verbose = false;                 // --verbose: every answer carries __verbose
   const Engine* engine = nullptr;
   std::shared_ptr<const TokenVocab> vocab;  // for constrained decoding
 };

@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -49,6 +50,21 @@ const char* stop_type(FinishReason r) {
     default:
       return "none";
   }
+}
+
+// generation_settings.logit_bias as llama-server lists it: {bias, token}, null for "never",
+// with every end-of-generation token when ignore_eos.
+Json logit_bias_json(const GenRequest& r, const Tokenizer& tok) {
+  Json out = Json::array();
+  for (const auto& [id, b] : r.options.logit_bias) {
+    out.push_back({{"bias", std::isfinite(b) ? Json(b) : Json()}, {"token", id}});
+  }
+  if (r.options.ignore_eog) {
+    for (int32_t id = 0; id < tok.n_vocab(); ++id) {
+      if (tok.is_end_of_generation(id)) out.push_back({{"bias", nullptr}, {"token", id}});
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -132,7 +148,10 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   const std::string alias = opt.alias;
 
   // The whole answer of a finished run.
-  auto final_body = [r, run, id, created, api, anthropic, native, alias, return_tokens]() -> Json {
+  const Tokenizer* tokp = &tok;
+  auto final_body = [r, run, id, created, api, anthropic, native, alias, return_tokens,
+                     tokp]() -> Json {
+    const Tokenizer& tok = *tokp;
     std::vector<ChoiceOut>& ch = run->choices();
     if (anthropic) {
       const ChoiceOut& c = ch.front();
@@ -175,6 +194,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
               {"presence_penalty", sp.presence_penalty},
               {"frequency_penalty", sp.frequency_penalty},
               {"ignore_eos", r->options.ignore_eog},
+              {"logit_bias", logit_bias_json(*r, tok)},
               {"stop", r->options.stop},
               {"n_probs", std::max(0, r->options.n_probs)}}},
             {"prompt", ""},
@@ -194,8 +214,15 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
       for (size_t i = 0; i < ch.size(); ++i) all.push_back(one(i));
       return all;
     }
-    return api == Api::kChat ? chat_completion_body(*r, ch, id, created)
-                             : completion_body(*r, ch, id, created);
+    Json out = api == Api::kChat ? chat_completion_body(*r, ch, id, created)
+                                 : completion_body(*r, ch, id, created);
+    if (r->verbose) {  // llama-server's debugging view: what the model saw and wrote
+      out["__verbose"] = {{"prompt", r->prompt_text},
+                          {"content", ch.front().content},
+                          {"tokens_evaluated", ch.front().result.n_prompt},
+                          {"tokens_predicted", static_cast<int64_t>(ch.front().result.ids.size())}};
+    }
+    return out;
   };
   auto error_json = [anthropic](const Status& st) -> std::pair<int, Json> {
     const int code = status_of(st);

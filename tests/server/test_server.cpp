@@ -368,16 +368,37 @@ TEST(Server, MetricsArePrometheusText) {
   EXPECT_NE(m->body.find("longctx:kv_cache_tokens_total 64"), std::string::npos);
 }
 
-TEST(Server, CorsDefaultsToPagesServedFromThisMachine) {
-  TestServer s(1, 64);
+TEST(Server, CorsAnswersAnyOriginByDefaultAndLocalOnesWithLocalhost) {
+  {
+    TestServer s(1, 64);  // no --cors-origins: llama-server's default, any origin
+    ASSERT_TRUE(s.ok());
+    auto c = s.client();
+    auto o = c.Options("/v1/chat/completions",
+                       httplib::Headers{{"Origin", "http://web.example"},
+                                        {"Access-Control-Request-Method", "POST"},
+                                        {"Access-Control-Request-Headers", "Authorization"}});
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->status, 200);
+    EXPECT_EQ(o->get_header_value("Access-Control-Allow-Origin"), "http://web.example");
+    EXPECT_EQ(o->get_header_value("Access-Control-Allow-Headers"), "*");
+    EXPECT_EQ(o->get_header_value("Access-Control-Allow-Methods"), "GET, POST, DELETE, OPTIONS");
+  }
+  HttpOptions ho;
+  ho.cors_origins = {"localhost"};
+  TestServer s(1, 64, ho);
   ASSERT_TRUE(s.ok());
   auto c = s.client();
   for (const char* origin : {"http://localhost:5173", "http://127.0.0.1:8080", "https://[::1]"}) {
     auto o = c.Options("/v1/chat/completions",
-                       httplib::Headers{{"Origin", origin}, {"Access-Control-Request-Method", "POST"}});
+                       httplib::Headers{{"Origin", origin},
+                                        {"Access-Control-Request-Method", "POST"},
+                                        {"Access-Control-Request-Headers", "Authorization"}});
     ASSERT_TRUE(o);
     EXPECT_EQ(o->status, 200);
     EXPECT_EQ(o->get_header_value("Access-Control-Allow-Origin"), origin);
+    // Origins of one's own: the asked headers by name (a browser never takes "*" for
+    // Authorization).
+    EXPECT_EQ(o->get_header_value("Access-Control-Allow-Headers"), "Authorization");
   }
   for (const char* origin : {"http://evil.example", "http://localhost.evil.example",
                              "http://127.0.0.1.evil.example"}) {
