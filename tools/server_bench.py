@@ -17,7 +17,6 @@ Standard library only.
       --clients 8 --prompt 512,4096 --reply 256 [--server-args "-ctk q8_0 -ctv q8_0"]
 """
 import argparse
-import http.client
 import json
 import os
 import random
@@ -47,44 +46,45 @@ def text_of(n_words, seed):
 
 
 def chat_stream(host, port, messages, max_tokens, timeout=3600):
-    """One streamed chat request; returns (t_start, t_first_content, t_end, n_chunks, usage)."""
+    """One streamed chat request over a raw socket (a light client: on a small machine the load
+    generator must not take the CPU the server needs). Returns (t_start, t_first_content, t_end,
+    n_content_chunks, usage, text)."""
     body = json.dumps({"messages": messages, "max_tokens": max_tokens, "stream": True,
                        "ignore_eos": True, "temperature": 0,
                        "stream_options": {"include_usage": True},
-                       "chat_template_kwargs": {"enable_thinking": False}})
-    c = http.client.HTTPConnection(host, port, timeout=timeout)
+                       "chat_template_kwargs": {"enable_thinking": False}}).encode()
+    s = socket.create_connection((host, port), timeout=timeout)
     t0 = time.monotonic()
-    c.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
-    r = c.getresponse()
-    if r.status != 200:
-        raise RuntimeError(f"HTTP {r.status}: {r.read()[:300]!r}")
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n"
+              b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
+              b"\r\n\r\n" + body)
+    buf = bytearray()
     first = None
-    usage = None
-    chunks = 0
-    text = []
-    buf = b""
     while True:
-        line = r.readline()
-        if not line:
+        chunk = s.recv(1 << 16)
+        if not chunk:
             break
+        buf += chunk
+        if first is None and b'"delta":{"content":"' in chunk:
+            first = time.monotonic()
+    t1 = time.monotonic()
+    s.close()
+    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(head[:200].decode(errors="replace") + rest[:300].decode(errors="replace"))
+    usage, text, chunks = None, [], 0
+    for line in rest.split(b"\n"):
         line = line.strip()
-        if not line.startswith(b"data: "):
+        if not line.startswith(b"data: {"):
             continue
-        data = line[6:]
-        if data == b"[DONE]":
-            break
-        j = json.loads(data)
+        j = json.loads(line[6:])
         if j.get("usage"):
             usage = j["usage"]
         for ch in j.get("choices", []):
             piece = ch.get("delta", {}).get("content")
             if piece:
-                if first is None:
-                    first = time.monotonic()
                 chunks += 1
                 text.append(piece)
-    t1 = time.monotonic()
-    c.close()
     return t0, first, t1, chunks, usage, "".join(text)
 
 
