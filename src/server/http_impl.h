@@ -19,8 +19,9 @@ namespace longctx::server {
 void send_json(httplib::Response& res, int status, const Json& j);
 void send_error(httplib::Response& res, const ApiError& e);
 ApiError api_error(int status, std::string type, std::string message);
-// The body as a JSON object; malformed, too deeply nested or not an object is a 400.
-std::optional<ApiError> parse_body(const httplib::Request& req, Json* out);
+// The body as a JSON object; larger than max_bytes (after any decoding) is a 413, malformed, too
+// deeply nested or not an object a 400.
+std::optional<ApiError> parse_body(const httplib::Request& req, Json* out, size_t max_bytes);
 std::string sse(const Json& j);  // "data: JSON\n\n"
 
 struct HttpServer::Impl {

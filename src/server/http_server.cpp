@@ -93,7 +93,14 @@ ApiError api_error(int status, std::string type, std::string message) {
   return e;
 }
 
-std::optional<ApiError> parse_body(const httplib::Request& req, Json* out) {
+std::optional<ApiError> parse_body(const httplib::Request& req, Json* out, size_t max_bytes) {
+  // The body as received: a chunked or compressed body passes cpp-httplib's limit on the bytes
+  // on the wire, so the limit is checked again here on what it became.
+  if (req.body.size() > max_bytes) {
+    return api_error(413, "invalid_request_error",
+                     "the request body is too large (" + std::to_string(req.body.size()) +
+                         " bytes; the limit is " + std::to_string(max_bytes) + ")");
+  }
   if (!json_depth_ok(req.body, 64)) {
     return api_error(400, "invalid_request_error", "the body nests JSON deeper than 64 levels");
   }
@@ -172,7 +179,7 @@ void HttpServer::Impl::slot_action(const httplib::Request& req, httplib::Respons
                                        "server with --session-dir DIR (or --slot-save-path)"));
     }
     Json body;
-    if (auto e = parse_body(req, &body)) return send_error(res, *e);
+    if (auto e = parse_body(req, &body, opt.max_body_bytes)) return send_error(res, *e);
     const auto f = body.find("filename");
     if (f == body.end() || !f->is_string() || !valid_file_name(f->get<std::string>())) {
       return send_error(res, api_error(400, "invalid_request_error",
@@ -325,7 +332,7 @@ void HttpServer::Impl::routes() {
   both("/tokenize", [&](const std::string& p) {
     svr.Post(p, [this](const httplib::Request& req, httplib::Response& res) {
       Json body;
-      if (auto e = parse_body(req, &body)) return send_error(res, *e);
+      if (auto e = parse_body(req, &body, opt.max_body_bytes)) return send_error(res, *e);
       const auto c = body.find("content");
       if (c == body.end() || !c->is_string()) {
         return send_error(res,
@@ -333,8 +340,16 @@ void HttpServer::Impl::routes() {
       }
       const Tokenizer* tok = engine.tokenizer();
       if (!tok) return send_error(res, api_error(400, "invalid_request_error", "no tokenizer"));
-      const bool pieces = body.value("with_pieces", false);
-      const bool special = body.value("parse_special", true);
+      bool pieces = false, special = true;
+      for (auto [key, into] : {std::pair{"with_pieces", &pieces}, {"parse_special", &special}}) {
+        const auto it = body.find(key);
+        if (it == body.end() || it->is_null()) continue;
+        if (!it->is_boolean()) {
+          return send_error(res, api_error(400, "invalid_request_error",
+                                           std::string("'") + key + "' must be a boolean"));
+        }
+        *into = it->get<bool>();
+      }
       Json out = Json::array();
       for (int32_t id : tok->encode(c->get<std::string>(), special)) {
         if (pieces) {
@@ -359,7 +374,7 @@ void HttpServer::Impl::routes() {
   both("/detokenize", [&](const std::string& p) {
     svr.Post(p, [this](const httplib::Request& req, httplib::Response& res) {
       Json body;
-      if (auto e = parse_body(req, &body)) return send_error(res, *e);
+      if (auto e = parse_body(req, &body, opt.max_body_bytes)) return send_error(res, *e);
       const auto t = body.find("tokens");
       const Tokenizer* tok = engine.tokenizer();
       if (!tok) return send_error(res, api_error(400, "invalid_request_error", "no tokenizer"));
@@ -383,7 +398,7 @@ void HttpServer::Impl::routes() {
   both("/apply-template", [&](const std::string& p) {
     svr.Post(p, [this](const httplib::Request& req, httplib::Response& res) {
       Json body;
-      if (auto e = parse_body(req, &body)) return send_error(res, *e);
+      if (auto e = parse_body(req, &body, opt.max_body_bytes)) return send_error(res, *e);
       std::string text;
       if (auto e = render_prompt_text(engine, body, defaults(), &text)) return send_error(res, *e);
       send_json(res, 200, {{"prompt", text}});

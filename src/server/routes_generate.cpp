@@ -80,7 +80,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     send_error(res, e);
   };
   Json body;
-  if (auto e = parse_body(req, &body)) return fail(*e);
+  if (auto e = parse_body(req, &body, opt.max_body_bytes)) return fail(*e);
   if (anthropic) {
     std::string err;
     auto chat = anthropic_to_chat(body, &err);
@@ -93,7 +93,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
                                        : parse_chat_request(engine, body, d, r.get())) {
     return fail(*e);
   }
-  const bool return_tokens = body.value("return_tokens", false);
+  const bool return_tokens = body.contains("return_tokens") && body["return_tokens"].is_boolean() &&
+                             body["return_tokens"].get<bool>();
   int slot_pin = -1;
   if (const auto it = body.find("id_slot"); it != body.end() && it->is_number_integer()) {
     slot_pin = it->get<int>();
@@ -441,7 +442,7 @@ void HttpServer::Impl::count_tokens(const httplib::Request& req, httplib::Respon
     send_json(res, status, anthropic_error_body(status, m));
   };
   Json body;
-  if (auto e = parse_body(req, &body)) return fail(e->status, e->message);
+  if (auto e = parse_body(req, &body, opt.max_body_bytes)) return fail(e->status, e->message);
   std::string err;
   auto chat = anthropic_count_tokens_request(body, &err);
   if (!chat) return fail(400, err);
@@ -456,7 +457,7 @@ void HttpServer::Impl::count_tokens(const httplib::Request& req, httplib::Respon
 // POST /v1/chat/completions/input_tokens (llama-server): the tokens a chat request's prompt holds.
 void HttpServer::Impl::input_tokens(const httplib::Request& req, httplib::Response& res) {
   Json body;
-  if (auto e = parse_body(req, &body)) return send_error(res, *e);
+  if (auto e = parse_body(req, &body, opt.max_body_bytes)) return send_error(res, *e);
   GenRequest r;
   RequestDefaults d = defaults();
   d.n_ctx = std::numeric_limits<int64_t>::max();  // counting is not generating: any length
