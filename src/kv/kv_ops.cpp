@@ -44,7 +44,8 @@ Status transform_keys(KvCache& kv, int64_t p_begin, int64_t p_end, const AngleFn
           s[j] = static_cast<float>(std::sin(ang[j]) * scale);
         }
         for (int64_t h = 0; h < sh.n_head_kv; ++h) {
-          uint8_t* r = base + static_cast<size_t>(p) * kv.k_token_bytes() + static_cast<size_t>(h) * row;
+          uint8_t* r =
+              base + static_cast<size_t>(p) * kv.k_token_bytes() + static_cast<size_t>(h) * row;
           Status st = dequantize_row(t, r, x.data(), hd);
           if (!st.is_ok()) {
             errors[ith] = st;

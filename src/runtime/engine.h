@@ -121,9 +121,9 @@ class Engine {
   std::optional<Tokenizer> tokenizer_;
   std::string chat_template_;
   ref::RopeParams rope_;
-  uint64_t program_bytes_ = 0;  // RuntimeMemory::program
-  uint64_t tables_bytes_ = 0;   // RuntimeMemory::tables
-  bool rope_explicit_ = false;       // the file or the command line set a scaling (or none)
+  uint64_t program_bytes_ = 0;        // RuntimeMemory::program
+  uint64_t tables_bytes_ = 0;         // RuntimeMemory::tables
+  bool rope_explicit_ = false;        // the file or the command line set a scaling (or none)
   bool rope_auto_requested_ = false;  // --rope-scaling auto
   mutable std::once_flag identity_once_;
   mutable ModelIdentity identity_;

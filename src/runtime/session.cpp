@@ -297,7 +297,7 @@ Status Session::copy_prefix_from(const Session& src, int64_t n) {
     return invalid_argument("copy_prefix_from: " + std::to_string(n) + " of " +
                             std::to_string(src.n_past()) + " tokens");
   }
-  const float* logits = n == src.n_past()                ? src.logits()
+  const float* logits = n == src.n_past()             ? src.logits()
                         : src.snapshot_.n_tokens == n ? src.snapshot_.logits.data()
                                                       : nullptr;
   if (!logits) return invalid_argument("copy_prefix_from: no logits known after that prefix");

@@ -108,7 +108,7 @@ class Session {
   // prefill at the new factor (eval measures the difference).
   const ref::RopeParams& rope_params() const { return rope_params_; }
   bool adaptive_rope() const { return adaptive_; }
-  int rope_steps() const { return rope_steps_; }  // factor changes so far
+  int rope_steps() const { return rope_steps_; }                // factor changes so far
   int64_t rope_original_context() const { return yarn_orig_; }  // adaptive YaRN's L
   // Makes the session adaptive over the original context `orig_ctx` (from a base setting with no
   // scaling), or static with `params`; done by Engine::new_session.

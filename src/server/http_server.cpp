@@ -308,9 +308,8 @@ void HttpServer::Impl::routes() {
       send_json(res, 200,
                 {{"object", "list"},
                  {"data", Json::array({{{"id", opt.alias},
-                                        {"aliases", opt.aliases.empty()
-                                                        ? Json::array({opt.alias})
-                                                        : Json(opt.aliases)},
+                                        {"aliases", opt.aliases.empty() ? Json::array({opt.alias})
+                                                                        : Json(opt.aliases)},
                                         {"tags", Json(opt.tags)},
                                         {"object", "model"},
                                         {"created", started},

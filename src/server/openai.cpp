@@ -436,10 +436,9 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
   // A constrained reply (response_format, a forced tool call) skips thinking unless the request
   // asks for it: the document is what such a client wants, and reasoning first would spend the
   // max_tokens it budgeted for it.
-  const bool constrained =
-      !response_format_of(body).is_null() ||
-      (body.contains("tool_choice") && (body["tool_choice"] == "required" ||
-                                        body["tool_choice"].is_object()));
+  const bool constrained = !response_format_of(body).is_null() ||
+                           (body.contains("tool_choice") &&
+                            (body["tool_choice"] == "required" || body["tool_choice"].is_object()));
   bool thinking = d.enable_thinking.value_or(!constrained);
   bool thinking_asked = false;
   if (const auto kw = body.find("chat_template_kwargs"); kw != body.end() && !kw->is_null()) {

@@ -5,8 +5,8 @@
 #include <httplib.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 

@@ -25,8 +25,8 @@ namespace {
 
 constexpr int64_t kLayers = 3, kHeads = 2, kDim = 64;
 
-KvCache cache(TensorType type, bool rotate, int64_t n_ctx = 48, KvShape shape = {kLayers, kHeads,
-                                                                                  kDim, kDim}) {
+KvCache cache(TensorType type, bool rotate, int64_t n_ctx = 48,
+              KvShape shape = {kLayers, kHeads, kDim, kDim}) {
   KvCacheOptions o;
   o.n_ctx = n_ctx;
   o.type_k = type;
@@ -68,7 +68,7 @@ struct Config {
   TensorType type;
   bool rotate;
 };
-const Config kConfigs[] = {{TensorType::F16, false}, {TensorType::F16, true},
+const Config kConfigs[] = {{TensorType::F16, false},  {TensorType::F16, true},
                            {TensorType::Q8_0, false}, {TensorType::Q8_0, true},
                            {TensorType::Q4_0, false}, {TensorType::Q4_0, true}};
 
@@ -148,11 +148,10 @@ TEST(KvCopy, RefusesMismatchedCachesAndCounts) {
     fill(d, 5, 2);
     expect_refused(src, d, 10, "rotation");
   }
-  for (KvShape shape : {KvShape{kLayers + 1, kHeads, kDim, kDim},
-                        KvShape{kLayers - 1, kHeads, kDim, kDim},
-                        KvShape{kLayers, kHeads + 1, kDim, kDim},
-                        KvShape{kLayers, kHeads, kDim * 2, kDim},
-                        KvShape{kLayers, kHeads, kDim, kDim * 2}}) {
+  for (KvShape shape :
+       {KvShape{kLayers + 1, kHeads, kDim, kDim}, KvShape{kLayers - 1, kHeads, kDim, kDim},
+        KvShape{kLayers, kHeads + 1, kDim, kDim}, KvShape{kLayers, kHeads, kDim * 2, kDim},
+        KvShape{kLayers, kHeads, kDim, kDim * 2}}) {
     KvCache d = cache(TensorType::Q8_0, true, 48, shape);
     fill(d, 5, 2);
     expect_refused(src, d, 10,
@@ -181,8 +180,7 @@ TEST(KvCopy, RefusesMismatchedCachesAndCounts) {
 // ---- Session::copy_prefix_from on a tiny model ----
 
 const std::string& model() {
-  static const std::string p =
-      testing_util::write_tiny_model({.seed = 17}, "kv_copy_tiny.gguf");
+  static const std::string p = testing_util::write_tiny_model({.seed = 17}, "kv_copy_tiny.gguf");
   return p;
 }
 
@@ -262,8 +260,7 @@ TEST(CopyPrefixFrom, APrefixUsesTheSnapshotOnlyWhenItIsAtThatPrefix) {
   ASSERT_TRUE(dst->eval(tokens(9, 400)).is_ok());
   const std::vector<int32_t> dst_tokens = dst->tokens();
   const std::vector<float> dst_logits(dst->logits(), dst->logits() + nv);
-  for (int64_t n : {int64_t(0), int64_t(-3), int64_t(10), int64_t(21), int64_t(25),
-                    int64_t(27)}) {
+  for (int64_t n : {int64_t(0), int64_t(-3), int64_t(10), int64_t(21), int64_t(25), int64_t(27)}) {
     EXPECT_FALSE(dst->copy_prefix_from(*src, n).is_ok()) << n;
     EXPECT_EQ(dst->tokens(), dst_tokens) << n;
     EXPECT_TRUE(same_logits(dst->logits(), dst_logits.data(), nv)) << n;

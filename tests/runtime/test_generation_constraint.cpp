@@ -174,11 +174,10 @@ TEST(GenerationConstraint, AConstraintThatAllowsNothingFailsCleanly) {
       streamed += t;
       return true;
     });
-    ASSERT_FALSE(r.is_ok()) << "temperature " << temperature << ": generated "
-                            << r->ids.size() << " masked tokens";
+    ASSERT_FALSE(r.is_ok()) << "temperature " << temperature << ": generated " << r->ids.size()
+                            << " masked tokens";
     EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument) << r.status().message();
-    EXPECT_NE(r.status().message().find("constraint"), std::string::npos)
-        << r.status().message();
+    EXPECT_NE(r.status().message().find("constraint"), std::string::npos) << r.status().message();
     EXPECT_TRUE(streamed.empty());
     // The session is still usable.
     f.session->reset();

@@ -31,8 +31,7 @@ struct Collected {
   std::vector<Call> calls;
   std::vector<std::pair<int, std::string>> parts;  // kind, text (kToolCall: name + arguments)
   bool operator==(const Collected& o) const {
-    return content == o.content && reasoning == o.reasoning && calls == o.calls &&
-           parts == o.parts;
+    return content == o.content && reasoning == o.reasoning && calls == o.calls && parts == o.parts;
   }
 };
 
@@ -80,9 +79,7 @@ Collected feed(const ReplyStreamOptions& o, const std::vector<std::string_view>&
   return collect(out);
 }
 
-Collected feed_whole(const ReplyStreamOptions& o, std::string_view text) {
-  return feed(o, {text});
-}
+Collected feed_whole(const ReplyStreamOptions& o, std::string_view text) { return feed(o, {text}); }
 
 // Every way of cutting `text` into two pieces, one byte at a time, and random cuts (fixed seed):
 // each must hand out what feeding the text whole does.
@@ -148,7 +145,8 @@ struct Case {
 // Texts on which the stream and the whole-text parser must agree.
 std::vector<Case> agreeing_cases() {
   const std::string f(kCallF);
-  const std::string g = "<tool_call>\n{\"name\": \"g\", \"arguments\": {\"b\": \"x y\"}}\n</tool_call>";
+  const std::string g =
+      "<tool_call>\n{\"name\": \"g\", \"arguments\": {\"b\": \"x y\"}}\n</tool_call>";
   return {
       {"thinking + answer", "<think>\nLet me think.\n\nStep two.\n</think>\n\nThe answer is 42.",
        chat_opts(false)},
@@ -171,7 +169,8 @@ std::vector<Case> agreeing_cases() {
        "<tool_call>\n{\"name\": \"h\", \"arguments\": \"{\\\"k\\\": [1, 2]}\"}\n</tool_call>",
        chat_opts(true)},
       {"whitespace before <think>", " \n <think>\nx\n</think>\ny", chat_opts(true)},
-      {"a tag inside the reasoning", "<think>\nmaybe <tool_call> here\n</think>\n\nno", chat_opts(true)},
+      {"a tag inside the reasoning", "<think>\nmaybe <tool_call> here\n</think>\n\nno",
+       chat_opts(true)},
       {"the prompt opened the block, closed at once", "</think>\n\nanswer", chat_opts(true, true)},
       {"empty reply", "", chat_opts(true)},
       {"only whitespace", " \n\t\r\n ", chat_opts(true)},
@@ -192,8 +191,8 @@ TEST(ReplyStream, SplitDoesNotDependOnTheChunking) {
   cases.push_back({"unterminated call that parses",
                    "Sure.\n<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1}}\n",
                    chat_opts(true)});
-  cases.push_back({"unterminated call that does not parse", "Sure.\n<tool_call>\n{\"name\": ",
-                   chat_opts(true)});
+  cases.push_back({"unterminated call that does not parse",
+                   "Sure.\n<tool_call>\n{\"name\": ", chat_opts(true)});
   cases.push_back({"content around a call", "A " + f + " B", chat_opts(true)});
   cases.push_back({"content between calls", f + "\n mid \n" + f + "\nend", chat_opts(true)});
   cases.push_back({"a tag inside a call", "<tool_call><tool_call>\n{\"name\": \"f\"}\n</tool_call>",
