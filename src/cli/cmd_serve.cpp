@@ -4,6 +4,7 @@
 // start when it does not fit; SIGINT / SIGTERM stop accepting, cancel what runs and exit
 // cleanly. llama-server's command-line spellings are accepted (serve_aliases.cpp).
 #include <httplib.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <CLI/CLI.hpp>
@@ -115,6 +116,9 @@ int run(ServeArgs a) {
                  static_cast<long long>(*a.seed));
     return 2;
   }
+  // A few malloc arenas, not 8 per core: each HTTP worker thread would otherwise grow its own
+  // and keep it after a large request.
+  mallopt(M_ARENA_MAX, 2);
   // Signals go to one thread (sigwait below), not to whichever thread httplib or the pool runs.
   sigset_t sigs;
   sigemptyset(&sigs);

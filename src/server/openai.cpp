@@ -378,6 +378,12 @@ std::optional<ApiError> render_prompt_text(const Engine& engine, const Json& bod
   for (const char* key : {"chat_template_kwargs", "tools"}) {
     if (const auto it = body.find(key); it != body.end() && !it->is_null()) request[key] = *it;
   }
+  if (request.contains("chat_template_kwargs") && !request["chat_template_kwargs"].is_object()) {
+    return bad("'chat_template_kwargs' must be an object");
+  }
+  if (request.contains("tools")) {
+    if (auto e = check_tools(request["tools"])) return e;
+  }
   // Always defined, as llama-server defines it: templates that test `not enable_thinking`
   // (QwQ's, DeepSeek-R1's as llama.cpp ships them) would otherwise close the think block.
   if (!(request.contains("chat_template_kwargs") && request["chat_template_kwargs"].is_object() &&

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include "runtime/session_file.h"
@@ -433,9 +434,19 @@ void Scheduler::loop() {
   items.reserve(slots_.size());
   in_step.reserve(slots_.size());
   for (;;) {
-    // 1. Wait for work; run slot tasks; take queued jobs into idle sequences.
+    // 1. Wait for work; run slot tasks; take queued jobs into idle sequences. Going idle, the
+    // heap the requests used (bodies, headers, JSON; freed but kept by malloc's arenas) goes
+    // back to the system, so a server's resident memory returns to its idle level.
     {
       std::unique_lock<std::mutex> lock(mu_);
+      bool running = !queue_.empty();
+      for (const Slot& s : slots_) running = running || s.job != nullptr;
+      if (!running && busy_since_trim_) {
+        busy_since_trim_ = false;
+        lock.unlock();
+        malloc_trim(0);
+        lock.lock();
+      }
       cv_.wait(lock, [&] {
         if (stopping_ || !tasks_.empty()) return true;
         for (const Slot& s : slots_) {
@@ -453,6 +464,7 @@ void Scheduler::loop() {
         job = next_admissible();
         if (!job) break;
       }
+      busy_since_trim_ = true;
       if (job->cancel) {
         job->finish(cancelled_result());
         continue;
