@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -529,6 +530,12 @@ HttpServer::HttpServer(Engine& engine, Scheduler& scheduler, HttpOptions options
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };
   m.routes();
+  // After a request that made the heap grow a lot (a big body, thousands of headers), give the
+  // memory back at once (the scheduler trims too when it goes idle, but such requests may
+  // never reach it).
+  m.svr.set_logger([](const httplib::Request& req, const httplib::Response&) {
+    if (req.body.size() >= (size_t{1} << 20) || req.headers.size() >= 256) malloc_trim(0);
+  });
 }
 
 HttpServer::~HttpServer() { stop(); }
