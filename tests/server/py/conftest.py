@@ -28,7 +28,7 @@ import openai
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-HOST = "127.0.0.1"  # loopback only, never 0.0.0.0
+HOST = "127.0.0.1"  # loopback only, never a wildcard or outside address
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 MODEL_FILE = "tiny.gguf"  # the default model id (--alias unset: the file's name)
