@@ -209,7 +209,7 @@ class Scheduler {
   SeqConfig default_config_;
   std::deque<Spill> spills_;  // scheduler thread only
   uint64_t spill_serial_ = 0;
-  size_t expert_rr_ = 0;  // which expert-count group goes first in a mixed step
+  size_t expert_rr_ = 0;          // which expert-count group goes first in a mixed step
   bool busy_since_trim_ = false;  // a job ran since the heap was last trimmed
   mutable std::mutex mu_;
   std::condition_variable cv_;

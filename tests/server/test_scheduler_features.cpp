@@ -336,9 +336,8 @@ TEST(SchedulerLogprobs, TextEventsCarryTheSampledTokensLogSoftmax) {
     const double lse = mx + std::log(sum);
     std::vector<int32_t> order(static_cast<size_t>(n_vocab));
     for (int32_t v = 0; v < n_vocab; ++v) order[static_cast<size_t>(v)] = v;
-    std::partial_sort(order.begin(), order.begin() + 3, order.end(), [&](int32_t a, int32_t b) {
-      return l[a] > l[b] || (l[a] == l[b] && a < b);
-    });
+    std::partial_sort(order.begin(), order.begin() + 3, order.end(),
+                      [&](int32_t a, int32_t b) { return l[a] > l[b] || (l[a] == l[b] && a < b); });
     EXPECT_EQ(order[0], ids[i]) << "token " << i << " is not the argmax";
     EXPECT_NEAR(probs[i].logprob, double(l[ids[i]]) - lse, 1e-3) << "token " << i;
     for (size_t k = 0; k < 3; ++k) {
@@ -593,8 +592,7 @@ TEST(SchedulerSlots, WithIdleSlot) {
 // A temp directory removed at the end of the test.
 struct TempDir {
   fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(testing_util::unique_temp_path(name)) {
+  explicit TempDir(const std::string& name) : path(testing_util::unique_temp_path(name)) {
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -613,8 +611,8 @@ struct TempDir {
 };
 
 // One sequence: A, then an unrelated B (A goes to disk), then A again (read back).
-void spill_round_trip(int prompt_len, int64_t max_files, int64_t* restored_out,
-                      int64_t* reused_out, bool* same_out) {
+void spill_round_trip(int prompt_len, int64_t max_files, int64_t* restored_out, int64_t* reused_out,
+                      bool* same_out) {
   auto e = testing_util::load_test_engine(testing::tok_model());
   ASSERT_NE(e, nullptr);
   TempDir dir("spill" + std::to_string(prompt_len) + "-" + std::to_string(max_files));

@@ -400,10 +400,11 @@ TEST(Server, CorsAnswersAnyOriginByDefaultAndLocalOnesWithLocalhost) {
     // Authorization).
     EXPECT_EQ(o->get_header_value("Access-Control-Allow-Headers"), "Authorization");
   }
-  for (const char* origin : {"http://evil.example", "http://localhost.evil.example",
-                             "http://127.0.0.1.evil.example"}) {
-    auto o = c.Options("/v1/chat/completions",
-                       httplib::Headers{{"Origin", origin}, {"Access-Control-Request-Method", "POST"}});
+  for (const char* origin :
+       {"http://evil.example", "http://localhost.evil.example", "http://127.0.0.1.evil.example"}) {
+    auto o =
+        c.Options("/v1/chat/completions",
+                  httplib::Headers{{"Origin", origin}, {"Access-Control-Request-Method", "POST"}});
     ASSERT_TRUE(o);
     EXPECT_FALSE(o->has_header("Access-Control-Allow-Origin")) << origin;
   }
