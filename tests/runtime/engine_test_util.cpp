@@ -5,10 +5,23 @@
 
 #include <cstring>
 
+#include "core/file_io.h"
 #include "gguf/gguf_writer.h"
 #include "tokenizer/gguf_export.h"
 
 namespace longctx::testing_util {
+
+const std::string& oracle_tiny_model() {
+  static const std::string p = [] {
+    const std::string path = remove_at_exit(unique_temp_path("oracle_tiny.gguf"));
+    auto bytes =
+        read_file(std::string(LONGCTX_SOURCE_DIR) + "/tests/model/data/qwen3_tied_f32.gguf.zst");
+    LONGCTX_CHECK(bytes.is_ok());
+    LONGCTX_CHECK(write_file_atomic(path, *bytes).is_ok());
+    return path;
+  }();
+  return p;
+}
 
 std::string write_tiny_model(const TinyModelSpec& spec, const std::string& name) {
   SynthOptions opt;

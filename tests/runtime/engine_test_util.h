@@ -30,6 +30,11 @@ struct TinyModelSpec {
 // Writes the model to a per-process temp path and returns it (aborts on failure).
 std::string write_tiny_model(const TinyModelSpec& spec, const std::string& name);
 
+// The tiny Qwen3 of the transformers oracle (tests/model/data/qwen3_tied_f32.gguf.zst, made by
+// llama.cpp's converter; a 300-token byte-level BPE tokenizer, so text round-trips), unpacked
+// once per process to a temp path that is removed at exit.
+const std::string& oracle_tiny_model();
+
 // Loads a model file on `backend` with 2 threads (a test failure and nullptr when it fails).
 std::unique_ptr<Engine> load_test_engine(const std::string& path, const char* backend = "cpu");
 

@@ -17,20 +17,7 @@
 namespace longctx {
 namespace {
 
-// The tiny Qwen3 of the transformers oracle (converted by llama.cpp's converter), which carries
-// a 300-token byte-level BPE tokenizer, so text round-trips.
-std::string model_path() {
-  static const std::string p = [] {
-    const std::string path =
-        testing_util::remove_at_exit(testing_util::unique_temp_path("gen_tiny.gguf"));
-    auto bytes =
-        read_file(std::string(LONGCTX_SOURCE_DIR) + "/tests/model/data/qwen3_tied_f32.gguf.zst");
-    LONGCTX_CHECK(bytes.is_ok());
-    LONGCTX_CHECK(write_file_atomic(path, *bytes).is_ok());
-    return path;
-  }();
-  return p;
-}
+std::string model_path() { return testing_util::oracle_tiny_model(); }
 
 struct Fixture {
   std::unique_ptr<Engine> engine;
