@@ -5,6 +5,7 @@ PACKAGES=(
   g++ clang cmake ninja-build pkg-config zstd
   libcli11-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libzstd-dev
   libgtest-dev libgmock-dev libclang-rt-14-dev libxxhash-dev libedit-dev libcpp-httplib-dev
+  libsqlite3-dev libstemmer-dev
   libjs-marked libjs-highlight.js
   python3 python3-venv chromium chromium-driver
 )

@@ -22,5 +22,6 @@ CommandFn add_plan_command(CLI::App& app);
 CommandFn add_bench_command(CLI::App& app);
 CommandFn add_eval_command(CLI::App& app);
 CommandFn add_serve_command(CLI::App& app);
+CommandFn add_memory_command(CLI::App& app);
 
 }  // namespace longctx::cli

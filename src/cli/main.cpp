@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
       longctx::cli::add_eval_command);
   add("serve", "An OpenAI-compatible HTTP server: sequences decoded together in batches",
       longctx::cli::add_serve_command);
+  add("memory",
+      "Conversation memory store: import a conversation, search it as the recall does, show, "
+      "export, list",
+      longctx::cli::add_memory_command);
   add("template", "Render a chat-completions request with the model's chat template",
       longctx::cli::add_template_command);
 

@@ -1,0 +1,10 @@
+# Sources of src/memory/: the memory loop's SQLite store, full-text recall (FTS5 with Snowball
+# stemming and CJK bigrams), conversation files.
+list(APPEND LONGCTX_LIB_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/text_analyzer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/stop_words.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/fts_tokenizer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/store.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/recall.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/conversation_file.cpp
+)

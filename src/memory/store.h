@@ -1,0 +1,128 @@
+// The conversation store of the memory loop: one SQLite database (WAL, synchronous commits)
+// holding conversations, every turn verbatim with its full-text index, pinned and proposed
+// facts, versioned summaries, and the report of every assembled prompt. The schema carries a
+// version (PRAGMA user_version) and is migrated on open; a newer schema is refused.
+//
+// Turns of a conversation are a stack of positions 0..n-1: an edit or regeneration truncates
+// from the changed position and appends. A turn's row id is (conversation id << 32) | position,
+// so a conversation's turns are one row-id range, which FTS5 searches without a join.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace longctx::memory {
+
+inline constexpr int kSchemaVersion = 1;
+
+struct Turn {
+  int64_t pos = -1;  // position in the conversation, from 0
+  std::string role;  // "system", "user", "assistant", "tool"
+  std::string name;  // speaker name, may be empty
+  std::string time;  // as given (any string), may be empty
+  std::string content;
+  int n_tokens = 0;  // tokens of content under the model's tokenizer
+};
+
+struct Conversation {
+  int64_t id = 0;
+  std::string name;
+  std::string created;  // UTC, ISO 8601
+  int64_t n_turns = 0;
+  int64_t n_tokens = 0;  // sum of the turns' n_tokens
+};
+
+struct Fact {
+  int64_t id = 0;
+  std::string text;
+  std::string status;  // "pinned", "proposed", "removed"
+  std::string source;  // "user", "summary"
+  std::string created;
+  int n_tokens = 0;
+};
+
+struct Summary {
+  int64_t id = 0;
+  int version = 0;        // 1, 2, ... per conversation; a new summary never replaces a row
+  int64_t first_pos = 0;  // turns [first_pos, last_pos] folded into it (with the previous one)
+  int64_t last_pos = -1;
+  std::string text;
+  int n_tokens = 0;
+  std::string created;
+};
+
+// A BM25 match of one turn (score: larger is better).
+struct TurnMatch {
+  int64_t pos = 0;
+  double score = 0;
+};
+
+class Store {
+ public:
+  // Opens (creating when missing) the database at path and migrates it to kSchemaVersion. A file
+  // that is not a longctx memory database, or one from a newer version, is refused untouched.
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  sqlite3* db() { return db_; }
+  const std::string& path() const { return path_; }
+
+  Result<std::optional<Conversation>> find(std::string_view name);
+  Result<Conversation> create(std::string_view name);
+  Status remove(int64_t conv);  // the conversation and everything stored for it
+  Result<std::vector<Conversation>> list();
+
+  // Appends turns at the end of the conversation in one transaction, assigning their pos.
+  Status append(int64_t conv, std::vector<Turn>* turns);
+  // Deletes the turns at positions >= from_pos (an edit or a regeneration replaces them), and
+  // summaries that covered any of them.
+  Status truncate(int64_t conv, int64_t from_pos);
+  // Turns with from <= pos < to, in order.
+  Result<std::vector<Turn>> turns(int64_t conv, int64_t from, int64_t to);
+  Result<int64_t> turn_count(int64_t conv);
+
+  // Turns matching an FTS5 query expression (built by recall.cpp) with their BM25 scores, best
+  // first, at most limit. Column weights: content 1, speaker name and time w_meta.
+  Result<std::vector<TurnMatch>> match(int64_t conv, const std::string& fts_query, int limit,
+                                       double w_meta);
+
+  // Facts.
+  Result<int64_t> add_fact(int64_t conv, std::string_view text, std::string_view status,
+                           std::string_view source, int n_tokens);
+  Status set_fact_status(int64_t conv, int64_t fact_id, std::string_view status);
+  Result<std::vector<Fact>> facts(int64_t conv, bool include_removed);
+
+  // Summaries: the latest version, and adding a new one.
+  Result<std::optional<Summary>> latest_summary(int64_t conv);
+  Result<int> add_summary(int64_t conv, const Summary& s);  // returns its version
+
+  // Prompt-assembly reports (JSON text), kept with the turn they were made for.
+  Status add_report(int64_t conv, int64_t turn_pos, std::string_view json);
+  Result<std::vector<std::string>> reports(int64_t conv, int64_t limit);
+
+ private:
+  Store() = default;
+  Status migrate();
+
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+// Seconds since 1970 (UTC) of an ISO 8601 date or date-time ("2024-03-17", "2024-03-17T18:42",
+// "...:00Z", "...+03:00", a space for "T"), or nullopt when text is not one.
+std::optional<double> parse_iso8601(std::string_view text);
+
+// Now in UTC as ISO 8601 with seconds ("2026-12-07T09:30:00Z").
+std::string utc_now_iso8601();
+
+}  // namespace longctx::memory
