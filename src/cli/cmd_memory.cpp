@@ -13,6 +13,7 @@
 #include "core/file_io.h"
 #include "memory/conversation_file.h"
 #include "memory/recall.h"
+#include "memory/recall_eval.h"
 #include "memory/store.h"
 #include "tokenizer/tokenizer.h"
 
@@ -32,6 +33,8 @@ struct MemoryOptions {
   int k = 10;
   bool json = false;
   int64_t from = 0, to = -1;  // show: turn range
+  std::string questions;      // bench: questions file
+  memory::RecallOptions recall;
 };
 
 int fail(const char* sub, const std::string& msg) {
@@ -177,6 +180,49 @@ int run_show(const MemoryOptions& o, bool as_export) {
   return 0;
 }
 
+void print_scores(const char* label, const std::string& name, const memory::RecallScores& s) {
+  std::printf("%-10s %-22s %6d %8.3f %8.3f %8.3f\n", label, name.c_str(), s.n, s.at(0), s.at(1),
+              s.at(2));
+}
+
+int run_bench(const MemoryOptions& o) {
+  Result<std::string> text = read_file(o.questions);
+  if (!text.is_ok()) return fail("bench", text.status().message());
+  Result<std::vector<memory::RecallQuestion>> qs = memory::parse_recall_questions(*text);
+  if (!qs.is_ok()) return fail("bench", o.questions + ": " + qs.status().message());
+  if (!o.conversation.empty()) {
+    for (auto& q : *qs) q.conversation = o.conversation;
+  }
+  Result<std::unique_ptr<Store>> store = Store::open(o.db);
+  if (!store.is_ok()) return fail("bench", store.status().message());
+  const memory::TextAnalyzer analyzer;
+  Result<memory::RecallReport> rep = memory::evaluate_recall(**store, analyzer, *qs, o.recall);
+  if (!rep.is_ok()) return fail("bench", rep.status().message());
+  if (o.json) {
+    auto scores = [](const memory::RecallScores& s) {
+      return nlohmann::json{
+          {"n", s.n}, {"recall@5", s.at(0)}, {"recall@10", s.at(1)}, {"recall@25", s.at(2)}};
+    };
+    nlohmann::json j{{"all", scores(rep->all)},
+                     {"latency_ms",
+                      {{"p50", rep->latency_quantile(0.5)},
+                       {"p99", rep->latency_quantile(0.99)},
+                       {"max", rep->latency_quantile(1.0)}}}};
+    for (const auto& [k, s] : rep->by_kind) j["by_kind"][k] = scores(s);
+    for (const auto& [k, s] : rep->by_conversation) j["by_conversation"][k] = scores(s);
+    std::printf("%s\n", dump(j).c_str());
+    return 0;
+  }
+  std::printf("%-10s %-22s %6s %8s %8s %8s\n", "", "", "n", "R@5", "R@10", "R@25");
+  print_scores("all", "", rep->all);
+  for (const auto& [k, s] : rep->by_kind) print_scores("kind", k, s);
+  for (const auto& [k, s] : rep->by_conversation) print_scores("conv", k, s);
+  std::printf("search latency over %zu queries: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+              rep->latency_ms.size(), rep->latency_quantile(0.5), rep->latency_quantile(0.99),
+              rep->latency_quantile(1.0));
+  return 0;
+}
+
 int run_list(const MemoryOptions& o) {
   Result<std::unique_ptr<Store>> store = Store::open(o.db);
   if (!store.is_ok()) return fail("list", store.status().message());
@@ -230,7 +276,28 @@ CommandFn add_memory_command(CLI::App& app) {
   CLI::App* list = app.add_subcommand("list", "List the stored conversations");
   db_conv(list, false);
   list->add_flag("--json", o->json, "JSON output");
-  return [o, imp, search, show, exp, list]() {
+  CLI::App* bench = app.add_subcommand(
+      "bench", "Recall@5/10/25 and search latency over questions with known evidence turns");
+  db_conv(bench, false);
+  bench
+      ->add_option("--questions", o->questions,
+                   "JSON array of {conversation, question, evidence: [turn ids], kind}")
+      ->required();
+  bench->add_option("--conversation", o->conversation,
+                    "Ask every question of this conversation (overrides the file's)");
+  bench->add_flag("--json", o->json, "JSON output");
+  bench
+      ->add_option("--neighbour-weight", o->recall.neighbour_weight,
+                   "Share of an adjacent turn's score a turn gains")
+      ->capture_default_str();
+  bench
+      ->add_option("--meta-weight", o->recall.meta_weight,
+                   "Weight of speaker name and time against the text")
+      ->capture_default_str();
+  bench->add_option("--candidates", o->recall.candidates, "BM25 matches considered")
+      ->capture_default_str();
+  return [o, imp, search, show, exp, list, bench]() {
+    if (bench->parsed()) return run_bench(*o);
     if (imp->parsed()) return run_import(*o);
     if (search->parsed()) return run_search(*o);
     if (show->parsed()) return run_show(*o, false);

@@ -43,7 +43,7 @@ int x_tokenize(Fts5Tokenizer* t, void* ctx, int /*flags*/, const char* text, int
 
 }  // namespace
 
-Status register_fts_tokenizer(sqlite3* db) {
+Status register_fts_extensions(sqlite3* db) {
   fts5_api* api = nullptr;
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, nullptr) != SQLITE_OK) {
@@ -59,7 +59,7 @@ Status register_fts_tokenizer(sqlite3* db) {
   if (api->xCreateTokenizer(api, "longctx", nullptr, &tok, nullptr) != SQLITE_OK) {
     return unsupported("could not register the memory store's FTS5 tokenizer");
   }
-  return Status::ok();
+  return register_fts_rank(api);
 }
 
 }  // namespace longctx::memory

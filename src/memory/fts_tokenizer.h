@@ -1,5 +1,5 @@
-// The "longctx" FTS5 tokenizer: the memory store's full-text index sees turns through
-// TextAnalyzer (folding, stemming, stop words, CJK bigrams, date expansion). It must be
+// The "longctx" FTS5 tokenizer and ranking function: the memory store's full-text index sees turns
+// through TextAnalyzer (folding, stemming, stop words, CJK bigrams, date expansion). It must be
 // registered on every connection before the index is read or written.
 #pragma once
 
@@ -9,7 +9,11 @@
 
 namespace longctx::memory {
 
-// Registers the tokenizer named "longctx" with db's FTS5 module.
-Status register_fts_tokenizer(sqlite3* db);
+// Registers the tokenizer named "longctx" and the ranking function lcx_bm25 (fts_rank.cpp) with
+// db's FTS5 module.
+Status register_fts_extensions(sqlite3* db);
+
+// Registers lcx_bm25 (fts_rank.cpp).
+Status register_fts_rank(fts5_api* api);
 
 }  // namespace longctx::memory

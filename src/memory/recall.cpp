@@ -2,22 +2,110 @@
 #include "memory/recall.h"
 
 #include <algorithm>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace longctx::memory {
 
-std::string fts_query(const TextAnalyzer& analyzer, std::string_view text) {
-  std::string q;
-  for (const std::string& w : analyzer.query_words(text)) {
-    if (!q.empty()) q += " OR ";
-    q += '"';
-    for (char c : w) {
-      if (c == '"') q += '"';  // FTS5 string escape: a doubled quote
-      q += c;
-    }
-    q += '"';
+namespace {
+
+std::string quote(const std::string& w) {
+  std::string q = "\"";
+  for (char c : w) {
+    if (c == '"') q += '"';  // FTS5 string escape: a doubled quote
+    q += c;
   }
-  return q;
+  return q + '"';
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const std::string& x : v) out += (out.empty() ? "" : sep) + x;
+  return out;
+}
+
+}  // namespace
+
+Result<QueryPlan> plan_query(Store& store, const TextAnalyzer& analyzer, int64_t conv,
+                             std::string_view text, const RecallOptions& opt) {
+  QueryPlan plan;
+  struct W {
+    std::string phrase;
+    int64_t df;
+    std::string word;
+  };
+  std::vector<W> rare, common;
+  std::unordered_set<std::string> seen;  // by index terms: "moved" and "moving" are one word
+  for (const std::string& word : analyzer.query_words(text)) {
+    std::string key;
+    analyzer.index_terms(word, [&](std::string_view t, int, int) {
+      key.append(t);
+      key += ' ';
+    });
+    if (key.empty() || !seen.insert(key).second) continue;
+    const std::string phrase = quote(word);
+    Result<int64_t> df = store.count_matches(conv, phrase, opt.common_df);
+    if (!df.is_ok()) return df.status();
+    if (*df == 0) continue;
+    (*df <= opt.common_df ? rare : common).push_back(W{phrase, *df, word});
+  }
+  if (rare.empty() && common.empty()) return plan;
+  std::vector<std::string> cp;
+  for (const W& w : common) cp.push_back(w.phrase);
+  if (rare.empty()) {
+    // Every word is common. The turns holding the two rarest (counted further, up to 16x the
+    // limit) select, or the rarest alone when no turn holds both; of those, only the latest
+    // 4 x common_df are scored (an uninformative query prefers recent turns), so a search stays
+    // bounded however common its words are.
+    for (W& w : common) {
+      Result<int64_t> df = store.count_matches(conv, w.phrase, 16 * opt.common_df);
+      if (!df.is_ok()) return df.status();
+      w.df = *df;
+    }
+    std::stable_sort(common.begin(), common.end(),
+                     [](const W& a, const W& b) { return a.df < b.df; });
+    cp.clear();
+    for (const W& w : common) {
+      cp.push_back(w.phrase);
+      plan.dfs.push_back(w.df);
+      plan.common.push_back(w.word);
+    }
+    std::string sel = cp[0];
+    plan.skip = 1;
+    if (cp.size() >= 2) {
+      Result<int64_t> both = store.count_matches(conv, cp[0] + " AND " + cp[1], 1);
+      if (!both.is_ok()) return both.status();
+      if (*both > 0) {
+        sel = cp[0] + " AND " + cp[1];
+        plan.skip = 2;
+      }
+    }
+    Result<int64_t> lo = store.nth_latest_match(conv, sel, 4 * opt.common_df);
+    if (!lo.is_ok()) return lo.status();
+    plan.min_pos = std::max<int64_t>(0, *lo);
+    plan.expr = "(" + sel + ") AND (" + join(cp, " OR ") + ")";
+    return plan;
+  }
+  std::vector<std::string> rp;
+  for (const W& w : rare) {
+    rp.push_back(w.phrase);
+    plan.dfs.push_back(w.df);
+    plan.rare.push_back(w.word);
+  }
+  for (const W& w : common) {
+    plan.dfs.push_back(w.df);
+    plan.common.push_back(w.word);
+  }
+  const std::string r = join(rp, " OR ");
+  if (cp.empty()) {
+    plan.expr = r;
+    plan.skip = 0;
+  } else {
+    plan.expr = "(" + r + ") AND (" + r + " OR " + join(cp, " OR ") + ")";
+    plan.skip = static_cast<int>(rp.size());
+  }
+  return plan;
 }
 
 Result<std::vector<RecallHit>> recall_search(Store& store, const TextAnalyzer& analyzer,
@@ -25,10 +113,13 @@ Result<std::vector<RecallHit>> recall_search(Store& store, const TextAnalyzer& a
                                              const RecallOptions& opt,
                                              const std::function<bool(int64_t)>& skip) {
   std::vector<RecallHit> out;
-  const std::string q = fts_query(analyzer, query);
-  if (q.empty() || opt.k <= 0) return out;
+  if (opt.k <= 0) return out;
+  Result<QueryPlan> plan = plan_query(store, analyzer, conv, query, opt);
+  if (!plan.is_ok()) return plan.status();
+  if (plan->expr.empty()) return out;
   Result<std::vector<TurnMatch>> m =
-      store.match(conv, q, std::max(opt.candidates, opt.k), opt.meta_weight);
+      store.match(conv, plan->expr, plan->skip, plan->dfs, std::max(opt.candidates, opt.k),
+                  opt.meta_weight, plan->min_pos);
   if (!m.is_ok()) return m.status();
   // Own scores, then each matched turn lends a share of its score to its two neighbours; a
   // turn keeps the larger loan (two matching neighbours do not add up).

@@ -1,5 +1,7 @@
 // Recall of earlier turns verbatim: BM25 (SQLite FTS5, through TextAnalyzer) over a
-// conversation's turns, then neighbour smoothing — a turn also scores a share of its best
+// conversation's turns — candidates are the turns holding a rare query word, common words only
+// add to their scores, so a search costs the rare words' postings even at 100,000 turns — then
+// neighbour smoothing — a turn also scores a share of its best
 // adjacent turn's match, so the answer that follows a matching question (or the question before
 // a matching answer) ranks next to it — and the K best distinct turns.
 #pragma once
@@ -21,6 +23,18 @@ struct RecallOptions {
   int candidates = 256;           // BM25 matches considered before smoothing
   double neighbour_weight = 0.5;  // share of the best adjacent turn's score a turn gains
   double meta_weight = 0.5;       // weight of speaker name and time against the text (1)
+  int64_t common_df = 1500;       // a word in more turns than this only scores, never selects
+};
+
+// The FTS5 query for a text: its words' phrases, the rare ones (in at most opt.common_df turns
+// of conv) selecting candidates, "(rare...) AND (rare... OR common...)", and each scored
+// phrase's document count in conv for lcx_bm25. Words no turn holds are left out.
+struct QueryPlan {
+  std::string expr;          // "" when no word of the text is in any turn
+  int skip = 0;              // leading phrases lcx_bm25 does not score (the selecting copy)
+  std::vector<int64_t> dfs;  // document counts of the scored phrases, in order
+  int64_t min_pos = 0;       // turns before it are not candidates (when every word is common)
+  std::vector<std::string> rare, common;  // the words, for reports and tests
 };
 
 struct RecallHit {
@@ -29,8 +43,8 @@ struct RecallHit {
   double bm25 = 0;   // the turn's own match (0 when only a neighbour matched)
 };
 
-// The FTS5 query for text: its query words, each quoted, joined by OR ("" when none).
-std::string fts_query(const TextAnalyzer& analyzer, std::string_view text);
+Result<QueryPlan> plan_query(Store& store, const TextAnalyzer& analyzer, int64_t conv,
+                             std::string_view text, const RecallOptions& opt);
 
 // The k best turns of conv for query, skipping turns for which skip(pos) is true (the recent
 // window, turns already in the prompt); skip may be empty.

@@ -4,7 +4,9 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/text_analyzer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/stop_words.cpp
   ${CMAKE_CURRENT_LIST_DIR}/fts_tokenizer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/fts_rank.cpp
   ${CMAKE_CURRENT_LIST_DIR}/store.cpp
   ${CMAKE_CURRENT_LIST_DIR}/recall.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/recall_eval.cpp
   ${CMAKE_CURRENT_LIST_DIR}/conversation_file.cpp
 )

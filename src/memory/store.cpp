@@ -1,6 +1,7 @@
 // The memory store on SQLite: schema, migrations, turns, facts, summaries, reports.
 #include "memory/store.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "memory/fts_tokenizer.h"
@@ -99,7 +100,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   }
   sqlite3_busy_timeout(s->db_, 5000);
   sqlite3_extended_result_codes(s->db_, 1);
-  if (Status st = register_fts_tokenizer(s->db_); !st) return st;
+  if (Status st = register_fts_extensions(s->db_); !st) return st;
   // Reading the schema first: a file that is not a database fails here, before anything is
   // written to it (journal_mode=WAL would otherwise be attempted on it).
   if (Status st = exec(s->db_, "SELECT count(*) FROM sqlite_master", path); !st) {
@@ -133,7 +134,12 @@ Status Store::migrate() {
   // WAL: readers never block the writer and a crash leaves the last committed state;
   // synchronous=FULL makes each commit durable before the call returns.
   if (Status st = exec(db_, "PRAGMA journal_mode=WAL", "enable WAL"); !st) return st;
-  if (Status st = exec(db_, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", "set pragmas");
+  // Reads through a memory map and a 32 MiB page cache: a search touches posting lists all over
+  // the index, and page-by-page pread() copies were most of a search's time at 100,000 turns.
+  if (Status st = exec(db_,
+                       "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                       "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-32768",
+                       "set pragmas");
       !st) {
     return st;
   }
@@ -203,10 +209,13 @@ Result<std::vector<Conversation>> Store::list() {
 }
 
 Result<int64_t> Store::turn_count(int64_t conv) {
-  Stmt q(db_, "SELECT coalesce(max(pos) + 1, 0) FROM turns WHERE id BETWEEN ?1 AND ?2");
+  // The last row id of the conversation's range (one B-tree descent), not max(pos) (a scan).
+  Stmt q(db_, "SELECT id FROM turns WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1");
   q.bind(1, row_id(conv, 0)).bind(2, row_id(conv, (int64_t{1} << kPosBits) - 1));
-  if (q.step() != SQLITE_ROW) return sqlite_error(db_, "count turns");
-  return q.i64(0);
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return int64_t{0};
+  if (rc != SQLITE_ROW) return sqlite_error(db_, "count turns");
+  return (q.i64(0) & ((int64_t{1} << kPosBits) - 1)) + 1;
 }
 
 Status Store::append(int64_t conv, std::vector<Turn>* turns) {
@@ -267,26 +276,59 @@ Result<std::vector<Turn>> Store::turns(int64_t conv, int64_t from, int64_t to) {
   return out;
 }
 
-Result<std::vector<TurnMatch>> Store::match(int64_t conv, const std::string& fts_query, int limit,
-                                            double w_meta) {
+Result<std::vector<TurnMatch>> Store::match(int64_t conv, const std::string& fts_query, int skip,
+                                            const std::vector<int64_t>& dfs, int limit,
+                                            double w_meta, int64_t min_pos) {
   std::vector<TurnMatch> out;
   if (fts_query.empty()) return out;
-  // bm25() is smaller for better matches; the row-id range selects the conversation inside the
-  // index itself.
+  Result<int64_t> n = turn_count(conv);
+  if (!n.is_ok()) return n.status();
+  std::string df_list;
+  for (int64_t d : dfs) df_list += (df_list.empty() ? "" : ",") + std::to_string(d);
+  // The row-id range selects the conversation inside the index itself.
   Stmt q(db_,
-         "SELECT rowid, bm25(turn_fts, 1.0, ?4, ?4) AS s FROM turn_fts WHERE turn_fts MATCH ?1 "
-         "AND rowid BETWEEN ?2 AND ?3 ORDER BY s LIMIT ?5");
+         "SELECT rowid, lcx_bm25(turn_fts, ?4, 1.0, ?5, ?6, ?7) AS s FROM turn_fts "
+         "WHERE turn_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 ORDER BY s DESC LIMIT ?8");
   if (Status st = q.prepare_status("prepare search"); !st) return st;
+  q.bind(1, fts_query)
+      .bind(2, row_id(conv, std::max<int64_t>(min_pos, 0)))
+      .bind(3, row_id(conv, (int64_t{1} << kPosBits) - 1))
+      .bind(4, skip)
+      .bind(5, w_meta)
+      .bind(6, static_cast<double>(*n))
+      .bind(7, df_list)
+      .bind(8, limit);
+  int rc;
+  const int64_t mask = (int64_t{1} << kPosBits) - 1;
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(TurnMatch{q.i64(0) & mask, q.f64(1)});
+  if (rc != SQLITE_DONE) return sqlite_error(db_, "search turns");
+  return out;
+}
+
+Result<int64_t> Store::nth_latest_match(int64_t conv, const std::string& fts_query, int64_t n) {
+  Stmt q(db_,
+         "SELECT rowid FROM turn_fts WHERE turn_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 "
+         "ORDER BY rowid DESC LIMIT 1 OFFSET ?4");
   q.bind(1, fts_query)
       .bind(2, row_id(conv, 0))
       .bind(3, row_id(conv, (int64_t{1} << kPosBits) - 1))
-      .bind(4, w_meta)
-      .bind(5, limit);
-  int rc;
-  const int64_t mask = (int64_t{1} << kPosBits) - 1;
-  while ((rc = q.step()) == SQLITE_ROW) out.push_back(TurnMatch{q.i64(0) & mask, -q.f64(1)});
-  if (rc != SQLITE_DONE) return sqlite_error(db_, "search turns");
-  return out;
+      .bind(4, std::max<int64_t>(n - 1, 0));
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return int64_t{-1};
+  if (rc != SQLITE_ROW) return sqlite_error(db_, "find the latest matches");
+  return q.i64(0) & ((int64_t{1} << kPosBits) - 1);
+}
+
+Result<int64_t> Store::count_matches(int64_t conv, const std::string& phrase, int64_t cap) {
+  Stmt q(db_,
+         "SELECT count(*) FROM (SELECT rowid FROM turn_fts WHERE turn_fts MATCH ?1 "
+         "AND rowid BETWEEN ?2 AND ?3 LIMIT ?4)");
+  q.bind(1, phrase)
+      .bind(2, row_id(conv, 0))
+      .bind(3, row_id(conv, (int64_t{1} << kPosBits) - 1))
+      .bind(4, cap + 1);
+  if (q.step() != SQLITE_ROW) return sqlite_error(db_, "count matches");
+  return q.i64(0);
 }
 
 Result<int64_t> Store::add_fact(int64_t conv, std::string_view text, std::string_view status,

@@ -91,10 +91,17 @@ class Store {
   Result<std::vector<Turn>> turns(int64_t conv, int64_t from, int64_t to);
   Result<int64_t> turn_count(int64_t conv);
 
-  // Turns matching an FTS5 query expression (built by recall.cpp) with their BM25 scores, best
-  // first, at most limit. Column weights: content 1, speaker name and time w_meta.
-  Result<std::vector<TurnMatch>> match(int64_t conv, const std::string& fts_query, int limit,
-                                       double w_meta);
+  // Turns matching an FTS5 query expression (built by recall.cpp), ranked by lcx_bm25 (see
+  // fts_rank.cpp) over the phrases from index skip on, whose document counts within the
+  // conversation are dfs, best first, at most limit. Column weights: content 1, speaker name and
+  // time w_meta.
+  Result<std::vector<TurnMatch>> match(int64_t conv, const std::string& fts_query, int skip,
+                                       const std::vector<int64_t>& dfs, int limit, double w_meta,
+                                       int64_t min_pos = 0);
+  // The position of the n-th latest turn of conv matching the expression, or -1 when fewer match.
+  Result<int64_t> nth_latest_match(int64_t conv, const std::string& fts_query, int64_t n);
+  // Turns of conv containing the phrase (one quoted FTS5 string), counting at most cap + 1.
+  Result<int64_t> count_matches(int64_t conv, const std::string& phrase, int64_t cap);
 
   // Facts.
   Result<int64_t> add_fact(int64_t conv, std::string_view text, std::string_view status,

@@ -114,8 +114,7 @@ TEST(MemoryStore, TruncateReplacesTurnsAndTheIndexFollows) {
   ASSERT_TRUE(st.append(c->id, &turns).is_ok());
   auto o_turns = make_turns({"violin strings for Mura"});
   ASSERT_TRUE(st.append(other->id, &o_turns).is_ok());
-  const TextAnalyzer a;
-  auto hits = st.match(c->id, fts_query(a, "violin"), 10, 0.5);
+  auto hits = st.match(c->id, "\"violin\"", 0, {1}, 10, 0.5);
   ASSERT_TRUE(hits.is_ok());
   ASSERT_EQ(hits->size(), 1u);  // the other conversation's turn is not seen
   EXPECT_EQ((*hits)[0].pos, 0);
@@ -125,20 +124,20 @@ TEST(MemoryStore, TruncateReplacesTurnsAndTheIndexFollows) {
   // An edit of turn 2 replaces it and what follows.
   ASSERT_TRUE(st.truncate(c->id, 2).is_ok());
   EXPECT_EQ(*st.turn_count(c->id), 2);
-  hits = st.match(c->id, fts_query(a, "Mura"), 10, 0.5);
+  hits = st.match(c->id, "\"Mura\"", 0, {1}, 10, 0.5);
   ASSERT_TRUE(hits.is_ok());
   EXPECT_TRUE(hits->empty());
   EXPECT_FALSE(st.latest_summary(c->id)->has_value());  // it covered a removed turn
   auto more = make_turns({"my dog Rex is ill"});
   ASSERT_TRUE(st.append(c->id, &more).is_ok());
   EXPECT_EQ(more[0].pos, 2);
-  hits = st.match(c->id, fts_query(a, "Rex"), 10, 0.5);
+  hits = st.match(c->id, "\"Rex\"", 0, {1}, 10, 0.5);
   ASSERT_EQ(hits->size(), 1u);
   EXPECT_EQ((*hits)[0].pos, 2);
 
   ASSERT_TRUE(st.remove(c->id).is_ok());
   EXPECT_FALSE(st.find("c")->has_value());
-  hits = st.match(other->id, fts_query(a, "violin"), 10, 0.5);
+  hits = st.match(other->id, "\"violin\"", 0, {1}, 10, 0.5);
   EXPECT_EQ(hits->size(), 1u);
   // The index holds no rows of the removed conversation (an integrity check of FTS5 against
   // its content table).
