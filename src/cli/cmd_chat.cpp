@@ -18,9 +18,11 @@
 #include "chat/output_parser.h"
 #include "chat/think_stream.h"
 #include "cli/chat_input.h"
+#include "cli/chat_memory.h"
 #include "cli/commands.h"
 #include "cli/engine_args.h"
 #include "cli/line_editor.h"
+#include "cli/reply_printer.h"
 #include "cli/sampling_args.h"
 #include "core/file_io.h"
 #include "runtime/chat_prompt.h"
@@ -35,9 +37,6 @@ namespace {
 std::atomic<bool> g_interrupt{false};
 extern "C" void on_chat_sigint(int) { g_interrupt.store(true); }
 
-constexpr const char* kDim = "\033[2m";
-constexpr const char* kReset = "\033[0m";
-
 struct ChatArgs {
   EngineArgs engine;
   SamplingArgs sampling;
@@ -46,6 +45,9 @@ struct ChatArgs {
   std::string system, session;
   bool no_think = false, hide_reasoning = false, dump_prompt = false;
   int64_t n_predict = -1;
+  // --memory DB: the memory loop (chat_memory.h).
+  std::string memory_db, conversation = "default", summary_prompt;
+  memory::MemoryBudgets budgets;
 };
 
 constexpr const char* kHelp =
@@ -65,33 +67,6 @@ constexpr const char* kHelp =
 bool all_space(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
-
-// Writes streamed reply text: reasoning dimmed on a terminal, plain otherwise, or not at all.
-class ReplyPrinter {
- public:
-  ReplyPrinter(bool hide_reasoning, bool tty) : hide_(hide_reasoning), tty_(tty) {}
-
-  void print(const std::vector<chat::StreamSegment>& segments) {
-    for (const chat::StreamSegment& s : segments) {
-      if (s.reasoning && hide_) continue;
-      if (s.reasoning != last_reasoning_ && wrote_) std::fputs("\n", stdout);
-      if (s.reasoning && tty_) std::fputs(kDim, stdout);
-      std::fwrite(s.text.data(), 1, s.text.size(), stdout);
-      if (s.reasoning && tty_) std::fputs(kReset, stdout);
-      last_reasoning_ = s.reasoning;
-      wrote_ = true;
-    }
-    std::fflush(stdout);
-  }
-  void end() {
-    if (wrote_) std::fputs("\n", stdout);
-    std::fflush(stdout);
-  }
-
- private:
-  bool hide_, tty_;
-  bool last_reasoning_ = false, wrote_ = false;
-};
 
 class ChatLoop {
  public:
@@ -552,6 +527,9 @@ int run_chat(ChatArgs a) {
   if (Status st = sampling_params(a.sampling, !a.no_think).validate(); !st.is_ok()) {
     return fail(st.message());
   }
+  if (!a.memory_db.empty() && !a.session.empty()) {
+    return fail("--memory keeps its own KV cache beside the database; drop --session");
+  }
   auto on_full = parse_on_full(a.context);
   if (!on_full) return fail(on_full.status().message());
   a.on_full = *on_full;
@@ -566,6 +544,22 @@ int run_chat(ChatArgs a) {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;
   sigaction(SIGINT, &sa, nullptr);
+  if (!a.memory_db.empty()) {
+    MemoryChatOptions mo;
+    mo.db = a.memory_db;
+    mo.conversation = a.conversation;
+    mo.system = a.system;
+    mo.system_given = !a.system.empty();
+    mo.summary_prompt_file = a.summary_prompt;
+    mo.budgets = a.budgets;
+    mo.sampling = a.sampling;
+    mo.thinking = !a.no_think;
+    mo.hide_reasoning = a.hide_reasoning;
+    mo.dump_prompt = a.dump_prompt;
+    mo.quiet = a.engine.quiet;
+    mo.n_predict = a.n_predict;
+    return run_memory_chat(mo, *loaded->engine, *loaded->session, &g_interrupt);
+  }
   ChatLoop loop(a, *loaded->engine, *loaded->session);
   if (!a.session.empty() && !loop.open_session(a.session)) return 1;
   return loop.run();
@@ -588,6 +582,22 @@ CommandFn add_chat_command(CLI::App& app) {
   app.add_option("--session", a->session,
                  "Keep the session (conversation and KV cache) in FILE after every turn, and "
                  "resume it from there without a prefill (created if missing)");
+  app.add_option("--memory", a->memory_db,
+                 "Conversation memory in this SQLite database: every turn stored, prompts "
+                 "assembled under budgets with pinned facts, a rolling summary and recall of "
+                 "earlier turns (docs/MEMORY.md)");
+  app.add_option("--conversation", a->conversation, "Conversation name in --memory")
+      ->capture_default_str();
+  app.add_option("--summary-prompt", a->summary_prompt,
+                 "File with the summariser's instruction ({previous_summary}, {turns}, "
+                 "{max_words})");
+  app.add_option("--memory-reply", a->budgets.reply,
+                 "Tokens kept for the reply (default min(ctx/8, 4096))");
+  app.add_option("--memory-facts", a->budgets.facts, "Tokens for pinned facts (default ctx/32)");
+  app.add_option("--memory-summary", a->budgets.summary,
+                 "Tokens for the rolling summary (default ctx/16)");
+  app.add_option("--memory-recall", a->budgets.recall,
+                 "Tokens for recalled earlier turns (default ctx/16)");
   app.add_flag("--dump-prompt", a->dump_prompt,
                "Print each turn's rendered prompt on stderr (for debugging templates)");
   return [a] { return run_chat(*a); };

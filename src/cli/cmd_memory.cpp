@@ -247,6 +247,8 @@ int run_list(const MemoryOptions& o) {
 
 }  // namespace
 
+void add_memory_replay(CLI::App& memory_app, std::function<int()>* run);  // cmd_memory_replay.cpp
+
 CommandFn add_memory_command(CLI::App& app) {
   auto o = std::make_shared<MemoryOptions>();
   app.require_subcommand(1);
@@ -296,7 +298,10 @@ CommandFn add_memory_command(CLI::App& app) {
       ->capture_default_str();
   bench->add_option("--candidates", o->recall.candidates, "BM25 matches considered")
       ->capture_default_str();
-  return [o, imp, search, show, exp, list, bench]() {
+  auto replay = std::make_shared<std::function<int()>>();
+  add_memory_replay(app, replay.get());
+  return [o, imp, search, show, exp, list, bench, replay]() {
+    if (const int rc = (*replay)(); rc >= 0) return rc;
     if (bench->parsed()) return run_bench(*o);
     if (imp->parsed()) return run_import(*o);
     if (search->parsed()) return run_search(*o);

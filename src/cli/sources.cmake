@@ -7,10 +7,12 @@ set(LONGCTX_CLI_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cmd_template.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_run.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_chat.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/chat_memory.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_bench.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_eval.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_serve.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cmd_memory.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cmd_memory_replay.cpp
   ${CMAKE_CURRENT_LIST_DIR}/serve_aliases.cpp
   ${CMAKE_CURRENT_LIST_DIR}/chat_input.cpp
   ${CMAKE_CURRENT_LIST_DIR}/line_editor.cpp

@@ -9,4 +9,7 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/recall.cpp
   ${CMAKE_CURRENT_LIST_DIR}/recall_eval.cpp
   ${CMAKE_CURRENT_LIST_DIR}/conversation_file.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/summary_prompt.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/memory_loop.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/model_summarizer.cpp
 )

@@ -19,7 +19,8 @@ constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE conversations(
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
-  created TEXT NOT NULL
+  created TEXT NOT NULL,
+  system TEXT NOT NULL DEFAULT ''      -- the conversation's system prompt
 );
 CREATE TABLE turns(
   id INTEGER PRIMARY KEY,              -- (conv << 32) | pos
@@ -193,6 +194,19 @@ Status Store::remove(int64_t conv) {
   dc.bind(1, conv);
   if (Status st = dc.run("delete conversation"); !st) return st;
   return tx.commit();
+}
+
+Result<std::string> Store::system_prompt(int64_t conv) {
+  Stmt q(db_, "SELECT system FROM conversations WHERE id = ?1");
+  q.bind(1, conv);
+  if (q.step() != SQLITE_ROW) return sqlite_error(db_, "read the system prompt");
+  return q.text(0);
+}
+
+Status Store::set_system_prompt(int64_t conv, std::string_view text) {
+  Stmt q(db_, "UPDATE conversations SET system = ?2 WHERE id = ?1");
+  q.bind(1, conv).bind(2, text);
+  return q.run("store the system prompt");
 }
 
 Result<std::vector<Conversation>> Store::list() {

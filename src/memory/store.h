@@ -81,6 +81,9 @@ class Store {
   Result<Conversation> create(std::string_view name);
   Status remove(int64_t conv);  // the conversation and everything stored for it
   Result<std::vector<Conversation>> list();
+  // The conversation's system prompt ("" when none was set).
+  Result<std::string> system_prompt(int64_t conv);
+  Status set_system_prompt(int64_t conv, std::string_view text);
 
   // Appends turns at the end of the conversation in one transaction, assigning their pos.
   Status append(int64_t conv, std::vector<Turn>* turns);
