@@ -273,6 +273,9 @@ Result<AssembledPrompt> MemoryLoop::assemble(int64_t message_pos) {
     std::vector<std::pair<int64_t, std::string>> lines;
     int64_t used = count_(kRecallHeader) + count_(kRecallFooter);
     for (const RecallHit& h : *hits) {
+      // Weak matches (a few common words) are left out rather than filling the budget with
+      // noise that the next turn must prefill again.
+      if (h.score < b_.recall_min_share * hits->front().score) break;
       // A hit comes with its neighbours (the question before an answer, the answer after it).
       const int64_t lo = std::max<int64_t>(0, h.pos - 1), hi = std::min(wf - 1, h.pos + 1);
       Result<std::vector<Turn>> group = store_.turns(conv_, lo, hi + 1);

@@ -37,6 +37,7 @@ struct MemoryBudgets {
   int64_t summary = -1;     // the rolling summary: ctx / 16 (also the summariser's output bound)
   int64_t recall = -1;      // recalled earlier turns: ctx / 16
   double keep_share = 0.5;  // a compaction leaves the window at most this share of its budget
+  double recall_min_share = 0.3;  // recalled turns score at least this share of the best match
 
   // Fills the defaults; an error when the fixed sections leave no room for a window.
   Status resolve();
