@@ -47,6 +47,8 @@ struct ServeArgs {
   int http_threads = 0;
   bool no_ui = false;
   std::string session_dir;
+  std::string memory_db;  // --memory DB
+  memory::MemoryBudgets budgets;
   int64_t spill_max = 16;
   std::string on_full = "stop";
 };
@@ -243,6 +245,8 @@ int run(ServeArgs a) {
     ho.alias = slash == std::string::npos ? p : p.substr(slash + 1);
   }
   ho.cors_origins = a.cors_origins;
+  ho.memory_db = a.memory_db;
+  ho.memory_budgets = a.budgets;
   ho.model_path = a.engine.model;
   ho.max_tokens = a.n_predict;
   ho.idle_timeout_s = a.timeout_s;
@@ -332,6 +336,14 @@ CommandFn add_serve_command(CLI::App& app) {
   app.add_option("--session-dir", a->session_dir,
                  "Directory for slot save / restore (POST /slots/{id}?action=...) and for idle "
                  "sequences' states spilled instead of dropped (llama-server: --slot-save-path)");
+  app.add_option("--memory", a->memory_db,
+                 "Remembered conversations in this SQLite database: a request naming one "
+                 "(\"conversation\", X-Conversation, or model \"NAME@CONV\") gets the memory "
+                 "loop's prompt (docs/MEMORY.md)");
+  app.add_option("--memory-reply", a->budgets.reply, "Memory: tokens kept for the reply");
+  app.add_option("--memory-facts", a->budgets.facts, "Memory: tokens for pinned facts");
+  app.add_option("--memory-summary", a->budgets.summary, "Memory: tokens for the summary");
+  app.add_option("--memory-recall", a->budgets.recall, "Memory: tokens for recalled turns");
   app.add_option("--spill-max", a->spill_max,
                  "Spilled sequence states kept in --session-dir (oldest removed first)")
       ->capture_default_str();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -230,6 +231,32 @@ std::string MemoryLoop::system_text(const std::vector<Fact>& facts,
   return text;
 }
 
+Result<std::vector<RecallHit>> MemoryLoop::recall_for(const std::string& message,
+                                                      const std::string& context,
+                                                      int64_t window_first) {
+  RecallOptions ro;
+  ro.k = 64;
+  const auto skip = [window_first](int64_t p) { return p >= window_first; };
+  Result<std::vector<RecallHit>> main = recall_search(store_, analyzer_, conv_, message, ro, skip);
+  if (!main.is_ok() || context.empty()) return main;
+  Result<std::vector<RecallHit>> ctx = recall_search(store_, analyzer_, conv_, context, ro, skip);
+  if (!ctx.is_ok()) return ctx;
+  std::map<int64_t, RecallHit> merged;
+  for (const RecallHit& h : *main) merged[h.pos] = h;
+  for (RecallHit h : *ctx) {
+    h.score *= kContextWeight;
+    auto [it, fresh] = merged.emplace(h.pos, h);
+    if (!fresh) it->second.score += h.score;
+  }
+  std::vector<RecallHit> out;
+  for (const auto& [pos, h] : merged) out.push_back(h);
+  std::sort(out.begin(), out.end(), [](const RecallHit& a, const RecallHit& b) {
+    return a.score != b.score ? a.score > b.score : a.pos < b.pos;
+  });
+  if (out.size() > static_cast<size_t>(ro.k)) out.resize(static_cast<size_t>(ro.k));
+  return out;
+}
+
 Result<AssembledPrompt> MemoryLoop::assemble(int64_t message_pos) {
   AssembledPrompt out;
   MemoryReport& rep = out.report;
@@ -256,18 +283,17 @@ Result<AssembledPrompt> MemoryLoop::assemble(int64_t message_pos) {
     out.messages.push_back(turn_message(t));
     rep.recent += message_tokens(t, count_);
   }
-  // Recall for the new message and the last exchange, among the turns before the window.
-  std::string query = message.content;
+  // Recall, among the turns before the window, for the new message and (at a third of its
+  // weight) the last exchange: the exchange gives context, but its many words must not outrank
+  // what the message itself asks about.
+  std::string context;
   for (size_t i = window->size() >= 2 ? window->size() - 2 : 0; i < window->size(); ++i) {
-    query += "\n" + (*window)[i].content;
+    context += (*window)[i].content + "\n";
   }
   std::string block;
   if (rep.window_first > 0 && b_.recall > 0) {
-    RecallOptions ro;
-    ro.k = 64;
     const int64_t wf = rep.window_first;
-    Result<std::vector<RecallHit>> hits =
-        recall_search(store_, analyzer_, conv_, query, ro, [wf](int64_t p) { return p >= wf; });
+    Result<std::vector<RecallHit>> hits = recall_for(message.content, context, wf);
     if (!hits.is_ok()) return hits.status();
     std::set<int64_t> chosen;
     std::vector<std::pair<int64_t, std::string>> lines;
@@ -327,9 +353,13 @@ Result<AssembledPrompt> MemoryLoop::begin_turn(const Turn& message, const Summar
   }
   std::vector<Turn> one{m};
   if (Status st = store_.append(conv_, &one); !st) return st;
-  Result<std::optional<Compaction>> c = maybe_compact(one[0].pos, summarize);
+  return prepare(one[0].pos, summarize);
+}
+
+Result<AssembledPrompt> MemoryLoop::prepare(int64_t message_pos, const Summarizer& summarize) {
+  Result<std::optional<Compaction>> c = maybe_compact(message_pos, summarize);
   if (!c.is_ok()) return c.status();
-  Result<AssembledPrompt> p = assemble(one[0].pos);
+  Result<AssembledPrompt> p = assemble(message_pos);
   if (!p.is_ok()) return p.status();
   p->report.compaction = *c;
   return p;

@@ -101,6 +101,9 @@ class MemoryLoop {
   // cannot fit even alone is refused before it is stored.
   Result<AssembledPrompt> begin_turn(const Turn& message, const Summarizer& summarize);
 
+  // The same for a user turn already stored as the last (a regenerated reply, a retry).
+  Result<AssembledPrompt> prepare(int64_t message_pos, const Summarizer& summarize);
+
   // Stores the reply (when not empty) and the turn's report with the generation's figures.
   Status end_turn(AssembledPrompt* prompt, const Turn& reply, int64_t reused, int64_t prefilled);
 
@@ -112,6 +115,10 @@ class MemoryLoop {
   int64_t window_budget(int64_t system_tokens) const;
 
  private:
+  // Weight of the last exchange's matches against the new message's in the recall.
+  static constexpr double kContextWeight = 1.0 / 3.0;
+  Result<std::vector<RecallHit>> recall_for(const std::string& message, const std::string& context,
+                                            int64_t window_first);
   Result<std::optional<Compaction>> maybe_compact(int64_t message_pos, const Summarizer& summarize);
   std::string system_text(const std::vector<Fact>& facts, const std::optional<Summary>& summary,
                           MemoryReport* rep) const;

@@ -12,4 +12,5 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/summary_prompt.cpp
   ${CMAKE_CURRENT_LIST_DIR}/memory_loop.cpp
   ${CMAKE_CURRENT_LIST_DIR}/model_summarizer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/history_sync.cpp
 )

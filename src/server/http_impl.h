@@ -12,6 +12,7 @@
 #include <string>
 
 #include "server/http_server.h"
+#include "server/memory_server.h"
 #include "server/openai.h"
 
 namespace longctx::server {
@@ -32,6 +33,7 @@ struct HttpServer::Impl {
   std::shared_ptr<const TokenVocab> vocab;  // token bytes, for constrained decoding
   std::atomic<uint64_t> next_id{1};
   int64_t started = static_cast<int64_t>(std::time(nullptr));
+  std::unique_ptr<ServerMemory> memory;  // --memory DB
 
   Impl(Engine& e, Scheduler& s, HttpOptions o);
 

@@ -119,6 +119,11 @@ std::string sse(const Json& j) { return "data: " + dump(j) + "\n\n"; }
 HttpServer::Impl::Impl(Engine& e, Scheduler& s, HttpOptions o)
     : engine(e), sched(s), opt(std::move(o)) {
   if (const Tokenizer* tok = engine.tokenizer()) vocab = make_token_vocab(*tok);
+  if (!opt.memory_db.empty()) {
+    memory::MemoryBudgets b = opt.memory_budgets;
+    b.ctx = sched.n_ctx();
+    memory = std::make_unique<ServerMemory>(opt.memory_db, engine, sched, b);
+  }
 }
 
 RequestDefaults HttpServer::Impl::defaults() const {
@@ -513,6 +518,7 @@ void HttpServer::Impl::routes() {
     });
   });
   routes_generate();
+  if (memory) memory->routes(svr);
 }
 
 HttpServer::HttpServer(Engine& engine, Scheduler& scheduler, HttpOptions options)
@@ -542,6 +548,9 @@ HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::bind() {
   Impl& m = *impl_;
+  if (m.memory) {
+    if (Status st = m.memory->open(); !st) return st.with_context("--memory " + m.opt.memory_db);
+  }
   if (m.opt.port == 0) {
     port_ = m.svr.bind_to_any_port(m.opt.host);
     if (port_ <= 0) return io_error("cannot bind to " + m.opt.host + " on any port");

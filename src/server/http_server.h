@@ -13,6 +13,7 @@
 
 #include "chat/chat_template.h"
 #include "core/status.h"
+#include "memory/memory_loop.h"
 #include "runtime/engine.h"
 #include "runtime/generate.h"
 #include "runtime/sampler.h"
@@ -54,6 +55,8 @@ struct HttpOptions {
   std::vector<std::string> aliases;     // more model ids (--alias a,b), listed by /v1/models
   std::vector<std::string> tags;        // --tags, listed by /v1/models
   chat::Json memory = chat::Json::object();  // the plan's figures, shown by /props and the UI
+  std::string memory_db;                     // --memory DB: remembered conversations
+  memory::MemoryBudgets memory_budgets;      // their budgets (ctx: the sequence's context)
 };
 
 class HttpServer {

@@ -13,6 +13,7 @@
 #include "server/anthropic.h"
 #include "server/constraint.h"
 #include "server/http_impl.h"
+#include "server/memory_server.h"
 #include "server/request_run.h"
 
 namespace longctx::server {
@@ -87,6 +88,25 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     if (!chat) return fail(api_error(400, "invalid_request_error", err));
     body = std::move(*chat);
   }
+  // serve --memory: a request that names a conversation gets the prompt the memory loop
+  // assembles from the stored conversation (memory_server.h).
+  std::shared_ptr<MemoryTurn> mem;
+  if (memory && api != Api::kCompletion) {
+    const std::string conv = ServerMemory::conversation_of(req, &body);
+    if (!conv.empty()) {
+      if (body.contains("n") && body["n"].is_number_integer() && body["n"].get<int64_t>() > 1) {
+        return fail(api_error(400, "invalid_request_error",
+                              "a remembered conversation takes one choice (n = 1)"));
+      }
+      Result<std::shared_ptr<MemoryTurn>> t = memory->begin(conv, &body);
+      if (!t.is_ok()) {
+        const int code = t.status().code() == ErrorCode::kInvalidArgument ? 400 : 500;
+        return fail(api_error(code, code == 400 ? "invalid_request_error" : "server_error",
+                              t.status().message()));
+      }
+      mem = *t;
+    }
+  }
   auto r = std::make_shared<GenRequest>();
   const RequestDefaults d = defaults();
   if (auto e = api == Api::kCompletion ? parse_completion_request(engine, body, d, r.get())
@@ -150,8 +170,16 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
 
   // The whole answer of a finished run.
   const Tokenizer* tokp = &tok;
-  auto final_body = [r, run, id, created, api, anthropic, native, alias, return_tokens,
-                     tokp]() -> Json {
+  // The remembered turn ends with the run: its reply and report are stored once.
+  auto memory_report = [mem, run]() -> Json {
+    if (!mem) return Json();
+    const ChoiceOut& c = run->choices().front();
+    const Job& job = *run->jobs().front();
+    const bool ok = run->all_done() && !run->error() && job.finished() && job.result().is_ok();
+    return mem->finish(ok, c.content, ok ? c.result.n_prompt : 0, ok ? c.result.n_reused : 0);
+  };
+  auto final_body = [r, run, id, created, api, anthropic, native, alias, return_tokens, tokp,
+                     memory_report]() -> Json {
     const Tokenizer& tok = *tokp;
     std::vector<ChoiceOut>& ch = run->choices();
     if (anthropic) {
@@ -168,7 +196,9 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
                      : finish_reason(c.result.finish, !c.tool_calls.empty());
       a.stop_sequence = c.result.stop_word;
       a.usage = {c.result.n_prompt, c.result.n_reused, static_cast<int64_t>(c.result.ids.size())};
-      return anthropic_message_body(a);
+      Json out = anthropic_message_body(a);
+      if (Json m = memory_report(); !m.is_null()) out["memory"] = m;
+      return out;
     }
     if (native) {  // llama-server's /completion: one result, or an array for several prompts
       auto one = [&](size_t i) {
@@ -217,6 +247,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     }
     Json out = api == Api::kChat ? chat_completion_body(*r, ch, id, created)
                                  : completion_body(*r, ch, id, created);
+    if (Json m = memory_report(); !m.is_null()) out["memory"] = m;
     if (r->verbose) {  // llama-server's debugging view: what the model saw and wrote
       out["__verbose"] = {{"prompt", r->prompt_text},
                           {"content", ch.front().content},
@@ -285,8 +316,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
       std::make_shared<AnthropicStream>(id, r->model, static_cast<int64_t>(r->prompt.size()));
   res.set_chunked_content_provider(
       "text/event-stream",
-      [run, r, id, created, api, anthropic, native, keepalive_ms, astream, final_body, error_json](
-          size_t, httplib::DataSink& sink) {
+      [run, r, id, created, api, anthropic, native, keepalive_ms, astream, final_body, error_json,
+       memory_report](size_t, httplib::DataSink& sink) {
         auto write = [&](const std::string& s) {
           if (s.empty() || sink.write(s.data(), s.size())) return true;
           run->cancel();  // the client went away: free its sequences at the next step
@@ -403,6 +434,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
             return true;
           }
           std::vector<ChoiceOut>& ch = run->choices();
+          const Json mem_json = memory_report();  // the reply is stored before the stream ends
           if (anthropic) {
             const ChoiceOut& c = ch.front();
             const std::string fin = c.result.finish == FinishReason::kStopString
@@ -426,6 +458,13 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
               u["usage"] = usage_body(ch);
               u["timings"] = timings_body(ch);
               if (!write(sse(u))) return false;
+            }
+            if (!mem_json.is_null()) {  // the memory report, as a chunk without choices
+              Json m = chat ? chat_chunk(*r, id, created, 0, Json::object(), "")
+                            : completion_chunk(*r, id, created, 0, "", "");
+              m["choices"] = Json::array();
+              m["memory"] = mem_json;
+              if (!write(sse(m))) return false;
             }
             write("data: [DONE]\n\n");
           }

@@ -11,5 +11,7 @@ set(LONGCTX_SERVER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/constraint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/http_server.cpp
   ${CMAKE_CURRENT_LIST_DIR}/routes_generate.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/memory_server.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/memory_routes.cpp
   ${CMAKE_CURRENT_LIST_DIR}/webui.cpp
 )
