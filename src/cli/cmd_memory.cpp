@@ -293,10 +293,32 @@ CommandFn add_memory_command(CLI::App& app) {
                    "Share of an adjacent turn's score a turn gains")
       ->capture_default_str();
   bench
-      ->add_option("--meta-weight", o->recall.meta_weight,
-                   "Weight of speaker name and time against the text")
+      ->add_option("--name-weight", o->recall.name_weight,
+                   "Weight of the speaker's name against the text")
+      ->capture_default_str();
+  bench->add_option("--time-weight", o->recall.time_weight, "Weight of the time against the text")
       ->capture_default_str();
   bench->add_option("--candidates", o->recall.candidates, "BM25 matches considered")
+      ->capture_default_str();
+  bench
+      ->add_option("--date-weight", o->recall.date_weight,
+                   "Weight of a period the query names, as a query word (0: none)")
+      ->capture_default_str();
+  bench
+      ->add_option("--feedback-docs", o->recall.feedback_docs,
+                   "Best turns of the first search whose words feed the second")
+      ->capture_default_str();
+  bench
+      ->add_option("--feedback-terms", o->recall.feedback_terms,
+                   "Feedback words searched for again (0: no feedback)")
+      ->capture_default_str();
+  bench
+      ->add_option("--feedback-weight", o->recall.feedback_weight,
+                   "Weight of a feedback word against a query word")
+      ->capture_default_str();
+  bench
+      ->add_option("--feedback-max-df", o->recall.feedback_max_df,
+                   "A feedback word in more turns than this is not used")
       ->capture_default_str();
   auto replay = std::make_shared<std::function<int()>>();
   add_memory_replay(app, replay.get());

@@ -7,6 +7,7 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/fts_rank.cpp
   ${CMAKE_CURRENT_LIST_DIR}/store.cpp
   ${CMAKE_CURRENT_LIST_DIR}/recall.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dates.cpp
   ${CMAKE_CURRENT_LIST_DIR}/recall_eval.cpp
   ${CMAKE_CURRENT_LIST_DIR}/conversation_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/summary_prompt.cpp

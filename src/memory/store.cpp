@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "memory/dates.h"
 #include "memory/fts_tokenizer.h"
 #include "memory/sqlite_util.h"
 
@@ -12,6 +13,16 @@ namespace {
 
 constexpr int64_t kPosBits = 32;
 int64_t row_id(int64_t conv, int64_t pos) { return (conv << kPosBits) | pos; }
+
+template <typename T>
+std::string comma_list(const std::vector<T>& v) {
+  std::string out;
+  for (const T& x : v) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(x);
+  }
+  return out;
+}
 
 // Version 1. Turns' full-text index is an external-content FTS5 table kept in step by
 // triggers (so the text is stored once); its columns mirror turns.content / name / time.
@@ -250,7 +261,7 @@ Status Store::append(int64_t conv, std::vector<Turn>* turns) {
     t.pos = pos++;
     ins.bind(1, row_id(conv, t.pos)).bind(2, conv).bind(3, t.pos).bind(4, t.role).bind(5, t.name);
     ins.bind(6, t.time);
-    if (auto unix = parse_iso8601(t.time)) {
+    if (auto unix = parse_time(t.time)) {
       ins.bind(7, *unix);
     } else {
       ins.bind_null(7);
@@ -290,33 +301,73 @@ Result<std::vector<Turn>> Store::turns(int64_t conv, int64_t from, int64_t to) {
   return out;
 }
 
-Result<std::vector<TurnMatch>> Store::match(int64_t conv, const std::string& fts_query, int skip,
-                                            const std::vector<int64_t>& dfs, int limit,
-                                            double w_meta, int64_t min_pos) {
+Result<std::vector<TurnMatch>> Store::match(int64_t conv, const std::string& fts_query,
+                                            const MatchScoring& sc, int limit, int64_t min_pos) {
   std::vector<TurnMatch> out;
   if (fts_query.empty()) return out;
   Result<int64_t> n = turn_count(conv);
   if (!n.is_ok()) return n.status();
-  std::string df_list;
-  for (int64_t d : dfs) df_list += (df_list.empty() ? "" : ",") + std::to_string(d);
+  const std::string df_list = comma_list(sc.dfs), weight_list = comma_list(sc.weights);
+  const int64_t last = (int64_t{1} << kPosBits) - 1;
   // The row-id range selects the conversation inside the index itself.
   Stmt q(db_,
-         "SELECT rowid, lcx_bm25(turn_fts, ?4, 1.0, ?5, ?6, ?7) AS s FROM turn_fts "
-         "WHERE turn_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 ORDER BY s DESC LIMIT ?8");
+         "SELECT rowid, lcx_bm25(turn_fts, ?4, 1.0, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) AS s "
+         "FROM turn_fts WHERE turn_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 "
+         "ORDER BY s DESC LIMIT ?13");
   if (Status st = q.prepare_status("prepare search"); !st) return st;
   q.bind(1, fts_query)
       .bind(2, row_id(conv, std::max<int64_t>(min_pos, 0)))
-      .bind(3, row_id(conv, (int64_t{1} << kPosBits) - 1))
-      .bind(4, skip)
-      .bind(5, w_meta)
-      .bind(6, static_cast<double>(*n))
-      .bind(7, df_list)
-      .bind(8, limit);
+      .bind(3, row_id(conv, last))
+      .bind(4, sc.skip)
+      .bind(5, sc.w_name)
+      .bind(6, sc.w_time)
+      .bind(7, static_cast<double>(*n))
+      .bind(8, df_list)
+      .bind(9, weight_list)
+      .bind(10, row_id(conv, std::clamp<int64_t>(sc.bonus_from, 0, last)))
+      .bind(11, row_id(conv, std::clamp<int64_t>(sc.bonus_to, 0, last)))
+      .bind(12, sc.bonus)
+      .bind(13, limit);
   int rc;
-  const int64_t mask = (int64_t{1} << kPosBits) - 1;
-  while ((rc = q.step()) == SQLITE_ROW) out.push_back(TurnMatch{q.i64(0) & mask, q.f64(1)});
+  while ((rc = q.step()) == SQLITE_ROW) out.push_back(TurnMatch{q.i64(0) & last, q.f64(1)});
   if (rc != SQLITE_DONE) return sqlite_error(db_, "search turns");
   return out;
+}
+
+Result<std::pair<int64_t, int64_t>> Store::time_range(int64_t conv, double from, double to) {
+  Result<int64_t> n = turn_count(conv);
+  if (!n.is_ok()) return n.status();
+  // A turn's time: its own, else that of the latest timed turn of the kUntimedRun before it.
+  constexpr int64_t kUntimedRun = 64;
+  Stmt q(db_,
+         "SELECT time_unix FROM (SELECT time_unix FROM turns WHERE id BETWEEN ?1 AND ?2 "
+         "ORDER BY id DESC LIMIT ?3) WHERE time_unix IS NOT NULL LIMIT 1");
+  if (Status st = q.prepare_status("prepare time lookup"); !st) return st;
+  // The first position whose time is at least t (n when none is).
+  auto lower_bound = [&](double t) -> Result<int64_t> {
+    int64_t lo = 0, hi = *n;
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      q.reset();
+      q.bind(1, row_id(conv, std::max<int64_t>(0, mid - kUntimedRun + 1)))
+          .bind(2, row_id(conv, mid))
+          .bind(3, kUntimedRun);
+      const int rc = q.step();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(db_, "read a turn's time");
+      const bool before = rc == SQLITE_DONE || q.f64(0) < t;
+      if (before) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  };
+  Result<int64_t> first = lower_bound(from);
+  if (!first.is_ok()) return first.status();
+  Result<int64_t> end = lower_bound(to);
+  if (!end.is_ok()) return end.status();
+  return std::make_pair(*first, std::max(*first, *end));
 }
 
 Result<int64_t> Store::nth_latest_match(int64_t conv, const std::string& fts_query, int64_t n) {
@@ -473,14 +524,7 @@ std::optional<double> parse_iso8601(std::string_view s) {
     }
   }
   if (i != s.size()) return std::nullopt;
-  // Days from the civil date (proleptic Gregorian), as in H. Hinnant's days_from_civil.
-  const int yy = y - (mo <= 2);
-  const int era = (yy >= 0 ? yy : yy - 399) / 400;
-  const int yoe = yy - era * 400;
-  const int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const double days = era * 146097.0 + doe - 719468.0;
-  return days * 86400.0 + h * 3600.0 + mi * 60.0 + sec - offset;
+  return unix_seconds(y, mo, d, h, mi, sec) - offset;
 }
 
 std::string utc_now_iso8601() {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -59,6 +60,17 @@ struct Summary {
   std::string created;
 };
 
+// How lcx_bm25 scores the phrases of a match (see fts_rank.cpp).
+struct MatchScoring {
+  int skip = 0;                 // leading phrases not scored (a selecting copy)
+  std::vector<int64_t> dfs;     // document counts in the conversation of the scored phrases
+  std::vector<double> weights;  // their query weights (1 where missing)
+  double w_name = 0.5;          // column weights of speaker name and time against content's 1
+  double w_time = 0.5;
+  int64_t bonus_from = 0, bonus_to = 0;  // turns with bonus_from <= pos < bonus_to gain bonus
+  double bonus = 0;
+};
+
 // A BM25 match of one turn (score: larger is better).
 struct TurnMatch {
   int64_t pos = 0;
@@ -94,13 +106,15 @@ class Store {
   Result<std::vector<Turn>> turns(int64_t conv, int64_t from, int64_t to);
   Result<int64_t> turn_count(int64_t conv);
 
-  // Turns matching an FTS5 query expression (built by recall.cpp), ranked by lcx_bm25 (see
-  // fts_rank.cpp) over the phrases from index skip on, whose document counts within the
-  // conversation are dfs, best first, at most limit. Column weights: content 1, speaker name and
-  // time w_meta.
-  Result<std::vector<TurnMatch>> match(int64_t conv, const std::string& fts_query, int skip,
-                                       const std::vector<int64_t>& dfs, int limit, double w_meta,
-                                       int64_t min_pos = 0);
+  // Turns at min_pos or later matching an FTS5 query expression (built by recall.cpp), ranked by
+  // lcx_bm25 (see fts_rank.cpp) as scoring says, best first, at most limit.
+  Result<std::vector<TurnMatch>> match(int64_t conv, const std::string& fts_query,
+                                       const MatchScoring& scoring, int limit, int64_t min_pos = 0);
+  // The positions [first, last) of conv's turns whose time lies in [from, to) (seconds since
+  // 1970), by binary search over positions: turns are taken to be in time order, and a turn with
+  // no readable time has that of the timed turn before it (within 64 turns; else it counts as
+  // earlier than any).
+  Result<std::pair<int64_t, int64_t>> time_range(int64_t conv, double from, double to);
   // The position of the n-th latest turn of conv matching the expression, or -1 when fewer match.
   Result<int64_t> nth_latest_match(int64_t conv, const std::string& fts_query, int64_t n);
   // Turns of conv containing the phrase (one quoted FTS5 string), counting at most cap + 1.
@@ -129,7 +143,8 @@ class Store {
 };
 
 // Seconds since 1970 (UTC) of an ISO 8601 date or date-time ("2024-03-17", "2024-03-17T18:42",
-// "...:00Z", "...+03:00", a space for "T"), or nullopt when text is not one.
+// "...:00Z", "...+03:00", a space for "T"), or nullopt when text is not one. Turns' times are
+// read with parse_time (dates.h), which also takes dates written out in words.
 std::optional<double> parse_iso8601(std::string_view text);
 
 // Now in UTC as ISO 8601 with seconds ("2026-12-07T09:30:00Z").

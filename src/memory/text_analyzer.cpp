@@ -276,6 +276,8 @@ bool dropped(const Word& w, bool query) {
 
 }  // namespace
 
+bool TextAnalyzer::is_dropped(const Word& w, bool query) { return dropped(w, query); }
+
 void TextAnalyzer::index_terms(std::string_view text,
                                const std::function<void(std::string_view, int, int)>& emit) const {
   const std::vector<Word> ws = words(text);

@@ -48,8 +48,11 @@ class TextAnalyzer {
   // stems them as it stems documents.
   std::vector<std::string> query_words(std::string_view text) const;
 
-  // The stem of one folded word (what index_terms emits for it), exposed for tests.
+  // The stem of one folded word (what index_terms emits for it).
   std::string stem(const Word& w) const;
+
+  // Whether index_terms (query: false) or query_words (query: true) leaves the word out.
+  static bool is_dropped(const Word& w, bool query);
 
   static bool is_stop_word(std::string_view folded);        // document + query stop words
   static bool is_query_stop_word(std::string_view folded);  // extra words only queries drop

@@ -1,5 +1,6 @@
 // The memory store: schema and migrations, refusal of foreign files, turns as a stack with the
-// full-text index kept in step, facts, versioned summaries, reports, ISO 8601 times.
+// full-text index kept in step, facts, versioned summaries, reports, turn times (ISO 8601 and in
+// words) and the turns of a time range.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "memory/conversation_file.h"
+#include "memory/dates.h"
 #include "memory/recall.h"
 #include "memory/store.h"
 
@@ -104,6 +106,13 @@ TEST(MemoryStore, RefusesFilesThatAreNotItsDatabasesAndLeavesThemUntouched) {
   EXPECT_NE(s.status().message().find("newer"), std::string::npos) << s.status().message();
 }
 
+// Scoring of a one-phrase query in a one-turn conversation.
+MatchScoring one_phrase() {
+  MatchScoring s;
+  s.dfs = {1};
+  return s;
+}
+
 TEST(MemoryStore, TruncateReplacesTurnsAndTheIndexFollows) {
   auto s = Store::open(temp_db("b.db"));
   ASSERT_TRUE(s.is_ok());
@@ -114,7 +123,7 @@ TEST(MemoryStore, TruncateReplacesTurnsAndTheIndexFollows) {
   ASSERT_TRUE(st.append(c->id, &turns).is_ok());
   auto o_turns = make_turns({"violin strings for Mura"});
   ASSERT_TRUE(st.append(other->id, &o_turns).is_ok());
-  auto hits = st.match(c->id, "\"violin\"", 0, {1}, 10, 0.5);
+  auto hits = st.match(c->id, "\"violin\"", one_phrase(), 10);
   ASSERT_TRUE(hits.is_ok());
   ASSERT_EQ(hits->size(), 1u);  // the other conversation's turn is not seen
   EXPECT_EQ((*hits)[0].pos, 0);
@@ -124,20 +133,20 @@ TEST(MemoryStore, TruncateReplacesTurnsAndTheIndexFollows) {
   // An edit of turn 2 replaces it and what follows.
   ASSERT_TRUE(st.truncate(c->id, 2).is_ok());
   EXPECT_EQ(*st.turn_count(c->id), 2);
-  hits = st.match(c->id, "\"Mura\"", 0, {1}, 10, 0.5);
+  hits = st.match(c->id, "\"Mura\"", one_phrase(), 10);
   ASSERT_TRUE(hits.is_ok());
   EXPECT_TRUE(hits->empty());
   EXPECT_FALSE(st.latest_summary(c->id)->has_value());  // it covered a removed turn
   auto more = make_turns({"my dog Rex is ill"});
   ASSERT_TRUE(st.append(c->id, &more).is_ok());
   EXPECT_EQ(more[0].pos, 2);
-  hits = st.match(c->id, "\"Rex\"", 0, {1}, 10, 0.5);
+  hits = st.match(c->id, "\"Rex\"", one_phrase(), 10);
   ASSERT_EQ(hits->size(), 1u);
   EXPECT_EQ((*hits)[0].pos, 2);
 
   ASSERT_TRUE(st.remove(c->id).is_ok());
   EXPECT_FALSE(st.find("c")->has_value());
-  hits = st.match(other->id, "\"violin\"", 0, {1}, 10, 0.5);
+  hits = st.match(other->id, "\"violin\"", one_phrase(), 10);
   EXPECT_EQ(hits->size(), 1u);
   // The index holds no rows of the removed conversation (an integrity check of FTS5 against
   // its content table).
@@ -189,6 +198,45 @@ TEST(MemoryStore, Iso8601Times) {
   EXPECT_FALSE(parse_iso8601("2024-03-17T25:00"));
   EXPECT_FALSE(parse_iso8601("2024-03-17junk"));
   EXPECT_FALSE(parse_iso8601(""));
+}
+
+TEST(MemoryStore, TimesWrittenInWords) {
+  // Expected values from Python: datetime(2023, 5, 8, 13, 56, tzinfo=timezone.utc).timestamp().
+  EXPECT_EQ(parse_time("1:56 pm on 8 May, 2023"), 1683554160.0);
+  EXPECT_EQ(parse_time("8 May 2023"), 1683504000.0);
+  EXPECT_EQ(parse_time("May 8, 2023"), 1683504000.0);
+  EXPECT_EQ(parse_time("Monday, May 8th, 2023 at 2:05 PM"), 1683554700.0);
+  EXPECT_EQ(parse_time("12:30 a.m. on the 8th of May 2023"), 1683505800.0);
+  EXPECT_EQ(parse_time("12:05 pm on 8 May, 2023"), 1683547500.0);
+  EXPECT_EQ(parse_time("10:04:30 on 5 Sep 2022"), 1662372270.0);
+  EXPECT_EQ(parse_time("2023-05-08"), 1683504000.0);  // ISO 8601 as parse_iso8601
+  EXPECT_FALSE(parse_time("8 May"));                  // no year
+  EXPECT_FALSE(parse_time("13:00 pm on 8 May, 2023"));
+  EXPECT_FALSE(parse_time("31 Foo 2023"));
+  EXPECT_FALSE(parse_time("yesterday at 5 pm"));
+  EXPECT_FALSE(parse_time("8 мая 2023"));
+  EXPECT_FALSE(parse_time(""));
+}
+
+TEST(MemoryStore, TurnsOfATimeRange) {
+  auto s = Store::open(temp_db("t.db"));
+  ASSERT_TRUE(s.is_ok());
+  Store& st = **s;
+  auto c = st.create("c");
+  auto turns = make_turns({"a", "b", "c", "d", "e", "f"});
+  const char* times[] = {"",           "7 May 2023", "1:56 pm on 8 May, 2023", "2023-05-08T20:00",
+                         "9 May 2023", "junk"};
+  for (size_t i = 0; i < turns.size(); ++i) turns[i].time = times[i];
+  ASSERT_TRUE(st.append(c->id, &turns).is_ok());
+  using Range = std::pair<int64_t, int64_t>;
+  const double may8 = *parse_time("8 May 2023");
+  EXPECT_EQ(*st.time_range(c->id, may8, may8 + 86400), Range(2, 4));
+  // The untimed first turn counts as earlier than any, the last one has its predecessor's time.
+  EXPECT_EQ(*st.time_range(c->id, 0, may8), Range(1, 2));
+  EXPECT_EQ(*st.time_range(c->id, may8 + 86400, may8 + 2 * 86400), Range(4, 6));
+  auto none = st.time_range(c->id, 0, 1);
+  EXPECT_EQ(none->first, none->second);
+  EXPECT_EQ(*st.time_range(c->id, may8 * 2, may8 * 3), Range(6, 6));
 }
 
 TEST(ConversationFile, JsonArrayAndJsonLines) {
