@@ -164,23 +164,21 @@ std::vector<Word> TextAnalyzer::words(std::string_view text) const {
     }
     out.push_back(std::move(w));
   };
+  // Each character of a CJK run is a word, and so is each pair of neighbours: pairs match the
+  // two-character words most Chinese words are, single characters match a word written with
+  // another second character (搬到 "move to" and 搬家 "move house" share 搬), as Lucene's CJK
+  // analyzer does with unigrams on.
   auto flush_cjk = [&]() {
-    if (cjk.empty()) return;
-    if (cjk.size() == 1) {
-      Word w;
-      w.begin = cjk[0].first;
-      w.end = cjk[0].second;
-      w.folded = fold(text.substr(w.begin, w.end - w.begin));
-      w.kind = Word::kCjk;
-      out.push_back(std::move(w));
-    }
-    for (size_t i = 0; i + 1 < cjk.size(); ++i) {
-      Word w;
-      w.begin = cjk[i].first;
-      w.end = cjk[i + 1].second;
-      w.folded = fold(text.substr(w.begin, w.end - w.begin));
-      w.kind = Word::kCjk;
-      out.push_back(std::move(w));
+    for (size_t i = 0; i < cjk.size(); ++i) {
+      for (size_t n : {size_t{1}, size_t{2}}) {
+        if (i + n > cjk.size()) break;
+        Word w;
+        w.begin = cjk[i].first;
+        w.end = cjk[i + n - 1].second;
+        w.folded = fold(text.substr(w.begin, w.end - w.begin));
+        w.kind = Word::kCjk;
+        out.push_back(std::move(w));
+      }
     }
     cjk.clear();
   };

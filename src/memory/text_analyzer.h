@@ -1,9 +1,9 @@
 // Text analysis for the memory loop's full-text recall: splits a turn (or a query) into search
 // terms. Case folding and compatibility normalisation (utf8proc), Snowball stemming (libstemmer:
-// English for Latin script, Russian for Cyrillic), stop words dropped, CJK text as overlapping
-// character bigrams (Chinese has no spaces, and a bigram is the usual unit of Chinese full-text
-// search), numbers kept, and ISO 8601 dates expanded into the words a question would use for
-// them ("March", "2024", "марте", "3月").
+// English for Latin script, Russian for Cyrillic), stop words dropped, CJK text as single
+// characters and overlapping character bigrams (Chinese has no spaces; a bigram is the usual unit
+// of Chinese full-text search, single characters catch related words), numbers kept, and ISO 8601
+// dates expanded into the words a question would use for them ("March", "2024", "марте", "3月").
 #pragma once
 
 #include <functional>
@@ -32,8 +32,8 @@ class TextAnalyzer {
   TextAnalyzer& operator=(const TextAnalyzer&) = delete;
 
   // Splits text into words: letter/digit runs (apostrophes inside Latin words kept), CJK runs
-  // cut into bigrams (a lone CJK character stays a unigram; a number followed by 年/月/日/号 is
-  // one word, "3月"). Invalid UTF-8 bytes separate words.
+  // cut into characters and overlapping bigrams (a number followed by 年/月/日/号 is one word,
+  // "3月"). Invalid UTF-8 bytes separate words.
   std::vector<Word> words(std::string_view text) const;
 
   // Calls emit(term, begin, end) for each index term of a document: stop words dropped, stems

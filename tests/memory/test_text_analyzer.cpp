@@ -56,14 +56,19 @@ TEST(TextAnalyzer, StopWordsAreDropped) {
               (std::vector<std::string>{"olga"}));
 }
 
-TEST(TextAnalyzer, ChineseIsCutIntoBigrams) {
+TEST(TextAnalyzer, ChineseIsCutIntoCharactersAndBigrams) {
   const TextAnalyzer a;
-  EXPECT_EQ(terms(a, "马克买了"), (std::vector<std::string>{"马克", "克买", "买了"}));
-  // Bigrams of two function characters go; a lone character stays a unigram.
+  // 了 is a function character: alone it is dropped, in a pair with a content character kept.
+  EXPECT_EQ(terms(a, "马克买了"),
+            (std::vector<std::string>{"马", "马克", "克", "克买", "买", "买了"}));
+  // A pair of two function characters goes.
   EXPECT_EQ(terms(a, "我们"), std::vector<std::string>{});
   EXPECT_EQ(terms(a, "猫"), (std::vector<std::string>{"猫"}));
   // A number with its unit is one word, as written in dates.
   EXPECT_EQ(terms(a, "2024年3月"), (std::vector<std::string>{"2024年", "3月"}));
+  // Words sharing a character meet on it.
+  std::vector<std::string> move_to = terms(a, "搬到"), move_house = terms(a, "搬家");
+  EXPECT_EQ(move_to.front(), move_house.front());
 }
 
 TEST(TextAnalyzer, IsoDatesExpandToTheWordsAQuestionUses) {
