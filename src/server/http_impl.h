@@ -38,6 +38,7 @@ struct HttpServer::Impl {
   Impl(Engine& e, Scheduler& s, HttpOptions o);
 
   RequestDefaults defaults() const;
+  Json conversation_memory() const;  // GET /props "conversation_memory"
   bool origin_allowed(const std::string& origin) const;
 
   enum class Api { kChat, kCompletion, kAnthropic };

@@ -126,6 +126,20 @@ HttpServer::Impl::Impl(Engine& e, Scheduler& s, HttpOptions o)
   }
 }
 
+// /props "conversation_memory": whether serve --memory is on (the web UI offers to remember a
+// conversation on the server then) and its budgets in tokens.
+Json HttpServer::Impl::conversation_memory() const {
+  if (!memory) return {{"enabled", false}};
+  const memory::MemoryBudgets& b = memory->budgets();
+  return {{"enabled", true},
+          {"budgets",
+           {{"ctx", b.ctx},
+            {"reply", b.reply},
+            {"facts", b.facts},
+            {"summary", b.summary},
+            {"recall", b.recall}}}};
+}
+
 RequestDefaults HttpServer::Impl::defaults() const {
   RequestDefaults d;
   d.alias = opt.alias;
@@ -443,6 +457,7 @@ void HttpServer::Impl::routes() {
                  {"endpoint_metrics", true},
                  {"is_sleeping", false},
                  {"memory", opt.memory},
+                 {"conversation_memory", conversation_memory()},
                  {"webui", opt.webui},
                  {"build_info", "longctx"}});
     });

@@ -178,6 +178,34 @@ TEST(MemoryServer, FactsEndpoints) {
   EXPECT_EQ(st, 404);
 }
 
+// /props tells clients (the web UI) whether conversations can be remembered, and the budgets;
+// its "memory" key stays the plan's figures.
+TEST(MemoryServer, PropsTellWhetherMemoryIsOn) {
+  int st = 0;
+  {
+    TestServer s(1, 1024, memory_options());
+    ASSERT_TRUE(s.ok());
+    auto c = s.client();
+    const Json j = send(c, "GET", "/props", {}, &st);
+    ASSERT_EQ(st, 200);
+    ASSERT_TRUE(j.contains("conversation_memory")) << j.dump();
+    const Json& m = j["conversation_memory"];
+    EXPECT_EQ(m["enabled"], true);
+    EXPECT_EQ(m["budgets"]["ctx"], 1024);
+    EXPECT_EQ(m["budgets"]["reply"], 1024 / 8);  // the defaults, resolved
+    EXPECT_EQ(m["budgets"]["facts"], 1024 / 32);
+    EXPECT_EQ(m["budgets"]["summary"], 1024 / 16);
+    EXPECT_EQ(m["budgets"]["recall"], 1024 / 16);
+    EXPECT_TRUE(j["memory"].is_object());
+  }
+  TestServer s(1, 1024);
+  ASSERT_TRUE(s.ok());
+  auto c = s.client();
+  const Json j = send(c, "GET", "/props", {}, &st);
+  ASSERT_EQ(st, 200);
+  EXPECT_EQ(j["conversation_memory"], Json({{"enabled", false}})) << j.dump();
+}
+
 TEST(MemoryServer, OneTurnAtATimePerConversation) {
   TestServer s(2, 1024, memory_options());
   ASSERT_TRUE(s.ok());

@@ -6,12 +6,16 @@ made with `longctx synth` (real tokenizer; its chat template opens the think blo
 is on, as Qwen3's thinking-only models do, so reasoning streams), drives the page with Selenium
 and checks behaviour: the API-key prompt, streaming, the context gauge against the server's own
 counters (/metrics, /tokenize, /props), edit, regenerate, thinking, Stop (and /slots after it),
-conversations, safe Markdown and a narrow window.
+conversations, safe Markdown and a narrow window. Then a second server with --memory on a
+temporary database: the "Remember on the server" toggle (the conversation field), the gauge of
+the memory report's sections, a compaction, regenerate and edit matched by the server, the facts
+panel.
 
   LONGCTX_BIN=build/src/longctx python3 tests/webui/test_webui.py            # UI served by longctx
   python3 tests/webui/test_webui.py --bin build/src/longctx --mode dev        # UI from the source
                                                                               # tree (http.server + ?api=)
   ... --screenshot                                                            # also docs/webui.png
+  ... --no-memory                                                             # skip the --memory server
 
 Needs: pip install -r tests/webui/requirements.txt; apt-get install chromium chromium-driver.
 Exit codes: 0 passed, 1 failed, 77 skipped (no selenium / chromium / chromedriver) unless
@@ -70,13 +74,15 @@ def free_port():
 class Server:
     """`longctx serve` in a process group of its own; URL parsed from its stderr."""
 
-    def __init__(self, binary, model, workdir, cors):
+    def __init__(self, binary, model, workdir, cors, memory_db=None):
         cmd = [binary, 'serve', '-m', model, '--host', '127.0.0.1', '--port', '0',
                '--ctx', '4096', '--api-key', API_KEY, '--alias', 'tiny-webui',
                '--threads', '1']  # leave the other cores to the browser
         if cors:
             cmd += ['--cors-origins', '*']
-        self.log_path = os.path.join(workdir, 'server.log')
+        if memory_db:
+            cmd += ['--memory', memory_db]
+        self.log_path = os.path.join(workdir, 'server-memory.log' if memory_db else 'server.log')
         self.log = open(self.log_path, 'w')
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.PIPE, text=True,
                                      start_new_session=True)
@@ -575,8 +581,296 @@ def check_narrow(p, s):
         p.d.set_window_size(1280, 800)
 
 
+# ------------------------------------------------------------------ serve --memory
+RECORD_REQUESTS = """
+    window.__chat = [];
+    if (!window.__recording) {  // the chat requests' bodies from now on, in window.__chat
+        window.__recording = true;
+        const f = window.fetch;
+        window.fetch = function (url, opts) {
+            if (String(url).endsWith('/v1/chat/completions') && opts && opts.body) window.__chat.push(JSON.parse(opts.body));
+            return f.apply(this, arguments);
+        };
+    }"""
+
+
+def current_conv(p):
+    return p.js("return localStorage.getItem('longctx.current')")
+
+
+def check_no_memory_ui(p, s):
+    """A server without --memory: no toggle, no Facts button, no conversation field sent."""
+    props = s.call('GET', '/props')
+    assert props.get('conversation_memory', {}).get('enabled') is False, props.get('conversation_memory')
+    p.q('#new-conv').click()
+    p.wait(lambda: not p.qa('.msg'), 5, 'an empty conversation')
+    assert not p.q('#toggle-facts').is_displayed(), 'Facts button without server memory'
+    p.q('#toggle-settings').click()
+    assert not p.q('#memory-settings').is_displayed(), 'memory toggle without server memory'
+    p.q('#toggle-settings').click()
+    p.js(RECORD_REQUESTS)
+    p.settings(max_tokens=4, thinking=False)
+    p.send('No memory here.')
+    p.wait_reply_done()
+    bodies = p.js('return window.__chat')
+    assert len(bodies) == 1 and 'conversation' not in bodies[0], bodies
+    assert not p.q('#conv-memory').is_displayed()
+    assert 'history' in p.gauge()['parts'], p.gauge()['parts']
+
+
+def open_page(p, url):
+    """Loads the page at url; answers the key dialog (a new origin has no stored key)."""
+    p.url = url
+    p.d.get(url)
+    p.wait(lambda: p.js("return document.body.dataset.ready === '1'"), 15, 'the page')
+    try:
+        p.wait(lambda: p.js("return document.getElementById('key-dialog').open") or
+               p.q('#model-name').text == 'tiny-webui', 10, 'the key dialog or the model name')
+    except AssertionError:
+        pass
+    if p.js("return document.getElementById('key-dialog').open"):
+        p.q('#key-input').send_keys(API_KEY)
+        p.q('#key-ok').click()
+    p.wait(lambda: p.q('#model-name').text == 'tiny-webui', 10, 'the model name')
+
+
+def reply_to(p, s, action):
+    """Runs action (a click that sends) and waits until the server finished a request more and
+    the page is idle (a tiny model may answer before a poll sees the page busy)."""
+    before = s.metrics()['requests_total']
+    action()
+    p.wait(lambda: s.metrics()['requests_total'] > before, 30, 'the request to finish')
+    p.wait_reply_done()
+
+
+def stored(s, conv):
+    return s.call('GET', f'/v1/conversations/{conv}?from=0&to=1000')
+
+
+def check_memory_toggle(p, s):
+    """--memory: the toggle is on for a new conversation and each request names the conversation
+    (with the whole history); the server stores exactly the page's turns."""
+    props = s.call('GET', '/props')
+    cm = props['conversation_memory']
+    assert cm['enabled'] is True and cm['budgets']['reply'] > 0, cm
+    p.q('#new-conv').click()
+    p.wait(lambda: not p.qa('.msg'), 5, 'an empty conversation')
+    p.wait(lambda: p.q('#toggle-facts').is_displayed(), 5, 'the Facts button')
+    p.q('#toggle-settings').click()
+    assert p.q('#memory-settings').is_displayed() and p.q('#set-remember').is_selected(), 'toggle not on'
+    p.q('#toggle-settings').click()
+    p.js(RECORD_REQUESTS)
+    system = 'You are a careful assistant with a long memory.'
+    p.settings(system=system, max_tokens=16, thinking=False)
+    conv = current_conv(p)
+    p.send('My sister Anna lives in Kazan and has a cat called Pushok.')
+    p.wait_reply_done()
+    p.send('What is the weather like there in March?')
+    p.wait_reply_done()
+    bodies = p.js('return window.__chat')
+    assert [b.get('conversation') for b in bodies] == [conv, conv], bodies
+    assert [m['role'] for m in bodies[1]['messages']] == ['system', 'user', 'assistant', 'user'], bodies[1]
+    st = stored(s, conv)
+    page = [(m['role'], m['content']) for m in
+            p.js("return JSON.parse(localStorage.getItem('longctx.conversations'))"
+                 ".find((c) => c.id === arguments[0]).messages", conv)]
+    assert st['turns'] == 4 and st['system'] == system, st
+    assert [(m['role'], m['content'].strip()) for m in st['messages']] == [(r, c.strip()) for r, c in page], \
+        (st['messages'], page)
+
+
+def check_memory_gauge(p, s):
+    """After a reply the gauge shows the memory report's sections, the reply reserve, reuse,
+    the window, the summary and recall, matching the server's report and counters."""
+    conv = current_conv(p)
+    before = s.metrics()
+    p.send('And does Pushok like the snow?')
+    p.wait_reply_done()
+    after = s.metrics()
+    prompt = round(after['prompt_tokens_total'] - before['prompt_tokens_total'])
+    completion = round(after['tokens_predicted_total'] - before['tokens_predicted_total'])
+    rep = stored(s, conv)['last_report']
+    assert rep['turn'] == 4 and rep['prompt_tokens'] == prompt, rep
+    g = p.wait(lambda: (lambda g: g if 'recent' in g['parts'] and g['parts'].get('reply') else None)(p.gauge()),
+               10, 'the memory gauge')
+    sec = rep['sections']
+    for part, key in [('system', 'system'), ('facts', 'facts'), ('summary', 'summary'), ('recent', 'recent'),
+                      ('recall', 'recall'), ('latest', 'message')]:
+        assert g['parts'][part] == sec[key], f'{part}: gauge {g["parts"][part]} != report {sec[key]}'
+    assert sec['recent'] > 0 and sec['message'] == s.ntokens('And does Pushok like the snow?') + 5, sec
+    assert g['parts']['reply'] == completion
+    assert g['used'] == prompt + completion, f"gauge used {g['used']} != {prompt} + {completion}"
+    assert g['parts']['reserve'] == rep['ctx'] - rep['budget'] - completion, g['parts']
+    assert g['cached'] == rep['reused'] and g['prefilled'] == rep['prefilled'], (g, rep)
+    assert rep['reused'] > 0, 'the remembered prompt was not reused from the cache'
+    legend = p.q('#gauge-legend').text
+    for word in ('Pinned facts', 'Summary', 'Recent turns', 'Recalled turns', 'New message', 'Reply reserve'):
+        assert word in legend, f'legend lacks {word!r}: {legend!r}'
+    info = p.q('#conv-memory').text
+    for word in ('window: turns 0–3 (4)', 'no summary yet', '0 turns summarised', '0 recalled'):
+        assert word in info, f'memory line lacks {word!r}: {info!r}'
+    assert f"reused {rep['reused']:,} / prefilled {rep['prefilled']:,} tokens" in p.q('#cache-stats').text
+
+
+def check_memory_regenerate_edit(p, s):
+    """Regenerate and edit in a remembered conversation: the server replaces the turns, so its
+    copy stays the page's (the first turn too, which the page starts again on the server)."""
+    conv = current_conv(p)
+
+    def same():
+        st = stored(s, conv)
+        page = p.js("return JSON.parse(localStorage.getItem('longctx.conversations'))"
+                    ".find((c) => c.id === arguments[0]).messages.map((m) => [m.role, m.content.trim()])", conv)
+        return [[m['role'], m['content'].strip()] for m in st['messages']] == page
+    reply_to(p, s, lambda: p.last_assistant().find_element('css selector', 'button.regenerate').click())
+    assert stored(s, conv)['turns'] == 6 and same(), 'regenerate: the server differs from the page'
+    users = p.qa('.msg.user')
+    users[1].find_element('css selector', 'button.edit').click()
+    box = p.wait(lambda: p.q('.msg.user textarea.edit-input'), 5, 'the edit box')
+    box.clear()
+    box.send_keys('What is the weather like there in May?')
+    reply_to(p, s, lambda: p.q('.msg.user button.edit-send').click())
+    assert stored(s, conv)['turns'] == 4 and same(), 'edit: the server differs from the page'
+    # The first message edited: the server's conversation starts again, pinned facts kept.
+    s.call('POST', f'/v1/conversations/{conv}/facts', {'text': 'Anna prefers tea.'})
+    p.qa('.msg.user')[0].find_element('css selector', 'button.edit').click()
+    box = p.wait(lambda: p.q('.msg.user textarea.edit-input'), 5, 'the edit box')
+    box.clear()
+    box.send_keys('My brother Ivan lives in Omsk.')
+    reply_to(p, s, lambda: p.q('.msg.user button.edit-send').click())
+    p.wait(lambda: same(), 5, 'the server to hold the edited first turn only')
+    assert [f['text'] for f in stored(s, conv)['facts']] == ['Anna prefers tea.'], stored(s, conv)['facts']
+    s.call('DELETE', f"/v1/conversations/{conv}/facts/{stored(s, conv)['facts'][0]['id']}")
+
+
+def check_memory_facts(p, s):
+    """The facts panel lists the conversation's facts, pins a new one (then in the prompt's facts
+    section) and removes it."""
+    conv = current_conv(p)
+    p.q('#toggle-facts').click()
+    p.wait(lambda: p.q('#facts-panel').is_displayed(), 5, 'the facts panel')
+    p.wait(lambda: 'turns stored' in p.q('#facts-state').text, 5, 'the facts state')
+    assert not p.qa('#facts-list li.fact'), 'facts before any was added'
+    fact = 'Anna is allergic to nuts.'
+    p.q('#fact-input').send_keys(fact)
+    p.q('#fact-add').click()
+    li = p.wait(lambda: p.qa('#facts-list li.fact'), 5, 'the new fact')[0]
+    assert p.text_of(li.find_element('css selector', '.fact-text')) == fact
+    assert li.get_attribute('data-status') == 'pinned'
+    on_server = s.call('GET', f'/v1/conversations/{conv}/facts')['data']
+    assert [(f['text'], f['status']) for f in on_server] == [(fact, 'pinned')], on_server
+    p.send('What should I cook for Anna?')
+    p.wait_reply_done()
+    g = p.wait(lambda: (lambda g: g if g['parts'].get('facts') else None)(p.gauge()), 10, 'the facts section')
+    assert g['parts']['facts'] == stored(s, conv)['last_report']['sections']['facts'] > 0
+    p.wait(lambda: p.qa('#facts-list li.fact .fact-remove'), 5, 'the refreshed facts list')[0].click()
+    p.wait(lambda: not p.qa('#facts-list li.fact'), 5, 'the fact to go')
+    assert s.call('GET', f'/v1/conversations/{conv}/facts')['data'] == []
+    p.q('#close-facts').click()
+    assert not p.q('#facts-panel').is_displayed()
+
+
+def check_memory_compaction(p, s):
+    """Two long messages outgrow the window: the server summarises the first turns before
+    answering; the page polls and shows "compacting" meanwhile, then the summary in the gauge."""
+    p.q('#new-conv').click()
+    p.wait(lambda: not p.qa('.msg'), 5, 'an empty conversation')
+    p.settings(system='', max_tokens=8, thinking=False)
+    conv = current_conv(p)
+    from selenium.webdriver.common.keys import Keys
+
+    def type_long(text):
+        p.js("const t = document.getElementById('input'); t.value = arguments[0];"
+             "t.dispatchEvent(new Event('input'));", text)
+        p.q('#input').send_keys(Keys.END, Keys.ENTER)
+    p.js("""
+        window.__compacting = 0;
+        const box = document.getElementById('messages');
+        new MutationObserver(() => {
+            const c = box.querySelector('.msg.assistant.streaming .compacting');
+            if (c && !c.hidden) window.__compacting++;
+        }).observe(box, {childList: true, subtree: true, attributes: true});""")
+    type_long('The lighthouse keeper counted ships every night. ' * 160)  # ~1.4k tokens
+    p.wait_reply_done()
+    type_long('The harbour master wrote down every name in a book. ' * 160)
+    p.wait_reply_done(120)
+    rep = stored(s, conv)['last_report']
+    c = rep['compaction']
+    assert c and rep['summary'] and rep['summary']['version'] == 1, rep
+    seen = p.js('return window.__compacting')
+    print(f"    compaction of turns {c['turns']} took {c['seconds']:.1f} s; 'compacting' shown: {bool(seen)}")
+    if c['seconds'] > 1.5:
+        assert seen, 'the compaction ran without "compacting" shown'
+    info = p.wait(lambda: (lambda t: t if 'compaction' in t else None)(p.q('#conv-memory').text), 10,
+                  'the compaction in the memory line')
+    assert f"summary v1 (turns 0–{rep['summary']['covers'][1]})" in info, info
+    assert f"{rep['turns']['summarized']} turns summarised" in info, info
+    g = p.gauge()
+    assert g['parts']['summary'] == rep['sections']['summary'] > 0, (g, rep['sections'])
+    assert 'summarised (summary v1)' in p.last_assistant().find_element('css selector', '.msg-stats').text
+
+
+def check_memory_compacting_shown(p, s):
+    """The page polls GET /v1/conversations/ID while it waits for the first token and shows
+    "compacting" while the answer says so. A real compaction of the tiny model can end before the
+    first poll, so here the chat request is held back 2.5 s and the poll's answer says true."""
+    p.q('#new-conv').click()
+    p.wait(lambda: not p.qa('.msg'), 5, 'an empty conversation')
+    p.settings(max_tokens=8, thinking=False)
+    conv = current_conv(p)
+    p.js("""
+        window.__polls = 0;
+        window.__fetchBefore = window.fetch;
+        const real = window.fetch;
+        window.fetch = function (url, opts) {
+            const u = String(url);
+            if (u.includes('/v1/conversations/') && u.endsWith('?from=0&to=0')) {
+                window.__polls++;
+                return Promise.resolve(new Response(JSON.stringify({compacting: true}),
+                    {status: 200, headers: {'Content-Type': 'application/json'}}));
+            }
+            if (u.endsWith('/v1/chat/completions')) {
+                return new Promise((r) => setTimeout(r, 2500)).then(() => real.apply(this, arguments));
+            }
+            return real.apply(this, arguments);
+        };""")
+    try:
+        p.send('Hello again.')
+        ind = p.wait(lambda: (lambda e: e if e.is_displayed() else None)(
+            p.last_assistant().find_element('css selector', '.compacting')), 3, 'the compacting line')
+        assert ind.text == 'compacting: writing the summary…', ind.text
+        p.wait_reply_done()
+        assert not p.last_assistant().find_element('css selector', '.compacting').is_displayed()
+        polls = p.js('return window.__polls')
+        assert 2 <= polls <= 4, f'{polls} polls in 2.5 s'
+    finally:
+        p.js('window.fetch = window.__fetchBefore')
+    assert stored(s, conv)['turns'] == 2
+
+
+def check_memory_toggle_off(p, s):
+    """The toggle off: requests are ordinary again (no conversation field, the classic gauge)."""
+    p.q('#new-conv').click()
+    p.wait(lambda: not p.qa('.msg'), 5, 'an empty conversation')
+    p.js(RECORD_REQUESTS)
+    p.settings(max_tokens=8, thinking=False)
+    p.q('#toggle-settings').click()
+    p.q('#set-remember').click()
+    p.q('#toggle-settings').click()
+    assert not p.q('#toggle-facts').is_displayed()
+    p.send('Forget me.')
+    p.wait_reply_done()
+    bodies = p.js('return window.__chat')
+    assert len(bodies) == 1 and 'conversation' not in bodies[0], bodies
+    p.wait(lambda: 'history' in p.gauge()['parts'], 10, 'the classic gauge')
+    assert not p.q('#conv-memory').is_displayed()
+    conv = current_conv(p)
+    assert all(c['id'] != conv for c in s.call('GET', '/v1/conversations')['data'])
+
+
 def screenshot(p, s, path):
-    """docs/webui.png: a conversation with a system prompt, thinking and two turns at 1280x800."""
+    """docs/webui.png: a conversation with a system prompt, thinking and two turns at 1280x800
+    (on the --memory server when there is one: remembered, with a pinned fact, the facts open)."""
     p.q('#new-conv').click()
     system = ('You are a helpful assistant for long documents. Quote the passages you rely on, '
               'say which section they come from, and keep answers short. ') * 40  # ~1k tokens: visible
@@ -585,9 +879,16 @@ def screenshot(p, s, path):
     p.settings(thinking=True, max_tokens=48)
     p.send('Explain what a KV cache is, briefly.')
     p.wait_reply_done()
+    remembered = s.call('GET', '/props').get('conversation_memory', {}).get('enabled')
+    if remembered:  # serve --memory: a pinned fact, and the facts panel open
+        s.call('POST', f'/v1/conversations/{current_conv(p)}/facts',
+               {'text': 'The user reads long technical documents and prefers short answers.'})
     p.settings(thinking=False, max_tokens=64)
     p.send('Thanks. And what does the context gauge above show?')
     p.wait_reply_done()
+    if remembered:
+        p.q('#toggle-facts').click()
+        p.wait(lambda: p.qa('#facts-list li.fact'), 5, 'the facts panel')
     p.js("document.querySelector('.msg.assistant details.thinking').open = true")
     p.q('#input').send_keys('Draft of a next question…')
     time.sleep(0.8)  # the draft's token count
@@ -611,6 +912,8 @@ def main():
     ap.add_argument('--no-vendor', action='store_true',
                     help='dev mode without marked.js / highlight.js: the UI\'s own Markdown renderer')
     ap.add_argument('--keep', action='store_true', help='keep the temporary folder (server log)')
+    ap.add_argument('--no-memory', action='store_true',
+                    help='skip the checks against a second server with --memory')
     args = ap.parse_args()
 
     try:
@@ -627,8 +930,23 @@ def main():
 
     t_start = time.time()
     work = tempfile.mkdtemp(prefix='longctx-webui-')
-    server = site = page = None
+    server = mserver = site = page = None
     passed, failed = [], []
+
+    def run(checks, srv, stop_at=None):
+        for check in checks:
+            t0 = time.time()
+            try:
+                check(page, srv)
+                passed.append(check.__name__)
+                print(f'  PASS {check.__name__} ({time.time() - t0:.1f} s)')
+            except Exception as e:
+                failed.append(check.__name__)
+                print(f'  FAIL {check.__name__}: {e}')
+                traceback.print_exc()
+                if check is stop_at:  # nothing else can work without it
+                    return False
+        return True
     try:
         model = make_model(args.bin, work)
         server = Server(args.bin, model, work, cors=(args.mode == 'dev'))
@@ -637,7 +955,8 @@ def main():
             site = subprocess.Popen([sys.executable, '-m', 'http.server', str(port), '--bind', '127.0.0.1',
                                      '--directory', dev_site(work, not args.no_vendor)], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, start_new_session=True)
-            url = f'http://127.0.0.1:{port}/?api={server.url}'
+            page_url = lambda srv: f'http://127.0.0.1:{port}/?api={srv.url}'  # noqa: E731
+            url = page_url(server)
             end = time.time() + 10
             while time.time() < end:
                 try:
@@ -646,7 +965,8 @@ def main():
                 except (urllib.error.URLError, ConnectionError):
                     time.sleep(0.1)
         else:
-            url = server.url + '/'
+            page_url = lambda srv: srv.url + '/'  # noqa: E731
+            url = page_url(server)
             try:
                 r = urllib.request.urlopen(url, timeout=10)
                 ctype = r.headers.get('Content-Type', '')
@@ -660,21 +980,19 @@ def main():
         print(f'test_webui: {args.mode} mode, page {url}')
         checks = [check_api_key, check_stream_and_gauge, check_regenerate, check_edit, check_thinking,
                   check_stop, check_prefill_and_overflow, check_markdown_safety, check_conversations,
-                  check_narrow]
-        for check in checks:
-            t0 = time.time()
-            try:
-                check(page, server)
-                passed.append(check.__name__)
-                print(f'  PASS {check.__name__} ({time.time() - t0:.1f} s)')
-            except Exception as e:
-                failed.append(check.__name__)
-                print(f'  FAIL {check.__name__}: {e}')
-                traceback.print_exc()
-                if check is check_api_key:  # nothing else can work without the key
-                    break
+                  check_narrow, check_no_memory_ui]
+        ok = run(checks, server, stop_at=check_api_key)
+        if ok and not args.no_memory:
+            # A second server with --memory on a temporary database; the same page moves to it.
+            mserver = Server(args.bin, model, work, cors=(args.mode == 'dev'),
+                             memory_db=os.path.join(work, 'memory.db'))
+            print(f'  --memory server {mserver.url}')
+            page.collect_console()
+            open_page(page, page_url(mserver))
+            run([check_memory_toggle, check_memory_gauge, check_memory_regenerate_edit, check_memory_facts,
+                 check_memory_compaction, check_memory_compacting_shown, check_memory_toggle_off], mserver)
         if args.screenshot and not failed:
-            screenshot(page, server, args.screenshot)
+            screenshot(page, mserver or server, args.screenshot)
         page.collect_console()
         errors = [e['message'] for e in page.console if e.get('level') == 'SEVERE' and
                   'Failed to load resource' not in e['message']]
@@ -693,10 +1011,11 @@ def main():
         if site:
             os.killpg(site.pid, signal.SIGTERM)
             site.wait()
-        if server:
-            server.stop()
-            if failed:
-                print('--- server log (tail) ---\n' + open(server.log_path).read()[-3000:])
+        for srv in (server, mserver):
+            if srv:
+                srv.stop()
+                if failed:
+                    print(f'--- {os.path.basename(srv.log_path)} (tail) ---\n' + open(srv.log_path).read()[-3000:])
         if args.keep:
             print(f'kept {work}')
         else:

@@ -64,6 +64,12 @@ export async function postJson(path, body, signal) {
   return res.json();
 }
 
+export async function deleteJson(path) {
+  const res = await request(path, { method: 'DELETE' });
+  if (!res.ok) throw await errorOf(res);
+  return res.json();
+}
+
 // Tokens of a text as the model's tokenizer counts them (POST /tokenize); memoized by text.
 const tokenMemo = new Map();
 export async function countTokens(text) {

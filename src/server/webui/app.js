@@ -2,10 +2,12 @@
 // POST /v1/chat/completions (SSE) with a Stop button; user messages can be edited and resent,
 // the last reply regenerated; Qwen3's thinking shows in a collapsed <details>; a prefill progress
 // bar follows prompt_progress; settings per conversation (or saved as the defaults). The context
-// gauge is gauge.js, server access api.js, safe Markdown markdown.js.
+// gauge is gauge.js, server access api.js, safe Markdown markdown.js, conversations remembered by
+// the server (serve --memory: the toggle, compaction status, the facts panel) memory.js.
 import * as api from './api.js';
 import * as gauge from './gauge.js';
 import { renderMarkdown } from './markdown.js';
+import * as memory from './memory.js';
 
 const { $, el, fmt } = gauge;
 
@@ -13,7 +15,10 @@ const { $, el, fmt } = gauge;
 const STORE = 'longctx.conversations';
 const CURRENT = 'longctx.current';
 const DEFAULTS = 'longctx.defaults';
-const FACTORY = { system: '', temperature: '', top_p: '', top_k: '', max_tokens: '', thinking: true };
+const FACTORY = {
+  system: '', temperature: '', top_p: '', top_k: '', max_tokens: '', thinking: true,
+  remember: true,  // remembered on the server when it has memory (serve --memory)
+};
 
 function load(key, fallback) {
   try { return JSON.parse(localStorage.getItem(key)) ?? fallback; } catch { return fallback; }
@@ -23,7 +28,8 @@ const state = {
   convs: load(STORE, []),                        // newest first
   currentId: localStorage.getItem(CURRENT),
   defaults: { ...FACTORY, ...load(DEFAULTS, {}) },
-  server: { model: '', nCtx: 0, slots: 0, memory: null, ok: false },
+  // memory: the plan's figures (/props "memory"); convMemory: /props "conversation_memory".
+  server: { model: '', nCtx: 0, slots: 0, memory: null, convMemory: null, ok: false },
   active: null,       // the running generation: { conv, msg, controller, t0, tFirst, tLast, ... }
   draftTokens: 0,     // tokens of the text in the composer
   systemTokens: 0,    // tokens of the current conversation's system prompt
@@ -56,6 +62,10 @@ function current() {
 }
 
 const settingsOf = (conv) => ({ ...FACTORY, ...conv.settings });
+// Whether the server remembers this conversation: it has memory and the conversation's toggle is
+// on. The conversation's name on the server is the page's id of it.
+const remembered = (conv) => !!(state.server.convMemory && state.server.convMemory.enabled &&
+  settingsOf(conv).remember);
 
 // ---------------------------------------------------------------- small UI helpers
 function button(text, cls, onClick, title) {
@@ -149,8 +159,14 @@ function startRename(li, conv) {
 }
 
 function deleteConversation(conv) {
-  if (!confirm(`Delete "${conv.title}"?`)) return;
+  const onServer = remembered(conv);
+  if (!confirm(`Delete "${conv.title}"?${onServer ? ' (Also what the server remembers of it.)' : ''}`)) return;
   if (state.active && state.active.conv === conv) state.active.controller.abort();
+  if (onServer) {
+    memory.forget(conv.id).catch((e) => {
+      if (!(e instanceof api.ApiError && e.status === 404)) showBanner(`The server kept the conversation: ${e.message}`);
+    });
+  }
   state.convs = state.convs.filter((c) => c !== conv);
   if (state.currentId === conv.id) state.currentId = state.convs[0]?.id || null;
   save();
@@ -173,6 +189,7 @@ function showConversation() {
   fillSettings();
   refreshSystemTokens();
   renderGauge();
+  showMemoryUi();
 }
 
 // ---------------------------------------------------------------- messages
@@ -213,12 +230,14 @@ function messageView(conv, m, index) {
     v.progressBar.append(v.progressFill);
     v.progressLabel = el('span', 'prefill-label');
     v.progress.append(v.progressBar, v.progressLabel);
+    v.compacting = el('div', 'compacting', 'compacting: writing the summary…');
+    v.compacting.hidden = true;
     v.thinking = el('details', 'thinking');  // collapsed unless the user opens it
     v.thinking.hidden = true;
     v.summary = el('summary', '', 'Thinking…');
     v.reasoning = el('div', 'reasoning');
     v.thinking.append(v.summary, v.reasoning);
-    v.el.append(v.progress, v.thinking);
+    v.el.append(v.compacting, v.progress, v.thinking);
   }
   v.content = el('div', m.role === 'user' ? 'content plain' : 'content md');
   v.error = el('div', 'msg-error');
@@ -265,6 +284,8 @@ function updateMessage(m, final) {
     }
     if (m.content) renderMarkdown(v.content, m.content, final);
     else v.content.replaceChildren(a && !m.reasoning ? el('span', 'waiting', '…') : '');
+    // A remembered conversation's summary being written before the prompt (polled).
+    v.compacting.hidden = !(a && !a.tFirst && a.compacting);
     // Prefill progress: while prompt_progress chunks come and no token yet.
     const p = a && !a.tFirst && a.progress;
     v.progress.hidden = !p;
@@ -285,6 +306,7 @@ function statsText(m) {
   const parts = [];
   if (m.usage) parts.push(`${fmt(m.usage.completion_tokens)} tokens`);
   if (m.decodeTps) parts.push(`${m.decodeTps.toFixed(1)} t/s`);
+  if (m.compacted) parts.push(`earlier turns summarised (summary v${m.compacted})`);
   if (m.stopped) parts.push('stopped');
   else if (m.finish === 'length') parts.push('max tokens reached');
   return parts.join(' · ');
@@ -353,6 +375,9 @@ function requestBody(conv, messages) {
     chat_template_kwargs: { enable_thinking: !!s.thinking },
   };
   if (state.server.model) body.model = state.server.model;
+  // The server holds the conversation; the whole history still goes with each request, as its
+  // history matching recognises the stored turns (and an edit or a regeneration replaces them).
+  if (remembered(conv)) body.conversation = conv.id;
   const num = (k, name, int) => {
     const v = String(s[k] ?? '').trim();
     if (v !== '' && Number.isFinite(+v)) body[name] = int ? Math.round(+v) : +v;
@@ -371,30 +396,48 @@ async function generate(conv) {
   conv.updated = Date.now();
   // Most recently used conversation first.
   state.convs = [conv, ...state.convs.filter((c) => c !== conv)];
+  const remember = remembered(conv);
   const a = {
     conv, msg, sent, controller: new AbortController(), t0: performance.now(), tFirst: 0, tLast: 0,
-    progress: null, timer: 0, lastRender: 0, gap: 16,
+    progress: null, timer: 0, lastRender: 0, gap: 16, compacting: false,
   };
   state.active = a;
   setBusy(true);
   if (conv === current()) renderMessages();
   renderConvList();
+  let stopPoll = () => {};
+  let repin = [];
   try {
+    if (remember) {
+      repin = await memory.restartIfRewound(conv.id, sent.filter((m) => m.role !== 'system'));
+      stopPoll = memory.pollCompacting(conv.id, () => state.active === a && !a.tFirst, (on) => {
+        if (a.compacting !== on) { a.compacting = on; scheduleRender(a); }
+      });
+    }
     await api.streamChat(requestBody(conv, sent), a.controller.signal, (ev) => onChunk(a, ev),
       () => scheduleRender(a));
   } catch (e) {
     if (e.name === 'AbortError') msg.stopped = true;
     else msg.error = describeError(e, conv);
   }
+  stopPoll();
+  a.compacting = false;
+  for (const text of repin) {  // pinned facts of a conversation started again (memory.js)
+    try { await memory.addFact(conv.id, text); } catch (e) { showBanner(`Could not pin "${text}" again: ${e.message}`); }
+  }
   clearTimeout(a.timer);
   a.tEnd = performance.now();
   finishStats(a);
+  if (msg.memory && msg.memory.compaction) msg.compacted = msg.memory.compaction.summary_version;
   state.active = null;
   setBusy(false);
   updateMessage(msg, true);
   if (conv === current()) renderMessages();
   save();
-  if (msg.usage) {
+  if (msg.usage && msg.memory) {  // the server assembled the prompt: its report has the parts
+    conv.last = gauge.memoryParts(msg, state.server.nCtx);
+    delete msg.memory;  // kept in conv.last only
+  } else if (msg.usage) {
     try {
       conv.last = await gauge.measureParts(sent, msg, state.server.nCtx);
     } catch (e) {
@@ -403,6 +446,7 @@ async function generate(conv) {
   }
   save();
   renderGauge();
+  if (conv === current() && !$('facts-panel').hidden) refreshFacts();  // new summary, facts
 }
 
 // One SSE chunk of the stream.
@@ -426,6 +470,7 @@ function onChunk(a, ev) {
     if (ch.finish_reason) a.msg.finish = ch.finish_reason;
   }
   if (ev.usage) a.msg.usage = ev.usage;
+  if (ev.memory) a.msg.memory = ev.memory;  // serve --memory's report, a chunk before [DONE]
   if (ev.timings || ev.usage?.timings) a.msg.timings = ev.timings || ev.usage.timings;
 }
 
@@ -485,8 +530,10 @@ function setBusy(busy) {
   document.body.classList.toggle('busy', busy);
 }
 
-const renderGauge = () => gauge.renderGauge(current().last, state.server.nCtx, state.systemTokens,
-  state.draftTokens);
+const renderGauge = () => {
+  gauge.renderGauge(current().last, state.server.nCtx, state.systemTokens, state.draftTokens);
+  gauge.renderConvMemory(current().last);
+};
 const renderMemory = () => gauge.renderMemory(state.server.memory, state.server.ok);
 
 let sysTimer = 0;
@@ -517,6 +564,33 @@ function fillSettings() {
   const s = settingsOf(current());
   for (const [id, k] of FIELDS) $(id).value = s[k] ?? '';
   $('set-thinking').checked = !!s.thinking;
+  $('set-remember').checked = !!s.remember;
+}
+
+// ---------------------------------------------------------------- memory on the server
+// The toggle (settings), the Facts button and panel follow the server and the conversation.
+function showMemoryUi() {
+  const on = !!(state.server.convMemory && state.server.convMemory.enabled);
+  $('memory-settings').hidden = !on;
+  $('sidebar-foot').textContent = on
+    ? 'Conversations are stored in this browser; remembered ones on the server too.'
+    : 'Conversations are stored in this browser only.';
+  const conv = current();
+  $('toggle-facts').hidden = !remembered(conv);
+  if (!remembered(conv)) showPanel('facts-panel', false);
+  else if (!$('facts-panel').hidden) refreshFacts();
+}
+
+const refreshFacts = () => memory.renderFacts(remembered(current()) ? current().id : null);
+
+// Opens or closes one of the side panels (settings, facts); one at a time.
+function showPanel(id, open) {
+  for (const [panel, btn] of [['settings', 'toggle-settings'], ['facts-panel', 'toggle-facts']]) {
+    const o = panel === id ? open : (open ? false : !$(panel).hidden);
+    $(panel).hidden = !o;
+    $(btn).setAttribute('aria-expanded', String(o));
+  }
+  if (id === 'facts-panel' && open) refreshFacts();
 }
 
 function bindSettings() {
@@ -533,6 +607,12 @@ function bindSettings() {
     conv.settings = { ...settingsOf(conv), thinking: $('set-thinking').checked };
     save();
   });
+  $('set-remember').addEventListener('change', () => {
+    const conv = current();
+    conv.settings = { ...settingsOf(conv), remember: $('set-remember').checked };
+    save();
+    showMemoryUi();
+  });
   $('save-defaults').addEventListener('click', () => {
     state.defaults = settingsOf(current());
     localStorage.setItem(DEFAULTS, JSON.stringify(state.defaults));
@@ -544,13 +624,13 @@ function bindSettings() {
     save();
     fillSettings();
     refreshSystemTokens();
+    showMemoryUi();
   });
-  const showSettings = (open) => {
-    $('settings').hidden = !open;
-    $('toggle-settings').setAttribute('aria-expanded', String(open));
-  };
-  $('toggle-settings').addEventListener('click', () => showSettings($('settings').hidden));
-  $('close-settings').addEventListener('click', () => showSettings(false));
+  $('toggle-settings').addEventListener('click', () => showPanel('settings', $('settings').hidden));
+  $('close-settings').addEventListener('click', () => showPanel('settings', false));
+  $('toggle-facts').addEventListener('click', () => showPanel('facts-panel', $('facts-panel').hidden));
+  $('close-facts').addEventListener('click', () => showPanel('facts-panel', false));
+  memory.bindFacts(() => (remembered(current()) ? current().id : null));
   $('change-key').addEventListener('click', async () => {
     const k = await promptKey('', false);
     if (k) { api.setKey(k); updateKeyState(); connect(); }
@@ -576,6 +656,7 @@ async function connect() {
     state.server.nCtx = props.n_ctx ?? props.default_generation_settings?.n_ctx ?? state.server.nCtx;
     state.server.slots = props.total_slots ?? 0;
     state.server.memory = props.memory ?? null;
+    state.server.convMemory = props.conversation_memory ?? null;
     state.server.model = state.server.model || props.model_alias || '';
     state.server.ok = true;
     $('model-name').textContent = state.server.model || 'model';
@@ -596,6 +677,7 @@ async function connect() {
   }
   renderMemory();
   renderGauge();
+  showMemoryUi();
 }
 
 function init() {
