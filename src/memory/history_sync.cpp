@@ -50,7 +50,7 @@ bool same_turn(const Turn& a, const Turn& b) {
 Result<HistorySync> sync_history(const std::vector<Turn>& request,
                                  const std::vector<Turn>& stored_head,
                                  const std::vector<Turn>& stored_tail, int64_t tail_first,
-                                 int64_t n_stored) {
+                                 int64_t n_stored, bool full_history) {
   HistorySync out;
   if (request.empty()) return invalid_argument("the request has no message to answer");
   auto stored_at = [&](int64_t pos) -> const Turn* {
@@ -76,13 +76,21 @@ Result<HistorySync> sync_history(const std::vector<Turn>& request,
     }
   };
   if (n_stored > 0) try_start(0);
-  for (int64_t p = std::max<int64_t>(1, n_stored - static_cast<int64_t>(request.size()) - 1);
-       p < n_stored; ++p) {
+  const int64_t r = static_cast<int64_t>(request.size());
+  if (full_history) {
+    // Aligned at the start, whatever the match length: the stored turns after the first
+    // difference are replaced.
+    const int64_t k = best_p == 0 ? best_k : 0;
+    if (k < n_stored) out.truncate_from = k;
+    out.append.assign(request.begin() + k, request.end());
+  }
+  for (int64_t p = std::max<int64_t>(1, n_stored - r - 1); !full_history && p < n_stored; ++p) {
     try_start(p);
   }
-  const int64_t r = static_cast<int64_t>(request.size());
   const int64_t j = best_p + best_k;
-  if (best_k == 0) {
+  if (full_history) {
+    // decided above
+  } else if (best_k == 0) {
     out.append = request;
   } else if (j == n_stored) {
     out.append.assign(request.begin() + best_k, request.end());

@@ -22,10 +22,14 @@ struct HistorySync {
 // turns (at least 2 when it has them); stored_tail: its last turns, from position tail_first on
 // (at least as many as the request has, plus one); n_stored: how many turns it has. An error
 // when the request leaves nothing to answer (it ends with a stored assistant turn).
+// full_history: the client says the request holds the whole conversation (the server's
+// "history": "full"): it is matched from the first turn only, and whatever is stored beyond the
+// first difference is replaced — a lone first message then restarts the conversation. stored_head
+// must then hold min(n_stored, |request| + 1) turns.
 Result<HistorySync> sync_history(const std::vector<Turn>& request,
                                  const std::vector<Turn>& stored_head,
                                  const std::vector<Turn>& stored_tail, int64_t tail_first,
-                                 int64_t n_stored);
+                                 int64_t n_stored, bool full_history = false);
 
 // Stored and requested turns are the same message: same role and the same text (an assistant
 // text's leading <think> block and surrounding whitespace aside).

@@ -138,6 +138,15 @@ Result<std::shared_ptr<MemoryTurn>> ServerMemory::begin(const std::string& name,
   if (!body->contains("messages") || !(*body)["messages"].is_array()) {
     return invalid_argument("\"messages\" must be an array");
   }
+  // "history": "full" (an extension): the messages are the whole conversation.
+  bool full = false;
+  if (auto it = body->find("history"); it != body->end()) {
+    if (!it->is_string() || (*it != "full" && *it != "auto")) {
+      return invalid_argument("\"history\" must be \"full\" or \"auto\"");
+    }
+    full = *it == "full";
+    body->erase("history");
+  }
   std::vector<Turn> req;
   std::optional<std::string> system;
   for (const Json& m : (*body)["messages"]) {
@@ -183,11 +192,11 @@ Result<std::shared_ptr<MemoryTurn>> ServerMemory::begin(const std::string& name,
   if (!head.is_ok()) return head.status();
   if (!tail.is_ok()) return tail.status();
   // A whole history is matched from its start: read as much of the stored one as it holds.
-  if (!req.empty() && !head->empty() && memory::same_turn((*head)[0], req[0])) {
+  if (full || (!req.empty() && !head->empty() && memory::same_turn((*head)[0], req[0]))) {
     head = store.turns(conv.id, 0, static_cast<int64_t>(req.size()) + 1);
     if (!head.is_ok()) return head.status();
   }
-  Result<memory::HistorySync> sync = memory::sync_history(req, *head, *tail, tail_first, *n);
+  Result<memory::HistorySync> sync = memory::sync_history(req, *head, *tail, tail_first, *n, full);
   if (!sync.is_ok()) return sync.status();
   if (sync->truncate_from >= 0) {
     if (Status st = store.truncate(conv.id, sync->truncate_from); !st) return st;

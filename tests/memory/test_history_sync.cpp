@@ -95,6 +95,35 @@ TEST(HistorySync, RegenerationCutsBackToTheUserTurn) {
   EXPECT_TRUE(r->answer_stored);
 }
 
+TEST(HistorySync, FullHistoryIsMatchedFromTheStartAndReplacesTheRest) {
+  const auto s = conversation(6);
+  auto full = [&](const std::vector<Turn>& req) {
+    return sync_history(req, s, s, 0, static_cast<int64_t>(s.size()), /*full_history=*/true);
+  };
+  // A lone first message (edited or not) restarts the conversation.
+  auto r = full({T("user", "message 0, edited")});
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->truncate_from, 0);
+  ASSERT_EQ(r->append.size(), 1u);
+  r = full({s[0]});
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->truncate_from, 1);
+  EXPECT_TRUE(r->answer_stored);
+  // The whole history and a new message.
+  auto req = s;
+  req.push_back(T("user", "new"));
+  r = full(req);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->truncate_from, -1);
+  EXPECT_EQ(r->append.size(), 1u);
+  // A trimmed history is not a whole one: everything is replaced by it.
+  r = full({s[4], T("user", "new")});
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->truncate_from, 0);
+  EXPECT_EQ(r->append.size(), 2u);
+  EXPECT_FALSE(full(s).is_ok());  // all stored, the last is the assistant's
+}
+
 TEST(HistorySync, Refusals) {
   const auto s = conversation(6);
   EXPECT_FALSE(sync(s, s).is_ok());  // all stored, the last is the assistant's

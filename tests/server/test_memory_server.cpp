@@ -129,6 +129,35 @@ TEST(MemoryServer, AResentHistoryStoresOnlyTheNewTurnAndReusesTheCache) {
   EXPECT_EQ(after["messages"][2]["content"], "and the dog is Bim");
 }
 
+TEST(MemoryServer, AFullHistoryReplacesWhatFollowsItsFirstDifference) {
+  TestServer s(1, 1024, memory_options());
+  ASSERT_TRUE(s.ok());
+  auto c = s.client();
+  int st = 0;
+  Json h = msgs({{"user", "hello"}});
+  Json body = chat(h, "tiny@full");
+  body["history"] = "full";
+  Json j = send(c, "POST", "/v1/chat/completions", body, &st);
+  ASSERT_EQ(st, 200);
+  h.push_back({{"role", "assistant"}, {"content", j["choices"][0]["message"]["content"]}});
+  h.push_back({{"role", "user"}, {"content", "more"}});
+  body = chat(h, "tiny@full");
+  body["history"] = "full";
+  send(c, "POST", "/v1/chat/completions", body, &st);
+  ASSERT_EQ(st, 200);
+  EXPECT_EQ(stored_turns(c, "full"), 4);
+  // The first message edited: a restart of the stored conversation, not one more turn.
+  body = chat(msgs({{"user", "hello again"}}), "tiny@full");
+  body["history"] = "full";
+  j = send(c, "POST", "/v1/chat/completions", body, &st);
+  ASSERT_EQ(st, 200) << j.dump();
+  EXPECT_EQ(j["memory"]["turn"], 0);
+  EXPECT_EQ(stored_turns(c, "full"), 2);
+  body["history"] = "sometimes";
+  send(c, "POST", "/v1/chat/completions", body, &st);
+  EXPECT_EQ(st, 400);
+}
+
 TEST(MemoryServer, TheStreamCarriesTheReportBeforeDone) {
   TestServer s(1, 1024, memory_options());
   ASSERT_TRUE(s.ok());

@@ -375,9 +375,13 @@ function requestBody(conv, messages) {
     chat_template_kwargs: { enable_thinking: !!s.thinking },
   };
   if (state.server.model) body.model = state.server.model;
-  // The server holds the conversation; the whole history still goes with each request, as its
-  // history matching recognises the stored turns (and an edit or a regeneration replaces them).
-  if (remembered(conv)) body.conversation = conv.id;
+  // The server holds the conversation; the whole history still goes with each request
+  // ("history": "full"), so the server keeps exactly the page's turns: an edit or a regeneration
+  // replaces the stored turns from the first one that differs, the first message included.
+  if (remembered(conv)) {
+    body.conversation = conv.id;
+    body.history = 'full';
+  }
   const num = (k, name, int) => {
     const v = String(s[k] ?? '').trim();
     if (v !== '' && Number.isFinite(+v)) body[name] = int ? Math.round(+v) : +v;
@@ -406,10 +410,8 @@ async function generate(conv) {
   if (conv === current()) renderMessages();
   renderConvList();
   let stopPoll = () => {};
-  let repin = [];
   try {
     if (remember) {
-      repin = await memory.restartIfRewound(conv.id, sent.filter((m) => m.role !== 'system'));
       stopPoll = memory.pollCompacting(conv.id, () => state.active === a && !a.tFirst, (on) => {
         if (a.compacting !== on) { a.compacting = on; scheduleRender(a); }
       });
@@ -422,9 +424,6 @@ async function generate(conv) {
   }
   stopPoll();
   a.compacting = false;
-  for (const text of repin) {  // pinned facts of a conversation started again (memory.js)
-    try { await memory.addFact(conv.id, text); } catch (e) { showBanner(`Could not pin "${text}" again: ${e.message}`); }
-  }
   clearTimeout(a.timer);
   a.tEnd = performance.now();
   finishStats(a);

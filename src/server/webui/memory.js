@@ -24,24 +24,6 @@ export const pinFact = (id, factId) => api.postJson(`${path(id)}/facts/${factId}
 export const removeFact = (id, factId) => api.deleteJson(`${path(id)}/facts/${factId}`);
 export const forget = (id) => api.deleteJson(path(id));
 
-// The server keeps a history cut back to its first message as a new message (a lone message
-// equal to an old one is not a rewind: docs/MEMORY.md), so when the page's history is one user
-// message and the server holds anything else for this conversation (an edit or a regeneration of
-// the first turn), the stored conversation is started again. Its pinned facts come back after
-// the reply (the server creates the conversation with its first request): returns their texts.
-export async function restartIfRewound(id, turns) {
-  if (turns.length !== 1) return [];
-  const c = await conversation(id, true);
-  if (!c || !c.turns) return [];
-  const first = c.messages && c.messages[0];
-  if (c.turns === 1 && first && first.role === 'user' && first.content.trim() === turns[0].content.trim()) {
-    return [];
-  }
-  const pinned = (c.facts || []).filter((f) => f.status === 'pinned').map((f) => f.text);
-  await forget(id);
-  return pinned;
-}
-
 // Polls "compacting" about once a second while `waiting()` holds; onChange(bool) on each answer.
 export function pollCompacting(id, waiting, onChange) {
   let timer = 0;
