@@ -227,13 +227,14 @@ Result<std::shared_ptr<MemoryTurn>> ServerMemory::begin(const std::string& name,
   }();
   if (!p.is_ok()) return p.status();
   turn->prompt_ = std::move(*p);
+  turn->assembled_ = true;
   (*body)["messages"] = turn->prompt_.messages;
   return turn;
 }
 
 MemoryTurn::~MemoryTurn() {
   // A turn that ends without finish() (the client left, an error) still keeps its report.
-  if (loop_ && !report_) finish(false, "", 0, 0);
+  if (assembled_ && !report_) finish(false, "", 0, 0);
   owner_.release(name_);
 }
 

@@ -50,6 +50,7 @@ class MemoryTurn {
   std::unique_ptr<memory::Store> store_;  // a connection of its own
   std::unique_ptr<memory::MemoryLoop> loop_;
   memory::AssembledPrompt prompt_;
+  bool assembled_ = false;  // prompt_ holds this turn's prompt (begin() got that far)
   std::mutex mu_;
   std::optional<Json> report_;
 };
