@@ -252,7 +252,10 @@ def test_full_queue_is_503(make_server):
 
         wait_until(busy, 10)
     burst.join()
-    assert seen == {"processing": 1, "deferred": 1}, seen
+    # One running, one waiting. The bound is the idle sequences plus --max-queue, so in the
+    # moment between a reply's end and the scheduler taking the next job, a second request may
+    # join the queue (the freed sequence takes one of them): at most two wait, never more.
+    assert seen["processing"] == 1 and 1 <= seen["deferred"] <= 2, seen
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors
     codes = sorted(r.status_code for r in results)
