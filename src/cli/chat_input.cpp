@@ -1,11 +1,24 @@
 // Line reading and multi-line message assembly for `longctx chat` (see chat_input.h).
 #include "cli/chat_input.h"
 
+#include <cstdio>
+#include <exception>
+#include <memory>
+
+#include "cli/line_editor.h"
+
 #include <unistd.h>
 
 #include <cerrno>
 
 namespace longctx::cli {
+namespace {
+
+bool all_space(std::string_view s) {
+  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+}  // namespace
 
 ReadStatus LineReader::read_line(std::string* line) {
   while (true) {
@@ -72,6 +85,60 @@ std::string MessageAssembler::take_partial() {
   in_block_ = false;
   continued_ = false;
   return out;
+}
+
+int run_chat_input(std::atomic<bool>* interrupt,
+                   const std::function<bool(std::string_view)>& on_command,
+                   const std::function<void(const std::string&)>& on_message) {
+  const bool tty_in = isatty(STDIN_FILENO);
+  if (tty_in) std::fprintf(stderr, "longctx chat: /help for commands, Ctrl-D to quit\n");
+  // A terminal gets line editing and history; piped input is read as it comes.
+  std::unique_ptr<LineEditor> editor = tty_in ? LineEditor::create() : nullptr;
+  LineReader reader(STDIN_FILENO);
+  MessageAssembler assembler;
+  std::string line, message;
+  while (true) {
+    const char* prompt = assembler.pending() ? "... " : "> ";
+    if (tty_in && !editor) {
+      std::fputs(prompt, stdout);
+      std::fflush(stdout);
+    }
+    // Ctrl-C at the prompt: a blocked read fails with EINTR (the half-typed message is
+    // dropped); a Ctrl-C that came between reads only leaves the flag, noticed here.
+    if (interrupt->exchange(false)) std::fprintf(stderr, "(use /exit or Ctrl-D to quit)\n");
+    const ReadStatus st = editor ? editor->read_line(prompt, &line) : reader.read_line(&line);
+    if (st == ReadStatus::kInterrupted) {
+      interrupt->store(false);
+      assembler.take_partial();
+      std::fprintf(stderr, "\n(use /exit or Ctrl-D to quit)\n");
+      continue;
+    }
+    bool complete = false;
+    if (st == ReadStatus::kEof) {
+      if (tty_in) std::fputs("\n", stdout);
+      if (!assembler.pending()) return 0;
+      message = assembler.take_partial();  // an unclosed block or '\' at the end: send it
+      complete = true;
+    } else {
+      complete = assembler.feed(line, &message);
+    }
+    if (!complete || all_space(message)) {
+      if (st == ReadStatus::kEof) return 0;
+      continue;
+    }
+    // One failing turn or command (an exception from a library below) is reported and the
+    // conversation goes on: nothing typed so far is lost.
+    try {
+      if (message.front() == '/' && message.find('\n') == std::string::npos) {
+        if (!on_command(message)) return 0;
+      } else {
+        on_message(message);
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "longctx chat: error: %s\n", e.what());
+    }
+    if (st == ReadStatus::kEof) return 0;
+  }
 }
 
 }  // namespace longctx::cli

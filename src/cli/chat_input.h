@@ -3,6 +3,8 @@
 // ending in '\' continues; a line `"""` opens a block closed by the next `"""` line).
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -39,5 +41,15 @@ class MessageAssembler {
   bool in_block_ = false;
   bool continued_ = false;
 };
+
+// The chat's input loop, shared by the plain and the memory chat: reads messages from the
+// terminal (line editing and history through libedit) or a pipe until EOF, a message at a time
+// (continuation lines and """ blocks joined), and hands each non-blank one to on_message, a
+// "/command" on one line to on_command (false from it leaves). Ctrl-C at the prompt (`interrupt`
+// set by the SIGINT handler) drops the half-typed message; an exception from a turn is reported
+// and the conversation goes on. Returns the exit code (0).
+int run_chat_input(std::atomic<bool>* interrupt,
+                   const std::function<bool(std::string_view)>& on_command,
+                   const std::function<void(const std::string&)>& on_message);
 
 }  // namespace longctx::cli

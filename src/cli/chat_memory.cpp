@@ -36,10 +36,6 @@ constexpr const char* kHelp =
     "  /help         this list\n"
     "  /exit, /quit  leave (or Ctrl-D); every turn is already stored\n";
 
-bool all_space(std::string_view s) {
-  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
-
 class MemoryChat {
  public:
   MemoryChat(const MemoryChatOptions& o, Engine& engine, Session& session,
@@ -91,46 +87,9 @@ class MemoryChat {
   }
 
   int run() {
-    const bool tty_in = isatty(STDIN_FILENO);
-    if (tty_in) std::fprintf(stderr, "longctx chat: /help for commands, Ctrl-D to quit\n");
-    std::unique_ptr<LineEditor> editor = tty_in ? LineEditor::create() : nullptr;
-    LineReader reader(STDIN_FILENO);
-    MessageAssembler assembler;
-    std::string line, message;
-    while (true) {
-      const char* prompt = assembler.pending() ? "... " : "> ";
-      if (tty_in && !editor) {
-        std::fputs(prompt, stdout);
-        std::fflush(stdout);
-      }
-      interrupt_->store(false);
-      const ReadStatus st = editor ? editor->read_line(prompt, &line) : reader.read_line(&line);
-      if (st == ReadStatus::kInterrupted) {
-        assembler.take_partial();
-        std::fprintf(stderr, "\n(use /exit or Ctrl-D to quit)\n");
-        continue;
-      }
-      bool complete = false;
-      if (st == ReadStatus::kEof) {
-        if (!assembler.pending()) return 0;
-        message = assembler.take_partial();
-        complete = true;
-      } else {
-        complete = assembler.feed(line, &message);
-      }
-      if (complete && !all_space(message)) {
-        try {
-          if (message.front() == '/' && message.find('\n') == std::string::npos) {
-            if (!command(message)) return 0;
-          } else {
-            turn(message);
-          }
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "longctx chat: error: %s\n", e.what());
-        }
-      }
-      if (st == ReadStatus::kEof) return 0;
-    }
+    return run_chat_input(
+        interrupt_, [this](std::string_view c) { return command(c); },
+        [this](const std::string& m) { turn(m); });
   }
 
  private:
