@@ -1,6 +1,7 @@
 // Line reading and multi-line message assembly for `longctx chat` (see chat_input.h).
 #include "cli/chat_input.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -85,6 +86,14 @@ std::string MessageAssembler::take_partial() {
   in_block_ = false;
   continued_ = false;
   return out;
+}
+
+void split_chat_command(std::string_view text, std::string* name, std::string* arg) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  const size_t sp = std::min(text.find_first_of(" \t"), text.size());
+  *name = std::string(text.substr(0, sp));
+  const size_t at = std::min(text.find_first_not_of(" \t", sp), text.size());
+  *arg = std::string(text.substr(at));
 }
 
 int run_chat_input(std::atomic<bool>* interrupt,

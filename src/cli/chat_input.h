@@ -48,6 +48,9 @@ class MessageAssembler {
 // "/command" on one line to on_command (false from it leaves). Ctrl-C at the prompt (`interrupt`
 // set by the SIGINT handler) drops the half-typed message; an exception from a turn is reported
 // and the conversation goes on. Returns the exit code (0).
+// Splits a one-line "/command ARG..." into its name and the rest (trailing blanks dropped).
+void split_chat_command(std::string_view text, std::string* name, std::string* arg);
+
 int run_chat_input(std::atomic<bool>* interrupt,
                    const std::function<bool(std::string_view)>& on_command,
                    const std::function<void(const std::string&)>& on_message);

@@ -131,11 +131,8 @@ class MemoryChat {
   }
 
   bool command(std::string_view text) {
-    while (text.back() == ' ' || text.back() == '\t') text.remove_suffix(1);
-    const size_t sp = std::min(text.find_first_of(" \t"), text.size());
-    const std::string name(text.substr(0, sp));
-    const size_t at = std::min(text.find_first_not_of(" \t", sp), text.size());
-    const std::string arg(text.substr(at));
+    std::string name, arg;
+    split_chat_command(text, &name, &arg);
     if (name == "/exit" || name == "/quit") return false;
     if (name == "/help") {
       std::fputs(kHelp, stderr);
