@@ -92,7 +92,7 @@ class KernelBackend {
   // Rewrites a matrix (or every expert of a stack) in place, same bytes, into a layout this
   // backend's matmul reads faster, when it has one for the type and shape; returns whether it did
   // (then `layout` names the new layout). The bytes must be writable and, from then on, read by
-  // this backend's matmul only: never by get_rows or another backend.
+  // this backend only (its matmul, and its get_rows for a tied embedding), never by another.
   // Whether repack would rewrite it.
   virtual bool repackable(const WeightMatrix& w) const {
     (void)w;

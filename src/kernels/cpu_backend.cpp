@@ -101,7 +101,7 @@ class CpuBackend final : public RefBackend {
     uint64_t total = attention_.scratch_bytes();
     for (const auto& b : act_buf_) total += b.capacity();
     for (const auto& r : rows_) total += r.capacity() * sizeof(float);
-    return total;
+    return total + embd_row_.capacity();
   }
 
   void matmul_multi(const WeightMatrix* ws, int n, const float* x, int64_t n_tokens,
@@ -238,6 +238,24 @@ class CpuBackend final : public RefBackend {
                  const KvView& v, float* out) override {
     std::lock_guard<std::mutex> lock(op_mu_);  // the attention scratch is shared
     attention_.run(pool_, params, q, n_q, k, v, out);
+  }
+
+  // A tied embedding that the output head repacked: each row is gathered from its group back
+  // into GGUF order, then dequantized as the reference does.
+  void get_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* y) override {
+    if (w.layout != WeightLayout::kX16) {
+      RefBackend::get_rows(w, ids, n, y);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(op_mu_);  // embd_row_ is shared
+    const size_t stride = row_bytes(w.type, w.n_in);
+    if (embd_row_.size() < stride) embd_row_.resize(stride);  // once: the first token
+    for (int64_t t = 0; t < n; ++t) {
+      LONGCTX_CHECK(ids[t] >= 0 && ids[t] < w.n_out);
+      LONGCTX_CHECK(cpu::x16_row(static_cast<uint32_t>(w.type), w.n_in, w.data, stride, ids[t],
+                                 embd_row_.data()));
+      abort_on_error(dequantize_row(w.type, embd_row_.data(), y + t * w.n_in, w.n_in), "get_rows");
+    }
   }
 
   void rms_norm(const float* x, const float* weight, float eps, int64_t n_rows, int64_t n,
@@ -462,6 +480,7 @@ class CpuBackend final : public RefBackend {
   std::vector<uint8_t> act_buf_[cpu::kNumActTypes];  // converted activations per format, grown
                                                      // to the largest batch of products
   std::vector<std::vector<float>> rows_;             // fallback: per thread, one decoded weight row
+  std::vector<uint8_t> embd_row_;                    // get_rows: one row of an x16 embedding
 };
 
 }  // namespace

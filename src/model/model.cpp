@@ -202,9 +202,12 @@ Result<Model::Placement> Model::place_weights(KernelBackend& backend,
     r.bytes += t->n_bytes;
     const WeightSlot slot = slot_of(desc, w_);
     if (desc.role == TensorRole::kTokenEmbd) {
-      // Tied: get_rows and the output head read the same copy, in the file's layout.
+      // Tied: get_rows and the output head read the same copy. The head is a matmul over every
+      // row for each token (a server's batched decode: one per sequence), so it takes the
+      // backend's faster layout too, and the backend's get_rows reads single rows from it.
       w_.token_embd.data = dst;
-      w_.output.data = dst;
+      if (backend.repackable(w_.token_embd) && backend.repack(&w_.token_embd)) r.repacked += 1;
+      w_.output = w_.token_embd;
       continue;
     }
     if (slot.matrix != nullptr) {

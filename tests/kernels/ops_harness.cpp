@@ -23,6 +23,7 @@ std::string lower(std::string s) {
 void usage(const char* argv0) {
   std::printf(
       "usage: %s [--perf] [--isa scalar|avx2|avx512|all] [--op NAME] [--type T] [--threads N]\n"
+      "          [--cols N]\n"
       "  default      correctness sweep: one line per (op, type, ISA, shape), exit 1 on failure\n"
       "  --perf       time each op instead (median of repetitions): GB/s and GFLOP/s\n"
       "  --isa P      only path P (default all supported paths)\n"
@@ -30,7 +31,9 @@ void usage(const char* argv0) {
       "               mm_multi, rms_norm, rope, swiglu, get_rows)\n"
       "  --type T     weight / activation / KV type name (f32, f16, bf16, q8_0, q4_K, q8_K ...)\n"
       "  --threads N  threads of the timed kernels (perf default 1) and of the attention and\n"
-      "               backend checks (default: 1 and 3)\n",
+      "               backend checks (default: 1 and 3)\n"
+      "  --cols N     gemm --perf: N activation columns over 256 MiB of weights streamed from\n"
+      "               memory (a batch of N decode rows) instead of 512 columns over 1 MiB\n",
       argv0);
 }
 
@@ -266,6 +269,12 @@ int main(int argc, char** argv) {
       opt.op = value();
     } else if (a == "--type") {
       opt.type = value();
+    } else if (a == "--cols") {
+      opt.cols = std::atoi(value().c_str());
+      if (opt.cols < 1) {
+        std::fprintf(stderr, "--cols needs a positive count\n");
+        return 2;
+      }
     } else if (a == "--threads") {
       opt.threads = std::atoi(value().c_str());
       if (opt.threads < 1) {

@@ -25,6 +25,8 @@ struct Options {
   std::string op;           // "" = every op
   std::string type;         // "" = every type (type names as type_name prints them)
   int threads = 0;          // 0 = the op's default (see docs/OPS_HARNESS.md)
+  int cols = 0;             // gemm --perf: 0 = a prefill block (512 columns, from cache); N =
+                            // a batch of N decode rows over weights streamed from memory
 };
 
 // The ISA paths to run: those the filter names and this CPU supports.

@@ -319,14 +319,16 @@ std::vector<int64_t> matmul_ns(int64_t unit) {
 // Threaded drivers for --perf: rows split across the pool; gemm blocked 64 rows x 64 columns so
 // a block of W and of A stay in L2 while the kernel tiles registers inside it.
 void perf_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const char* isa,
-                 int threads, Report& rep, cpu::RepackFn repack = nullptr) {
+                 int threads, int cols, Report& rep, cpu::RepackFn repack = nullptr) {
   const int64_t n = 4096;
   const size_t rb = row_bytes(type, n);
   // gemv: enough rows for 256 MiB of weights, so it streams from memory. (With 64 MiB, twice
   // this machine's 32 MiB L3, part of each pass still came from the L3: x16 Q4_K on two threads
   // read 35-56 GB/s while the same kernel over 1.3 GB of distinct matrices read 27-37.)
-  int64_t nr = gemm ? 256 : static_cast<int64_t>((256u << 20) / rb + 15) / 16 * 16;
-  const int64_t nc = gemm ? 512 : 1;
+  // A gemm of a few columns (--cols: a batch of decode rows) streams as the gemv does.
+  const bool stream = !gemm || cols > 0;
+  int64_t nr = stream ? static_cast<int64_t>((256u << 20) / rb + 15) / 16 * 16 : 256;
+  const int64_t nc = !gemm ? 1 : cols > 0 ? cols : 512;
   const int64_t distinct = 64;  // quantize 64 rows and repeat them (quantize_row is slow)
   std::vector<uint8_t> w(rb * nr);
   make_weights(type, n, distinct, rb, 5, w.data());
@@ -347,6 +349,11 @@ void perf_matmul(TensorType type, const cpu::MatmulKernel& k, bool gemm, const c
       r1 *= granule;
       if (!gemm) {
         k.gemv(n, w.data() + r0 * rb, rb, r1 - r0, a.data(), y.data() + r0);
+        return;
+      }
+      if (stream) {  // every column in one pass over the rows, as the backend does for a batch
+        k.gemm(n, w.data() + r0 * rb, rb, r1 - r0, a.data(), arb, nc, y.data() + r0,
+               static_cast<size_t>(nr));
         return;
       }
       for (int64_t c0 = 0; c0 < nc; c0 += 64) {
@@ -413,7 +420,7 @@ void run_matmul(const Options& opt, Report& rep) {
         if (k.gemv == nullptr) {
           rep.missing("gemv", type_name(type), in);
         } else if (opt.perf) {
-          perf_matmul(type, k, false, in, threads, rep);
+          perf_matmul(type, k, false, in, threads, opt.cols, rep);
         } else {
           static const int64_t nrs[] = {1, 7, 17, 37, 5};
           static const size_t offs[][3] = {{0, 0, 0}, {1, 2, 1}, {3, 1, 0}, {2, 3, 1}, {1, 1, 1}};
@@ -431,7 +438,7 @@ void run_matmul(const Options& opt, Report& rep) {
         if (k.gemm == nullptr) {
           rep.missing("gemm", type_name(type), in);
         } else if (opt.perf) {
-          perf_matmul(type, k, true, in, threads, rep);
+          perf_matmul(type, k, true, in, threads, opt.cols, rep);
         } else {
           // (n index, nr, nc): remainders in both directions, exact 4x8 / 8x4 tiles, nc = 1.
           static const int64_t cases[8][3] = {{0, 1, 2}, {1, 5, 3}, {2, 17, 5}, {3, 37, 13},
@@ -449,8 +456,8 @@ void run_matmul(const Options& opt, Report& rep) {
       const std::vector<int64_t> ns = matmul_ns(traits(type).block_size);
       const int threads = opt.threads > 0 ? opt.threads : 1;
       if (opt.perf) {
-        if (do_gemv) perf_matmul(type, k, false, in, threads, rep, repack);
-        if (do_gemm) perf_matmul(type, k, true, in, threads, rep, repack);
+        if (do_gemv) perf_matmul(type, k, false, in, threads, opt.cols, rep, repack);
+        if (do_gemm) perf_matmul(type, k, true, in, threads, opt.cols, rep, repack);
         continue;
       }
       if (do_gemv) {

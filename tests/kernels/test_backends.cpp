@@ -248,8 +248,9 @@ TEST_P(Backends, RepackedMatricesAndExpertStacksGiveTheSameProducts) {
   // Only the AVX-512 path repacks (Q4_K and Q8_0, rows a multiple of 16); elsewhere repack
   // declines and leaves the bytes alone. A repacked matrix must give the reference's products
   // (activations rounded alike) for one and several tokens, and an expert stack every expert's.
+  // Batches of 2-9 tokens take every column tile of the x16 gemm (2, 3, 4, 4 + 1, 4 + 4 + 1).
   const bool x16 = std::get<0>(GetParam()) == cpu::Isa::kAvx512;
-  const int64_t n_in = 512, n_out = 48, n_exp = 3, n_tok = 5;
+  const int64_t n_in = 512, n_out = 48, n_exp = 3, n_tok = 9;
   for (TensorType type : {TensorType::Q4_K, TensorType::Q8_0}) {
     SCOPED_TRACE(type_name(type));
     const auto x = random_vec(static_cast<size_t>(n_tok * n_in), 21);
@@ -257,7 +258,7 @@ TEST_P(Backends, RepackedMatricesAndExpertStacksGiveTheSameProducts) {
     Packed p = random_weights(type, n_in, n_out, 17);
     Packed orig = p;
     orig.w.data = orig.bytes.data() + 1;  // its own copy of the bytes
-    for (int64_t nt : {int64_t{1}, n_tok}) {
+    for (int64_t nt : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{4}, int64_t{5}, n_tok}) {
       std::vector<float> want(static_cast<size_t>(nt * n_out));
       ref_->matmul(orig.w, xr.data(), nt, nullptr, want.data());
       WeightMatrix w = p.w;
@@ -273,6 +274,13 @@ TEST_P(Backends, RepackedMatricesAndExpertStacksGiveTheSameProducts) {
       cpu_->matmul(p.w, x.data(), nt, nullptr, got.data());
       for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-4 * n_in) << i;
     }
+    // A tied embedding is repacked for the output head: get_rows of the repacked matrix still
+    // gives exactly the rows of the original.
+    const int32_t ids[] = {47, 0, 16, 21, 21, 15};
+    std::vector<float> rows_want(6 * n_in), rows_got(6 * n_in);
+    ref_->get_rows(orig.w, ids, 6, rows_want.data());
+    cpu_->get_rows(p.w, ids, 6, rows_got.data());
+    EXPECT_EQ(rows_got, rows_want);
     // Declined: already repacked, rows not a multiple of 16, a type without x16 kernels.
     WeightMatrix again = p.w;
     EXPECT_FALSE(cpu_->repack(&again));

@@ -113,6 +113,10 @@ void register_kquant_x16_avx512(KernelTable* t);
 void repack_q8_0_x16(int64_t n, void* w, size_t w_stride, int64_t nr);
 void unpack_q8_0_x16(int64_t n, void* w, size_t w_stride, int64_t nr);
 void register_legacy_x16_avx512(KernelTable* t);
+// Row `row` of a matrix of n columns in its type's x16 layout, written out in GGUF block order
+// (w_stride bytes): how get_rows reads a tied embedding that the output head had repacked. False
+// for a type without an x16 layout.
+bool x16_row(uint32_t type, int64_t n, const void* w, size_t w_stride, int64_t row, void* out);
 // Element-wise ops: swiglu, to_f16.
 void register_elementwise_scalar(KernelTable* t);
 void register_elementwise_avx2(KernelTable* t);

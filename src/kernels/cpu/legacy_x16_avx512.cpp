@@ -27,10 +27,12 @@ constexpr size_t kGroupBlockBytes = 544;  // one block of 16 rows
 constexpr size_t kActBlockBytes = 34;     // Q8_0 activation block: fp16 d, 32 int8
 constexpr int kBlock = 32;
 
-static inline __m512i bcast_act(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v ^ static_cast<int32_t>(0x80808080u));  // a + 128 per byte
+// The 4 activation bytes at p, + 128 each, in every lane. Broadcast from memory and flipped in
+// the vector unit: a broadcast from a general register (what set1 of the xor-ed word compiles
+// to) goes through the one port that moves data between the register files, and that bounded
+// the 4-column tile to a third of its dpbusd rate.
+static inline __m512i bcast_act(const uint8_t* p, __m512i flip) {
+  return _mm512_xor_si512(_mm512_broadcastd_epi32(_mm_loadu_si32(p)), flip);
 }
 
 static inline float act_scale(const uint8_t* blk) {
@@ -39,15 +41,19 @@ static inline float act_scale(const uint8_t* blk) {
   return _cvtsh_ss(h);
 }
 
-// One group of 16 rows x C columns over nb blocks (two dpbusd chains per column).
-template <int C>
+// One group of 16 rows x C columns over nb blocks (two dpbusd chains per column). kFetch: this
+// pass is the first over the group's blocks, so it streams them from memory and fetches ahead
+// (the gemv, and the first column tile of a gemm; a batch of a few decode rows is bandwidth-bound
+// just as one row is).
+template <int C, bool kFetch = (C == 1)>
 static inline void tile(int64_t nb, const uint8_t* g, const uint8_t* a, size_t a_stride, float* y,
                         size_t ldy) {
   const __m512i ones = _mm512_set1_epi8(1);
+  const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
   __m512 acc[C];
   for (int j = 0; j < C; ++j) acc[j] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b, g += kGroupBlockBytes) {
-    if (C == 1) prefetch_x16_block<kGroupBlockBytes>(g);
+    if (kFetch) prefetch_x16_block<kGroupBlockBytes>(g);
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g)));
     __m512i w[8];
     __m512i sw0 = _mm512_setzero_si512(), sw1 = _mm512_setzero_si512();
@@ -62,8 +68,8 @@ static inline void tile(int64_t nb, const uint8_t* g, const uint8_t* a, size_t a
       const uint8_t* ab = a + j * a_stride + b * kActBlockBytes;
       __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
       for (int k = 0; k < 8; k += 2) {
-        s0 = _mm512_dpbusd_epi32(s0, bcast_act(ab + 2 + 4 * k), w[k]);
-        s1 = _mm512_dpbusd_epi32(s1, bcast_act(ab + 2 + 4 * (k + 1)), w[k + 1]);
+        s0 = _mm512_dpbusd_epi32(s0, bcast_act(ab + 2 + 4 * k, flip), w[k]);
+        s1 = _mm512_dpbusd_epi32(s1, bcast_act(ab + 2 + 4 * (k + 1), flip), w[k + 1]);
       }
       const __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), corr);
       const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(act_scale(ab)));
@@ -87,9 +93,31 @@ void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
   const int64_t nb = n / kBlock;
   for (int64_t r = 0; r < nr; r += 16) {
     const uint8_t* g = w8 + r * w_stride;
+    float* yr = y + r;
     int64_t j = 0;
-    for (; j + 4 <= nc; j += 4) tile<4>(nb, g, a8 + j * a_stride, a_stride, y + j * ldy + r, ldy);
-    for (; j < nc; ++j) tile<1>(nb, g, a8 + j * a_stride, a_stride, y + j * ldy + r, ldy);
+    if (nc >= 4) {
+      tile<4, true>(nb, g, a8, a_stride, yr, ldy);
+      for (j = 4; j + 4 <= nc; j += 4)
+        tile<4, false>(nb, g, a8 + j * a_stride, a_stride, yr + j * ldy, ldy);
+    }
+    const uint8_t* aj = a8 + j * a_stride;
+    const bool first = j == 0;  // the remainder is the group's only pass
+    switch (nc - j) {
+      case 3:
+        first ? tile<3, true>(nb, g, aj, a_stride, yr + j * ldy, ldy)
+              : tile<3, false>(nb, g, aj, a_stride, yr + j * ldy, ldy);
+        break;
+      case 2:
+        first ? tile<2, true>(nb, g, aj, a_stride, yr + j * ldy, ldy)
+              : tile<2, false>(nb, g, aj, a_stride, yr + j * ldy, ldy);
+        break;
+      case 1:
+        first ? tile<1, true>(nb, g, aj, a_stride, yr + j * ldy, ldy)
+              : tile<1, false>(nb, g, aj, a_stride, yr + j * ldy, ldy);
+        break;
+      default:
+        break;
+    }
   }
 }
 

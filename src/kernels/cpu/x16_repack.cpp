@@ -21,6 +21,7 @@
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "quant/blocks.h"
+#include "quant/types.h"
 
 namespace longctx::cpu {
 namespace {
@@ -75,7 +76,35 @@ void convert(const Layout& lay, int64_t n, void* w, size_t w_stride, int64_t nr)
   }
 }
 
+// Copies row `lane` of the group starting at grp back into GGUF block order at out (w_stride
+// bytes).
+void extract(const Layout& lay, int64_t n, const uint8_t* grp, int lane, uint8_t* out) {
+  const int64_t nb = n / lay.block_elems;
+  const size_t group_block = kX16Rows * lay.block_bytes;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* gb = grp + b * group_block;
+    uint8_t* blk = out + b * lay.block_bytes;
+    for (int f = 0; f < lay.n_fields; ++f) {
+      const Field& fd = lay.fields[f];
+      for (size_t k = 0; k < fd.words; ++k) {
+        std::memcpy(blk + fd.src + fd.word * k,
+                    gb + fd.dst + kX16Rows * fd.word * k + fd.word * lane, fd.word);
+      }
+    }
+  }
+}
+
 }  // namespace
+
+bool x16_row(uint32_t type, int64_t n, const void* w, size_t w_stride, int64_t row, void* out) {
+  const Layout* lay = type == static_cast<uint32_t>(TensorType::Q4_K)   ? &kQ4K
+                      : type == static_cast<uint32_t>(TensorType::Q8_0) ? &kQ8_0
+                                                                        : nullptr;
+  if (lay == nullptr) return false;
+  const auto* grp = static_cast<const uint8_t*>(w) + (row / kX16Rows) * kX16Rows * w_stride;
+  extract(*lay, n, grp, static_cast<int>(row % kX16Rows), static_cast<uint8_t*>(out));
+  return true;
+}
 
 // nr is a multiple of 16.
 void repack_q4k_x16(int64_t n, void* w, size_t w_stride, int64_t nr) {
