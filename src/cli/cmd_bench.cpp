@@ -11,6 +11,8 @@
 #include <ctime>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,7 +31,7 @@ namespace {
 
 struct BenchArgs {
   EngineArgs engine;
-  std::vector<int64_t> n_prompt{512}, n_gen{128}, n_depth{0};
+  std::vector<int64_t> n_prompt{512}, n_gen{128}, n_depth{0}, n_seq{1};
   int repetitions = 3;
   std::string output = "md";
   std::string bw = "measured";
@@ -207,6 +209,7 @@ void print_json(const Context& c, const std::vector<Row>& rows) {
     j["use_mmap"] = true;
     j["n_prompt"] = r.test.n_prompt;
     j["n_gen"] = r.test.n_gen;
+    j["n_seq"] = r.test.n_seq;
     j["n_depth"] = r.test.n_depth;
     j["test_time"] = c.test_time;
     j["avg_ns"] = static_cast<uint64_t>(r.avg_ns);
@@ -245,7 +248,7 @@ int run(BenchArgs a) {
   } else {
     return fail("--depth-fill must be synthetic or prefill, got '" + a.depth_fill + "'");
   }
-  auto tests = make_bench_tests(a.n_prompt, a.n_gen, a.n_depth);
+  auto tests = make_bench_tests(a.n_prompt, a.n_gen, a.n_depth, a.n_seq);
   if (!tests) return fail(tests.status().message());
   // The context: what the largest test needs (as llama-bench sizes it), unless --ctx is given.
   int64_t needed = 0;
@@ -340,11 +343,33 @@ int run(BenchArgs a) {
     Session& session = **session_r;
     c.n_batch = session.n_batch();
 
+    // Batched decode tests: the other sequences' sessions and the runner, made at the first
+    // such test (each session holds a whole context of KV).
+    std::vector<std::unique_ptr<Session>> others;
+    std::vector<Session*> seqs{&session};
+    std::optional<BatchRunner> runner;
+    int64_t max_seq = 1;
+    for (const BenchTest& t : *tests) max_seq = std::max(max_seq, t.n_seq);
     for (const BenchTest& t : *tests) {
       ProgressLine progress("bench " + t.name(), !a.engine.quiet);
-      auto r = run_bench_test(session, t, bo, [&](int done, int total) {
+      auto report = [&](int done, int total) {
         progress.update(static_cast<uint64_t>(done), static_cast<uint64_t>(total));
-      });
+      };
+      if (t.n_seq > 1 && !runner) {
+        while (static_cast<int64_t>(seqs.size()) < max_seq) {
+          auto s = new_cli_session(engine, a.engine, tk, tv, "bench");
+          if (!s) return fail(s.status().message());
+          others.push_back(std::move(s.value()));
+          seqs.push_back(others.back().get());
+        }
+        auto rr = BatchRunner::create(engine, max_seq, max_seq);
+        if (!rr) return fail(rr.status().message());
+        runner.emplace(std::move(rr.value()));
+      }
+      auto r = t.n_seq > 1 ? run_bench_batch(std::span<Session* const>(
+                                                 seqs.data(), static_cast<size_t>(t.n_seq)),
+                                             *runner, t, bo, report)
+                           : run_bench_test(session, t, bo, report);
       progress.finish();
       if (!r) return fail(t.name() + ": " + r.status().message());
       rows.push_back({std::move(r.value()), type_name(tk), type_name(tv), 0.0});
@@ -380,6 +405,7 @@ int run(BenchArgs a) {
       for (Row& row : rows) {
         if (row.type_k != type_name(tk) || row.type_v != type_name(tv)) continue;
         const BenchTest& t = row.result.test;
+        if (t.n_seq > 1) continue;  // the planner models one sequence
         row.plan_ts = t.n_prompt > 0
                           ? predict_prefill_tps(*pm, kv, k, t.n_prompt, t.n_depth, *speed)
                           : predict_decode_tps(
@@ -409,6 +435,11 @@ CommandFn add_bench_command(CLI::App& app) {
       ->capture_default_str();
   app.add_option("-d,--n-depth", a->n_depth,
                  "Depths: KV positions already filled before each test, e.g. 0,4096")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--parallel", a->n_seq,
+                 "Sequence counts of the decode tests: N > 1 decodes N sequences together, one "
+                 "forward pass per step (tg128 x4), e.g. 1,4")
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("-r,--repetitions", a->repetitions, "Timed repetitions per test")

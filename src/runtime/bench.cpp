@@ -1,6 +1,7 @@
 // Benchmark tests of a session: test lists, per-token costs, timed repetitions.
 #include "runtime/bench.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -49,13 +50,15 @@ std::string BenchTest::name() const {
   std::string s;
   if (n_prompt > 0) s = "pp" + std::to_string(n_prompt);
   if (n_gen > 0) s += (s.empty() ? "tg" : "+tg") + std::to_string(n_gen);
+  if (n_seq > 1) s += " x" + std::to_string(n_seq);
   if (n_depth > 0) s += " @ d" + std::to_string(n_depth);
   return s;
 }
 
 Result<std::vector<BenchTest>> make_bench_tests(const std::vector<int64_t>& n_prompt,
                                                 const std::vector<int64_t>& n_gen,
-                                                const std::vector<int64_t>& n_depth) {
+                                                const std::vector<int64_t>& n_depth,
+                                                const std::vector<int64_t>& n_seq) {
   // 2^24 positions is the largest KV cache there is (kv/kv_cache.h); the bound also keeps the
   // sum of depth, prompt and generated tokens far from overflowing.
   constexpr int64_t kMax = int64_t{1} << 24;
@@ -71,6 +74,11 @@ Result<std::vector<BenchTest>> make_bench_tests(const std::vector<int64_t>& n_pr
   LONGCTX_RETURN_IF_ERROR(check(n_prompt, "-p (prompt tokens)"));
   LONGCTX_RETURN_IF_ERROR(check(n_gen, "-n (generated tokens)"));
   LONGCTX_RETURN_IF_ERROR(check(n_depth, "-d (depth)"));
+  for (int64_t x : n_seq) {
+    if (x < 1 || x > 256) {
+      return invalid_argument("--parallel (sequences) must be in 1..256, got " + std::to_string(x));
+    }
+  }
   std::vector<BenchTest> tests;
   for (int64_t p : n_prompt) {
     if (p == 0) continue;
@@ -78,7 +86,11 @@ Result<std::vector<BenchTest>> make_bench_tests(const std::vector<int64_t>& n_pr
   }
   for (int64_t n : n_gen) {
     if (n == 0) continue;
-    for (int64_t d : n_depth) tests.push_back({.n_prompt = 0, .n_gen = n, .n_depth = d});
+    for (int64_t q : n_seq) {
+      for (int64_t d : n_depth) {
+        tests.push_back({.n_prompt = 0, .n_gen = n, .n_depth = d, .n_seq = q});
+      }
+    }
   }
   if (tests.empty()) {
     return invalid_argument("nothing to measure: every -p and -n is 0 (or -d is empty)");
@@ -138,6 +150,10 @@ Result<BenchResult> run_bench_test(Session& session, const BenchTest& test,
   if (options.repetitions < 1) {
     return invalid_argument("repetitions (-r) must be >= 1, got " +
                             std::to_string(options.repetitions));
+  }
+  if (test.n_seq != 1) {
+    return invalid_argument("test '" + test.name() +
+                            "' decodes several sequences (run_bench_batch)");
   }
   if (test.n_prompt < 0 || test.n_gen < 0 || test.n_depth < 0 || test.n_prompt + test.n_gen == 0) {
     return invalid_argument("test '" + test.name() + "' has nothing to time");
@@ -201,6 +217,66 @@ Result<BenchResult> run_bench_test(Session& session, const BenchTest& test,
     res.flops_per_token = total / p;
     res.gflops = res.flops_per_token * res.avg_ts / 1e9;
   }
+  return res;
+}
+
+Result<BenchResult> run_bench_batch(std::span<Session* const> sessions, BatchRunner& runner,
+                                    const BenchTest& test, const BenchOptions& options,
+                                    const std::function<void(int, int)>& progress) {
+  if (options.repetitions < 1) {
+    return invalid_argument("repetitions (-r) must be >= 1, got " +
+                            std::to_string(options.repetitions));
+  }
+  const auto n = static_cast<size_t>(test.n_seq);
+  if (test.n_prompt != 0 || test.n_gen < 1 || test.n_depth < 0 || test.n_seq < 2 ||
+      sessions.size() != n || test.n_seq > runner.max_seqs() || test.n_seq > runner.n_batch()) {
+    return invalid_argument("test '" + test.name() + "' is not a batched decode test for " +
+                            std::to_string(sessions.size()) + " sessions");
+  }
+  for (Session* s : sessions) {
+    if (test.positions() > s->n_ctx()) {
+      return invalid_argument("test " + test.name() + " needs " + std::to_string(test.positions()) +
+                              " positions per sequence but the context holds " +
+                              std::to_string(s->n_ctx()) + " (raise --ctx)");
+    }
+  }
+  const int64_t n_vocab = sessions[0]->engine().hparams().n_vocab;
+  // Each sequence its own ids (a rotation of one sequence), so rows differ within a step.
+  const std::vector<int32_t> ids =
+      bench_tokens(test.n_gen + static_cast<int64_t>(n), n_vocab, 0x5EEDu);
+  std::vector<BatchItem> items(n);
+  auto step = [&](int64_t i) {
+    for (size_t q = 0; q < n; ++q) {
+      items[q] = {sessions[q], std::span<const int32_t>(&ids[static_cast<size_t>(i) + q], 1)};
+    }
+    return runner.step(items);
+  };
+  if (options.warmup) {
+    for (Session* s : sessions) s->reset();
+    LONGCTX_RETURN_IF_ERROR(step(0));
+  }
+  BenchResult res;
+  res.test = test;
+  std::vector<double> ns;
+  for (int rep = 0; rep < options.repetitions; ++rep) {
+    for (Session* s : sessions) {
+      s->reset();
+      LONGCTX_RETURN_IF_ERROR(fill_depth(*s, test.n_depth, options.depth_fill, n_vocab));
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < test.n_gen; ++i) LONGCTX_RETURN_IF_ERROR(step(i));
+    const auto t1 = std::chrono::steady_clock::now();
+    const uint64_t dt =
+        std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+    res.samples_ns.push_back(dt);
+    ns.push_back(static_cast<double>(dt));
+    res.samples_ts.push_back(static_cast<double>(test.n_gen * test.n_seq) * 1e9 /
+                             static_cast<double>(dt));
+    if (progress) progress(rep + 1, options.repetitions);
+  }
+  for (Session* s : sessions) s->reset();
+  mean_stddev(ns, &res.avg_ns, &res.stddev_ns);
+  mean_stddev(res.samples_ts, &res.avg_ts, &res.stddev_ts);
   return res;
 }
 

@@ -1,15 +1,19 @@
 // Speed measurement of a session, as llama-bench does it: prefill tests (pp512: n_prompt tokens
 // evaluated in chunks of n_batch) and decode tests (tg128: n_gen single-token steps), each
-// optionally at a depth (the KV cache already holds n_depth positions), with repetitions.
+// optionally at a depth (the KV cache already holds n_depth positions), with repetitions; and
+// batched decode (tg128 x4: n_seq sequences, each at the depth, decoding together in one forward
+// pass per step, as the server's continuous batching does, llama-batched-bench's S_TG).
 // Also what a token costs (bytes read, FLOPs), to turn times into GB/s and GFLOP/s.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "runtime/batch.h"
 #include "runtime/session.h"
 
 namespace longctx {
@@ -18,16 +22,20 @@ struct BenchTest {
   int64_t n_prompt = 0;  // > 0 for a prefill test
   int64_t n_gen = 0;     // > 0 for a decode test
   int64_t n_depth = 0;   // positions in the cache before the timed part
-  // llama-bench's name: "pp512", "tg128", "pp512+tg128", with " @ d4096" at depth.
+  int64_t n_seq = 1;     // decode tests: sequences stepped together (each n_gen tokens)
+  // llama-bench's name: "pp512", "tg128", "pp512+tg128", " x4" for 4 sequences, with " @ d4096"
+  // at depth.
   std::string name() const;
   int64_t positions() const { return n_depth + n_prompt + n_gen; }
 };
 
 // llama-bench's test list: every prompt size, then every generation size, each at every depth
-// (zero sizes are skipped). Sizes and depths must be in 0..2^24.
+// (zero sizes are skipped), each decode test once per sequence count of n_seq (1..256). Sizes
+// and depths must be in 0..2^24.
 Result<std::vector<BenchTest>> make_bench_tests(const std::vector<int64_t>& n_prompt,
                                                 const std::vector<int64_t>& n_gen,
-                                                const std::vector<int64_t>& n_depth);
+                                                const std::vector<int64_t>& n_depth,
+                                                const std::vector<int64_t>& n_seq = {1});
 
 enum class DepthFill {
   kSynthetic,  // Session::fill_synthetic: synthetic K/V, no model evaluation (the default)
@@ -78,6 +86,15 @@ struct BenchResult {
 Result<BenchResult> run_bench_test(Session& session, const BenchTest& test,
                                    const BenchOptions& options,
                                    const std::function<void(int, int)>& progress = nullptr);
+
+// A batched decode test (test.n_seq > 1): the sessions (test.n_seq distinct sessions of one
+// engine, each with room for test.positions()) are reset and filled to the depth, then n_gen
+// steps of the runner each append one token to every session. Rates count the tokens of all
+// sequences; bytes_per_token and gbps stay 0 (what a step reads depends on how the sequences'
+// rows share the weights, and for MoE on their experts).
+Result<BenchResult> run_bench_batch(std::span<Session* const> sessions, BatchRunner& runner,
+                                    const BenchTest& test, const BenchOptions& options,
+                                    const std::function<void(int, int)>& progress = nullptr);
 
 // Mean and sample standard deviation (n - 1 in the denominator; 0 for fewer than 2 values).
 void mean_stddev(const std::vector<double>& v, double* mean, double* stddev);

@@ -51,6 +51,22 @@ TEST(Bench, TestNamesFollowLlamaBench) {
   EXPECT_EQ((BenchTest{.n_prompt = 512, .n_depth = 4096}).name(), "pp512 @ d4096");
   EXPECT_EQ((BenchTest{.n_prompt = 16, .n_gen = 4}).name(), "pp16+tg4");
   EXPECT_EQ((BenchTest{.n_prompt = 512, .n_gen = 0, .n_depth = 4096}).positions(), 4608);
+  EXPECT_EQ((BenchTest{.n_gen = 32, .n_depth = 512, .n_seq = 4}).name(), "tg32 x4 @ d512");
+  EXPECT_EQ((BenchTest{.n_gen = 32, .n_depth = 512, .n_seq = 4}).positions(), 544);
+}
+
+TEST(Bench, EachDecodeTestOncePerSequenceCount) {
+  auto t = make_bench_tests({64}, {16}, {0, 100}, {1, 4});
+  ASSERT_TRUE(t.is_ok()) << t.status().message();
+  std::vector<std::string> names;
+  for (const BenchTest& b : *t) names.push_back(b.name());
+  EXPECT_EQ(names, (std::vector<std::string>{"pp64", "pp64 @ d100", "tg16", "tg16 @ d100",
+                                             "tg16 x4", "tg16 x4 @ d100"}));
+  auto zero = make_bench_tests({0}, {16}, {0}, {0});
+  ASSERT_FALSE(zero.is_ok());
+  EXPECT_NE(zero.status().message().find("--parallel (sequences) must be in 1..256, got 0"),
+            std::string::npos);
+  EXPECT_FALSE(make_bench_tests({0}, {16}, {0}, {257}).is_ok());
 }
 
 TEST(Bench, TestListIsPromptsThenGenerationsAtEveryDepthSkippingZeros) {
@@ -188,6 +204,58 @@ TEST(Bench, TimedRunsRecordEveryRepetitionAndTheCosts) {
     EXPECT_GT(pp->gflops, 0);
     EXPECT_EQ(pp->gbps, 0);
   }
+}
+
+TEST(Bench, BatchedDecodeStepsEverySequenceTogether) {
+  auto e = load(dense_path());
+  ASSERT_TRUE(e);
+  std::vector<std::unique_ptr<Session>> owned;
+  std::vector<Session*> seqs;
+  for (int i = 0; i < 3; ++i) {
+    owned.push_back(session(*e, 48));
+    ASSERT_TRUE(owned.back());
+    seqs.push_back(owned.back().get());
+  }
+  auto runner = BatchRunner::create(*e, 3, 3);
+  ASSERT_TRUE(runner.is_ok()) << runner.status().message();
+  BenchOptions o;
+  o.repetitions = 2;
+  int calls = 0;
+  const BenchTest t{.n_gen = 5, .n_depth = 20, .n_seq = 3};
+  auto r = run_bench_batch(seqs, *runner, t, o, [&](int, int) { ++calls; });
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(calls, 2);
+  ASSERT_EQ(r->samples_ns.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    // 3 sequences x 5 tokens over the sample's time.
+    EXPECT_NEAR(r->samples_ts[i], 15e9 / static_cast<double>(r->samples_ns[i]),
+                1e-9 * r->samples_ts[i]);
+  }
+  EXPECT_EQ(r->gbps, 0);
+  for (Session* s : seqs) EXPECT_EQ(s->n_past(), 0);  // left empty
+
+  // The sessions are stepped for real: the same steps by hand leave each at depth + n_gen
+  // with the logits the runner computed.
+  ASSERT_TRUE(seqs[0]->fill_synthetic(20).is_ok());
+  const int32_t tok = 7;
+  BatchItem one{seqs[0], std::span<const int32_t>(&tok, 1)};
+  ASSERT_TRUE(runner->step(std::span<const BatchItem>(&one, 1)).is_ok());
+  EXPECT_EQ(seqs[0]->n_past(), 21);
+  seqs[0]->reset();
+
+  // Wrong session count, a single sequence, too long for the context, too many for the runner.
+  EXPECT_FALSE(run_bench_batch(std::span<Session* const>(seqs.data(), 2), *runner, t, o).is_ok());
+  EXPECT_FALSE(run_bench_batch(std::span<Session* const>(seqs.data(), 1), *runner,
+                               {.n_gen = 5, .n_seq = 1}, o)
+                   .is_ok());
+  auto deep = run_bench_batch(seqs, *runner, {.n_gen = 5, .n_depth = 44, .n_seq = 3}, o);
+  ASSERT_FALSE(deep.is_ok());
+  EXPECT_NE(deep.status().message().find("needs 49 positions per sequence"), std::string::npos);
+  auto small = BatchRunner::create(*e, 2, 2);
+  ASSERT_TRUE(small.is_ok());
+  EXPECT_FALSE(run_bench_batch(seqs, *small, t, o).is_ok());
+  // run_bench_test takes one sequence only.
+  EXPECT_FALSE(run_bench_test(*seqs[0], t, o).is_ok());
 }
 
 TEST(Bench, RefusesTestsBeyondTheContext) {
