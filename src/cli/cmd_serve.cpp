@@ -121,6 +121,11 @@ int run(ServeArgs a) {
   // A few malloc arenas, not 8 per core: each HTTP worker thread would otherwise grow its own
   // and keep it after a large request.
   mallopt(M_ARENA_MAX, 2);
+  // Blocks of 256 KiB and more (request bodies, long strings, JSON of big requests) come from
+  // their own mappings and go back to the system when freed. Setting the threshold also stops
+  // glibc from raising it after each large free (up to 32 MiB), which would put later large
+  // blocks inside the heap, where the small long-lived allocations around them keep the pages.
+  mallopt(M_MMAP_THRESHOLD, 256 << 10);
   // Signals go to one thread (sigwait below), not to whichever thread httplib or the pool runs.
   sigset_t sigs;
   sigemptyset(&sigs);

@@ -270,6 +270,10 @@ void HttpServer::Impl::routes() {
                      opt.cors_origins.empty() || asked.empty() ? std::string("*") : asked);
       res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
     }
+    // Range is ignored (RFC 9110 lets a server answer 200 with the whole body): every answer
+    // here is generated per request, and cpp-httplib 0.11 would cut it anyway, answering 200
+    // with a partial JSON body or 416 without a body.
+    const_cast<httplib::Request&>(req).ranges.clear();
     if (req.method == "OPTIONS") {  // preflight: answered before the key is checked
       res.status = 200;
       return httplib::Server::HandlerResponse::Handled;

@@ -290,9 +290,10 @@ TEST_P(Legacy, Q8_0X16MatmulOnRepackedRows) {
   ASSERT_NE(k.gemv, nullptr);
   ASSERT_NE(k.gemm, nullptr);
   ASSERT_EQ(table().repack_x16[id], &repack_q8_0_x16);
-  const int64_t kRows = 48, kMaxC = 9;
+  const int64_t kRows = 48, kMaxC = 10;
   uint32_t seed = 300;
-  for (int64_t n : {32, 96, 1024, 4096 + 32}) {
+  // 16,416 elements: more blocks than the gemm keeps weight sums for (it recomputes them).
+  for (int64_t n : {32, 96, 1024, 4096 + 32, 16384 + 32}) {
     ++seed;
     Weights w = make_weights(TensorType::Q8_0, n, kRows, seed);
     if (n == 96) {  // a few -128 weights (block 1 of row 3), dequantized alike
@@ -315,7 +316,8 @@ TEST_P(Legacy, Q8_0X16MatmulOnRepackedRows) {
     std::vector<double> exact, mag;
     oracle(w, a, n, kRows, kMaxC, &exact, &mag);
     for (int64_t nr : {16, 32, 48}) {
-      for (int64_t nc : {1, 3, 4, 5, 9}) {
+      // Column tiles: 1, 2, 3, 4, 4 + 1 (the weight sums stored and loaded), 4 + 4 + 2.
+      for (int64_t nc : {1, 2, 3, 4, 5, 10}) {
         const size_t ldy = static_cast<size_t>(nr) + 3;
         std::vector<float> y(ldy * static_cast<size_t>(nc), kNaN);
         k.gemm(n, packed.data(), w.stride, nr, a.data, a.stride, nc, y.data(), ldy);

@@ -77,6 +77,31 @@ TEST(Server, HealthAndModels) {
   }
 }
 
+TEST(Server, RangeHeadersAreIgnored) {
+  // Every answer is generated per request: a Range gets the whole body with 200 (RFC 9110
+  // allows it), never a cut JSON body or an empty 416.
+  TestServer s;
+  ASSERT_TRUE(s.ok());
+  auto c = s.client();
+  for (const char* range : {"bytes=0-9", "bytes=999999-", "bytes=0-1,5-8", "bytes=x"}) {
+    SCOPED_TRACE(range);
+    auto h = c.Get("/health", httplib::Headers{{"Range", range}});
+    ASSERT_TRUE(h);
+    auto p = c.Get("/props", httplib::Headers{{"Range", range}});
+    ASSERT_TRUE(p);
+    if (std::string(range) == "bytes=x") {
+      // Unparseable: cpp-httplib refuses it before routing; the body is still a JSON error.
+      EXPECT_EQ(h->status, 416);
+      EXPECT_TRUE(Json::parse(h->body).contains("error"));
+      continue;
+    }
+    EXPECT_EQ(h->status, 200);
+    EXPECT_EQ(Json::parse(h->body)["status"], "ok");
+    EXPECT_EQ(p->status, 200);
+    EXPECT_TRUE(Json::parse(p->body).is_object());
+  }
+}
+
 TEST(Server, ChatCompletionShapeAndUsage) {
   TestServer s;
   ASSERT_TRUE(s.ok());

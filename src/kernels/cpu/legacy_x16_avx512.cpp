@@ -41,13 +41,19 @@ static inline float act_scale(const uint8_t* blk) {
   return _cvtsh_ss(h);
 }
 
+// Where a tile gets each block's 128 * sum_l w_l: computing it (8 dpbusd per block), computing
+// and storing it for the group's later tiles, or loading what the first tile stored. A gemm of
+// many columns passes over each group nc / 4 times; the stored sums save a fifth of its dpbusd.
+enum WeightSums { kComputeSums, kStoreSums, kLoadSums };
+constexpr int64_t kMaxSumBlocks = 512;  // rows of up to 16,384 elements
+
 // One group of 16 rows x C columns over nb blocks (two dpbusd chains per column). kFetch: this
 // pass is the first over the group's blocks, so it streams them from memory and fetches ahead
 // (the gemv, and the first column tile of a gemm; a batch of a few decode rows is bandwidth-bound
-// just as one row is).
-template <int C, bool kFetch = (C == 1)>
+// just as one row is). sums: nb x 16 int32 (kStoreSums / kLoadSums).
+template <int C, bool kFetch = (C == 1), int kSums = kComputeSums>
 static inline void tile(int64_t nb, const uint8_t* g, const uint8_t* a, size_t a_stride, float* y,
-                        size_t ldy) {
+                        size_t ldy, int32_t* sums = nullptr) {
   const __m512i ones = _mm512_set1_epi8(1);
   const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
   __m512 acc[C];
@@ -56,14 +62,21 @@ static inline void tile(int64_t nb, const uint8_t* g, const uint8_t* a, size_t a
     if (kFetch) prefetch_x16_block<kGroupBlockBytes>(g);
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g)));
     __m512i w[8];
-    __m512i sw0 = _mm512_setzero_si512(), sw1 = _mm512_setzero_si512();
-    for (int k = 0; k < 8; k += 2) {
-      w[k] = _mm512_loadu_si512(g + 32 + 64 * k);
-      w[k + 1] = _mm512_loadu_si512(g + 32 + 64 * (k + 1));
-      sw0 = _mm512_dpbusd_epi32(sw0, ones, w[k]);
-      sw1 = _mm512_dpbusd_epi32(sw1, ones, w[k + 1]);
+    __m512i corr;  // 128 sum w, per row
+    if (kSums == kLoadSums) {
+      for (int k = 0; k < 8; ++k) w[k] = _mm512_loadu_si512(g + 32 + 64 * k);
+      corr = _mm512_loadu_si512(sums + 16 * b);
+    } else {
+      __m512i sw0 = _mm512_setzero_si512(), sw1 = _mm512_setzero_si512();
+      for (int k = 0; k < 8; k += 2) {
+        w[k] = _mm512_loadu_si512(g + 32 + 64 * k);
+        w[k + 1] = _mm512_loadu_si512(g + 32 + 64 * (k + 1));
+        sw0 = _mm512_dpbusd_epi32(sw0, ones, w[k]);
+        sw1 = _mm512_dpbusd_epi32(sw1, ones, w[k + 1]);
+      }
+      corr = _mm512_slli_epi32(_mm512_add_epi32(sw0, sw1), 7);
+      if (kSums == kStoreSums) _mm512_storeu_si512(sums + 16 * b, corr);
     }
-    const __m512i corr = _mm512_slli_epi32(_mm512_add_epi32(sw0, sw1), 7);  // 128 sum w
     for (int j = 0; j < C; ++j) {
       const uint8_t* ab = a + j * a_stride + b * kActBlockBytes;
       __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
@@ -91,29 +104,43 @@ void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
   const auto* w8 = static_cast<const uint8_t*>(w);
   const auto* a8 = static_cast<const uint8_t*>(a);
   const int64_t nb = n / kBlock;
+  // The group's weight sums on the stack (32 KiB; no std::vector in a per-ISA object, see the
+  // build rule): rows of up to kMaxSumBlocks blocks store them, longer ones recompute.
+  alignas(64) int32_t sums[16 * kMaxSumBlocks];
+  const bool store = nc > 4 && nb <= kMaxSumBlocks;
   for (int64_t r = 0; r < nr; r += 16) {
     const uint8_t* g = w8 + r * w_stride;
     float* yr = y + r;
     int64_t j = 0;
-    if (nc >= 4) {
+    if (store) {
+      // Several passes over the group: the first stores the weight sums the others load.
+      tile<4, true, kStoreSums>(nb, g, a8, a_stride, yr, ldy, sums);
+      for (j = 4; j + 4 <= nc; j += 4) {
+        tile<4, false, kLoadSums>(nb, g, a8 + j * a_stride, a_stride, yr + j * ldy, ldy, sums);
+      }
+    } else if (nc >= 4) {
       tile<4, true>(nb, g, a8, a_stride, yr, ldy);
-      for (j = 4; j + 4 <= nc; j += 4)
+      for (j = 4; j + 4 <= nc; j += 4) {
         tile<4, false>(nb, g, a8 + j * a_stride, a_stride, yr + j * ldy, ldy);
+      }
     }
     const uint8_t* aj = a8 + j * a_stride;
     const bool first = j == 0;  // the remainder is the group's only pass
     switch (nc - j) {
       case 3:
-        first ? tile<3, true>(nb, g, aj, a_stride, yr + j * ldy, ldy)
-              : tile<3, false>(nb, g, aj, a_stride, yr + j * ldy, ldy);
+        first   ? tile<3, true>(nb, g, aj, a_stride, yr + j * ldy, ldy)
+        : store ? tile<3, false, kLoadSums>(nb, g, aj, a_stride, yr + j * ldy, ldy, sums)
+                : tile<3, false>(nb, g, aj, a_stride, yr + j * ldy, ldy);
         break;
       case 2:
-        first ? tile<2, true>(nb, g, aj, a_stride, yr + j * ldy, ldy)
-              : tile<2, false>(nb, g, aj, a_stride, yr + j * ldy, ldy);
+        first   ? tile<2, true>(nb, g, aj, a_stride, yr + j * ldy, ldy)
+        : store ? tile<2, false, kLoadSums>(nb, g, aj, a_stride, yr + j * ldy, ldy, sums)
+                : tile<2, false>(nb, g, aj, a_stride, yr + j * ldy, ldy);
         break;
       case 1:
-        first ? tile<1, true>(nb, g, aj, a_stride, yr + j * ldy, ldy)
-              : tile<1, false>(nb, g, aj, a_stride, yr + j * ldy, ldy);
+        first   ? tile<1, true>(nb, g, aj, a_stride, yr + j * ldy, ldy)
+        : store ? tile<1, false, kLoadSums>(nb, g, aj, a_stride, yr + j * ldy, ldy, sums)
+                : tile<1, false>(nb, g, aj, a_stride, yr + j * ldy, ldy);
         break;
       default:
         break;
