@@ -30,7 +30,7 @@ void RefBackend::matmul(const WeightMatrix& w, const float* x, int64_t n_tokens,
 }
 
 void RefBackend::get_rows(const WeightMatrix& w, const int32_t* ids, int64_t n, float* y) {
-  LONGCTX_CHECK(w.layout == WeightLayout::kGguf);  // embeddings are never repacked
+  LONGCTX_CHECK(w.layout == WeightLayout::kGguf);  // a repacked table: its backend's get_rows
   const size_t row = row_bytes(w.type, w.n_in);
   for (int64_t t = 0; t < n; ++t) {
     LONGCTX_CHECK(ids[t] >= 0 && ids[t] < w.n_out);
