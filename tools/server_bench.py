@@ -8,6 +8,9 @@ and reports per run:
   - decode tokens/s: completion tokens over the union of the clients' decode intervals (from a
     client's first content chunk to its last), i.e. while at least one sequence was decoding;
   - time to first token (median and max over the clients) and the wall time;
+  - steady decode: --parallel clients at once (one per sequence), content chunks received
+    between the last client's first chunk and the first client's last one (every sequence
+    decoding, no prompt in the steps) over that window, against the single client's rate;
   - the prefill-reuse check: one client sends a conversation of about --prompt tokens, then
     resends it with the reply and a new user turn: usage.prompt_tokens_details.cached_tokens
     against prompt_tokens.
@@ -48,7 +51,8 @@ def text_of(n_words, seed):
 def chat_stream(host, port, messages, max_tokens, timeout=3600):
     """One streamed chat request over a raw socket (a light client: on a small machine the load
     generator must not take the CPU the server needs). Returns (t_start, t_first_content, t_end,
-    n_content_chunks, usage, text)."""
+    n_content_chunks, usage, text, content_times): the last is the arrival time of each content
+    chunk (of the read that completed it)."""
     body = json.dumps({"messages": messages, "max_tokens": max_tokens, "stream": True,
                        "ignore_eos": True, "temperature": 0,
                        "stream_options": {"include_usage": True},
@@ -60,11 +64,13 @@ def chat_stream(host, port, messages, max_tokens, timeout=3600):
               b"\r\n\r\n" + body)
     buf = bytearray()
     first = None
+    marks = []  # (arrival time, bytes received so far)
     while True:
         chunk = s.recv(1 << 16)
         if not chunk:
             break
         buf += chunk
+        marks.append((time.monotonic(), len(buf)))
         if first is None and b'"delta":{"content":"' in chunk:
             first = time.monotonic()
     t1 = time.monotonic()
@@ -72,9 +78,11 @@ def chat_stream(host, port, messages, max_tokens, timeout=3600):
     head, _, rest = bytes(buf).partition(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 200"):
         raise RuntimeError(head[:200].decode(errors="replace") + rest[:300].decode(errors="replace"))
-    usage, text, chunks = None, [], 0
-    for line in rest.split(b"\n"):
-        line = line.strip()
+    usage, text, chunks, times = None, [], 0, []
+    offset, m = len(head) + 4, 0  # byte offset of the line's end in buf; index into marks
+    for raw in rest.split(b"\n"):
+        offset += len(raw) + 1
+        line = raw.strip()
         if not line.startswith(b"data: {"):
             continue
         j = json.loads(line[6:])
@@ -85,7 +93,10 @@ def chat_stream(host, port, messages, max_tokens, timeout=3600):
             if piece:
                 chunks += 1
                 text.append(piece)
-    return t0, first, t1, chunks, usage, "".join(text)
+                while m + 1 < len(marks) and marks[m][1] < min(offset, len(buf)):
+                    m += 1
+                times.append(marks[m][0])
+    return t0, first, t1, chunks, usage, "".join(text), times
 
 
 def union_length(intervals):
@@ -124,17 +135,25 @@ def run_clients(host, port, n, prompt_words, reply, seed):
     prompt_tokens = [r[4]["prompt_tokens"] for r in results]
     decode = union_length([(r[1], r[2]) for r in results if r[1] is not None])
     ttft = [r[1] - r[0] for r in results if r[1] is not None]
+    # Steady decode: from the moment every client has its first content chunk to the moment
+    # the first one has its last, all of them decode together and no prompt is being prefilled
+    # (with as many clients as sequences): content chunks received in that window over its length.
+    w0 = max(r[6][0] for r in results if r[6])
+    w1 = min(r[6][-1] for r in results if r[6])
+    in_window = sum(1 for r in results for t in r[6] if w0 < t <= w1)
     return {"clients": n, "prompt_tokens": statistics.median(prompt_tokens),
             "completion_tokens": completion, "wall_s": wall, "decode_s": decode,
             "decode_tps": completion / decode if decode > 0 else 0.0,
+            "steady_s": max(0.0, w1 - w0),
+            "steady_tps": in_window / (w1 - w0) if w1 > w0 else 0.0,
             "ttft_median_s": statistics.median(ttft), "ttft_max_s": max(ttft)}
 
 
 def reuse_check(host, port, prompt_words, reply, seed):
     msgs = [{"role": "user", "content": text_of(prompt_words, seed)}]
-    _, _, _, _, u1, text = chat_stream(host, port, msgs, reply)
+    _, _, _, _, u1, text, _ = chat_stream(host, port, msgs, reply)
     msgs += [{"role": "assistant", "content": text}, {"role": "user", "content": "And then?"}]
-    _, _, _, _, u2, _ = chat_stream(host, port, msgs, 8)
+    _, _, _, _, u2, _, _ = chat_stream(host, port, msgs, 8)
     return {"first_prompt_tokens": u1["prompt_tokens"], "resent_prompt_tokens": u2["prompt_tokens"],
             "cached_tokens": u2["prompt_tokens_details"]["cached_tokens"],
             "prefilled": u2["prompt_tokens"] - u2["prompt_tokens_details"]["cached_tokens"]}
@@ -184,15 +203,21 @@ def main():
             words = max(8, int(n_tok / 1.05))  # the words above are ~1 token each after a space
             single = run_clients(host, port, 1, words, a.reply, a.seed + n_tok)
             multi = run_clients(host, port, a.clients, words, a.reply, a.seed + n_tok + 7)
+            steady = run_clients(host, port, a.parallel, words, a.reply, a.seed + n_tok + 13)
             reuse = reuse_check(host, port, words, 32, a.seed + n_tok + 99)
             ratio = multi["decode_tps"] / single["decode_tps"] if single["decode_tps"] else 0.0
+            steady_ratio = (steady["steady_tps"] / single["decode_tps"]
+                            if single["decode_tps"] else 0.0)
             out["runs"].append({"prompt": n_tok, "single": single, "concurrent": multi,
-                                "ratio": ratio, "reuse": reuse})
+                                "ratio": ratio, "steady": steady, "steady_ratio": steady_ratio,
+                                "reuse": reuse})
             print(f"prompt ~{single['prompt_tokens']} tokens, reply {a.reply}: "
                   f"1 client {single['decode_tps']:.1f} t/s (ttft {single['ttft_median_s']:.2f} s); "
                   f"{a.clients} clients on {a.parallel} sequences {multi['decode_tps']:.1f} t/s "
                   f"= {ratio:.2f}x (ttft median {multi['ttft_median_s']:.2f} s, max "
-                  f"{multi['ttft_max_s']:.2f} s, wall {multi['wall_s']:.1f} s); resent history: "
+                  f"{multi['ttft_max_s']:.2f} s, wall {multi['wall_s']:.1f} s); "
+                  f"{a.parallel} clients decoding together {steady['steady_tps']:.1f} t/s = "
+                  f"{steady_ratio:.2f}x (over {steady['steady_s']:.1f} s); resent history: "
                   f"{reuse['cached_tokens']} of {reuse['resent_prompt_tokens']} cached, "
                   f"{reuse['prefilled']} prefilled", flush=True)
     finally:
