@@ -29,8 +29,8 @@ constexpr int kBlock = 32;
 
 // The 4 activation bytes at p, + 128 each, in every lane. Broadcast from memory and flipped in
 // the vector unit: a broadcast from a general register (what set1 of the xor-ed word compiles
-// to) goes through the one port that moves data between the register files, and that bounded
-// the 4-column tile to a third of its dpbusd rate.
+// to) goes through the one port that moves data between the register files, and that left the
+// 4-column tile compute-bound at up to twice the time of a streamed gemv (ops_harness --cols 4).
 static inline __m512i bcast_act(const uint8_t* p, __m512i flip) {
   return _mm512_xor_si512(_mm512_broadcastd_epi32(_mm_loadu_si32(p)), flip);
 }
