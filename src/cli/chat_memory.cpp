@@ -16,6 +16,7 @@
 #include "cli/line_editor.h"
 #include "cli/reply_printer.h"
 #include "core/file_io.h"
+#include "core/utc_time.h"
 #include "memory/model_summarizer.h"
 #include "memory/store.h"
 #include "runtime/chat_prompt.h"
@@ -195,7 +196,7 @@ class MemoryChat {
     memory::Turn u;
     u.role = "user";
     u.content = text;
-    u.time = memory::utc_now_iso8601();
+    u.time = utc_now_iso8601();
     auto prompt =
         loop_->begin_turn(u, memory::model_summarizer(engine_, session_, interrupt_, [this] {
                             if (!o_.quiet)
@@ -249,7 +250,7 @@ class MemoryChat {
     printer.end();
     memory::Turn reply;
     reply.role = "assistant";
-    reply.time = memory::utc_now_iso8601();
+    reply.time = utc_now_iso8601();
     int64_t reused = 0, prefilled = 0;
     if (res) {
       const chat::ParsedOutput parsed =

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -21,6 +20,7 @@
 #include "core/bandwidth.h"
 #include "core/system_memory.h"
 #include "core/thread_pool.h"
+#include "core/utc_time.h"
 #include "model/quant_preset.h"
 #include "plan/planner.h"
 #include "runtime/bench.h"
@@ -63,15 +63,6 @@ std::string model_type(const Model& m) {
     }
   }
   return s;
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 struct Limit {
@@ -317,7 +308,7 @@ int run(BenchArgs a) {
   c.backend = engine.backend_description();
   c.n_threads = n_threads;
   c.depth_fill = depth_fill_name(fill);
-  c.test_time = utc_now();
+  c.test_time = utc_now_iso8601();
   c.limit = *limit;
   c.show_types =
       pairs.size() > 1 || pairs[0].first != TensorType::F16 || pairs[0].second != TensorType::F16;

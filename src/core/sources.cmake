@@ -1,4 +1,4 @@
-# Sources of src/core/: status, file I/O and memory maps, .npy arrays, bandwidth probe, large buffers.
+# Sources of src/core/: status, file I/O and memory maps, .npy arrays, bandwidth probe, large buffers, UTC time.
 list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/file_io.cpp
   ${CMAKE_CURRENT_LIST_DIR}/thread_pool.cpp
@@ -6,4 +6,5 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/npy.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bandwidth.cpp
   ${CMAKE_CURRENT_LIST_DIR}/large_buffer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/utc_time.cpp
 )

@@ -2,8 +2,8 @@
 #include "memory/store.h"
 
 #include <algorithm>
-#include <ctime>
 
+#include "core/utc_time.h"
 #include "memory/dates.h"
 #include "memory/fts_tokenizer.h"
 #include "memory/sqlite_util.h"
@@ -525,15 +525,6 @@ std::optional<double> parse_iso8601(std::string_view s) {
   }
   if (i != s.size()) return std::nullopt;
   return unix_seconds(y, mo, d, h, mi, sec) - offset;
-}
-
-std::string utc_now_iso8601() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace longctx::memory

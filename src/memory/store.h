@@ -147,7 +147,4 @@ class Store {
 // read with parse_time (dates.h), which also takes dates written out in words.
 std::optional<double> parse_iso8601(std::string_view text);
 
-// Now in UTC as ISO 8601 with seconds ("2026-12-07T09:30:00Z").
-std::string utc_now_iso8601();
-
 }  // namespace longctx::memory

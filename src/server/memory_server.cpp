@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include "core/utc_time.h"
 #include "memory/history_sync.h"
 #include "memory/summary_prompt.h"
 #include "runtime/chat_prompt.h"
@@ -205,7 +206,7 @@ Result<std::shared_ptr<MemoryTurn>> ServerMemory::begin(const std::string& name,
   // All new turns but the last are stored as they are; the last is the message to answer.
   std::vector<Turn> earlier(sync->append.begin(),
                             sync->append.empty() ? sync->append.end() : sync->append.end() - 1);
-  const std::string now = memory::utc_now_iso8601();
+  const std::string now = utc_now_iso8601();
   for (Turn& t : earlier) {
     t.n_tokens = static_cast<int>(count(t.content));
     if (t.time.empty()) t.time = now;
@@ -243,7 +244,7 @@ Json MemoryTurn::finish(bool ok, const std::string& content, int64_t n_prompt, i
   if (report_) return *report_;
   Turn reply;
   reply.role = "assistant";
-  reply.time = memory::utc_now_iso8601();
+  reply.time = utc_now_iso8601();
   if (ok) reply.content = content;
   prompt_.report.prompt_tokens = n_prompt;
   const Status st = loop_->end_turn(&prompt_, reply, n_reused, n_prompt - n_reused);
