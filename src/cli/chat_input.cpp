@@ -1,16 +1,15 @@
 // Line reading and multi-line message assembly for `longctx chat` (see chat_input.h).
 #include "cli/chat_input.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <memory>
 
 #include "cli/line_editor.h"
-
-#include <unistd.h>
-
-#include <cerrno>
 
 namespace longctx::cli {
 namespace {
@@ -89,6 +88,7 @@ std::string MessageAssembler::take_partial() {
 }
 
 void split_chat_command(std::string_view text, std::string* name, std::string* arg) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   const size_t sp = std::min(text.find_first_of(" \t"), text.size());
   *name = std::string(text.substr(0, sp));

@@ -42,14 +42,16 @@ class MessageAssembler {
   bool continued_ = false;
 };
 
+// Splits "WORD REST..." (a one-line "/command ARG...", or a command's own argument) into its
+// first word and the rest, blanks around them dropped.
+void split_chat_command(std::string_view text, std::string* name, std::string* arg);
+
 // The chat's input loop, shared by the plain and the memory chat: reads messages from the
 // terminal (line editing and history through libedit) or a pipe until EOF, a message at a time
 // (continuation lines and """ blocks joined), and hands each non-blank one to on_message, a
 // "/command" on one line to on_command (false from it leaves). Ctrl-C at the prompt (`interrupt`
 // set by the SIGINT handler) drops the half-typed message; an exception from a turn is reported
 // and the conversation goes on. Returns the exit code (0).
-// Splits a one-line "/command ARG..." into its name and the rest (trailing blanks dropped).
-void split_chat_command(std::string_view text, std::string* name, std::string* arg);
 
 int run_chat_input(std::atomic<bool>* interrupt,
                    const std::function<bool(std::string_view)>& on_command,

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -13,7 +14,6 @@
 #include "chat/think_stream.h"
 #include "cli/chat_input.h"
 #include "cli/engine_args.h"
-#include "cli/line_editor.h"
 #include "cli/reply_printer.h"
 #include "core/file_io.h"
 #include "core/utc_time.h"

@@ -21,7 +21,6 @@
 #include "cli/chat_memory.h"
 #include "cli/commands.h"
 #include "cli/engine_args.h"
-#include "cli/line_editor.h"
 #include "cli/reply_printer.h"
 #include "cli/sampling_args.h"
 #include "core/file_io.h"
@@ -141,10 +140,8 @@ class ChatLoop {
 
   // /session save FILE | /session load FILE.
   void session_command(const std::string& arg) {
-    const size_t sp = std::min(arg.find_first_of(" \t"), arg.size());
-    const std::string verb = arg.substr(0, sp);
-    const size_t at = std::min(arg.find_first_not_of(" \t", sp), arg.size());
-    const std::string path = arg.substr(at);
+    std::string verb, path;
+    split_chat_command(arg, &verb, &path);
     if ((verb != "save" && verb != "load") || path.empty()) {
       std::fprintf(stderr, "usage: /session save FILE | /session load FILE\n");
       return;
