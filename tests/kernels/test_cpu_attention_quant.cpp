@@ -75,9 +75,21 @@ bool blocks(TensorType t) { return t == TensorType::Q8_0 || t == TensorType::Q4_
 // product and an FMA; for a float K the |q_d k_d|), the weights then by that relative error
 // plus exp2's, the normalised output twice that, times max |v|, plus the f32 sums over n keys
 // (8 u sqrt(n)).
-double bound(const Case& c, const std::vector<float>& q, const Kv& k, const Kv& v) {
+//
+// A block-type V adds the quantized weights of the integer P V (attention_quant_inl.h): each
+// key's weight times |d_v| is off by at most half a step, a step being 1 / TOP of its tile's
+// largest weight times its tile's largest |d_v| in the block (over all the tile's keys, also
+// those past the row's causal limit), TOP = 2^16 - 1 for two base-256 digits and 2^14 - 1 for
+// AVX2's base-128 ones (the smaller is used). Tiles are at most 16 keys wide, so both maxima are
+// bounded by those over the keys within 15 positions of j, whatever the kernel's tiling:
+// |err O_d| <= sum_j 0.5 / TOP * Pwin_j * Dwin_jb * |w_jd| / sum_j p_j, with p_j the exact
+// weights relative to the row's max and w_jd = v_jd / d_jb the block's integer, times 1.05 for
+// the f32 arithmetic around it. That term is per output element: the bound is a vector like the
+// output.
+std::vector<double> bound(const Case& c, const std::vector<float>& q, const Kv& k, const Kv& v) {
   const int64_t hd = c.shape.head_dim, group = c.shape.n_head / c.shape.n_head_kv;
-  const bool kb = blocks(c.tk);
+  const int64_t hkv = c.shape.n_head_kv, nb = hd / 32;
+  const bool kb = blocks(c.tk), vb = blocks(c.tv);
   // The query as a block-type K meets it: Q8_0, dequantized (d * q8 is exact in f32).
   std::vector<float> qd = q;
   if (kb) {
@@ -85,28 +97,75 @@ double bound(const Case& c, const std::vector<float>& q, const Kv& k, const Kv& 
     EXPECT_TRUE(quantize_row(TensorType::Q8_0, q.data(), q8.data(), int64_t(q.size())).is_ok());
     EXPECT_TRUE(dequantize_row(TensorType::Q8_0, q8.data(), qd.data(), int64_t(q.size())).is_ok());
   }
+  // |d_v| of every (token, kv head, block) of a block-type V, read from its bytes.
+  std::vector<double> dv;
+  if (vb) {
+    const int64_t block_bytes = c.tv == TensorType::Q8_0 ? 34 : 18;
+    const auto* base = static_cast<const uint8_t*>(v.view.data);
+    dv.resize(static_cast<size_t>(c.n_kv * hkv * nb));
+    for (size_t i = 0; i < dv.size(); ++i) {
+      uint16_t h;
+      std::memcpy(&h, base + i * block_bytes, 2);
+      dv[i] = std::fabs(double(fp16_to_fp32(h)));
+    }
+  }
   const int64_t span = kb ? 32 : 1;  // dims summed exactly before one rounded term
   const double scale = 1.0 / std::sqrt(double(hd));
   double a = 0.0, vmax = 0.0;
+  std::vector<double> pq(q.size(), 0.0);
   for (float x : v.vals) vmax = std::max(vmax, double(std::fabs(x)));
+  std::vector<double> sc, pw, err(static_cast<size_t>(hd));
   for (int64_t t = 0; t < c.n_q; ++t) {
     for (int64_t h = 0; h < c.shape.n_head; ++h) {
       const float* qh = qd.data() + (t * c.shape.n_head + h) * hd;
-      for (int64_t j = 0; j <= c.q_pos0 + t; ++j) {
-        const float* kj = k.vals.data() + (j * c.shape.n_head_kv + h / group) * hd;
-        double sum = 0.0;
+      const int64_t n = c.q_pos0 + t + 1, g = h / group;
+      sc.assign(static_cast<size_t>(n), 0.0);
+      for (int64_t j = 0; j < n; ++j) {
+        const float* kj = k.vals.data() + (j * hkv + g) * hd;
+        double sum = 0.0, dot = 0.0;
         for (int64_t b = 0; b < hd; b += span) {
           double term = 0.0;
           for (int64_t d = b; d < b + span; ++d) term += double(qh[d]) * kj[d];
           sum += std::fabs(term);
+          dot += term;
         }
         a = std::max(a, scale * sum);
+        sc[j] = scale * dot;
+      }
+      if (!vb) continue;
+      const double mx = *std::max_element(sc.begin(), sc.end());
+      double lsum = 0.0;
+      for (double& x : sc) lsum += (x = std::exp(x - mx));
+      pw.assign(static_cast<size_t>(n), 0.0);
+      for (int64_t j = 0; j < n; ++j) {
+        for (int64_t i = std::max<int64_t>(0, j - 15); i <= std::min(n - 1, j + 15); ++i) {
+          pw[j] = std::max(pw[j], sc[i]);
+        }
+      }
+      std::fill(err.begin(), err.end(), 0.0);
+      for (int64_t b = 0; b < nb; ++b) {
+        for (int64_t j = 0; j < n; ++j) {
+          double dwin = 0.0;
+          for (int64_t i = std::max<int64_t>(0, j - 15); i <= std::min(c.n_kv - 1, j + 15); ++i) {
+            dwin = std::max(dwin, dv[(i * hkv + g) * nb + b]);
+          }
+          const double d = dv[(j * hkv + g) * nb + b];
+          if (d == 0.0) continue;
+          const float* vj = v.vals.data() + (j * hkv + g) * hd + 32 * b;
+          for (int64_t e = 0; e < 32; ++e) err[32 * b + e] += pw[j] * dwin * std::fabs(vj[e]) / d;
+        }
+      }
+      for (int64_t d = 0; d < hd; ++d) {
+        pq[static_cast<size_t>((t * c.shape.n_head + h) * hd + d)] =
+            1.05 * 0.5 / 16383.0 * err[d] / lsum;
       }
     }
   }
   const double terms = kb ? 3.0 * double(hd / 32) : double(hd);
   const double delta = (terms + 4) * kU * a + 1e-6;
-  return vmax * (2.0 * delta + 8.0 * kU * std::sqrt(double(c.n_kv))) + 1e-7;
+  const double base = vmax * (2.0 * delta + 8.0 * kU * std::sqrt(double(c.n_kv))) + 1e-7;
+  for (double& x : pq) x += base;
+  return pq;
 }
 
 void check_case(Isa isa, ThreadPool& pool, const Case& c, uint32_t seed) {
@@ -124,10 +183,10 @@ void check_case(Isa isa, ThreadPool& pool, const Case& c, uint32_t seed) {
   ASSERT_TRUE(ref::attention(p, q.data(), c.n_q, k.view, v.view, want.data()).is_ok());
   CpuAttention attn(isa);
   attn.run(pool, p, q.data(), c.n_q, k.view, v.view, got.data());
-  const double tol = bound(c, q, k, v);
+  const std::vector<double> tol = bound(c, q, k, v);
   for (size_t i = 0; i < want.size(); ++i) {
     ASSERT_TRUE(std::isfinite(got[i])) << i;
-    ASSERT_NEAR(got[i], want[i], tol)
+    ASSERT_NEAR(got[i], want[i], tol[i])
         << "isa " << isa_name(isa) << " heads " << c.shape.n_head << "/" << c.shape.n_head_kv
         << " hd " << hd << " K " << type_name(c.tk) << " V " << type_name(c.tv) << " n_q " << c.n_q
         << " q_pos0 " << c.q_pos0 << " n_kv " << c.n_kv << " threads " << pool.size() << " at "

@@ -155,7 +155,9 @@ TEST(KvQuant, RotationCutsTheLossOfFourBitKeysWithOutliers) {
 }
 
 // The reference backend (scalar attention over the same quantized cache) agrees with the cpu
-// kernels: the quantized path of both is one definition.
+// kernels: the quantized path of both is one definition (the kernels' integer P V rounds the
+// weights to 16 bits per tile, far below this bound; with 8 bits it measured 1.6e-4 for q8_0 and
+// 1.4e-3 for q4_0, and failed).
 TEST(KvQuant, CpuBackendMatchesReferenceBackend) {
   auto cpu = load(plain_model(), "cpu");
   auto ref = load(plain_model(), "ref");

@@ -74,7 +74,8 @@ static constexpr int64_t attn_work_floats(int64_t head_dim, int64_t n_rows, int6
 // Scratch floats of a quantized-KV job (attention_quant_*), for every path: per-row query block
 // scales and offsets, the key tile transposed to keys-as-lanes integers (up to 2 planes of 16
 // lanes) with its scales, a float key tile (float K), the value tile in f32, the weights of the
-// tile per row and the rescale factors (plus padding to align each area to a cache line).
+// tile per row and the rescale factors, the integer P V's weights and scales, both tiles' block
+// scales as stored (plus padding to align each area to a cache line).
 static constexpr int64_t attn_quant_work_floats(int64_t head_dim, int64_t n_rows, int64_t n_heads) {
   const int64_t nb = head_dim / 32, lanes = 16;
   const int64_t areas[] = {n_heads * n_rows * nb,
@@ -85,7 +86,13 @@ static constexpr int64_t attn_quant_work_floats(int64_t head_dim, int64_t n_rows
                            lanes * head_dim,
                            n_rows * lanes,
                            n_rows,
-                           lanes};
+                           lanes,
+                           n_rows * nb * lanes / 2,
+                           n_rows * nb,
+                           nb * lanes,
+                           nb,
+                           nb * lanes / 2,
+                           nb * lanes / 2};
   int64_t total = 16;
   for (int64_t a : areas) total += (a + 15) / 16 * 16;
   return total;
@@ -108,8 +115,9 @@ void attention_rows_avx512(const AttnTileJob& job);
 bool attention_decode_avx512_fits(const AttnTileJob& job);
 void attention_decode_avx512(const AttnTileJob& job);
 // Quantized KV (at least one of K, V a block type; head_dim a multiple of 32), any job: the key
-// tile as keys-as-lanes integers against Q8_0 queries, values dequantized per tile
-// (attention_quant_inl.h). One template, three instruction sets.
+// tile as keys-as-lanes integers against Q8_0 queries, block-type values transposed to meet
+// per-tile quantized weights (a float V converted per tile) (attention_quant_inl.h). One template,
+// three instruction sets.
 void attention_quant_scalar(const AttnTileJob& job);
 void attention_quant_avx2(const AttnTileJob& job);
 void attention_quant_avx512(const AttnTileJob& job);

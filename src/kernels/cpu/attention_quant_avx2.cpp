@@ -1,7 +1,7 @@
 // AVX2 instantiation of the quantized-KV attention (attention_quant_inl.h has the scheme): 8 keys
 // per tile as lanes; without VNNI the 4-byte dot products are maddubs + madd, which need the
 // unsigned operand small enough not to saturate 16 bits: Q8_0 keys keep their sign in q
-// (|k| x sign(q, k)), Q4_0 nibbles (0..15) multiply as they are.
+// (|k| x sign(q, k)), Q4_0 nibbles (0..15) multiply as they are; P V's weights stay below 128.
 #include <immintrin.h>
 
 #include <cmath>
@@ -90,19 +90,63 @@ struct QVec256 : F32x8 {
   }
   static Vec load_f16(const uint8_t* p) { return LoadF16::load(p); }
   static Vec load_bf16(const uint8_t* p) { return LoadBF16::load(p); }
-  static Vec load_i8(const uint8_t* p) {
-    return _mm256_cvtepi32_ps(
-        _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  static Vec abs(Vec x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+
+  // Integer P V (attention_quant_inl.h): weights up to 127, so that maddubs' pairs (2 x 127 x
+  // 128) fit its int16.
+  static constexpr int kPMax = 127, kPvRows = 2;
+  static void sign_bytes(const uint16_t* dh, uint8_t* out) {
+    const __m128i s = _mm_srai_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(dh)), 15);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packs_epi16(s, s));
   }
-  static Vec q4(__m128i b) {
-    const __m256i w = _mm256_and_si256(_mm256_cvtepu8_epi32(b), _mm256_set1_epi32(0x0F));
-    return _mm256_cvtepi32_ps(_mm256_sub_epi32(w, _mm256_set1_epi32(8)));
+  // Keys a, b, c, d (32 int8 each) to 32 dwords (a_i, b_i, c_i, d_i): bytes interleaved within
+  // 128-bit lanes, then words; vt_dim gives the dim at each position.
+  static void vt_rows(__m256i a, __m256i b, __m256i c, __m256i d, int32_t neg, int32_t* out) {
+    const __m256i t0 = _mm256_unpacklo_epi8(a, b), t1 = _mm256_unpackhi_epi8(a, b);
+    const __m256i t2 = _mm256_unpacklo_epi8(c, d), t3 = _mm256_unpackhi_epi8(c, d);
+    __m256i u[4] = {_mm256_unpacklo_epi16(t0, t2), _mm256_unpackhi_epi16(t0, t2),
+                    _mm256_unpacklo_epi16(t1, t3), _mm256_unpackhi_epi16(t1, t3)};
+    const __m256i m = _mm256_set1_epi32(neg);
+    for (int i = 0; i < 4; ++i) {
+      // -w as (w ^ m) - m per key byte, saturating (-(-128) to 127).
+      if (neg != 0) u[i] = _mm256_subs_epi8(_mm256_xor_si256(u[i], m), m);
+      istore(out + 8 * i, u[i]);
+    }
   }
-  static Vec load_q4lo(const uint8_t* p) {
-    return q4(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  static __m256i row_q8(const uint8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   }
-  static Vec load_q4hi(const uint8_t* p) {
-    return q4(_mm_srli_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)), 4));
+  // 16 bytes of nibbles to the block's 32 values: low nibbles (elements 0-15), high (16-31),
+  // minus 8.
+  static __m256i row_q4(const uint8_t* p) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i lo = _mm_and_si128(x, _mm_set1_epi8(0x0F));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), _mm_set1_epi8(0x0F));
+    return _mm256_sub_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1),
+                           _mm256_set1_epi8(8));
+  }
+  static void vt_q8(const uint8_t* const* r, int32_t neg, int32_t* out) {
+    vt_rows(row_q8(r[0]), row_q8(r[1]), row_q8(r[2]), row_q8(r[3]), neg, out);
+  }
+  static void vt_q4(const uint8_t* const* r, int32_t neg, int32_t* out) {
+    vt_rows(row_q4(r[0]), row_q4(r[1]), row_q4(r[2]), row_q4(r[3]), neg, out);
+  }
+  // Position p of vt_rows' 32 dwords: vector p / 8, its high 128-bit lane 16 dims on.
+  static constexpr int64_t vt_dim(int64_t p) { return 4 * (p / 8) + (p % 8 >= 4 ? 16 : 0) + p % 4; }
+  // w rounded (0..16383) to its base-128 digits.
+  static void pack8(__m256i i, uint8_t* out) {
+    const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packus_epi16(h, h));
+  }
+  static void pack_digits(Vec w, uint8_t* hi, uint8_t* lo) {
+    const __m256i c = _mm256_cvtps_epi32(w);
+    pack8(_mm256_srli_epi32(c, 7), hi);
+    pack8(_mm256_and_si256(c, _mm256_set1_epi32(127)), lo);
+  }
+  static IVec ishl_digit(IVec x) { return _mm256_slli_epi32(x, 7); }
+  static IVec dot_pv(IVec acc, IVec w, IVec v) {
+    return _mm256_add_epi32(acc,
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(w, v), _mm256_set1_epi16(1)));
   }
 };
 

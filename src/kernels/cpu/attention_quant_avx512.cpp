@@ -1,6 +1,7 @@
 // AVX-512 instantiation of the quantized-KV attention (attention_quant_inl.h has the scheme): 16
 // keys per tile as lanes, VNNI dpbusd for the 4-byte dot products (Q8_0 keys flipped to u8,
-// Q4_0 nibbles as they are, both against int8 queries), mask registers for the causal limit.
+// Q4_0 nibbles as they are, both against int8 queries; u8 weights against int8 values in P V),
+// mask registers for the causal limit.
 // GCC 12 flags its own AVX-512 intrinsic headers with false -Wmaybe-uninitialized warnings
 // (GCC bug 105593); the pragmas must precede the include.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -84,20 +85,63 @@ struct QVec512 : F32x16 {
   static Vec load_f32(const uint8_t* p) { return _mm512_loadu_ps(p); }
   static Vec load_f16(const uint8_t* p) { return LoadF16::load(p); }
   static Vec load_bf16(const uint8_t* p) { return LoadBF16::load(p); }
-  static Vec load_i8(const uint8_t* p) {
-    return _mm512_cvtepi32_ps(
-        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  static Vec abs(Vec x) { return _mm512_abs_ps(x); }
+
+  // Integer P V (attention_quant_inl.h): weights u8 up to 255 (dpbusd has no 16-bit step).
+  static constexpr int kPMax = 255, kPvRows = 4;
+  static void sign_bytes(const uint16_t* dh, uint8_t* out) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dh));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                     _mm256_cvtepi16_epi8(_mm256_srai_epi16(h, 15)));
   }
-  static Vec q4(__m128i b) {
-    const __m512i w = _mm512_and_si512(_mm512_cvtepu8_epi32(b), _mm512_set1_epi32(0x0F));
-    return _mm512_cvtepi32_ps(_mm512_sub_epi32(w, _mm512_set1_epi32(8)));
+  // Keys a, b, c, d (32 int8 each) to 32 dwords (a_i, b_i, c_i, d_i): bytes interleaved within
+  // 128-bit lanes, then words; vt_dim gives the dim at each position.
+  static void vt_rows(__m256i a, __m256i b, __m256i c, __m256i d, int32_t neg, int32_t* out) {
+    const __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(a), c, 1);
+    const __m512i y = _mm512_inserti64x4(_mm512_castsi256_si512(b), d, 1);
+    const __m512i t0 = _mm512_unpacklo_epi8(x, y), t1 = _mm512_unpackhi_epi8(x, y);
+    const __m512i ab = _mm512_shuffle_i64x2(t0, t1, 0x44), cd = _mm512_shuffle_i64x2(t0, t1, 0xEE);
+    __m512i u0 = _mm512_unpacklo_epi16(ab, cd), u1 = _mm512_unpackhi_epi16(ab, cd);
+    if (neg != 0) {  // -w as (w ^ m) - m per key byte, saturating (-(-128) to 127)
+      const __m512i m = _mm512_set1_epi32(neg);
+      u0 = _mm512_subs_epi8(_mm512_xor_si512(u0, m), m);
+      u1 = _mm512_subs_epi8(_mm512_xor_si512(u1, m), m);
+    }
+    _mm512_storeu_si512(out, u0);
+    _mm512_storeu_si512(out + 16, u1);
   }
-  static Vec load_q4lo(const uint8_t* p) {
-    return q4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  static __m256i row_q8(const uint8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   }
-  static Vec load_q4hi(const uint8_t* p) {
-    return q4(_mm_srli_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), 4));
+  // 16 bytes of nibbles to the block's 32 values: low nibbles (elements 0-15), high (16-31),
+  // minus 8.
+  static __m256i row_q4(const uint8_t* p) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i lo = _mm_and_si128(x, _mm_set1_epi8(0x0F));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), _mm_set1_epi8(0x0F));
+    return _mm256_sub_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1),
+                           _mm256_set1_epi8(8));
   }
+  static void vt_q8(const uint8_t* const* r, int32_t neg, int32_t* out) {
+    vt_rows(row_q8(r[0]), row_q8(r[1]), row_q8(r[2]), row_q8(r[3]), neg, out);
+  }
+  static void vt_q4(const uint8_t* const* r, int32_t neg, int32_t* out) {
+    vt_rows(row_q4(r[0]), row_q4(r[1]), row_q4(r[2]), row_q4(r[3]), neg, out);
+  }
+  // Position p of vt_rows' 32 dwords: vector p / 16, 128-bit lane (p / 4) % 4 holding dims
+  // {0, 16, 8, 24} + 4 (p / 16) onward.
+  static constexpr int64_t vt_dim(int64_t p) {
+    constexpr int64_t kLaneDim[4] = {0, 16, 8, 24};
+    return 4 * (p / 16) + kLaneDim[(p / 4) % 4] + p % 4;
+  }
+  // w rounded (0..65535) to its base-256 digits.
+  static void pack_digits(Vec w, uint8_t* hi, uint8_t* lo) {
+    const __m512i c = _mm512_cvtps_epi32(w);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(hi), _mm512_cvtepi32_epi8(_mm512_srli_epi32(c, 8)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(lo), _mm512_cvtepi32_epi8(c));
+  }
+  static IVec ishl_digit(IVec x) { return _mm512_slli_epi32(x, 8); }
+  static IVec dot_pv(IVec acc, IVec w, IVec v) { return _mm512_dpbusd_epi32(acc, w, v); }
 };
 
 }  // namespace

@@ -15,19 +15,34 @@
 // so I_jb = sum (k + 128) q - 128 sum q; Q4_0's nibbles are k + 8, so minus 8 sum q; the AVX2
 // path keeps int8 K and moves the sign onto q (|k| x sign(q, k), no offset).
 //
-// The online softmax runs on each row's vector of tile scores (masked max, exp2, sum). V is
-// dequantized once per tile into f32 (d * q is exact in f32), then O += P V keeps
-// V::kMixRows rows x V::kMixVecs vectors of accumulators with P broadcast per key.
+// The online softmax runs on each row's vector of tile scores (masked max, exp2, sum).
 //
-// V provides: Vec / IVec, kLanes, kMixRows, kMixVecs, kQ8Planes, kQ8Offset; float ops zero,
-// set1, load, store, bcast, mul, fmadd, exp2 (x <= 0), hsum, hmax, mask_keys (lanes >= n to
-// -inf), zero_above (lanes >= n to 0), f16_to_f32 (one value); int ops iset1, iload, istore,
-// ibcast32 (4 bytes from memory), load_tile16x4 (16 bytes of each key, keys p + min(j, nk - 1)
-// * stride, transposed: out[i] lane j = dword i of key j), nib_lo / nib_hi, cvt, prep_q8 (a raw
-// K dword vector
-// into kQ8Planes vectors), dot_q8 / dot_u8 (acc + 4-byte dot products); row loads load_f32,
-// load_f16, load_bf16, load_i8 (kLanes int8 as floats), load_q4lo / load_q4hi (kLanes bytes'
-// low / high nibbles minus 8 as floats).
+// P V with a block-type V is integer too, dims as lanes. Per tile and row, with mt the tile's
+// max score, u_j = 2^(s_j - mt) in (0, 1] and the tile's weights are p_j = 2^(mt - m) u_j. Value
+// j of block b is |dv_jb| x w_jbd (w the int8, or nibble - 8, negated where dv < 0). With
+// D_b = max_j |dv_jb| over the tile, e_jb = u_j |dv_jb| / D_b and E_b = max_j e_jb, the weights
+// are quantized per row and block to
+//   c_jb = round(e_jb / E_b x TOP)  in [0, TOP],  TOP = B^2 - 1  (B = PMAX + 1: 256, or 128
+//   where maddubs' 16-bit pairs need weights below 128),
+// so sum_j p_j v_jbd ~ 2^(mt - m) D_b E_b / TOP x sum_j c_jb w_jbd. c = B hi + lo: the same dot
+// instructions take each digit as the unsigned operand (4 keys per dword) against the values
+// transposed to 4 keys per dword of one dim (dims in the trait's order V::vt_dim, undone once per
+// job); the high digits' sums, times B, plus the low digits'. The error is at most half a step,
+// E_b D_b / TOP, per weight: negligible (one 8-bit digit alone raised the q8_0 cache's KL by
+// 10-20% in test_kv_quant and was measured 12-14% faster). l keeps the exact f32 weights. A float
+// V keeps the f32 path: V converted per tile, then O += P V with P broadcast per key.
+//
+// V provides: Vec / IVec, kLanes, kMixRows, kMixVecs, kQ8Planes, kQ8Offset, kPMax, kPvRows (rows
+// per block of the score and P V loops); float ops zero, set1, load, store, bcast, mul, fmadd, exp2
+// (x <= 0), hsum, hmax, mask_keys (lanes >= n to -inf), zero_above (lanes >= n to 0), f16_to_f32
+// (one value), abs; int ops iset1, iload, istore, ibcast32 (4 bytes from memory), load_tile16x4 (16
+// bytes of each key, keys p + min(j, nk - 1) * stride, transposed: out[i] lane j = dword i of key
+// j), nib_lo / nib_hi, cvt, prep_q8 (a raw K dword vector into kQ8Planes vectors), dot_q8 / dot_u8
+// (acc + 4-byte dot products); row loads load_f32, load_f16, load_bf16; for the integer P V: vt_q8
+// / vt_q4 (4 keys' blocks to 32 dwords of 4 keys, negated per key by a sign dword), vt_dim
+// (position to dim), sign_bytes (kLanes f16 to bytes, 0xFF where negative), pack_digits (kLanes
+// floats rounded to their two base-B digits), ishl_digit (x B), dot_pv (acc + weights u8 x values
+// s8).
 #pragma once
 
 #include <cstdint>
@@ -58,6 +73,13 @@ struct QuantScratch {
   float* p;      // [n_rows][kLanes] softmax weights of the tile
   float* alpha;  // [n_rows] rescale factors of the accumulators
   float* sbuf;   // [kLanes] scores of one row (float K)
+  // Integer P V (block-type V); the transposed value integers live in vf's area.
+  uint8_t* pq;    // [n_rows][nb][2][kLanes] quantized weights c_jb, high and low digits
+  float* psc;     // [n_rows][nb] their scales 2^(mt - m) D_b E_b / TOP
+  float* cv;      // [nb][kLanes] |dv_jb| / D_b
+  float* dsc;     // [nb] D_b
+  uint16_t* kdh;  // [nb][kLanes] the key tile's block scales as stored (f16)
+  uint16_t* vdh;  // [nb][kLanes] the value tile's
 };
 
 static inline float* quant_area(float*& cur, int64_t n) {
@@ -81,7 +103,34 @@ static inline QuantScratch quant_scratch(const AttnTileJob& jb) {
   s.p = quant_area(cur, nr * lanes);
   s.alpha = quant_area(cur, nr);
   s.sbuf = quant_area(cur, lanes);
+  s.pq = reinterpret_cast<uint8_t*>(quant_area(cur, nr * nb * lanes / 2));
+  s.psc = quant_area(cur, nr * nb);
+  s.cv = quant_area(cur, nb * lanes);
+  s.dsc = quant_area(cur, nb);
+  s.kdh = reinterpret_cast<uint16_t*>(quant_area(cur, nb * lanes / 2));
+  s.vdh = reinterpret_cast<uint16_t*>(quant_area(cur, nb * lanes / 2));
   return s;
+}
+
+// The block scales of the tile's keys (block-type K) and values (block-type V) as stored, keys
+// past nk repeating key nk - 1. They go through memory (16-bit stores, later vector loads);
+// gathering them before the transposes lets the stores retire before those loads (a load that
+// spans several pending stores waits for all of them).
+template <class V>
+static inline void quant_gather_scales(const AttnTileJob& jb, const uint8_t* kh, const uint8_t* vh,
+                                       int64_t nk, const QuantScratch& s) {
+  constexpr int64_t L = V::kLanes;
+  const int64_t nb = jb.head_dim / kQkBlock;
+  const auto gather = [&](const uint8_t* base, int type, int64_t tok, uint16_t* out) {
+    if (!kv_code_is_block(type)) return;
+    const int64_t bb = type == kKvQ8_0 ? kQ8BlockBytes : kQ4BlockBytes;
+    for (int64_t b = 0; b < nb; ++b) {
+      for (int64_t j = 0; j < L; ++j)
+        out[b * L + j] = quant_load_u16(base + b * bb + (j < nk ? j : nk - 1) * tok);
+    }
+  };
+  gather(kh, jb.k_type, jb.k_token_bytes, s.kdh);
+  gather(vh, jb.v_type, jb.v_token_bytes, s.vdh);
 }
 
 // The key tile of one head: keys [0, nk) of the tile at kh (token stride tok bytes), keys past
@@ -95,11 +144,8 @@ static inline void quant_prep_keys(const AttnTileJob& jb, const uint8_t* kh, int
   if (kv_code_is_block(jb.k_type)) {
     const bool q8 = jb.k_type == kKvQ8_0;
     const int64_t bb = q8 ? kQ8BlockBytes : kQ4BlockBytes;
-    uint16_t dh[L];
     for (int64_t b = 0; b < nb; ++b) {
       const uint8_t* blk = kh + b * bb;
-      for (int64_t j = 0; j < L; ++j) dh[j] = quant_load_u16(blk + (j < nk ? j : nk - 1) * tok);
-      V::store(s.dk + b * L, V::load_f16(reinterpret_cast<const uint8_t*>(dh)));
       int32_t* kt = s.kt + b * 8 * P * L;
       typename V::IVec w[4];
       if (q8) {
@@ -135,36 +181,22 @@ static inline void quant_prep_keys(const AttnTileJob& jb, const uint8_t* kh, int
   }
 }
 
-// Scores of row r of head h against the prepared key tile (log2 domain, unmasked).
+// The key tile's block scales to f32 (after quant_prep_keys and the value transposes).
+template <class V>
+static inline void quant_keys_scales(const AttnTileJob& jb, const QuantScratch& s) {
+  constexpr int64_t L = V::kLanes;
+  if (!kv_code_is_block(jb.k_type)) return;
+  for (int64_t b = 0; b < jb.head_dim / kQkBlock; ++b) {
+    V::store(s.dk + b * L, V::load_f16(reinterpret_cast<const uint8_t*>(s.kdh + b * L)));
+  }
+}
+
+// Scores of row r of head h against a float key tile (log2 domain, unmasked).
 template <class V>
 static inline typename V::Vec quant_scores(const AttnTileJob& jb, const QuantScratch& s, int64_t h,
                                            int64_t r, int64_t nk) {
-  constexpr int64_t L = V::kLanes, P = V::kQ8Planes;
-  const int64_t hd = jb.head_dim, nb = hd / kQkBlock, nr = jb.n_rows;
-  if (kv_code_is_block(jb.k_type)) {
-    const int64_t row = h * nr + r;
-    const uint8_t* qb = jb.q8 + row * nb * kQ8BlockBytes + 2;  // the int8 of block 0
-    const float* qd = s.qd + row * nb;
-    const int32_t* qc = s.qc + row * nb;
-    typename V::Vec acc = V::zero();
-    const bool q8 = jb.k_type == kKvQ8_0;
-    for (int64_t b = 0; b < nb; ++b, qb += kQ8BlockBytes) {
-      const int32_t* kt = s.kt + b * 8 * P * L;
-      typename V::IVec isum = V::iset1(qc[b]);
-      if (q8) {
-#pragma GCC unroll 8
-        for (int64_t i = 0; i < 8; ++i)
-          isum = V::dot_q8(isum, kt + i * P * L, V::ibcast32(qb + 4 * i));
-      } else {
-#pragma GCC unroll 8
-        for (int64_t i = 0; i < 8; ++i) {
-          isum = V::dot_u8(isum, V::iload(kt + i * P * L), V::ibcast32(qb + 4 * i));
-        }
-      }
-      acc = V::fmadd(V::cvt(isum), V::mul(V::load(s.dk + b * L), V::set1(qd[b])), acc);
-    }
-    return acc;
-  }
+  constexpr int64_t L = V::kLanes;
+  const int64_t hd = jb.head_dim, nr = jb.n_rows;
   const float* q = jb.q + (h * nr + r) * hd;
   for (int64_t j = 0; j < L; ++j) {
     if (j >= nk) {
@@ -179,42 +211,70 @@ static inline typename V::Vec quant_scores(const AttnTileJob& jb, const QuantScr
   return V::load(s.sbuf);
 }
 
-// The value tile: rows [0, nk) at vh (token stride tok bytes) in f32.
+// Scores of rows [r, r + R) of head h against a block-type key tile (log2 domain, unmasked):
+// quant_scores for several rows at once, each key vector loaded once for all of them.
+template <class V, int R>
+static inline void quant_scores_block(const AttnTileJob& jb, const QuantScratch& s, int64_t h,
+                                      int64_t r, typename V::Vec* out) {
+  constexpr int64_t L = V::kLanes, P = V::kQ8Planes;
+  const int64_t nb = jb.head_dim / kQkBlock, nr = jb.n_rows;
+  const bool q8 = jb.k_type == kKvQ8_0;
+  const uint8_t* qb[R];
+  typename V::Vec acc[R];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+    qb[i] = jb.q8 + (h * nr + r + i) * nb * kQ8BlockBytes + 2;  // the int8 of block 0
+    acc[i] = V::zero();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const int32_t* kt = s.kt + b * 8 * P * L;
+    typename V::IVec isum[R];
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) isum[i] = V::iset1(s.qc[(h * nr + r + i) * nb + b]);
+#pragma GCC unroll 8
+    for (int64_t e = 0; e < 8; ++e) {
+      if (q8) {
+#pragma GCC unroll 8
+        for (int i = 0; i < R; ++i) {
+          isum[i] =
+              V::dot_q8(isum[i], kt + e * P * L, V::ibcast32(qb[i] + b * kQ8BlockBytes + 4 * e));
+        }
+      } else {
+        const typename V::IVec kv = V::iload(kt + e * P * L);
+#pragma GCC unroll 8
+        for (int i = 0; i < R; ++i) {
+          isum[i] = V::dot_u8(isum[i], kv, V::ibcast32(qb[i] + b * kQ8BlockBytes + 4 * e));
+        }
+      }
+    }
+    const typename V::Vec dk = V::load(s.dk + b * L);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      acc[i] =
+          V::fmadd(V::cvt(isum[i]), V::mul(dk, V::set1(s.qd[(h * nr + r + i) * nb + b])), acc[i]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) out[i] = acc[i];
+}
+
+// The value tile of a float V: rows [0, nk) at vh (token stride tok bytes) in f32.
 template <class V>
 static inline void quant_prep_values(const AttnTileJob& jb, const uint8_t* vh, int64_t nk,
                                      float* vf) {
   constexpr int64_t L = V::kLanes;
-  const int64_t hd = jb.head_dim, nb = hd / kQkBlock, tok = jb.v_token_bytes;
+  const int64_t hd = jb.head_dim, tok = jb.v_token_bytes;
   for (int64_t j = 0; j < nk; ++j) {
     const uint8_t* row = vh + j * tok;
     float* dst = vf + j * hd;
-    switch (jb.v_type) {
-      case kKvQ8_0:
-        for (int64_t b = 0; b < nb; ++b, row += kQ8BlockBytes, dst += kQkBlock) {
-          const typename V::Vec d = V::set1(V::f16_to_f32(quant_load_u16(row)));
-          for (int64_t c = 0; c < kQkBlock; c += L) {
-            V::store(dst + c, V::mul(d, V::load_i8(row + 2 + c)));
-          }
-        }
-        break;
-      case kKvQ4_0:
-        for (int64_t b = 0; b < nb; ++b, row += kQ4BlockBytes, dst += kQkBlock) {
-          const typename V::Vec d = V::set1(V::f16_to_f32(quant_load_u16(row)));
-          for (int64_t c = 0; c < kQkBlock / 2; c += L) {
-            V::store(dst + c, V::mul(d, V::load_q4lo(row + 2 + c)));
-            V::store(dst + kQkBlock / 2 + c, V::mul(d, V::load_q4hi(row + 2 + c)));
-          }
-        }
-        break;
-      case kKvF16:
-        for (int64_t d = 0; d < hd; d += L) V::store(dst + d, V::load_f16(row + 2 * d));
-        break;
-      case kKvBF16:
-        for (int64_t d = 0; d < hd; d += L) V::store(dst + d, V::load_bf16(row + 2 * d));
-        break;
-      default:
-        for (int64_t d = 0; d < hd; d += L) V::store(dst + d, V::load_f32(row + 4 * d));
-        break;
+    for (int64_t d = 0; d < hd; d += L) {
+      if (jb.v_type == kKvF16) {
+        V::store(dst + d, V::load_f16(row + 2 * d));
+      } else if (jb.v_type == kKvBF16) {
+        V::store(dst + d, V::load_bf16(row + 2 * d));
+      } else {
+        V::store(dst + d, V::load_f32(row + 4 * d));
+      }
     }
   }
 }
@@ -278,6 +338,194 @@ static inline void quant_mix(const float* p, const float* alpha, const float* vf
   }
 }
 
+// The value tile for the integer P V (block-type V, scales gathered): the integers of each group
+// of 4 keys transposed to 4 keys per dword (V::vt_q8 / vt_q4), negated for keys whose scale is
+// negative (Q4_0's d = max / -8 often is), into s.vf's area as [nb][kLanes / 4][32] dwords.
+// Keys past nk repeat key nk - 1 (their weights are 0).
+template <class V>
+static inline void quant_prep_values_int(const AttnTileJob& jb, const uint8_t* vh, int64_t nk,
+                                         const QuantScratch& s) {
+  constexpr int64_t L = V::kLanes, G = V::kLanes / 4;
+  const int64_t nb = jb.head_dim / kQkBlock, tok = jb.v_token_bytes;
+  const bool q8 = jb.v_type == kKvQ8_0;
+  const int64_t bb = q8 ? kQ8BlockBytes : kQ4BlockBytes;
+  auto* vt = reinterpret_cast<int32_t*>(s.vf);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = vh + b * bb;
+    // The scales' signs, one byte per key: group g's 4 keys in dword g.
+    uint8_t sg[L];
+    V::sign_bytes(s.vdh + b * L, sg);
+    int32_t neg[G];
+    __builtin_memcpy(neg, sg, sizeof neg);
+    for (int64_t g = 0; g < G; ++g) {
+      const uint8_t* rows[4];
+      for (int64_t k = 0; k < 4; ++k) {
+        const int64_t j = 4 * g + k;
+        rows[k] = blk + (j < nk ? j : nk - 1) * tok + 2;
+      }
+      int32_t* out = vt + (b * G + g) * 32;
+      if (q8) {
+        V::vt_q8(rows, neg[g], out);
+      } else {
+        V::vt_q4(rows, neg[g], out);
+      }
+    }
+  }
+}
+
+// The value tile's scale magnitudes relative to their max per block (cv, dsc), after the
+// transposes (as quant_keys_scales).
+template <class V>
+static inline void quant_values_scales(const AttnTileJob& jb, const QuantScratch& s) {
+  constexpr int64_t L = V::kLanes;
+  for (int64_t b = 0; b < jb.head_dim / kQkBlock; ++b) {
+    const typename V::Vec d = V::abs(V::load_f16(reinterpret_cast<const uint8_t*>(s.vdh + b * L)));
+    const float dmax = V::hmax(d);
+    V::store(s.cv + b * L, V::mul(d, V::set1(dmax > 0.0f ? 1.0f / dmax : 0.0f)));
+    s.dsc[b] = dmax;
+  }
+}
+
+// isum[r][:] += sum over the tile's key groups of one digit of row r's weights (pq rows
+// row_stride bytes apart) x the transposed values vt.
+template <class V, int R>
+static inline void quant_mix_digit(const uint8_t* pq, int64_t row_stride, const int32_t* vt,
+                                   typename V::IVec (&isum)[R][32 / V::kLanes]) {
+  constexpr int64_t G = V::kLanes / 4, H = 32 / V::kLanes;
+#pragma GCC unroll 8
+  for (int64_t g = 0; g < G; ++g) {
+    typename V::IVec pw[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) pw[r] = V::ibcast32(pq + r * row_stride + 4 * g);
+#pragma GCC unroll 8
+    for (int c = 0; c < H; ++c) {
+      const typename V::IVec vv = V::iload(vt + g * 32 + c * V::kLanes);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) isum[r][c] = V::dot_pv(isum[r][c], pw[r], vv);
+    }
+  }
+}
+
+// Rows [r0, r0 + R) of one head, block b: acc = alpha acc + psc x sum_j c_jb w_jbd, the
+// integer sums over the tile's L / 4 key groups (dims in V::vt_dim order).
+template <class V, int R>
+static inline void quant_mix_int_block(const QuantScratch& s, const float* alpha, int64_t nb,
+                                       int64_t b, int64_t r0, int64_t hd, float* acc) {
+  constexpr int64_t L = V::kLanes, G = V::kLanes / 4, H = 32 / V::kLanes;
+  const auto* vt = reinterpret_cast<const int32_t*>(s.vf) + b * G * 32;
+  typename V::IVec isum[R][H];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+    for (int c = 0; c < H; ++c) isum[r][c] = V::iset1(0);
+  }
+  // Two digits per weight (the header's c_jb): the high digits' sums, shifted, then the low
+  // digits'.
+  quant_mix_digit<V, R>(s.pq + ((r0 * nb + b) * 2) * L, nb * 2 * L, vt, isum);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+    for (int c = 0; c < H; ++c) isum[r][c] = V::ishl_digit(isum[r][c]);
+  }
+  quant_mix_digit<V, R>(s.pq + ((r0 * nb + b) * 2 + 1) * L, nb * 2 * L, vt, isum);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    float* o = acc + (r0 + r) * hd + b * kQkBlock;
+    const typename V::Vec a = V::set1(alpha[r0 + r]), sc = V::set1(s.psc[(r0 + r) * nb + b]);
+#pragma GCC unroll 8
+    for (int c = 0; c < H; ++c) {
+      V::store(o + c * L, V::fmadd(V::cvt(isum[r][c]), sc, V::mul(a, V::load(o + c * L))));
+    }
+  }
+}
+
+// Rows [r0, nr) of one head through quant_mix_int_block, V::kPvRows rows at a time.
+template <class V, int R = V::kPvRows>
+static inline void quant_mix_int_rows(const QuantScratch& s, const float* alpha, int64_t nb,
+                                      int64_t b, int64_t r, int64_t n, int64_t hd, float* acc) {
+  for (; n >= R; n -= R, r += R) quant_mix_int_block<V, R>(s, alpha, nb, b, r, hd, acc);
+  if constexpr (R > 1) {
+    if (n > 0) quant_mix_int_rows<V, R - 1>(s, alpha, nb, b, r, n, hd, acc);
+  }
+}
+
+// acc rows of the job back from V::vt_dim's order to dims in order.
+template <class V>
+static inline void quant_unpermute(float* acc, int64_t rows, int64_t hd) {
+  float tmp[kQkBlock];
+  for (int64_t i = 0; i < rows * hd; i += kQkBlock) {
+    for (int64_t p = 0; p < kQkBlock; ++p) tmp[V::vt_dim(p)] = acc[i + p];
+    for (int64_t p = 0; p < kQkBlock; ++p) acc[i + p] = tmp[p];
+  }
+}
+
+// Row r of head h, tile at key jt (nk keys): mask the scores x to the keys the row sees, then
+// the online softmax: m_new = max(m, tile max mt), acc and l scaled by alpha = 2^(m - m_new) (0
+// on the first tile, where m = -inf and acc = 0), weights 2^(s - m_new). Integer P V: the
+// weights relative to the tile's largest, quantized per block (the header's c_jb), with their
+// scales.
+template <class V>
+static inline void quant_softmax_row(const AttnTileJob& jb, const QuantScratch& s, int64_t h,
+                                     int64_t r, int64_t jt, int64_t nk, typename V::Vec x,
+                                     bool vint) {
+  constexpr int64_t L = V::kLanes;
+  const int64_t nb = jb.head_dim / kQkBlock;
+  float* m = jb.m + h * jb.n_rows + r;
+  float* l = jb.l + h * jb.n_rows + r;
+  int64_t nv = jb.pos0 + r / jb.group + 1 - jt;  // >= 1 for a live row
+  nv = nv < nk ? nv : nk;
+  x = V::mask_keys(x, nv);
+  const float mt = V::hmax(x);
+  const float m_new = mt > *m ? mt : *m;  // alpha's exp2 only when the max moves (rarely)
+  const float a = m_new > *m ? V::exp2_1(*m - m_new) : 1.0f;
+  s.alpha[r] = a;
+  *m = m_new;
+  const typename V::Vec w = V::zero_above(V::exp2(V::sub(x, V::set1(m_new))), nv);
+  *l = *l * a + V::hsum(w);
+  if (vint) {
+    // The largest weight 2^(mt - m_new) is w's max lane (the same exp2 of the same argument);
+    // u = w / pt meets the per-block factors cv. A tile whose weights are all below 1e-30 of
+    // the row's largest so far adds nothing visible and is skipped (1 / pt stays finite).
+    const float pt = V::hmax(w);
+    const typename V::Vec u = V::mul(w, V::set1(pt > 1e-30f ? 1.0f / pt : 0.0f));
+    for (int64_t b = 0; b < nb; ++b) {
+      const typename V::Vec c = V::mul(u, V::load(s.cv + b * L));
+      const float cm = V::hmax(c);
+      constexpr float kTop = float((V::kPMax + 1) * (V::kPMax + 1) - 1);
+      // A block whose products all fall below 1e-30 (of weights and factors <= 1) adds nothing
+      // visible; skipping it keeps kTop / cm finite.
+      const float k = cm > 1e-30f ? kTop / cm : 0.0f;
+      uint8_t* pq = s.pq + (r * nb + b) * 2 * L;
+      V::pack_digits(V::mul(c, V::set1(k)), pq, pq + L);
+      s.psc[r * nb + b] = pt * s.dsc[b] * (cm / kTop);
+    }
+    return;
+  }
+  V::store(s.p + r * L, w);
+}
+
+// Rows [r, r + n) of head h against the prepared tile: scores (a block-type K R rows at a time)
+// and the softmax of each.
+template <class V, int R = V::kPvRows>
+static inline void quant_rows(const AttnTileJob& jb, const QuantScratch& s, int64_t h, int64_t r,
+                              int64_t n, int64_t jt, int64_t nk, bool vint) {
+  const bool kblock = kv_code_is_block(jb.k_type);
+  for (; n >= R; n -= R, r += R) {
+    typename V::Vec x[R];
+    if (kblock) {
+      quant_scores_block<V, R>(jb, s, h, r, x);
+    } else {
+#pragma GCC unroll 8
+      for (int i = 0; i < R; ++i) x[i] = quant_scores<V>(jb, s, h, r + i, nk);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) quant_softmax_row<V>(jb, s, h, r + i, jt, nk, x[i], vint);
+  }
+  if constexpr (R > 1) {
+    if (n > 0) quant_rows<V, R - 1>(jb, s, h, r, n, jt, nk, vint);
+  }
+}
+
 // Prefetch distance in tiles. The K and V of a tile are contiguous across heads (tokens
 // [jt, jt + kLanes) x all kv heads); while head h of tile jt computes, it prefetches its 1 /
 // n_heads share of tile jt + kQuantAhead's bytes, so requests spread over the computation. Without
@@ -296,6 +544,7 @@ static void quant_run(const AttnTileJob& jb) {
   constexpr int64_t L = V::kLanes;
   const int64_t hd = jb.head_dim, nr = jb.n_rows, nh = jb.n_heads, nb = hd / kQkBlock;
   const QuantScratch s = quant_scratch(jb);
+  const bool vint = kv_code_is_block(jb.v_type);
   // 1. Per query row and block: d_q x qscale, and the integer start that cancels the offset of
   //    the unsigned operand (sum q times 128 for flipped Q8_0 keys, times 8 for Q4_0 nibbles).
   if (kv_code_is_block(jb.k_type)) {
@@ -324,30 +573,26 @@ static void quant_run(const AttnTileJob& jb) {
         quant_prefetch_slice(static_cast<const uint8_t*>(jb.v) + (jt + ahead) * jb.v_token_bytes,
                              L * jb.v_token_bytes, h, nh, V::prefetch);
       }
-      float* m = jb.m + h * nr;
-      float* l = jb.l + h * nr;
-      // 2. Key tile, then per live row: scores, masked to the keys it sees, and the online
-      //    softmax: m_new = max(m, tile max), weights 2^(s - m_new), acc and l scaled by
-      //    2^(m - m_new) (0 on the first tile, where m = -inf and acc = 0).
+      // 2. Key (and block-type value) tile, then per live row: scores and the online softmax.
+      quant_gather_scales<V>(jb, kh, vh, nk, s);
       quant_prep_keys<V>(jb, kh, nk, s);
-      for (int64_t r = r0; r < nr; ++r) {
-        int64_t nv = jb.pos0 + r / jb.group + 1 - jt;  // >= 1 for a live row
-        nv = nv < nk ? nv : nk;
-        const typename V::Vec x = V::mask_keys(quant_scores<V>(jb, s, h, r, nk), nv);
-        const float mt = V::hmax(x);
-        const float m_new = mt > m[r] ? mt : m[r];
-        const typename V::Vec w = V::zero_above(V::exp2(V::sub(x, V::set1(m_new))), nv);
-        V::store(s.p + r * L, w);
-        const float a = m_new > m[r] ? V::exp2_1(m[r] - m_new) : 1.0f;
-        s.alpha[r] = a;
-        l[r] = l[r] * a + V::hsum(w);
-        m[r] = m_new;
+      if (vint) quant_prep_values_int<V>(jb, vh, nk, s);
+      quant_keys_scales<V>(jb, s);
+      if (vint) quant_values_scales<V>(jb, s);
+      quant_rows<V>(jb, s, h, r0, nr - r0, jt, nk, vint);
+      // 3. acc = alpha acc + P V for the live rows: integer (block-type V) or the value tile in
+      //    f32.
+      float* acc = jb.acc + h * nr * hd;
+      if (vint) {
+        for (int64_t b = 0; b < nb; ++b)
+          quant_mix_int_rows<V>(s, s.alpha, nb, b, r0, nr - r0, hd, acc);
+        continue;
       }
-      // 3. Value tile in f32, then acc = alpha acc + P V for the live rows.
       quant_prep_values<V>(jb, vh, nk, s.vf);
-      quant_mix<V>(s.p, s.alpha, s.vf, hd, nk, r0, nr, jb.acc + h * nr * hd);
+      quant_mix<V>(s.p, s.alpha, s.vf, hd, nk, r0, nr, acc);
     }
   }
+  if (vint) quant_unpermute<V>(jb.acc, nh * nr, hd);
 }
 
 }  // namespace

@@ -146,14 +146,59 @@ struct QVecScalar {
       return bf16_to_fp32(h);
     });
   }
-  static Vec load_i8(const uint8_t* p) {
-    return map([&](int64_t i) { return static_cast<float>(static_cast<int8_t>(p[i])); });
+  static Vec abs(const Vec& x) {
+    return map([&](int64_t i) { return std::fabs(x.v[i]); });
   }
-  static Vec load_q4lo(const uint8_t* p) {
-    return map([&](int64_t i) { return static_cast<float>((p[i] & 0x0F) - 8); });
+
+  // Integer P V (attention_quant_inl.h): dims in order, 4 keys' bytes per dword.
+  static constexpr int kPMax = 255, kPvRows = 2;
+  static void sign_bytes(const uint16_t* dh, uint8_t* out) {
+    for (int64_t j = 0; j < kLanes; ++j) out[j] = (dh[j] & 0x8000) ? 0xFF : 0;
   }
-  static Vec load_q4hi(const uint8_t* p) {
-    return map([&](int64_t i) { return static_cast<float>((p[i] >> 4) - 8); });
+  // The block's 32 values of 4 keys (int8, or nibble - 8), negated (saturating) where the
+  // key's byte of neg is 0xFF.
+  template <class F>
+  static void vt(F value, int32_t neg, int32_t* out) {
+    for (int64_t d = 0; d < 32; ++d) {
+      uint32_t w = 0;
+      for (int k = 0; k < 4; ++k) {
+        int32_t x = value(k, d);
+        if ((static_cast<uint32_t>(neg) >> (8 * k)) & 0xFF) x = x == -128 ? 127 : -x;
+        w |= uint32_t(uint8_t(x)) << (8 * k);
+      }
+      out[d] = static_cast<int32_t>(w);
+    }
+  }
+  static void vt_q8(const uint8_t* const* r, int32_t neg, int32_t* out) {
+    vt([&](int k, int64_t d) { return int32_t(static_cast<int8_t>(r[k][d])); }, neg, out);
+  }
+  static void vt_q4(const uint8_t* const* r, int32_t neg, int32_t* out) {
+    vt([&](int k, int64_t d) { return int32_t(d < 16 ? r[k][d] & 0x0F : r[k][d - 16] >> 4) - 8; },
+       neg, out);
+  }
+  static constexpr int64_t vt_dim(int64_t p) { return p; }
+  // w rounded (0..65535) to its base-256 digits.
+  static void pack_digits(const Vec& w, uint8_t* hi, uint8_t* lo) {
+    for (int64_t i = 0; i < kLanes; ++i) {
+      const auto c = static_cast<uint32_t>(std::nearbyint(w.v[i]));
+      hi[i] = static_cast<uint8_t>(c >> 8);
+      lo[i] = static_cast<uint8_t>(c);
+    }
+  }
+  static IVec ishl_digit(const IVec& x) {
+    return imap([&](int64_t i) { return x.v[i] * 256; });
+  }
+  // acc + the sums of 4 products u8 weight x int8 value per lane.
+  static IVec dot_pv(const IVec& acc, const IVec& w, const IVec& v) {
+    return imap([&](int64_t i) {
+      int32_t s = acc.v[i];
+      for (int b = 0; b < 4; ++b) {
+        const uint8_t wb = static_cast<uint8_t>(static_cast<uint32_t>(w.v[i]) >> (8 * b));
+        const int8_t vb = static_cast<int8_t>(static_cast<uint32_t>(v.v[i]) >> (8 * b));
+        s += int32_t{wb} * vb;
+      }
+      return s;
+    });
   }
 };
 
