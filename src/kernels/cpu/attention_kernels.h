@@ -92,7 +92,9 @@ static constexpr int64_t attn_quant_work_floats(int64_t head_dim, int64_t n_rows
                            nb * lanes,
                            nb,
                            nb * lanes / 2,
-                           nb * lanes / 2};
+                           nb * lanes / 2,
+                           2 * lanes,
+                           2 * lanes};
   int64_t total = 16;
   for (int64_t a : areas) total += (a + 15) / 16 * 16;
   return total;

@@ -47,16 +47,15 @@ struct QVec256 : F32x8 {
     __builtin_memcpy(&x, p, 4);
     return _mm256_set1_epi32(x);
   }
-  // Keys p + j * stride (j past nk - 1 repeat key nk - 1): key j's 16 bytes go to 128-bit lane
+  // Key j at p + off[j]: key j's 16 bytes go to 128-bit lane
   // j / 4 of z[j % 4], then a 4 x 4 dword transpose inside each 128-bit lane: lanes are keys.
-  static void load_tile16x4(const uint8_t* p, int64_t stride, int64_t nk, IVec* out) {
+  static void load_tile16x4(const uint8_t* p, const int64_t* off, IVec* out) {
     __m256i z[4];
     for (int64_t r = 0; r < 4; ++r) {
-      const int64_t j0 = r < nk ? r : nk - 1, j1 = r + 4 < nk ? r + 4 : nk - 1;
+      const int64_t j0 = off[r], j1 = off[r + 4];
       z[r] = _mm256_inserti128_si256(
-          _mm256_castsi128_si256(
-              _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j0 * stride))),
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j1 * stride)), 1);
+          _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j0))),
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j1)), 1);
     }
     const __m256i t0 = _mm256_unpacklo_epi32(z[0], z[1]), t1 = _mm256_unpackhi_epi32(z[0], z[1]);
     const __m256i t2 = _mm256_unpacklo_epi32(z[2], z[3]), t3 = _mm256_unpackhi_epi32(z[2], z[3]);

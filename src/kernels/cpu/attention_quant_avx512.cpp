@@ -44,16 +44,16 @@ struct QVec512 : F32x16 {
     __builtin_memcpy(&x, p, 4);
     return _mm512_set1_epi32(x);
   }
-  // Keys p + j * stride (j past nk - 1 repeat key nk - 1): key j's 16 bytes go to 128-bit lane
+  // Key j at p + off[j]: key j's 16 bytes go to 128-bit lane
   // j / 4 of z[j % 4], then a 4 x 4 dword transpose inside each 128-bit lane leaves dword i of
   // key 4L + r in lane 4L + r of out[i]: lanes are keys.
-  static void load_tile16x4(const uint8_t* p, int64_t stride, int64_t nk, IVec* out) {
+  static void load_tile16x4(const uint8_t* p, const int64_t* off, IVec* out) {
     __m512i z[4];
     for (int64_t r = 0; r < 4; ++r) {
       const __m128i* row[4];
       for (int64_t l = 0; l < 4; ++l) {
         const int64_t j = 4 * l + r;
-        row[l] = reinterpret_cast<const __m128i*>(p + (j < nk ? j : nk - 1) * stride);
+        row[l] = reinterpret_cast<const __m128i*>(p + off[j]);
       }
       const __m256i lo = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(row[0])),
                                                  _mm_loadu_si128(row[1]), 1);

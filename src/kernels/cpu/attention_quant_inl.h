@@ -20,23 +20,22 @@
 // P V with a block-type V is integer too, dims as lanes. Per tile and row, with mt the tile's
 // max score, u_j = 2^(s_j - mt) in (0, 1] and the tile's weights are p_j = 2^(mt - m) u_j. Value
 // j of block b is |dv_jb| x w_jbd (w the int8, or nibble - 8, negated where dv < 0). With
-// D_b = max_j |dv_jb| over the tile, e_jb = u_j |dv_jb| / D_b and E_b = max_j e_jb, the weights
-// are quantized per row and block to
-//   c_jb = round(e_jb / E_b x TOP)  in [0, TOP],  TOP = B^2 - 1  (B = PMAX + 1: 256, or 128
-//   where maddubs' 16-bit pairs need weights below 128),
-// so sum_j p_j v_jbd ~ 2^(mt - m) D_b E_b / TOP x sum_j c_jb w_jbd. c = B hi + lo: the same dot
+// D_b = max_j |dv_jb| over the tile, the weights are quantized per block to
+//   c_jb = round(u_j |dv_jb| / D_b x TOP)  in [0, TOP],  TOP = B^2 - 1  (B = PMAX + 1: 256, or
+//   128 where maddubs' 16-bit pairs need weights below 128),
+// so sum_j p_j v_jbd ~ 2^(mt - m) D_b / TOP x sum_j c_jb w_jbd. c = B hi + lo: the same dot
 // instructions take each digit as the unsigned operand (4 keys per dword) against the values
 // transposed to 4 keys per dword of one dim (dims in the trait's order V::vt_dim, undone once per
 // job); the high digits' sums, times B, plus the low digits'. The error is at most half a step,
-// E_b D_b / TOP, per weight: negligible (one 8-bit digit alone raised the q8_0 cache's KL by
-// 10-20% in test_kv_quant and was measured 12-14% faster). l keeps the exact f32 weights. A float
-// V keeps the f32 path: V converted per tile, then O += P V with P broadcast per key.
+// 2^(mt - m) D_b / TOP, per weight: negligible (one 8-bit digit alone raised the q8_0 cache's KL
+// by 10-20% in test_kv_quant and was measured 12-14% faster). l keeps the exact f32 weights. A
+// float V keeps the f32 path: V converted per tile, then O += P V with P broadcast per key.
 //
 // V provides: Vec / IVec, kLanes, kMixRows, kMixVecs, kQ8Planes, kQ8Offset, kPMax, kPvRows (rows
 // per block of the score and P V loops); float ops zero, set1, load, store, bcast, mul, fmadd, exp2
 // (x <= 0), hsum, hmax, mask_keys (lanes >= n to -inf), zero_above (lanes >= n to 0), f16_to_f32
 // (one value), abs; int ops iset1, iload, istore, ibcast32 (4 bytes from memory), load_tile16x4 (16
-// bytes of each key, keys p + min(j, nk - 1) * stride, transposed: out[i] lane j = dword i of key
+// bytes of each key, key j at p + off[j], transposed: out[i] lane j = dword i of key
 // j), nib_lo / nib_hi, cvt, prep_q8 (a raw K dword vector into kQ8Planes vectors), dot_q8 / dot_u8
 // (acc + 4-byte dot products); row loads load_f32, load_f16, load_bf16; for the integer P V: vt_q8
 // / vt_q4 (4 keys' blocks to 32 dwords of 4 keys, negated per key by a sign dword), vt_dim
@@ -75,11 +74,15 @@ struct QuantScratch {
   float* sbuf;   // [kLanes] scores of one row (float K)
   // Integer P V (block-type V); the transposed value integers live in vf's area.
   uint8_t* pq;    // [n_rows][nb][2][kLanes] quantized weights c_jb, high and low digits
-  float* psc;     // [n_rows][nb] their scales 2^(mt - m) D_b E_b / TOP
-  float* cv;      // [nb][kLanes] |dv_jb| / D_b
-  float* dsc;     // [nb] D_b
+  float* psc;     // [n_rows][nb] their scales 2^(mt - m) D_b / TOP
+  float* cv;      // [nb][kLanes] |dv_jb| TOP / D_b
+  float* dsc;     // [nb] D_b / TOP
   uint16_t* kdh;  // [nb][kLanes] the key tile's block scales as stored (f16)
   uint16_t* vdh;  // [nb][kLanes] the value tile's
+  // Byte offsets of the tile's keys from its first, key j at min(j, nk - 1) (rows past nk repeat
+  // the last one, their scores masked), for K and V.
+  int64_t* koff;
+  int64_t* voff;
 };
 
 static inline float* quant_area(float*& cur, int64_t n) {
@@ -109,28 +112,29 @@ static inline QuantScratch quant_scratch(const AttnTileJob& jb) {
   s.dsc = quant_area(cur, nb);
   s.kdh = reinterpret_cast<uint16_t*>(quant_area(cur, nb * lanes / 2));
   s.vdh = reinterpret_cast<uint16_t*>(quant_area(cur, nb * lanes / 2));
+  s.koff = reinterpret_cast<int64_t*>(quant_area(cur, 2 * lanes));
+  s.voff = reinterpret_cast<int64_t*>(quant_area(cur, 2 * lanes));
   return s;
 }
 
-// The block scales of the tile's keys (block-type K) and values (block-type V) as stored, keys
-// past nk repeating key nk - 1. They go through memory (16-bit stores, later vector loads);
+// The block scales of the tile's keys (block-type K) and values (block-type V) as stored (keys
+// at s.koff / s.voff). They go through memory (16-bit stores, later vector loads);
 // gathering them before the transposes lets the stores retire before those loads (a load that
 // spans several pending stores waits for all of them).
 template <class V>
 static inline void quant_gather_scales(const AttnTileJob& jb, const uint8_t* kh, const uint8_t* vh,
-                                       int64_t nk, const QuantScratch& s) {
+                                       const QuantScratch& s) {
   constexpr int64_t L = V::kLanes;
   const int64_t nb = jb.head_dim / kQkBlock;
-  const auto gather = [&](const uint8_t* base, int type, int64_t tok, uint16_t* out) {
+  const auto gather = [&](const uint8_t* base, int type, const int64_t* off, uint16_t* out) {
     if (!kv_code_is_block(type)) return;
     const int64_t bb = type == kKvQ8_0 ? kQ8BlockBytes : kQ4BlockBytes;
     for (int64_t b = 0; b < nb; ++b) {
-      for (int64_t j = 0; j < L; ++j)
-        out[b * L + j] = quant_load_u16(base + b * bb + (j < nk ? j : nk - 1) * tok);
+      for (int64_t j = 0; j < L; ++j) out[b * L + j] = quant_load_u16(base + b * bb + off[j]);
     }
   };
-  gather(kh, jb.k_type, jb.k_token_bytes, s.kdh);
-  gather(vh, jb.v_type, jb.v_token_bytes, s.vdh);
+  gather(kh, jb.k_type, s.koff, s.kdh);
+  gather(vh, jb.v_type, s.voff, s.vdh);
 }
 
 // The key tile of one head: keys [0, nk) of the tile at kh (token stride tok bytes), keys past
@@ -151,13 +155,13 @@ static inline void quant_prep_keys(const AttnTileJob& jb, const uint8_t* kh, int
       if (q8) {
         // Dwords 0-3 and 4-7 of each key's 32 int8, transposed to keys as lanes.
         for (int64_t half = 0; half < 2; ++half) {
-          V::load_tile16x4(blk + 2 + 16 * half, tok, nk, w);
+          V::load_tile16x4(blk + 2 + 16 * half, s.koff, w);
           for (int64_t i = 0; i < 4; ++i) V::prep_q8(w[i], kt + (4 * half + i) * P * L);
         }
       } else {
         // Dword i of the nibbles holds elements 4i..4i+3 (low) and 16+4i..19+4i (high): vectors
         // i and 4 + i, each meeting the query's dword of the same index.
-        V::load_tile16x4(blk + 2, tok, nk, w);
+        V::load_tile16x4(blk + 2, s.koff, w);
         for (int64_t i = 0; i < 4; ++i) {
           V::istore(kt + i * P * L, V::nib_lo(w[i]));
           V::istore(kt + (4 + i) * P * L, V::nib_hi(w[i]));
@@ -341,12 +345,12 @@ static inline void quant_mix(const float* p, const float* alpha, const float* vf
 // The value tile for the integer P V (block-type V, scales gathered): the integers of each group
 // of 4 keys transposed to 4 keys per dword (V::vt_q8 / vt_q4), negated for keys whose scale is
 // negative (Q4_0's d = max / -8 often is), into s.vf's area as [nb][kLanes / 4][32] dwords.
-// Keys past nk repeat key nk - 1 (their weights are 0).
+// Keys at s.voff (past nk, key nk - 1 again: their weights are 0).
 template <class V>
-static inline void quant_prep_values_int(const AttnTileJob& jb, const uint8_t* vh, int64_t nk,
+static inline void quant_prep_values_int(const AttnTileJob& jb, const uint8_t* vh,
                                          const QuantScratch& s) {
   constexpr int64_t L = V::kLanes, G = V::kLanes / 4;
-  const int64_t nb = jb.head_dim / kQkBlock, tok = jb.v_token_bytes;
+  const int64_t nb = jb.head_dim / kQkBlock;
   const bool q8 = jb.v_type == kKvQ8_0;
   const int64_t bb = q8 ? kQ8BlockBytes : kQ4BlockBytes;
   auto* vt = reinterpret_cast<int32_t*>(s.vf);
@@ -361,7 +365,7 @@ static inline void quant_prep_values_int(const AttnTileJob& jb, const uint8_t* v
       const uint8_t* rows[4];
       for (int64_t k = 0; k < 4; ++k) {
         const int64_t j = 4 * g + k;
-        rows[k] = blk + (j < nk ? j : nk - 1) * tok + 2;
+        rows[k] = blk + s.voff[j] + 2;
       }
       int32_t* out = vt + (b * G + g) * 32;
       if (q8) {
@@ -381,8 +385,9 @@ static inline void quant_values_scales(const AttnTileJob& jb, const QuantScratch
   for (int64_t b = 0; b < jb.head_dim / kQkBlock; ++b) {
     const typename V::Vec d = V::abs(V::load_f16(reinterpret_cast<const uint8_t*>(s.vdh + b * L)));
     const float dmax = V::hmax(d);
-    V::store(s.cv + b * L, V::mul(d, V::set1(dmax > 0.0f ? 1.0f / dmax : 0.0f)));
-    s.dsc[b] = dmax;
+    constexpr float kTop = float((V::kPMax + 1) * (V::kPMax + 1) - 1);
+    V::store(s.cv + b * L, V::mul(d, V::set1(dmax > 0.0f ? kTop / dmax : 0.0f)));
+    s.dsc[b] = dmax / kTop;
   }
 }
 
@@ -489,15 +494,9 @@ static inline void quant_softmax_row(const AttnTileJob& jb, const QuantScratch& 
     const float pt = V::hmax(w);
     const typename V::Vec u = V::mul(w, V::set1(pt > 1e-30f ? 1.0f / pt : 0.0f));
     for (int64_t b = 0; b < nb; ++b) {
-      const typename V::Vec c = V::mul(u, V::load(s.cv + b * L));
-      const float cm = V::hmax(c);
-      constexpr float kTop = float((V::kPMax + 1) * (V::kPMax + 1) - 1);
-      // A block whose products all fall below 1e-30 (of weights and factors <= 1) adds nothing
-      // visible; skipping it keeps kTop / cm finite.
-      const float k = cm > 1e-30f ? kTop / cm : 0.0f;
       uint8_t* pq = s.pq + (r * nb + b) * 2 * L;
-      V::pack_digits(V::mul(c, V::set1(k)), pq, pq + L);
-      s.psc[r * nb + b] = pt * s.dsc[b] * (cm / kTop);
+      V::pack_digits(V::mul(u, V::load(s.cv + b * L)), pq, pq + L);
+      s.psc[r * nb + b] = pt * s.dsc[b];
     }
     return;
   }
@@ -561,6 +560,10 @@ static void quant_run(const AttnTileJob& jb) {
     const int64_t nk = jb.j1 - jt < L ? jb.j1 - jt : L;
     const int64_t r0 = first_live_row(jb, jt);
     if (r0 >= nr) break;
+    for (int64_t j = 0; j < L; ++j) {
+      s.koff[j] = (j < nk ? j : nk - 1) * jb.k_token_bytes;
+      s.voff[j] = (j < nk ? j : nk - 1) * jb.v_token_bytes;
+    }
     for (int64_t h = 0; h < nh; ++h) {
       const uint8_t* kh =
           static_cast<const uint8_t*>(jb.k) + jt * jb.k_token_bytes + h * jb.k_head_bytes;
@@ -574,9 +577,9 @@ static void quant_run(const AttnTileJob& jb) {
                              L * jb.v_token_bytes, h, nh, V::prefetch);
       }
       // 2. Key (and block-type value) tile, then per live row: scores and the online softmax.
-      quant_gather_scales<V>(jb, kh, vh, nk, s);
+      quant_gather_scales<V>(jb, kh, vh, s);
       quant_prep_keys<V>(jb, kh, nk, s);
-      if (vint) quant_prep_values_int<V>(jb, vh, nk, s);
+      if (vint) quant_prep_values_int<V>(jb, vh, s);
       quant_keys_scales<V>(jb, s);
       if (vint) quant_values_scales<V>(jb, s);
       quant_rows<V>(jb, s, h, r0, nr - r0, jt, nk, vint);

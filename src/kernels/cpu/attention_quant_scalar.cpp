@@ -90,9 +90,9 @@ struct QVecScalar {
     return x;
   }
   static IVec ibcast32(const uint8_t* p) { return iset1(word(p)); }
-  static void load_tile16x4(const uint8_t* p, int64_t stride, int64_t nk, IVec* out) {
+  static void load_tile16x4(const uint8_t* p, const int64_t* off, IVec* out) {
     for (int64_t i = 0; i < 4; ++i) {
-      out[i] = imap([&](int64_t j) { return word(p + (j < nk ? j : nk - 1) * stride + 4 * i); });
+      out[i] = imap([&](int64_t j) { return word(p + off[j] + 4 * i); });
     }
   }
   static IVec nib_lo(const IVec& x) {
