@@ -79,8 +79,9 @@ bool blocks(TensorType t) { return t == TensorType::Q8_0 || t == TensorType::Q4_
 // A block-type V adds the quantized weights of the integer P V (attention_quant_inl.h): each
 // key's weight times |d_v| is off by at most half a step, a step being 1 / TOP of its tile's
 // largest weight times its tile's largest |d_v| in the block (over all the tile's keys, also
-// those past the row's causal limit), TOP = 2^16 - 1 for two base-256 digits and 2^14 - 1 for
-// AVX2's base-128 ones (the smaller is used). Tiles are at most 16 keys wide, so both maxima are
+// those past the row's causal limit), TOP = 2^16 - 1 for two base-256 digits (Q8_0 V) and 2^14
+// - 1 for AVX2's base-128 ones, 255 for one digit (Q4_0 V) and 127 for AVX2's (the smaller is
+// used). Tiles are at most 16 keys wide, so both maxima are
 // bounded by those over the keys within 15 positions of j, whatever the kernel's tiling:
 // |err O_d| <= sum_j 0.5 / TOP * Pwin_j * Dwin_jb * |w_jd| / sum_j p_j, with p_j the exact
 // weights relative to the row's max and w_jd = v_jd / d_jb the block's integer, times 1.05 for
@@ -90,6 +91,7 @@ std::vector<double> bound(const Case& c, const std::vector<float>& q, const Kv& 
   const int64_t hd = c.shape.head_dim, group = c.shape.n_head / c.shape.n_head_kv;
   const int64_t hkv = c.shape.n_head_kv, nb = hd / 32;
   const bool kb = blocks(c.tk), vb = blocks(c.tv);
+  const double top = c.tv == TensorType::Q8_0 ? 16383.0 : 127.0;
   // The query as a block-type K meets it: Q8_0, dequantized (d * q8 is exact in f32).
   std::vector<float> qd = q;
   if (kb) {
@@ -157,7 +159,7 @@ std::vector<double> bound(const Case& c, const std::vector<float>& q, const Kv& 
       }
       for (int64_t d = 0; d < hd; ++d) {
         pq[static_cast<size_t>((t * c.shape.n_head + h) * hd + d)] =
-            1.05 * 0.5 / 16383.0 * err[d] / lsum;
+            1.05 * 0.5 / top * err[d] / lsum;
       }
     }
   }

@@ -142,6 +142,7 @@ struct QVec256 : F32x8 {
     pack8(_mm256_srli_epi32(c, 7), hi);
     pack8(_mm256_and_si256(c, _mm256_set1_epi32(127)), lo);
   }
+  static void pack_u8(Vec w, uint8_t* out) { pack8(_mm256_cvtps_epi32(w), out); }
   static IVec ishl_digit(IVec x) { return _mm256_slli_epi32(x, 7); }
   static IVec dot_pv(IVec acc, IVec w, IVec v) {
     return _mm256_add_epi32(acc,

@@ -140,6 +140,9 @@ struct QVec512 : F32x16 {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(hi), _mm512_cvtepi32_epi8(_mm512_srli_epi32(c, 8)));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(lo), _mm512_cvtepi32_epi8(c));
   }
+  static void pack_u8(Vec w, uint8_t* out) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(w)));
+  }
   static IVec ishl_digit(IVec x) { return _mm512_slli_epi32(x, 8); }
   static IVec dot_pv(IVec acc, IVec w, IVec v) { return _mm512_dpbusd_epi32(acc, w, v); }
 };

@@ -21,15 +21,17 @@
 // max score, u_j = 2^(s_j - mt) in (0, 1] and the tile's weights are p_j = 2^(mt - m) u_j. Value
 // j of block b is |dv_jb| x w_jbd (w the int8, or nibble - 8, negated where dv < 0). With
 // D_b = max_j |dv_jb| over the tile, the weights are quantized per block to
-//   c_jb = round(u_j |dv_jb| / D_b x TOP)  in [0, TOP],  TOP = B^2 - 1  (B = PMAX + 1: 256, or
+//   c_jb = round(u_j |dv_jb| / D_b x TOP)  in [0, TOP],  TOP = B^n - 1  (B = PMAX + 1: 256, or
 //   128 where maddubs' 16-bit pairs need weights below 128),
-// so sum_j p_j v_jbd ~ 2^(mt - m) D_b / TOP x sum_j c_jb w_jbd. c = B hi + lo: the same dot
-// instructions take each digit as the unsigned operand (4 keys per dword) against the values
-// transposed to 4 keys per dword of one dim (dims in the trait's order V::vt_dim, undone once per
-// job); the high digits' sums, times B, plus the low digits'. The error is at most half a step,
-// 2^(mt - m) D_b / TOP, per weight: negligible (one 8-bit digit alone raised the q8_0 cache's KL
-// by 10-20% in test_kv_quant and was measured 12-14% faster). l keeps the exact f32 weights. A
-// float V keeps the f32 path: V converted per tile, then O += P V with P broadcast per key.
+// so sum_j p_j v_jbd ~ 2^(mt - m) D_b / TOP x sum_j c_jb w_jbd. The same dot instructions take
+// each base-B digit of c as the unsigned operand (4 keys per dword) against the values transposed
+// to 4 keys per dword of one dim (dims in the trait's order V::vt_dim, undone once per job); with
+// two digits, the high digits' sums times B plus the low digits'. The error is at most half a
+// step, 2^(mt - m) D_b / TOP, per weight. A Q8_0 V takes two digits (n = 2): one alone raised the
+// q8_0 cache's KL by 10-20% in test_kv_quant. A Q4_0 V takes one: its values have 16 levels, and
+// the 8-bit weights add about 1.5% to the 4-bit cache's own KL while the mix runs a fifth faster
+// (the dot products halve). l keeps the exact f32 weights. A float V keeps the f32 path: V
+// converted per tile, then O += P V with P broadcast per key.
 //
 // V provides: Vec / IVec, kLanes, kMixRows, kMixVecs, kQ8Planes, kQ8Offset, kPMax, kPvRows (rows
 // per block of the score and P V loops); float ops zero, set1, load, store, bcast, mul, fmadd, exp2
@@ -39,9 +41,9 @@
 // j), nib_lo / nib_hi, cvt, prep_q8 (a raw K dword vector into kQ8Planes vectors), dot_q8 / dot_u8
 // (acc + 4-byte dot products); row loads load_f32, load_f16, load_bf16; for the integer P V: vt_q8
 // / vt_q4 (4 keys' blocks to 32 dwords of 4 keys, negated per key by a sign dword), vt_dim
-// (position to dim), sign_bytes (kLanes f16 to bytes, 0xFF where negative), pack_digits (kLanes
-// floats rounded to their two base-B digits), ishl_digit (x B), dot_pv (acc + weights u8 x values
-// s8).
+// (position to dim), sign_bytes (kLanes f16 to bytes, 0xFF where negative), pack_digits / pack_u8
+// (kLanes floats rounded to two base-B digits / one), ishl_digit (x B), dot_pv (acc + weights u8 x
+// values s8).
 #pragma once
 
 #include <cstdint>
@@ -377,6 +379,16 @@ static inline void quant_prep_values_int(const AttnTileJob& jb, const uint8_t* v
   }
 }
 
+// Digits of the weights: two for a Q8_0 V, one for a Q4_0 V, whose 16 levels per block dwarf an
+// 8-bit weight's rounding (the header).
+static inline int quant_digits(const AttnTileJob& jb) { return jb.v_type == kKvQ8_0 ? 2 : 1; }
+
+// The weights' largest value: B^digits - 1.
+template <class V>
+static inline float quant_top(int digits) {
+  return digits == 2 ? float((V::kPMax + 1) * (V::kPMax + 1) - 1) : float(V::kPMax);
+}
+
 // The value tile's scale magnitudes relative to their max per block (cv, dsc), after the
 // transposes (as quant_keys_scales).
 template <class V>
@@ -385,7 +397,7 @@ static inline void quant_values_scales(const AttnTileJob& jb, const QuantScratch
   for (int64_t b = 0; b < jb.head_dim / kQkBlock; ++b) {
     const typename V::Vec d = V::abs(V::load_f16(reinterpret_cast<const uint8_t*>(s.vdh + b * L)));
     const float dmax = V::hmax(d);
-    constexpr float kTop = float((V::kPMax + 1) * (V::kPMax + 1) - 1);
+    const float kTop = quant_top<V>(quant_digits(jb));
     V::store(s.cv + b * L, V::mul(d, V::set1(dmax > 0.0f ? kTop / dmax : 0.0f)));
     s.dsc[b] = dmax / kTop;
   }
@@ -413,7 +425,7 @@ static inline void quant_mix_digit(const uint8_t* pq, int64_t row_stride, const 
 
 // Rows [r0, r0 + R) of one head, block b: acc = alpha acc + psc x sum_j c_jb w_jbd, the
 // integer sums over the tile's L / 4 key groups (dims in V::vt_dim order).
-template <class V, int R>
+template <class V, int D, int R>
 static inline void quant_mix_int_block(const QuantScratch& s, const float* alpha, int64_t nb,
                                        int64_t b, int64_t r0, int64_t hd, float* acc) {
   constexpr int64_t L = V::kLanes, G = V::kLanes / 4, H = 32 / V::kLanes;
@@ -424,15 +436,17 @@ static inline void quant_mix_int_block(const QuantScratch& s, const float* alpha
 #pragma GCC unroll 8
     for (int c = 0; c < H; ++c) isum[r][c] = V::iset1(0);
   }
-  // Two digits per weight (the header's c_jb): the high digits' sums, shifted, then the low
+  // D digits per weight (the header's c_jb): the high digits' sums, shifted, then the low
   // digits'.
   quant_mix_digit<V, R>(s.pq + ((r0 * nb + b) * 2) * L, nb * 2 * L, vt, isum);
+  if constexpr (D == 2) {
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
+    for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 8
-    for (int c = 0; c < H; ++c) isum[r][c] = V::ishl_digit(isum[r][c]);
+      for (int c = 0; c < H; ++c) isum[r][c] = V::ishl_digit(isum[r][c]);
+    }
+    quant_mix_digit<V, R>(s.pq + ((r0 * nb + b) * 2 + 1) * L, nb * 2 * L, vt, isum);
   }
-  quant_mix_digit<V, R>(s.pq + ((r0 * nb + b) * 2 + 1) * L, nb * 2 * L, vt, isum);
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     float* o = acc + (r0 + r) * hd + b * kQkBlock;
@@ -445,12 +459,12 @@ static inline void quant_mix_int_block(const QuantScratch& s, const float* alpha
 }
 
 // Rows [r0, nr) of one head through quant_mix_int_block, V::kPvRows rows at a time.
-template <class V, int R = V::kPvRows>
+template <class V, int D, int R = V::kPvRows>
 static inline void quant_mix_int_rows(const QuantScratch& s, const float* alpha, int64_t nb,
                                       int64_t b, int64_t r, int64_t n, int64_t hd, float* acc) {
-  for (; n >= R; n -= R, r += R) quant_mix_int_block<V, R>(s, alpha, nb, b, r, hd, acc);
+  for (; n >= R; n -= R, r += R) quant_mix_int_block<V, D, R>(s, alpha, nb, b, r, hd, acc);
   if constexpr (R > 1) {
-    if (n > 0) quant_mix_int_rows<V, R - 1>(s, alpha, nb, b, r, n, hd, acc);
+    if (n > 0) quant_mix_int_rows<V, D, R - 1>(s, alpha, nb, b, r, n, hd, acc);
   }
 }
 
@@ -492,10 +506,16 @@ static inline void quant_softmax_row(const AttnTileJob& jb, const QuantScratch& 
     // u = w / pt meets the per-block factors cv. A tile whose weights are all below 1e-30 of
     // the row's largest so far adds nothing visible and is skipped (1 / pt stays finite).
     const float pt = V::hmax(w);
+    const bool two = quant_digits(jb) == 2;
     const typename V::Vec u = V::mul(w, V::set1(pt > 1e-30f ? 1.0f / pt : 0.0f));
     for (int64_t b = 0; b < nb; ++b) {
       uint8_t* pq = s.pq + (r * nb + b) * 2 * L;
-      V::pack_digits(V::mul(u, V::load(s.cv + b * L)), pq, pq + L);
+      const typename V::Vec c = V::mul(u, V::load(s.cv + b * L));
+      if (two) {
+        V::pack_digits(c, pq, pq + L);
+      } else {
+        V::pack_u8(c, pq);
+      }
       s.psc[r * nb + b] = pt * s.dsc[b];
     }
     return;
@@ -587,8 +607,13 @@ static void quant_run(const AttnTileJob& jb) {
       //    f32.
       float* acc = jb.acc + h * nr * hd;
       if (vint) {
-        for (int64_t b = 0; b < nb; ++b)
-          quant_mix_int_rows<V>(s, s.alpha, nb, b, r0, nr - r0, hd, acc);
+        for (int64_t b = 0; b < nb; ++b) {
+          if (quant_digits(jb) == 2) {
+            quant_mix_int_rows<V, 2>(s, s.alpha, nb, b, r0, nr - r0, hd, acc);
+          } else {
+            quant_mix_int_rows<V, 1>(s, s.alpha, nb, b, r0, nr - r0, hd, acc);
+          }
+        }
         continue;
       }
       quant_prep_values<V>(jb, vh, nk, s.vf);

@@ -185,6 +185,9 @@ struct QVecScalar {
       lo[i] = static_cast<uint8_t>(c);
     }
   }
+  static void pack_u8(const Vec& w, uint8_t* out) {
+    for (int64_t i = 0; i < kLanes; ++i) out[i] = static_cast<uint8_t>(std::nearbyint(w.v[i]));
+  }
   static IVec ishl_digit(const IVec& x) {
     return imap([&](int64_t i) { return x.v[i] * 256; });
   }
