@@ -16,6 +16,7 @@
 #include "kernels/cpu/attention_avx512_inl.h"
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/attention_quant_inl.h"
+#include "kernels/cpu/attention_quant_x86_inl.h"
 #include "kernels/cpu/vec_avx512_inl.h"
 
 namespace longctx::cpu {
@@ -110,23 +111,11 @@ struct QVec512 : F32x16 {
     _mm512_storeu_si512(out, u0);
     _mm512_storeu_si512(out + 16, u1);
   }
-  static __m256i row_q8(const uint8_t* p) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  }
-  // 16 bytes of nibbles to the block's 32 values: low nibbles (elements 0-15), high (16-31),
-  // minus 8.
-  static __m256i row_q4(const uint8_t* p) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i lo = _mm_and_si128(x, _mm_set1_epi8(0x0F));
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), _mm_set1_epi8(0x0F));
-    return _mm256_sub_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1),
-                           _mm256_set1_epi8(8));
-  }
   static void vt_q8(const uint8_t* const* r, int32_t neg, int32_t* out) {
-    vt_rows(row_q8(r[0]), row_q8(r[1]), row_q8(r[2]), row_q8(r[3]), neg, out);
+    quant_vt_q8<QVec512>(r, neg, out);
   }
   static void vt_q4(const uint8_t* const* r, int32_t neg, int32_t* out) {
-    vt_rows(row_q4(r[0]), row_q4(r[1]), row_q4(r[2]), row_q4(r[3]), neg, out);
+    quant_vt_q4<QVec512>(r, neg, out);
   }
   // Position p of vt_rows' 32 dwords: vector p / 16, 128-bit lane (p / 4) % 4 holding dims
   // {0, 16, 8, 24} + 4 (p / 16) onward.
