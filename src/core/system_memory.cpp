@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
 #ifdef __GLIBC__
 #include <malloc.h>
+#include <sys/stat.h>
 #endif
 
 namespace longctx {
@@ -132,6 +134,32 @@ std::string cpu_model_name() {
     }
   }
   return "unknown";
+}
+
+std::string cpu_signature() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, family, model, stepping;
+  const auto value = [&](const char* key, std::string& out) {
+    if (!out.empty() || line.rfind(key, 0) != 0) return;
+    // "model" must not take "model name": the key is followed by blanks and a colon.
+    const size_t c = line.find(':');
+    if (c == std::string::npos || line.find_first_not_of(" \t", std::strlen(key)) != c) return;
+    out = line.substr(std::min(line.size(), c + 2));
+  };
+  while (std::getline(in, line) && (family.empty() || model.empty() || stepping.empty())) {
+    value("cpu family", family);
+    value("model", model);
+    value("stepping", stepping);
+  }
+  if (family.empty() && model.empty()) return "";
+  return "family " + family + " model " + model + " stepping " + stepping;
+}
+
+std::string program_identity() {
+  struct stat st {};
+  if (::stat("/proc/self/exe", &st) != 0) return "";
+  return std::to_string(static_cast<long long>(st.st_size)) + "-" +
+         std::to_string(static_cast<long long>(st.st_mtime));
 }
 
 }  // namespace longctx

@@ -39,5 +39,12 @@ std::optional<uint64_t> parse_program_bytes(std::string_view maps, std::string_v
 // The CPU's model name from /proc/cpuinfo ("AMD EPYC"), or "unknown" (benchmarks' cpu_info,
 // the speed probe's cache key).
 std::string cpu_model_name();
+// The CPU's family, model and stepping from /proc/cpuinfo ("family 25 model 17 stepping 1"), or
+// "" where it has none: VMs often name every EPYC alike, and Zen 4 and Zen 5 differ in speed.
+std::string cpu_signature();
+// An identity of this build of the program: the size and modification time of the executable
+// (/proc/self/exe), or "" where unknown. Figures measured by one build (the speed probe's)
+// need not hold for another.
+std::string program_identity();
 
 }  // namespace longctx

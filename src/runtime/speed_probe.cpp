@@ -82,8 +82,11 @@ Result<MeasuredCpuSpeed> probe_cpu_speed(KernelBackend& be, const ModelHparams& 
                                          TensorType type_k, TensorType type_v,
                                          double read_bw_override, const SpeedProbeOptions& o) {
   const std::string path = o.cache_path.empty() ? default_cache_path() : o.cache_path;
-  const std::string machine =
-      cpu_model_name() + " | " + be.describe() + " | threads " + std::to_string(o.n_threads);
+  // One entry per machine and build: figures a build measured are dropped when another build
+  // (a changed kernel) probes the same machine.
+  const std::string machine_base = cpu_model_name() + " " + cpu_signature() + " | " +
+                                   be.describe() + " | threads " + std::to_string(o.n_threads);
+  const std::string machine = machine_base + " | build " + program_identity();
   nlohmann::json cache = nlohmann::json::object();
   if (o.use_cache && !path.empty()) {
     if (auto text = read_file(path); text.is_ok()) {
@@ -204,6 +207,13 @@ Result<MeasuredCpuSpeed> probe_cpu_speed(KernelBackend& be, const ModelHparams& 
   s.attn_prefill_flops = *pre;
 
   if (probed && o.use_cache && !path.empty()) {
+    for (auto it = cache.begin(); it != cache.end();) {
+      // This machine's other builds, and entries of versions whose keys had no build at all.
+      const bool stale =
+          it.key() != machine && (it.key().rfind(machine_base + " | build ", 0) == 0 ||
+                                  it.key().find(" | build ") == std::string::npos);
+      it = stale ? cache.erase(it) : std::next(it);
+    }
     make_dirs_for(path);
     (void)write_file_atomic(path, cache.dump(1) + "\n");  // a cache: failing to keep it is fine
   }

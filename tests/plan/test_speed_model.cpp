@@ -4,11 +4,14 @@
 // the probe caches its figures per machine.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <string>
 
 #include "common/temp_path.h"
 #include "core/file_io.h"
+#include "core/system_memory.h"
 #include "kernels/backend.h"
 #include "plan/plan_format.h"
 #include "plan_test_util.h"
@@ -117,6 +120,43 @@ TEST(SpeedProbe, MeasuresOnceAndReadsTheCacheAfter) {
                            12.5e9, o);
   ASSERT_TRUE(c.is_ok());
   EXPECT_EQ(c->read_bw, 12.5e9);
+  std::remove(cache.c_str());
+}
+
+// The cache is per machine and build: another build's figures for this machine (a changed
+// kernel) are neither read nor kept, nor are those of versions whose keys had no build; another
+// machine's stay.
+TEST(SpeedProbe, IgnoresAndDropsAnotherBuildsFigures) {
+  auto be = make_backend("cpu", 2);
+  ASSERT_TRUE(be.is_ok());
+  const PlanModel m = catalog_model("qwen3-0.6b");
+  const std::string cache = testing_util::unique_temp_path("speed_cache_builds.json");
+  const std::string base =
+      cpu_model_name() + " " + cpu_signature() + " | " + (*be)->describe() + " | threads 2";
+  nlohmann::json old = nlohmann::json::object();
+  old[base + " | build 1-1"]["read"] = 1.0;                // another build of this program, here
+  old["AMD EPYC | cpu avx512 | threads 2"]["read"] = 3.0;  // an older version's key: no build
+  old["Some Other CPU family 6 model 1 stepping 0 | cpu avx2 | threads 2 | build 1-1"]["read"] =
+      2.0;
+  ASSERT_TRUE(write_file_atomic(cache, old.dump()).is_ok());
+  ASSERT_NE(program_identity(), "");
+  SpeedProbeOptions o;
+  o.n_batch = 64;
+  o.n_threads = 2;
+  o.cache_path = cache;
+  auto a =
+      probe_cpu_speed(**be, m.hp, {TensorType::Q8_0}, TensorType::Q8_0, TensorType::Q8_0, 0, o);
+  ASSERT_TRUE(a.is_ok()) << a.status().message();
+  EXPECT_NE(a->source.find("measured now"), std::string::npos) << a->source;
+  EXPECT_GT(a->read_bw, 1e8);  // not the other build's 1 B/s
+  auto text = read_file(cache);
+  ASSERT_TRUE(text.is_ok());
+  const nlohmann::json now = nlohmann::json::parse(*text);
+  EXPECT_FALSE(now.contains(base + " | build 1-1"));
+  EXPECT_FALSE(now.contains("AMD EPYC | cpu avx512 | threads 2"));
+  EXPECT_TRUE(now.contains(base + " | build " + program_identity()));
+  EXPECT_TRUE(now.contains(
+      "Some Other CPU family 6 model 1 stepping 0 | cpu avx2 | threads 2 | build 1-1"));
   std::remove(cache.c_str());
 }
 

@@ -252,7 +252,9 @@ void expect_probs_from_raw_logits(std::shared_ptr<C> c, int32_t k, bool expect_t
     ASSERT_TRUE(f.session->eval(one).is_ok());
   }
   EXPECT_EQ(steps, 8);
-  if (expect_top_differs) EXPECT_EQ(top_differs, steps);
+  if (expect_top_differs) {
+    EXPECT_EQ(top_differs, steps);
+  }
 }
 
 TEST(GenerationConstraint, LogprobsComeFromTheUnmaskedLogits) {
