@@ -92,32 +92,35 @@ TEST(SpeedModel, ACpuPlanUsesTheMeasuredRatesAndSaysSo) {
   EXPECT_NE(plan_json(r).dump().find("attn_decode_bytes_per_s"), std::string::npos);
 }
 
-// The probe's figures are positive and cached: the second call reads them back.
-TEST(SpeedProbe, MeasuresOnceAndReadsTheCacheAfter) {
-  auto be = make_backend("cpu", 2);
-  ASSERT_TRUE(be.is_ok());
-  const PlanModel m = catalog_model("qwen3-0.6b");
-  const std::string cache = testing_util::unique_temp_path("speed_cache.json");
-  std::remove(cache.c_str());
+// The probe for qwen3-0.6b's shape, Q8_0 weights and cache, batch 64, 2 threads, cached in
+// `cache`; read_bw > 0 replaces the read probe.
+Result<MeasuredCpuSpeed> probe_q8(KernelBackend& be, const std::string& cache, double read_bw = 0) {
   SpeedProbeOptions o;
   o.n_batch = 64;
   o.n_threads = 2;
   o.cache_path = cache;
-  auto a =
-      probe_cpu_speed(**be, m.hp, {TensorType::Q8_0}, TensorType::Q8_0, TensorType::Q8_0, 0, o);
+  return probe_cpu_speed(be, catalog_model("qwen3-0.6b").hp, {TensorType::Q8_0}, TensorType::Q8_0,
+                         TensorType::Q8_0, read_bw, o);
+}
+
+// The probe's figures are positive and cached: the second call reads them back.
+TEST(SpeedProbe, MeasuresOnceAndReadsTheCacheAfter) {
+  auto be = make_backend("cpu", 2);
+  ASSERT_TRUE(be.is_ok());
+  const std::string cache = testing_util::unique_temp_path("speed_cache.json");
+  std::remove(cache.c_str());
+  auto a = probe_q8(**be, cache);
   ASSERT_TRUE(a.is_ok()) << a.status().message();
   EXPECT_TRUE(a->valid());
   EXPECT_GT(a->matmul_rate(TensorType::Q8_0), 0.0);
   EXPECT_NE(a->source.find("measured now"), std::string::npos);
-  auto b =
-      probe_cpu_speed(**be, m.hp, {TensorType::Q8_0}, TensorType::Q8_0, TensorType::Q8_0, 0, o);
+  auto b = probe_q8(**be, cache);
   ASSERT_TRUE(b.is_ok());
   EXPECT_NE(b->source.find("measured earlier"), std::string::npos);
   EXPECT_EQ(b->read_bw, a->read_bw);
   EXPECT_EQ(b->attn_decode_bw, a->attn_decode_bw);
   // --bw replaces the read probe.
-  auto c = probe_cpu_speed(**be, m.hp, {TensorType::Q8_0}, TensorType::Q8_0, TensorType::Q8_0,
-                           12.5e9, o);
+  auto c = probe_q8(**be, cache, 12.5e9);
   ASSERT_TRUE(c.is_ok());
   EXPECT_EQ(c->read_bw, 12.5e9);
   std::remove(cache.c_str());
@@ -129,7 +132,6 @@ TEST(SpeedProbe, MeasuresOnceAndReadsTheCacheAfter) {
 TEST(SpeedProbe, IgnoresAndDropsAnotherBuildsFigures) {
   auto be = make_backend("cpu", 2);
   ASSERT_TRUE(be.is_ok());
-  const PlanModel m = catalog_model("qwen3-0.6b");
   const std::string cache = testing_util::unique_temp_path("speed_cache_builds.json");
   const std::string base =
       cpu_model_name() + " " + cpu_signature() + " | " + (*be)->describe() + " | threads 2";
@@ -140,12 +142,7 @@ TEST(SpeedProbe, IgnoresAndDropsAnotherBuildsFigures) {
       2.0;
   ASSERT_TRUE(write_file_atomic(cache, old.dump()).is_ok());
   ASSERT_NE(program_identity(), "");
-  SpeedProbeOptions o;
-  o.n_batch = 64;
-  o.n_threads = 2;
-  o.cache_path = cache;
-  auto a =
-      probe_cpu_speed(**be, m.hp, {TensorType::Q8_0}, TensorType::Q8_0, TensorType::Q8_0, 0, o);
+  auto a = probe_q8(**be, cache);
   ASSERT_TRUE(a.is_ok()) << a.status().message();
   EXPECT_NE(a->source.find("measured now"), std::string::npos) << a->source;
   EXPECT_GT(a->read_bw, 1e8);  // not the other build's 1 B/s

@@ -394,10 +394,10 @@ static inline float quant_top(int digits) {
 template <class V>
 static inline void quant_values_scales(const AttnTileJob& jb, const QuantScratch& s) {
   constexpr int64_t L = V::kLanes;
+  const float kTop = quant_top<V>(quant_digits(jb));
   for (int64_t b = 0; b < jb.head_dim / kQkBlock; ++b) {
     const typename V::Vec d = V::abs(V::load_f16(reinterpret_cast<const uint8_t*>(s.vdh + b * L)));
     const float dmax = V::hmax(d);
-    const float kTop = quant_top<V>(quant_digits(jb));
     V::store(s.cv + b * L, V::mul(d, V::set1(dmax > 0.0f ? kTop / dmax : 0.0f)));
     s.dsc[b] = dmax / kTop;
   }
@@ -563,7 +563,7 @@ static void quant_run(const AttnTileJob& jb) {
   constexpr int64_t L = V::kLanes;
   const int64_t hd = jb.head_dim, nr = jb.n_rows, nh = jb.n_heads, nb = hd / kQkBlock;
   const QuantScratch s = quant_scratch(jb);
-  const bool vint = kv_code_is_block(jb.v_type);
+  const bool vint = kv_code_is_block(jb.v_type), two_digits = quant_digits(jb) == 2;
   // 1. Per query row and block: d_q x qscale, and the integer start that cancels the offset of
   //    the unsigned operand (sum q times 128 for flipped Q8_0 keys, times 8 for Q4_0 nibbles).
   if (kv_code_is_block(jb.k_type)) {
@@ -608,7 +608,7 @@ static void quant_run(const AttnTileJob& jb) {
       float* acc = jb.acc + h * nr * hd;
       if (vint) {
         for (int64_t b = 0; b < nb; ++b) {
-          if (quant_digits(jb) == 2) {
+          if (two_digits) {
             quant_mix_int_rows<V, 2>(s, s.alpha, nb, b, r0, nr - r0, hd, acc);
           } else {
             quant_mix_int_rows<V, 1>(s, s.alpha, nb, b, r0, nr - r0, hd, acc);
