@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -67,8 +68,14 @@ std::string model_type(const Model& m) {
 
 struct Limit {
   double gbps = 0;
-  std::string how;  // "measured: ..." or "--bw"
+  std::string how;      // "measured: ..." or "--bw"
+  double end_gbps = 0;  // measured: the same probe after the tests (0: --bw given)
 };
+
+// Share by which the bandwidth read after the tests differs from the one before them above
+// which bench warns: a shared host whose bandwidth moved during the run makes every share of
+// the limit, and every prediction beside a measurement, unreliable.
+constexpr double kBandwidthDriftWarn = 0.10;
 
 Result<Limit> bandwidth_limit(const BenchArgs& a, int n_threads) {
   Limit l;
@@ -175,6 +182,15 @@ void print_md(const Context& c, const std::vector<Row>& rows) {
       mib(c.peak_rss_bytes), mib(c.planned_bytes()), mib(c.weight_bytes), mib(c.kv_bytes),
       mib(c.compute_bytes), mib(c.runtime.total()), mib(c.runtime.program), mib(c.runtime.tables),
       mib(c.runtime.backend_scratch));
+  if (c.limit.end_gbps > 0) {
+    const double drift = c.limit.end_gbps / c.limit.gbps - 1;
+    std::printf("bandwidth after the tests: %.1f GB/s (%+.0f%% from the start)%s\n",
+                c.limit.end_gbps, 100 * drift,
+                std::fabs(drift) > kBandwidthDriftWarn
+                    ? ": the machine's bandwidth moved during the run (a shared host?), so "
+                      "shares of the limit and the plan column are unreliable; run again"
+                    : "");
+  }
 }
 
 void print_json(const Context& c, const std::vector<Row>& rows) {
@@ -214,6 +230,7 @@ void print_json(const Context& c, const std::vector<Row>& rows) {
     j["bytes_per_token"] = r.bytes_per_token;
     j["gbps"] = r.gbps;
     j["bw_limit_gbps"] = c.limit.gbps;
+    if (c.limit.end_gbps > 0) j["bw_end_gbps"] = c.limit.end_gbps;
     j["bw_share"] = r.gbps / c.limit.gbps;
     j["flops_per_token"] = r.flops_per_token;
     j["gflops"] = r.gflops;
@@ -381,6 +398,9 @@ int run(BenchArgs a) {
   }
   c.weight_bytes = engine.model().weight_bytes();
   c.peak_rss_bytes = peak_rss_bytes();
+  if (a.bw == "measured") {  // the same probe again: did the machine hold still?
+    if (auto end = bandwidth_limit(a, n_threads)) c.limit.end_gbps = end->gbps;
+  }
   // The planner's predictions, from rates probed after the peak was read (the probe's buffers
   // are not part of a run): per K/V pair, the same formulas `plan` uses (docs/PLAN.md).
   if (pm && !a.no_probe && std::string(engine.backend_name()) == "cpu") {
@@ -388,8 +408,13 @@ int run(BenchArgs a) {
       SpeedProbeOptions po;
       po.n_batch = c.n_batch;
       po.n_threads = n_threads;
-      auto speed = probe_cpu_speed(engine.backend(), engine.hparams(), weight_types, tk, tv,
-                                   c.limit.gbps * 1e9, po);
+      // Rates of this run's machine state (a shared host's bandwidth drifts), probed afresh for
+      // the first K/V pair and cached, so the other pairs reuse the weights' figures.
+      po.refresh = tk == pairs[0].first && tv == pairs[0].second;
+      // A bandwidth given with --bw stands for every stream, as in `plan --bw`.
+      const double given_bw = a.bw == "measured" ? 0.0 : c.limit.gbps * 1e9;
+      auto speed =
+          probe_cpu_speed(engine.backend(), engine.hparams(), weight_types, tk, tv, given_bw, po);
       if (!speed) {
         std::fprintf(stderr, "longctx bench: warning: speed probe: %s\n",
                      speed.status().message().c_str());

@@ -164,10 +164,17 @@ std::string format_plan_text(const PlanReport& r) {
     for (const auto& [t, f] : c.matmul_flops) {
       mm += (mm.empty() ? "" : ", ") + std::string(type_name(t)) + printf_str(" %.0f", f / 1e9);
     }
+    std::string gemv;
+    for (const auto& [t, b] : c.gemv_bw) {
+      gemv += (gemv.empty() ? "" : ", ") + std::string(type_name(t)) + printf_str(" %.1f", b / 1e9);
+      const double e = c.expert_gemv_rate(t);
+      if (!c.expert_gemv_bw.empty()) gemv += printf_str(" (experts %.1f)", e / 1e9);
+    }
     out += wrap("", "decode and prefill in tokens/s at that depth, one sequence, from rates " +
                         c.source + " on this CPU: weights read at " +
-                        printf_str("%.1f GB/s", c.read_bw / 1e9) + ", decode attention " +
-                        printf_str("%.1f GB/s", c.attn_decode_bw / 1e9) +
+                        printf_str("%.1f GB/s", c.read_bw / 1e9) +
+                        (gemv.empty() ? "" : ", streamed by decode's matmul at GB/s " + gemv) +
+                        ", decode attention " + printf_str("%.1f GB/s", c.attn_decode_bw / 1e9) +
                         " of K/V, prefill attention " +
                         printf_str("%.0f GFLOP/s", c.attn_prefill_flops / 1e9) +
                         ", matmul GFLOP/s " + mm + ". See docs/PLAN.md.");
@@ -212,7 +219,7 @@ std::string format_plan_text(const PlanReport& r) {
   if (r.profile_ctx > 0) {
     out += "ready to run at " + grouped(r.profile_ctx) + " tokens:\n";
     out += wrap_command("  ", r.run_command);
-    out += wrap_command("  ", r.serve_command + "   (serve: coming)");
+    out += wrap_command("  ", r.serve_command);
   } else {
     out += "nothing fits this device: try a smaller preset, a quantized KV type or --mem.\n";
   }
@@ -268,11 +275,16 @@ nlohmann::json plan_json(const PlanReport& r) {
   if (r.speed.cpu.valid() && r.device.count == 0) {
     json mm = json::object();
     for (const auto& [t, f] : r.speed.cpu.matmul_flops) mm[type_name(t)] = f;
+    json gemv = json::object(), expert_gemv = json::object();
+    for (const auto& [t, b] : r.speed.cpu.gemv_bw) gemv[type_name(t)] = b;
+    for (const auto& [t, b] : r.speed.cpu.expert_gemv_bw) expert_gemv[type_name(t)] = b;
     j["measured"] = {{"source", r.speed.cpu.source},
                      {"read_bytes_per_s", r.speed.cpu.read_bw},
                      {"attn_decode_bytes_per_s", r.speed.cpu.attn_decode_bw},
                      {"attn_prefill_flops", r.speed.cpu.attn_prefill_flops},
-                     {"matmul_flops", mm}};
+                     {"matmul_flops", mm},
+                     {"gemv_bytes_per_s", gemv},
+                     {"expert_gemv_bytes_per_s", expert_gemv}};
   }
   j["kv_bytes_per_token"] = r.kv_bytes_per_token;
   j["contexts"] = json::array();

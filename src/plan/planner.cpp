@@ -120,6 +120,20 @@ double MeasuredCpuSpeed::expert_matmul_rate(TensorType t) const {
   return matmul_rate(t);
 }
 
+double MeasuredCpuSpeed::gemv_rate(TensorType t) const {
+  for (const auto& [type, rate] : gemv_bw) {
+    if (type == t) return rate;
+  }
+  return read_bw;
+}
+
+double MeasuredCpuSpeed::expert_gemv_rate(TensorType t) const {
+  for (const auto& [type, rate] : expert_gemv_bw) {
+    if (type == t) return rate;
+  }
+  return gemv_rate(t);
+}
+
 namespace {
 
 // Attention FLOPs per query per cached key: QK^T and PV, 2 FLOPs per multiply-add.
@@ -132,9 +146,22 @@ double attn_flops_per_key(const ModelHparams& hp) {
 double predict_decode_tps(const PlanModel& m, const KvTypes& kv, int64_t n_experts, double depth,
                           const MeasuredCpuSpeed& s) {
   if (!s.valid()) return 0;
-  const int64_t k = m.hp.is_moe() ? (n_experts > 0 ? n_experts : m.hp.n_expert_used) : 0;
-  const double t = double(m.active_weight_bytes(k)) / s.read_bw +
-                   double(kv_per_token(m.hp, kv)) * depth / s.attn_decode_bw;
+  const ModelHparams& hp = m.hp;
+  const int64_t k = hp.is_moe() ? (n_experts > 0 ? n_experts : hp.n_expert_used) : 0;
+  // The same bytes active_weight_bytes counts, each at the rate its reader streams it.
+  double t = 0;
+  for (const TensorCost& c : m.tensors) {
+    if (c.role == TensorRole::kTokenEmbd && !hp.tied_embeddings) continue;  // one row per token
+    const bool expert = is_expert(c.role) && hp.n_expert > 0;
+    const double bytes =
+        expert ? double(c.bytes / hp.n_expert) * double(std::clamp<int64_t>(k, 0, hp.n_expert))
+               : double(c.bytes);
+    const double rate = !c.matrix ? s.read_bw
+                        : expert  ? s.expert_gemv_rate(c.type)
+                                  : s.gemv_rate(c.type);
+    t += bytes / rate;
+  }
+  t += double(kv_per_token(hp, kv)) * depth / s.attn_decode_bw;
   return 1.0 / t;
 }
 

@@ -85,7 +85,9 @@ struct PlanOptions {
 
 // Rates of this machine's CPU backend, measured by runtime/speed_probe.h for the model's shape,
 // weight types and KV types (plan/ only uses them): with them a CPU plan's speeds are
-//   decode t/token  = active weight bytes / read_bw + K/V bytes at the depth / attn_decode_bw,
+//   decode t/token  = sum over active matrices of bytes / gemv_bw[type] (expert_gemv_bw for
+//                     MoE experts) + other weight bytes / read_bw
+//                     + K/V bytes at the depth / attn_decode_bw,
 //   prefill t/token = sum over weight types of matmul FLOPs / matmul_flops[type]
 //                     + attention FLOPs at the mean depth / attn_prefill_flops,
 // nothing fitted: every constant is a rate the probe read.
@@ -98,10 +100,17 @@ struct MeasuredCpuSpeed {
   // a smaller, less efficient product.
   std::vector<std::pair<TensorType, double>> matmul_flops;
   std::vector<std::pair<TensorType, double>> expert_matmul_flops;
+  // Bytes/s at which decode's one-token matmul streams matrices of each type from memory: the
+  // kernel's rate, which sits below read_bw where it is compute-bound (a K-quant's unpacking on
+  // a machine with fast memory). For MoE also the k experts' matrices as one batch of tasks.
+  std::vector<std::pair<TensorType, double>> gemv_bw;
+  std::vector<std::pair<TensorType, double>> expert_gemv_bw;
   std::string source;  // how it was obtained, for the plan's device line
   bool valid() const { return read_bw > 0 && attn_decode_bw > 0 && attn_prefill_flops > 0; }
   double matmul_rate(TensorType t) const;         // 0 when the type was not probed
   double expert_matmul_rate(TensorType t) const;  // the same for expert matrices
+  double gemv_rate(TensorType t) const;           // read_bw when the type was not probed
+  double expert_gemv_rate(TensorType t) const;    // gemv_rate when experts were not probed
 };
 
 // Assumptions of the speed model (printed with every plan).

@@ -99,7 +99,7 @@ Result<MeasuredCpuSpeed> probe_cpu_speed(KernelBackend& be, const ModelHparams& 
   bool probed = false;
   // A cached figure, or the probe's (then cached).
   auto figure = [&](const std::string& key, auto&& probe) -> Result<double> {
-    if (mine.contains(key) && mine[key].is_number() && mine[key].get<double>() > 0) {
+    if (!o.refresh && mine.contains(key) && mine[key].is_number() && mine[key].get<double>() > 0) {
       return mine[key].get<double>();
     }
     auto v = probe();
@@ -158,7 +158,62 @@ Result<MeasuredCpuSpeed> probe_cpu_speed(KernelBackend& be, const ModelHparams& 
     }
   }
 
-  // 3. Attention at the model's shape and KV types, over a cache larger than the caches.
+  // 3. Decode's one-token matmul per weight type, streaming matrices larger than the caches:
+  //    one matrix of the model's width for dense tensors, and for MoE the batch of 2k expert
+  //    matrices (gate and up of k experts) decode hands the backend at once.
+  uint64_t stream_bytes = uint64_t{256} << 20;
+  if (auto avail = available_memory_bytes()) stream_bytes = std::min(stream_bytes, *avail / 4);
+  auto gemv = [&](TensorType t, bool experts) -> Result<double> {
+    const int64_t bs = traits(t).block_size;
+    const int64_t n_in = hp.n_embd % bs == 0 ? hp.n_embd : 2048;
+    const int64_t k =
+        std::clamp<int64_t>(2 * int64_t{hp.n_expert_used}, 1, KernelBackend::kMaxMatmulTasks);
+    const int64_t rows = experts ? int64_t{hp.n_ff_expert} : 1024;  // one matrix / one expert
+    const std::string key = std::string(experts ? "expert gemv " : "gemv ") + type_name(t) + " " +
+                            std::to_string(n_in) + "x" + std::to_string(rows) +
+                            (experts ? " x" + std::to_string(k) : "");
+    return figure(key, [&]() -> Result<double> {
+      const uint64_t unit = row_bytes(t, uint64_t(n_in)) * uint64_t(rows);
+      const int64_t n_units = std::max<int64_t>(int64_t(stream_bytes / unit) / k * k, k);
+      auto w = pattern_buffer(be, t, uint64_t(n_in) * rows * n_units, rng);
+      if (!w) return w.status();
+      std::vector<float> x(static_cast<size_t>(n_in));
+      for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) / 8.0f;
+      std::vector<float> y(static_cast<size_t>(rows * n_units));
+      const double bytes = double(unit) * double(n_units);
+      if (!experts) {
+        WeightMatrix m{t, w->data(), n_in, rows * n_units, WeightLayout::kGguf};
+        be.repack(&m);
+        return bytes / best_seconds(3, [&] { be.matmul(m, x.data(), 1, nullptr, y.data()); });
+      }
+      ExpertStack st{t, w->data(), n_in, rows, n_units, WeightLayout::kGguf};
+      be.repack(&st);
+      std::vector<KernelBackend::MatmulTask> tasks(static_cast<size_t>(n_units));
+      for (int64_t e = 0; e < n_units; ++e) {
+        tasks[size_t(e)] = {ref::expert_matrix(st, e), x.data(), nullptr, y.data() + e * rows};
+      }
+      return bytes / best_seconds(3, [&] {
+               for (int64_t e = 0; e < n_units; e += k) {
+                 be.matmul_tasks(tasks.data() + e, static_cast<int>(k), 1);
+               }
+             });
+    });
+  };
+  if (read_bw_override <= 0) {  // a given bandwidth stands for every stream
+    for (TensorType t : weight_types) {
+      if (!has_quantizer(t) || !be.supports(KernelOp::kMatmul, t)) continue;
+      auto r = gemv(t, false);
+      if (!r) return r.status();
+      s.gemv_bw.emplace_back(t, *r);
+      if (hp.is_moe() && hp.n_ff_expert > 0) {
+        auto e = gemv(t, true);
+        if (!e) return e.status();
+        s.expert_gemv_bw.emplace_back(t, *e);
+      }
+    }
+  }
+
+  // 4. Attention at the model's shape and KV types, over a cache larger than the caches.
   const std::string shape = std::to_string(hp.n_head) + "/" + std::to_string(hp.n_head_kv) + "/" +
                             std::to_string(hp.head_dim) + " " + type_name(type_k) + "/" +
                             type_name(type_v);

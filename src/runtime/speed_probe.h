@@ -1,6 +1,7 @@
 // Measures the rates the planner's CPU speed model needs (plan/planner.h MeasuredCpuSpeed) on
 // this machine's cpu backend: a STREAM-style read, the batched matmul of each weight type the
-// model multiplies with, and decode / prefill attention at the model's shape and KV types, each
+// model multiplies with, decode's one-token matmul of each such type streaming from memory,
+// and decode / prefill attention at the model's shape and KV types, each
 // on synthetic data larger than the caches. Every figure is cached per machine (CPU model,
 // threads, instruction-set path) and probe, in $XDG_CACHE_HOME/longctx/speed.json (else
 // ~/.cache/longctx/), so a later plan or bench reads it instead of probing again (~1 s).
@@ -20,6 +21,7 @@ struct SpeedProbeOptions {
   int64_t n_batch = 512;   // prefill micro-batch (the matmul and attention probes' width)
   int n_threads = 0;       // the backend's threads (part of the cache key; 0 = all cores)
   bool use_cache = true;   // read and write the cache file
+  bool refresh = false;    // measure every figure now, ignoring cached ones (then cache them)
   std::string cache_path;  // "" = the default location
 };
 
