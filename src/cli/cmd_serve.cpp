@@ -45,6 +45,7 @@ struct ServeArgs {
   int64_t n_predict = -1;
   int timeout_s = 30;
   int http_threads = 0;
+  int64_t max_connections = 256;
   bool no_ui = false;
   std::string session_dir;
   std::string memory_db;  // --memory DB
@@ -256,6 +257,7 @@ int run(ServeArgs a) {
   ho.max_tokens = a.n_predict;
   ho.idle_timeout_s = a.timeout_s;
   ho.http_threads = a.http_threads;
+  ho.max_connections = a.max_connections;
   ho.webui = !a.no_ui;
   ho.slots_endpoint = !a.llama.no_slots;
   ho.slot_save_dir = a.session_dir;
@@ -332,8 +334,16 @@ CommandFn add_serve_command(CLI::App& app) {
                  "Default reply limit in tokens when a request sets none (-1: until the context "
                  "is full)")
       ->capture_default_str();
-  app.add_option("--timeout", a->timeout_s, "Read / write timeout of a connection in seconds")
-      ->capture_default_str();
+  app.add_option("--timeout", a->timeout_s,
+                 "Seconds a connection's read or write may wait, and a request's head and body "
+                 "have to arrive in")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--max-connections", a->max_connections,
+                 "Open connections at once (served or waiting for a worker); more are answered "
+                 "503 (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   app.add_option("--threads-http", a->http_threads,
                  "HTTP worker threads = open connections served at once (0: parallel + 8)")
       ->capture_default_str();

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "server/http_connection.h"
 #include "server/http_server.h"
 #include "server/memory_server.h"
 #include "server/openai.h"
@@ -29,7 +30,7 @@ struct HttpServer::Impl {
   Engine& engine;
   Scheduler& sched;
   HttpOptions opt;
-  httplib::Server svr;
+  ConnectionServer svr;
   std::shared_ptr<const TokenVocab> vocab;  // token bytes, for constrained decoding
   std::atomic<uint64_t> next_id{1};
   int64_t started = static_cast<int64_t>(std::time(nullptr));

@@ -7,8 +7,6 @@
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
-#include <sys/mman.h>
 
 #include <atomic>
 #include <chrono>
@@ -27,50 +25,6 @@
 
 namespace longctx::server {
 namespace {
-
-// Gives back the pages of this thread's stack below the current frame (less a margin): a
-// request that once went deep (cpp-httplib parses a Range header with std::regex, which
-// recurses per character: an 8 KB header takes ~4 MB of stack) would otherwise leave them
-// resident in that worker for good. The range lies wholly below the stack pointer, so nothing
-// live is in it; the kernel maps zero pages back in if it is used again.
-void release_unused_stack() {
-  pthread_attr_t attr;
-  if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
-  void* base = nullptr;
-  size_t size = 0;
-  const int rc = pthread_attr_getstack(&attr, &base, &size);
-  pthread_attr_destroy(&attr);
-  if (rc != 0) return;
-  constexpr uintptr_t kPage = 4096, kMargin = 64 << 10;
-  volatile char here = 0;
-  const auto sp = reinterpret_cast<uintptr_t>(&here);
-  const uintptr_t lo = (reinterpret_cast<uintptr_t>(base) + kPage - 1) & ~(kPage - 1);
-  if (sp < lo + kMargin + kPage) return;
-  const uintptr_t hi = (sp - kMargin) & ~(kPage - 1);
-  madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
-}
-
-// cpp-httplib's worker pool, each connection's task wrapped: when it ends, the worker's deep
-// stack pages go back, and when it was the last open connection the heap is trimmed, so that
-// the resident memory returns to its idle level after any mix of requests (the scheduler trims
-// when it goes idle too, but many requests never reach it).
-class ConnectionQueue final : public httplib::TaskQueue {
- public:
-  explicit ConnectionQueue(size_t threads) : pool_(threads) {}
-  void enqueue(std::function<void()> fn) override {
-    open_.fetch_add(1, std::memory_order_relaxed);
-    pool_.enqueue([this, fn = std::move(fn)] {
-      fn();
-      release_unused_stack();
-      if (open_.fetch_sub(1, std::memory_order_acq_rel) == 1) malloc_trim(0);
-    });
-  }
-  void shutdown() override { pool_.shutdown(); }
-
- private:
-  httplib::ThreadPool pool_;
-  std::atomic<int64_t> open_{0};
-};
 
 // Nesting depth of a JSON text (brackets outside strings), scanned before parsing so that a
 // body of a million '[' cannot exhaust the stack of a recursive consumer.
@@ -594,11 +548,13 @@ HttpServer::HttpServer(Engine& engine, Scheduler& scheduler, HttpOptions options
   m.svr.set_payload_max_length(m.opt.max_body_bytes);
   m.svr.set_read_timeout(m.opt.idle_timeout_s, 0);
   m.svr.set_write_timeout(m.opt.idle_timeout_s, 0);
+  m.svr.set_request_deadline(m.opt.idle_timeout_s);
+  m.svr.set_max_connections(m.opt.max_connections);
   // An idle keep-alive connection holds a worker until this runs out, and stop() waits for it.
   m.svr.set_keep_alive_timeout(1);
   const int threads =
       m.opt.http_threads > 0 ? m.opt.http_threads : static_cast<int>(scheduler.n_slots()) + 8;
-  m.svr.new_task_queue = [threads] { return new ConnectionQueue(static_cast<size_t>(threads)); };
+  m.svr.use_workers(threads);
   m.routes();
   // After a request that made the heap grow a lot (a big body, thousands of headers), give the
   // memory back at once (the scheduler trims too when it goes idle, but such requests may

@@ -41,11 +41,13 @@ struct HttpOptions {
   size_t max_body_bytes = 32u << 20;      // larger bodies get 413
   int64_t max_tokens = -1;                // default reply limit (-1: until the context is full)
   int http_threads = 0;                   // 0: parallel sequences + 8 (streams hold a thread)
-  int idle_timeout_s = 30;                // slow clients: read / write timeouts
-  int keepalive_s = 10;                   // SSE comment lines while a long prefill runs
-  bool webui = true;                      // serve the web UI at /
-  bool slots_endpoint = true;             // GET /slots (llama-server's --no-slots turns it off)
-  std::string slot_save_dir;              // POST /slots/{id}?action=save|restore ("" = off)
+  int idle_timeout_s = 30;  // slow clients: read / write timeouts, and the time a request's head
+                            // and body have to arrive in from its first byte
+  int64_t max_connections = 256;  // open at once (served or waiting); more get 503 (0: no limit)
+  int keepalive_s = 10;           // SSE comment lines while a long prefill runs
+  bool webui = true;              // serve the web UI at /
+  bool slots_endpoint = true;     // GET /slots (llama-server's --no-slots turns it off)
+  std::string slot_save_dir;      // POST /slots/{id}?action=save|restore ("" = off)
   // Sampling where a request sets nothing (the server's --temp, ...); unset: Qwen3's settings.
   std::function<SamplingParams(bool thinking)> sampling;
   std::optional<uint64_t> seed;  // --seed: every request's default seed
