@@ -1819,7 +1819,7 @@ class Server:
         a = self.args
         self.cmd = [a.bin, "serve", "-m", a.model, "--host", "127.0.0.1", "--port", str(self.port),
                     "--parallel", str(a.parallel), "--ctx", str(a.ctx), "--timeout",
-                    str(a.timeout), "--threads-http", str(a.threads_http)] + a.server_arg
+                    f"{a.timeout:g}", "--threads-http", str(a.threads_http)] + a.server_arg
         self.log = open(self.log_path, "ab")
         self.log.write(("\n=== %s: %s\n" % (time.strftime("%H:%M:%S"), " ".join(self.cmd)))
                        .encode())
