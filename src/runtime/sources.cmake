@@ -1,5 +1,5 @@
 # Sources of src/runtime/: engine, sessions (chunked prefill, decode), sampler, generation loop,
-# benchmark measurements, constrained decoding's grammars.
+# benchmark measurements, constrained decoding's grammars (JSON Schema and GBNF).
 list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/sampler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/engine.cpp
@@ -17,4 +17,6 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/grammar_schema.cpp
   ${CMAKE_CURRENT_LIST_DIR}/grammar_matcher.cpp
   ${CMAKE_CURRENT_LIST_DIR}/grammar_text.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/gbnf.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/gbnf_matcher.cpp
 )

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "runtime/gbnf.h"
 #include "runtime/generate.h"
 #include "runtime/grammar.h"
 #include "tokenizer/tokenizer.h"
@@ -22,14 +23,31 @@ std::vector<std::vector<Part>> with_think_gap(std::vector<std::vector<Part>> alt
   return alts;
 }
 
-// A TokenConstraint over a GrammarMatcher. With after_think the reply opens a think block, the
-// model is free inside it until it closes it (the </think> token); if it has not by half of
-// max_tokens, </think> is forced, so the constrained answer still gets room. End-of-generation is
-// allowed only when the document is complete, and forced once nothing can extend it.
+// The GBNF matcher in the JSON matcher's shape (it has no byte budget to steer by).
+class GbnfTokenMatcher {
+ public:
+  GbnfTokenMatcher(std::shared_ptr<const GbnfGrammar> g, std::shared_ptr<const GbnfVocab> v)
+      : m_(std::move(g), std::move(v)) {}
+  void fill_mask(std::vector<uint8_t>* mask, int64_t /*tokens_left*/) { m_.fill_mask(mask); }
+  bool accept_token(int32_t id) { return m_.accept_token(id); }
+  bool is_complete() const { return m_.is_complete(); }
+  bool can_continue() const { return m_.can_continue(); }
+
+ private:
+  GbnfMatcher m_;
+};
+
+// A TokenConstraint over a grammar matcher (GrammarMatcher for JSON, GbnfTokenMatcher). With
+// after_think the reply opens a think block, the model is free inside it until it closes it (the
+// </think> token); if it has not by half of max_tokens, </think> is forced, so the constrained
+// answer still gets room. End-of-generation is allowed only when the document is complete, and
+// forced once nothing can extend it.
+template <class Matcher>
 class GrammarConstraint final : public TokenConstraint {
  public:
-  GrammarConstraint(std::shared_ptr<const Grammar> g, std::shared_ptr<const TokenVocab> v,
-                    const Tokenizer& tok, int64_t n_logits, bool after_think, int64_t max_tokens)
+  template <class G, class V>
+  GrammarConstraint(std::shared_ptr<G> g, std::shared_ptr<V> v, const Tokenizer& tok,
+                    int64_t n_logits, bool after_think, int64_t max_tokens)
       : matcher_(std::move(g), std::move(v)),
         n_logits_(static_cast<size_t>(n_logits)),
         waiting_(after_think) {
@@ -93,7 +111,7 @@ class GrammarConstraint final : public TokenConstraint {
   }
 
  private:
-  GrammarMatcher matcher_;
+  Matcher matcher_;
   size_t n_logits_;
   bool waiting_;
   int32_t think_open_ = -1, think_close_ = -1;
@@ -182,8 +200,23 @@ std::shared_ptr<TokenConstraint> make_constraint(std::shared_ptr<const Grammar> 
                                                  const Tokenizer& tok, int64_t n_logits,
                                                  bool after_think, int64_t max_tokens) {
   if (!grammar || !vocab) return nullptr;
-  return std::make_shared<GrammarConstraint>(std::move(grammar), std::move(vocab), tok, n_logits,
-                                             after_think, max_tokens);
+  return std::make_shared<GrammarConstraint<GrammarMatcher>>(
+      std::move(grammar), std::move(vocab), tok, n_logits, after_think, max_tokens);
+}
+
+std::shared_ptr<const GbnfVocab> make_gbnf_vocab(const TokenVocab& vocab) {
+  std::vector<std::string> bytes(vocab.size());
+  for (size_t id = 0; id < vocab.size(); ++id) bytes[id] = vocab.token(static_cast<int32_t>(id));
+  return std::make_shared<const GbnfVocab>(bytes);
+}
+
+std::shared_ptr<TokenConstraint> make_constraint(std::shared_ptr<const GbnfGrammar> grammar,
+                                                 std::shared_ptr<const GbnfVocab> vocab,
+                                                 const Tokenizer& tok, int64_t n_logits,
+                                                 bool after_think, int64_t max_tokens) {
+  if (!grammar || !vocab) return nullptr;
+  return std::make_shared<GrammarConstraint<GbnfTokenMatcher>>(
+      std::move(grammar), std::move(vocab), tok, n_logits, after_think, max_tokens);
 }
 
 }  // namespace longctx::server

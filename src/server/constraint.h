@@ -1,5 +1,6 @@
 // Grammars for constrained replies (runtime/grammar.h): OpenAI's response_format (json_object,
-// json_schema) and a tool_choice that forces a call, as Qwen3 writes one:
+// json_schema), llama-server's GBNF `grammar` (runtime/gbnf.h) and a tool_choice that forces a
+// call, as Qwen3 writes one:
 // "<tool_call>\n{\"name\": NAME, \"arguments\": ARGS}\n</tool_call>" with ARGS following the
 // tool's parameter schema.
 #pragma once
@@ -11,6 +12,8 @@
 #include "core/status.h"
 
 namespace longctx {
+class GbnfGrammar;
+class GbnfVocab;
 class Grammar;
 class TokenVocab;
 class Tokenizer;
@@ -38,6 +41,13 @@ std::shared_ptr<const TokenVocab> make_token_vocab(const Tokenizer& tok);
 // max_tokens, then </think> is forced).
 std::shared_ptr<TokenConstraint> make_constraint(std::shared_ptr<const Grammar> grammar,
                                                  std::shared_ptr<const TokenVocab> vocab,
+                                                 const Tokenizer& tok, int64_t n_logits,
+                                                 bool after_think, int64_t max_tokens);
+
+// The same for a GBNF grammar (llama-server's `grammar` field), over the vocabulary as a trie.
+std::shared_ptr<const GbnfVocab> make_gbnf_vocab(const TokenVocab& vocab);
+std::shared_ptr<TokenConstraint> make_constraint(std::shared_ptr<const GbnfGrammar> grammar,
+                                                 std::shared_ptr<const GbnfVocab> vocab,
                                                  const Tokenizer& tok, int64_t n_logits,
                                                  bool after_think, int64_t max_tokens);
 

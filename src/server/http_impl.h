@@ -8,6 +8,7 @@
 #include <atomic>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,10 @@
 #include "server/http_server.h"
 #include "server/memory_server.h"
 #include "server/openai.h"
+
+namespace longctx {
+class GbnfVocab;  // runtime/gbnf.h
+}  // namespace longctx
 
 namespace longctx::server {
 
@@ -32,6 +37,10 @@ struct HttpServer::Impl {
   HttpOptions opt;
   ConnectionServer svr;
   std::shared_ptr<const TokenVocab> vocab;  // token bytes, for constrained decoding
+  // The same as a byte trie for GBNF grammars: built at the first request that has one.
+  std::shared_ptr<const GbnfVocab> gbnf_vocab();
+  std::once_flag gbnf_once;
+  std::shared_ptr<const GbnfVocab> gbnf_vocab_;
   std::atomic<uint64_t> next_id{1};
   int64_t started = static_cast<int64_t>(std::time(nullptr));
   std::unique_ptr<ServerMemory> memory;  // --memory DB

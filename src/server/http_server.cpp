@@ -541,6 +541,13 @@ void HttpServer::Impl::routes() {
   if (memory) memory->routes(svr);
 }
 
+std::shared_ptr<const GbnfVocab> HttpServer::Impl::gbnf_vocab() {
+  std::call_once(gbnf_once, [this] {
+    if (vocab) gbnf_vocab_ = make_gbnf_vocab(*vocab);
+  });
+  return gbnf_vocab_;
+}
+
 HttpServer::HttpServer(Engine& engine, Scheduler& scheduler, HttpOptions options)
     : impl_(std::make_unique<Impl>(engine, scheduler, std::move(options))) {
   Impl& m = *impl_;

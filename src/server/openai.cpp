@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "runtime/chat_prompt.h"
+#include "runtime/gbnf.h"
 #include "runtime/sampler.h"
 #include "server/constraint.h"
 
@@ -322,6 +323,36 @@ std::optional<ApiError> check_messages(Json* msgs) {
 
 // The requested output format: response_format, or llama-server's top-level json_schema (the
 // schema itself), as one response_format value; null when free text.
+// llama-server's `grammar` (GBNF) when the body has a non-empty one.
+bool has_gbnf(const Json& body) {
+  const auto g = body.find("grammar");
+  return g != body.end() && !(g->is_string() && g->get_ref<const std::string&>().empty()) &&
+         !g->is_null();
+}
+
+// Reads `grammar` into out->gbnf; exclusive with a JSON constraint already set. after_think: the
+// sentence follows the blank line Qwen3 writes after its think block.
+std::optional<ApiError> read_gbnf(const Json& body, bool after_think, const RequestDefaults& d,
+                                  ReplyConstraint* out) {
+  if (!has_gbnf(body)) return std::nullopt;
+  const Json& g = body["grammar"];
+  if (!g.is_string()) return bad("'grammar' must be a string (a GBNF grammar)");
+  if (out->grammar) {
+    return bad(
+        "'grammar' cannot be combined with 'response_format', 'json_schema' or a "
+        "forced tool call");
+  }
+  auto parsed = GbnfGrammar::parse(g.get_ref<const std::string&>(), after_think ? "\n\n" : "");
+  if (!parsed) {
+    std::string why = parsed.status().message();
+    if (why.rfind("grammar: ", 0) == 0) why.erase(0, 9);
+    return bad("'grammar' is not a valid GBNF grammar: " + why);
+  }
+  if (!d.vocab) return bad("constrained decoding needs the model's tokenizer vocabulary");
+  out->gbnf = std::move(parsed.value());
+  return std::nullopt;
+}
+
 Json response_format_of(const Json& body) {
   if (const auto rf = body.find("response_format"); rf != body.end() && !rf->is_null()) return *rf;
   if (const auto js = body.find("json_schema"); js != body.end() && !js->is_null()) {
@@ -442,7 +473,7 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
   // A constrained reply (response_format, a forced tool call) skips thinking unless the request
   // asks for it: the document is what such a client wants, and reasoning first would spend the
   // max_tokens it budgeted for it.
-  const bool constrained = !response_format_of(body).is_null() ||
+  const bool constrained = !response_format_of(body).is_null() || has_gbnf(body) ||
                            (body.contains("tool_choice") &&
                             (body["tool_choice"] == "required" || body["tool_choice"].is_object()));
   bool thinking = d.enable_thinking.value_or(!constrained);
@@ -521,6 +552,7 @@ std::optional<ApiError> parse_chat_request(const Engine& engine, const Json& bod
   if (out->constraint.grammar && !d.vocab) {
     return bad("constrained decoding needs the model's tokenizer vocabulary");
   }
+  if (auto e = read_gbnf(body, out->constraint.after_think, d, &out->constraint)) return e;
   return check_fits(*out, d);
 }
 
@@ -612,6 +644,7 @@ std::optional<ApiError> parse_completion_request(const Engine& engine, const Jso
       return bad("constrained decoding needs the model's tokenizer vocabulary");
     }
   }
+  if (auto e = read_gbnf(body, /*after_think=*/false, d, &out->constraint)) return e;
   return check_fits(*out, d);
 }
 

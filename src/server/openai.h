@@ -19,8 +19,9 @@
 #include "server/scheduler.h"
 
 namespace longctx {
-class Grammar;     // runtime/grammar.h
-class TokenVocab;  // runtime/grammar.h
+class GbnfGrammar;  // runtime/gbnf.h
+class Grammar;      // runtime/grammar.h
+class TokenVocab;   // runtime/grammar.h
 }  // namespace longctx
 
 namespace longctx::server {
@@ -37,10 +38,12 @@ struct ApiError {
 };
 Json error_body(const ApiError& e);
 
-// How the reply is constrained (response_format, or a tool_choice that forces a call).
+// How the reply is constrained (response_format, a GBNF grammar, or a tool_choice that forces a
+// call).
 struct ReplyConstraint {
-  std::shared_ptr<const Grammar> grammar;  // null: free text
-  bool after_think = false;                // applies once the think block has closed
+  std::shared_ptr<const Grammar> grammar;   // null: free text
+  std::shared_ptr<const GbnfGrammar> gbnf;  // llama-server's `grammar` (never with `grammar`)
+  bool after_think = false;                 // applies once the think block has closed
 };
 
 // A generation request, from either endpoint.

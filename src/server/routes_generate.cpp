@@ -149,6 +149,10 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
       job->options.constraint =
           make_constraint(r->constraint.grammar, vocab, tok, engine.hparams().n_vocab,
                           r->constraint.after_think, r->options.max_tokens);
+    } else if (r->constraint.gbnf) {
+      job->options.constraint =
+          make_constraint(r->constraint.gbnf, gbnf_vocab(), tok, engine.hparams().n_vocab,
+                          r->constraint.after_think, r->options.max_tokens);
     }
     jobs.push_back(std::move(job));
   }
