@@ -95,10 +95,15 @@ class GbnfVocab {
 // bytes of a code point not yet whole. Copyable; one per request, not thread-safe.
 class GbnfMatcher {
  public:
+  static constexpr size_t kMaskCache = 8;
+
   GbnfMatcher(std::shared_ptr<const GbnfGrammar> grammar, std::shared_ptr<const GbnfVocab> vocab);
 
   // mask[id] = 1 when the token's bytes keep the reply a prefix of a sentence (a partial UTF-8
-  // code point counts when some class can still take it). Resized to the vocabulary.
+  // code point counts when some class can still take it). Resized to the vocabulary. The last
+  // kMaskCache masks are kept by state: a reply often comes back to a state it was in (inside a
+  // string, between words), and a permissive state's walk over the vocabulary's trie costs tens
+  // of milliseconds.
   void fill_mask(std::vector<uint8_t>* mask);
   // Advance by a token's bytes / raw bytes; false (state unchanged) when they leave the grammar.
   bool accept_token(int32_t id);
@@ -117,9 +122,12 @@ class GbnfMatcher {
   };
 
  private:
+  std::vector<uint32_t> state_key() const;
+
   std::shared_ptr<const GbnfGrammar> g_;
   std::shared_ptr<const GbnfVocab> vocab_;
   State st_;
+  std::vector<std::pair<std::vector<uint32_t>, std::vector<uint8_t>>> masks_;  // most recent first
 };
 
 }  // namespace longctx

@@ -229,12 +229,33 @@ GbnfMatcher::GbnfMatcher(std::shared_ptr<const GbnfGrammar> grammar,
   dedup(st_, sc.idx, sc.flat, sc.offs);
 }
 
+std::vector<uint32_t> GbnfMatcher::state_key() const {
+  std::vector<uint32_t> k;
+  k.reserve(st_.flat.size() + st_.offs.size() + 3);
+  k.push_back(static_cast<uint32_t>(st_.offs.size()));
+  k.insert(k.end(), st_.offs.begin(), st_.offs.end());
+  k.insert(k.end(), st_.flat.begin(), st_.flat.end());
+  k.push_back(st_.partial);
+  k.push_back(uint32_t{st_.partial_left} << 8 | st_.partial_len);
+  return k;
+}
+
 void GbnfMatcher::fill_mask(std::vector<uint8_t>* mask) {
+  std::vector<uint32_t> key = state_key();
+  for (size_t i = 0; i < masks_.size(); ++i) {
+    if (masks_[i].first != key) continue;
+    std::rotate(masks_.begin(), masks_.begin() + static_cast<std::ptrdiff_t>(i),
+                masks_.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    *mask = masks_.front().second;
+    return;
+  }
   mask->assign(vocab_->size(), 0);
   std::vector<State> buf(2);
   buf[0] = st_;
   Scratch sc;
   mark(*g_, *vocab_, 0, 0, buf, sc, *mask);
+  if (masks_.size() == kMaskCache) masks_.pop_back();
+  masks_.emplace(masks_.begin(), std::move(key), *mask);
 }
 
 bool GbnfMatcher::accept_bytes(std::string_view bytes) {
