@@ -179,6 +179,11 @@ void refuse(socket_t sock) {
            std::to_string(body.size()) + "\r\n\r\n" + body;
   }();
   (void)::send(sock, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  // Read what the client already sent (without waiting): closing a socket with unread bytes
+  // resets the connection, and the client could lose the answer.
+  char sink[4096];
+  for (int i = 0; i < 16 && ::recv(sock, sink, sizeof(sink), MSG_DONTWAIT) > 0; ++i) {
+  }
 }
 
 }  // namespace
