@@ -204,6 +204,25 @@ std::shared_ptr<TokenConstraint> make_constraint(std::shared_ptr<const Grammar> 
       std::move(grammar), std::move(vocab), tok, n_logits, after_think, max_tokens);
 }
 
+bool has_gbnf_grammar(const chat::Json& body) {
+  const auto g = body.find("grammar");
+  return g != body.end() && !g->is_null() &&
+         !(g->is_string() && g->get_ref<const std::string&>().empty());
+}
+
+Result<std::shared_ptr<const GbnfGrammar>> gbnf_grammar(const chat::Json& body, bool after_think) {
+  if (!has_gbnf_grammar(body)) return std::shared_ptr<const GbnfGrammar>();
+  const chat::Json& g = body["grammar"];
+  if (!g.is_string()) return invalid_argument("'grammar' must be a string (a GBNF grammar)");
+  auto parsed = GbnfGrammar::parse(g.get_ref<const std::string&>(), after_think ? "\n\n" : "");
+  if (!parsed) {
+    std::string why = parsed.status().message();
+    if (why.rfind("grammar: ", 0) == 0) why.erase(0, 9);
+    return invalid_argument("'grammar' is not a valid GBNF grammar: " + why);
+  }
+  return parsed;
+}
+
 std::shared_ptr<const GbnfVocab> make_gbnf_vocab(const TokenVocab& vocab) {
   std::vector<std::string> bytes(vocab.size());
   for (size_t id = 0; id < vocab.size(); ++id) bytes[id] = vocab.token(static_cast<int32_t>(id));

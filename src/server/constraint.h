@@ -44,7 +44,13 @@ std::shared_ptr<TokenConstraint> make_constraint(std::shared_ptr<const Grammar> 
                                                  const Tokenizer& tok, int64_t n_logits,
                                                  bool after_think, int64_t max_tokens);
 
-// The same for a GBNF grammar (llama-server's `grammar` field), over the vocabulary as a trie.
+// llama-server's `grammar` field: whether the body has one ("" and null are none), and it
+// parsed (null when none; an error names the line, column and problem). after_think: the
+// sentence follows the blank line Qwen3 writes after its think block.
+bool has_gbnf_grammar(const chat::Json& body);
+Result<std::shared_ptr<const GbnfGrammar>> gbnf_grammar(const chat::Json& body, bool after_think);
+
+// A constraint for a GBNF grammar, over the vocabulary as a trie.
 std::shared_ptr<const GbnfVocab> make_gbnf_vocab(const TokenVocab& vocab);
 std::shared_ptr<TokenConstraint> make_constraint(std::shared_ptr<const GbnfGrammar> grammar,
                                                  std::shared_ptr<const GbnfVocab> vocab,

@@ -7,6 +7,7 @@ set(LONGCTX_SERVER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/reply_stream.cpp
   ${CMAKE_CURRENT_LIST_DIR}/request_run.cpp
   ${CMAKE_CURRENT_LIST_DIR}/openai.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/openai_response.cpp
   ${CMAKE_CURRENT_LIST_DIR}/anthropic.cpp
   ${CMAKE_CURRENT_LIST_DIR}/constraint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/http_connection.cpp
