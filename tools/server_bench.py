@@ -189,6 +189,9 @@ def main():
         print("server:", " ".join(cmd), file=sys.stderr)
         proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
         for _ in range(600):
+            if proc.poll() is not None:  # refused its arguments, or failed to load
+                raise SystemExit(f"the server exited with status {proc.returncode} at start; run "
+                                 "the command above by hand to see why")
             try:
                 with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=2) as r:
                     if r.status == 200:
