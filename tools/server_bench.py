@@ -180,7 +180,8 @@ def main():
         port = int(port)
     else:
         host, port = "127.0.0.1", free_port()
-        ctx = max(lengths) + a.reply + 256
+        # Room for the prompts (the text's token count runs up to ~15% over --prompt) and reply.
+        ctx = int(max(lengths) * 1.2) + a.reply + 256
         cmd = [a.bin, "serve", "-m", a.model, "--host", host, "--port", str(port),
                "--parallel", str(a.parallel), "--ctx", str(ctx), "--no-ui",
                "--max-queue", str(4 * a.clients)] + shlex.split(a.server_args)
