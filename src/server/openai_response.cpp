@@ -12,6 +12,15 @@ namespace {
 // llama-server's clients expect a build tag of the form "b<number>-<hash>".
 constexpr const char* kFingerprint = "b1-longctx";
 
+// The fields every answer and stream chunk starts with, in OpenAI's order.
+Json envelope(const GenRequest& req, const std::string& id, int64_t created, const char* object) {
+  return {{"id", id},
+          {"object", object},
+          {"created", created},
+          {"model", req.model},
+          {"system_fingerprint", kFingerprint}};
+}
+
 }  // namespace
 
 std::string finish_reason(FinishReason r, bool has_tool_calls) {
@@ -123,14 +132,11 @@ Json chat_completion_body(const GenRequest& req, const std::vector<ChoiceOut>& c
                    {"logprobs", lp},
                    {"finish_reason", finish_reason(c.result.finish, calls)}});
   }
-  return {{"id", id},
-          {"object", "chat.completion"},
-          {"created", created},
-          {"model", req.model},
-          {"system_fingerprint", kFingerprint},
-          {"choices", arr},
-          {"usage", usage_body(choices)},
-          {"timings", timings_body(choices)}};
+  Json out = envelope(req, id, created, "chat.completion");
+  out["choices"] = std::move(arr);
+  out["usage"] = usage_body(choices);
+  out["timings"] = timings_body(choices);
+  return out;
 }
 
 Json completion_body(const GenRequest& req, const std::vector<ChoiceOut>& choices,
@@ -143,40 +149,31 @@ Json completion_body(const GenRequest& req, const std::vector<ChoiceOut>& choice
                    {"logprobs", req.options.n_probs >= 0 ? legacy_logprobs(c.logprobs) : Json()},
                    {"finish_reason", finish_reason(c.result.finish, false)}});
   }
-  return {{"id", id},
-          {"object", "text_completion"},
-          {"created", created},
-          {"model", req.model},
-          {"system_fingerprint", kFingerprint},
-          {"choices", arr},
-          {"usage", usage_body(choices)},
-          {"timings", timings_body(choices)}};
+  Json out = envelope(req, id, created, "text_completion");
+  out["choices"] = std::move(arr);
+  out["usage"] = usage_body(choices);
+  out["timings"] = timings_body(choices);
+  return out;
 }
 
 Json chat_chunk(const GenRequest& req, const std::string& id, int64_t created, int index,
                 const Json& delta, const std::string& finish) {
-  return {{"id", id},
-          {"object", "chat.completion.chunk"},
-          {"created", created},
-          {"model", req.model},
-          {"system_fingerprint", kFingerprint},
-          {"choices", Json::array({{{"index", index},
-                                    {"delta", delta},
-                                    {"logprobs", nullptr},
-                                    {"finish_reason", finish.empty() ? Json() : Json(finish)}}})}};
+  Json out = envelope(req, id, created, "chat.completion.chunk");
+  out["choices"] = Json::array({{{"index", index},
+                                 {"delta", delta},
+                                 {"logprobs", nullptr},
+                                 {"finish_reason", finish.empty() ? Json() : Json(finish)}}});
+  return out;
 }
 
 Json completion_chunk(const GenRequest& req, const std::string& id, int64_t created, int index,
                       const std::string& text, const std::string& finish) {
-  return {{"id", id},
-          {"object", "text_completion"},
-          {"created", created},
-          {"model", req.model},
-          {"system_fingerprint", kFingerprint},
-          {"choices", Json::array({{{"index", index},
-                                    {"text", text},
-                                    {"logprobs", nullptr},
-                                    {"finish_reason", finish.empty() ? Json() : Json(finish)}}})}};
+  Json out = envelope(req, id, created, "text_completion");
+  out["choices"] = Json::array({{{"index", index},
+                                 {"text", text},
+                                 {"logprobs", nullptr},
+                                 {"finish_reason", finish.empty() ? Json() : Json(finish)}}});
+  return out;
 }
 
 }  // namespace longctx::server
