@@ -26,16 +26,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto vocab = [] {
     std::vector<std::string> t;
     for (int c = 0; c < 256; ++c) t.emplace_back(1, static_cast<char>(c));
-    for (const char* s : {"ab", "a\"", "\\n", "é", "\xE2\x82", "{\"", "  ", "12"}) t.emplace_back(s);
+    for (const char* s : {"ab", "a\"", "\\n", "é", "\xE2\x82", "{\"", "  ", "12"})
+      t.emplace_back(s);
     return std::make_shared<const GbnfVocab>(t);
   }();
   GbnfMatcher m(*g, vocab);
   std::vector<uint8_t> mask;
   for (size_t i = 0; i < reply.size() && i < 64; ++i) {
-    m.fill_mask(&mask);
+    // With and without a token budget: an allowed token is always accepted.
+    m.fill_mask(&mask, i % 2 == 0 ? -1 : static_cast<int64_t>(i % 5));
     for (size_t id = 0; id < mask.size(); ++id) {
       if (mask[id] && !GbnfMatcher(m).accept_token(static_cast<int32_t>(id))) std::abort();
     }
+    (void)m.min_bytes_to_complete();
     (void)m.is_complete();
     (void)m.can_continue();
     if (!m.accept_bytes(reply.substr(i, 1))) break;

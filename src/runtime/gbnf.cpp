@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <queue>
 
 namespace longctx {
 
@@ -50,6 +51,64 @@ bool GbnfGrammar::in_class(uint32_t cls, uint32_t cp) const {
   const Ranges& r = classes_[cls];
   auto it = std::upper_bound(r.begin(), r.end(), std::make_pair(cp, kMaxCodePoint + 1));
   return it != r.begin() && std::prev(it)->second >= cp;
+}
+
+uint32_t GbnfGrammar::char_bytes(uint32_t cls) const {
+  const uint32_t cp = classes_[cls].front().first;
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+// Shortest sentence of each rule, by Knuth's generalisation of Dijkstra's algorithm: rules are
+// settled in increasing order of length; an alternative's length is known once every rule it
+// refers to is settled (then it is its characters' bytes plus their lengths). A rule never
+// settled cannot end.
+void GbnfGrammar::compute_min_rest() {
+  auto sat = [](uint64_t v) { return v >= kInf ? kInf : static_cast<uint32_t>(v); };
+  struct Alt {
+    uint32_t rule;
+    uint32_t pending = 0;  // references to rules not settled yet
+    uint64_t sum = 0;      // bytes of the characters and the settled rules
+  };
+  std::vector<Alt> alts;
+  std::vector<std::vector<uint32_t>> users(rules_.size());  // rule -> alternatives, per use
+  using Entry = std::pair<uint64_t, uint32_t>;              // (length, rule)
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> ready;
+  for (size_t r = 0; r < rules_.size(); ++r) {
+    for (uint32_t start : rules_[r]) {
+      Alt alt{static_cast<uint32_t>(r)};
+      for (uint32_t p = start; elems_[p].type != Element::kEnd; ++p) {
+        if (elems_[p].type == Element::kChars) {
+          alt.sum += char_bytes(elems_[p].value);
+        } else {
+          ++alt.pending;
+          users[elems_[p].value].push_back(static_cast<uint32_t>(alts.size()));
+        }
+      }
+      if (alt.pending == 0) ready.emplace(alt.sum, alt.rule);
+      alts.push_back(alt);
+    }
+  }
+  std::vector<uint32_t> rule_min(rules_.size(), kInf);
+  std::vector<bool> settled(rules_.size(), false);
+  while (!ready.empty()) {
+    const auto [len, r] = ready.top();
+    ready.pop();
+    if (settled[r]) continue;
+    settled[r] = true;
+    rule_min[r] = sat(len);
+    for (uint32_t ai : users[r]) {
+      Alt& alt = alts[ai];
+      alt.sum += rule_min[r];
+      if (--alt.pending == 0 && !settled[alt.rule]) ready.emplace(alt.sum, alt.rule);
+    }
+  }
+  min_rest_.assign(elems_.size(), 0);
+  for (size_t p = elems_.size(); p-- > 0;) {
+    const Element& e = elems_[p];
+    if (e.type == Element::kEnd) continue;  // 0; the element before it adds its own
+    const uint32_t own = e.type == Element::kChars ? char_bytes(e.value) : rule_min[e.value];
+    min_rest_[p] = sat(uint64_t{own} + min_rest_[p + 1]);
+  }
 }
 
 bool GbnfGrammar::class_overlaps(uint32_t cls, uint32_t lo, uint32_t hi) const {
@@ -492,6 +551,7 @@ class GbnfBuilder {
     }
     g->classes_ = std::move(classes_);
     g->root_ = start;
+    g->compute_min_rest();
     return std::shared_ptr<const GbnfGrammar>(std::move(g));
   }
 

@@ -59,12 +59,20 @@ class GbnfGrammar {
   size_t rule_count() const { return rules_.size(); }
   bool in_class(uint32_t cls, uint32_t cp) const;
   bool class_overlaps(uint32_t cls, uint32_t lo, uint32_t hi) const;
+  // Fewest bytes from element position p to the end of its alternative, p included (kInf: the
+  // rest can never end, e.g. a rule with no way out of its recursion).
+  static constexpr uint32_t kInf = 1u << 30;
+  uint32_t min_rest(uint32_t p) const { return min_rest_[p]; }
+  // Fewest bytes of one code point of the class (the UTF-8 length of its lowest code point).
+  uint32_t char_bytes(uint32_t cls) const;
 
  private:
   friend class GbnfBuilder;
+  void compute_min_rest();
   std::vector<Element> elems_;
   std::vector<std::vector<uint32_t>> rules_;
   std::vector<Ranges> classes_;
+  std::vector<uint32_t> min_rest_;  // per element position
   uint32_t root_ = 0;
 };
 
@@ -100,11 +108,21 @@ class GbnfMatcher {
   GbnfMatcher(std::shared_ptr<const GbnfGrammar> grammar, std::shared_ptr<const GbnfVocab> vocab);
 
   // mask[id] = 1 when the token's bytes keep the reply a prefix of a sentence (a partial UTF-8
-  // code point counts when some class can still take it). Resized to the vocabulary. The last
-  // kMaskCache masks are kept by state: a reply often comes back to a state it was in (inside a
-  // string, between words), and a permissive state's walk over the vocabulary's trie costs tens
-  // of milliseconds.
-  void fill_mask(std::vector<uint8_t>* mask);
+  // code point counts when some class can still take it). Resized to the vocabulary.
+  //
+  // Budget (as GrammarMatcher's): tokens_left = tokens that may still come counting this one
+  // (-1: no budget). With D(s) the fewest bytes that complete a sentence from state s, a token is
+  // allowed only if D(after it) <= tokens_left - 1, since every later token can carry one byte;
+  // when no token meets that, those with the smallest D(after) are allowed. So a reply that
+  // started with room for a sentence ends with a whole one even when cut at its limit.
+  //
+  // The walk over the vocabulary's trie (tens of milliseconds for a permissive state) is kept for
+  // the last kMaskCache states: a reply often comes back to a state it was in (inside a string,
+  // between words).
+  void fill_mask(std::vector<uint8_t>* mask, int64_t tokens_left = -1);
+  // D(current state): 0 when the bytes so far are a sentence; GbnfGrammar::kInf when no sentence
+  // can be reached (a grammar whose rules cannot end).
+  uint32_t min_bytes_to_complete() const;
   // Advance by a token's bytes / raw bytes; false (state unchanged) when they leave the grammar.
   bool accept_token(int32_t id);
   bool accept_bytes(std::string_view bytes);
@@ -127,7 +145,9 @@ class GbnfMatcher {
   std::shared_ptr<const GbnfGrammar> g_;
   std::shared_ptr<const GbnfVocab> vocab_;
   State st_;
-  std::vector<std::pair<std::vector<uint32_t>, std::vector<uint8_t>>> masks_;  // most recent first
+  // (state key, D after each token: kNotAllowed when the token leaves the grammar), most recent
+  // first.
+  std::vector<std::pair<std::vector<uint32_t>, std::vector<uint32_t>>> walks_;
 };
 
 }  // namespace longctx

@@ -163,17 +163,39 @@ bool advance_byte(const GbnfGrammar& g, const State& in, uint8_t b, State& out, 
   return out.n_stacks() > 0;
 }
 
-// Marks every token below `node` whose bytes keep a parse alive, from state `buf[depth]`.
-void mark(const GbnfGrammar& g, const GbnfVocab& v, uint32_t node, size_t depth,
-          std::vector<State>& buf, Scratch& sc, std::vector<uint8_t>& mask) {
+constexpr uint32_t kNotAllowed = 0xFFFFFFFFu;
+
+// Fewest bytes that complete a sentence from s (see GbnfMatcher::fill_mask): per stack, the rest
+// of every alternative on it; a code point in progress needs its remaining continuation bytes
+// instead of its class's shortest character.
+uint32_t distance(const GbnfGrammar& g, const State& s) {
+  if (s.complete && s.partial_left == 0) return 0;
+  uint64_t best = GbnfGrammar::kInf;
+  for (size_t i = 0; i < s.n_stacks(); ++i) {
+    uint64_t d = 0;
+    for (uint32_t k = s.offs[i]; k < s.offs[i + 1]; ++k) d += g.min_rest(s.flat[k]);
+    if (s.partial_left > 0) d = d - g.char_bytes(g.elements()[top(s, i)].value) + s.partial_left;
+    best = std::min(best, d);
+  }
+  return static_cast<uint32_t>(std::min<uint64_t>(best, GbnfGrammar::kInf));
+}
+
+// Records D(after) of every token below `node` whose bytes keep a parse alive, from state
+// `buf[depth]`.
+void walk(const GbnfGrammar& g, const GbnfVocab& v, uint32_t node, size_t depth,
+          std::vector<State>& buf, Scratch& sc, std::vector<uint32_t>& dist) {
   const GbnfVocab::Node& n = v.nodes()[node];
   if (buf.size() < depth + 2) buf.resize(depth + 2);
   for (uint32_t c = n.first_child; c < n.first_child + n.n_children; ++c) {
     const GbnfVocab::Node& child = v.nodes()[c];
     if (!advance_byte(g, buf[depth], child.byte, buf[depth + 1], sc)) continue;
-    for (uint32_t k = 0; k < child.n_ids; ++k)
-      mask[static_cast<size_t>(v.ids()[child.first_id + k])] = 1;
-    if (child.n_children > 0) mark(g, v, c, depth + 1, buf, sc, mask);
+    if (child.n_ids > 0) {
+      const uint32_t d = distance(g, buf[depth + 1]);
+      for (uint32_t k = 0; k < child.n_ids; ++k) {
+        dist[static_cast<size_t>(v.ids()[child.first_id + k])] = d;
+      }
+    }
+    if (child.n_children > 0) walk(g, v, c, depth + 1, buf, sc, dist);
   }
 }
 
@@ -240,23 +262,38 @@ std::vector<uint32_t> GbnfMatcher::state_key() const {
   return k;
 }
 
-void GbnfMatcher::fill_mask(std::vector<uint8_t>* mask) {
+void GbnfMatcher::fill_mask(std::vector<uint8_t>* mask, int64_t tokens_left) {
   std::vector<uint32_t> key = state_key();
-  for (size_t i = 0; i < masks_.size(); ++i) {
-    if (masks_[i].first != key) continue;
-    std::rotate(masks_.begin(), masks_.begin() + static_cast<std::ptrdiff_t>(i),
-                masks_.begin() + static_cast<std::ptrdiff_t>(i) + 1);
-    *mask = masks_.front().second;
-    return;
+  size_t hit = walks_.size();
+  for (size_t i = 0; i < walks_.size() && hit == walks_.size(); ++i) {
+    if (walks_[i].first == key) hit = i;
   }
-  mask->assign(vocab_->size(), 0);
-  std::vector<State> buf(2);
-  buf[0] = st_;
-  Scratch sc;
-  mark(*g_, *vocab_, 0, 0, buf, sc, *mask);
-  if (masks_.size() == kMaskCache) masks_.pop_back();
-  masks_.emplace(masks_.begin(), std::move(key), *mask);
+  if (hit < walks_.size()) {
+    std::rotate(walks_.begin(), walks_.begin() + static_cast<std::ptrdiff_t>(hit),
+                walks_.begin() + static_cast<std::ptrdiff_t>(hit) + 1);
+  } else {
+    std::vector<uint32_t> dist(vocab_->size(), kNotAllowed);
+    std::vector<State> buf(2);
+    buf[0] = st_;
+    Scratch sc;
+    walk(*g_, *vocab_, 0, 0, buf, sc, dist);
+    if (walks_.size() == kMaskCache) walks_.pop_back();
+    walks_.emplace(walks_.begin(), std::move(key), std::move(dist));
+  }
+  const std::vector<uint32_t>& dist = walks_.front().second;
+  mask->assign(dist.size(), 0);
+  // The budget: D(after) <= tokens_left - 1, else the smallest D(after) there is.
+  uint64_t limit = kNotAllowed - 1;
+  if (tokens_left >= 0) {
+    uint32_t smallest = kNotAllowed;
+    for (uint32_t d : dist) smallest = std::min(smallest, d);
+    limit =
+        std::max<uint64_t>(static_cast<uint64_t>(std::max<int64_t>(tokens_left - 1, 0)), smallest);
+  }
+  for (size_t i = 0; i < dist.size(); ++i) (*mask)[i] = dist[i] <= limit ? 1 : 0;
 }
+
+uint32_t GbnfMatcher::min_bytes_to_complete() const { return distance(*g_, st_); }
 
 bool GbnfMatcher::accept_bytes(std::string_view bytes) {
   State cur = st_, next;

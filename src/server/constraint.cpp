@@ -23,12 +23,14 @@ std::vector<std::vector<Part>> with_think_gap(std::vector<std::vector<Part>> alt
   return alts;
 }
 
-// The GBNF matcher in the JSON matcher's shape (it has no byte budget to steer by).
+// The GBNF matcher in the JSON matcher's shape.
 class GbnfTokenMatcher {
  public:
   GbnfTokenMatcher(std::shared_ptr<const GbnfGrammar> g, std::shared_ptr<const GbnfVocab> v)
       : m_(std::move(g), std::move(v)) {}
-  void fill_mask(std::vector<uint8_t>* mask, int64_t /*tokens_left*/) { m_.fill_mask(mask); }
+  void fill_mask(std::vector<uint8_t>* mask, int64_t tokens_left) {
+    m_.fill_mask(mask, tokens_left);
+  }
   bool accept_token(int32_t id) { return m_.accept_token(id); }
   bool is_complete() const { return m_.is_complete(); }
   bool can_continue() const { return m_.can_continue(); }

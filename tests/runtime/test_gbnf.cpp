@@ -185,6 +185,76 @@ num ::= [0-9]+)",
   }
 }
 
+// D (fewest bytes to a sentence) against breadth-first search over bytes from the same state,
+// at every prefix of a sentence; and the budget: with k tokens left, every allowed token leaves
+// D <= k - 1, unless no token can (then only the closest ones).
+TEST(Gbnf, DistanceAndBudget) {
+  const std::string alphabet = "ab(),.x\xC3\xA9";
+  const std::pair<const char*, const char*> cases[] = {
+      {R"(root ::= "a"+ ".")", "aaa."},
+      {R"g(root ::= ("(" root ")")* "x")g", "((x)(x)x)x"},
+      {R"(root ::= [a-b]{2,4} ("," [a-b]{2,4})* ".")", "ab,ba,bbb."},
+      {R"(root ::= ("é" | "ab") "x"{2})", "\xC3\xA9xx"},
+  };
+  for (const auto& [text, sentence] : cases) {
+    auto g = parse_ok(text);
+    ASSERT_TRUE(g);
+    const std::string s = sentence;
+    for (size_t k = 0; k <= s.size(); ++k) {
+      GbnfMatcher m(g, std::make_shared<GbnfVocab>(std::vector<std::string>{}));
+      ASSERT_TRUE(m.accept_bytes(s.substr(0, k))) << text << " prefix " << k;
+      // Breadth-first over byte strings from this state: the length of the first complete one.
+      std::vector<GbnfMatcher> level{m};
+      uint32_t want = GbnfGrammar::kInf;
+      for (uint32_t len = 0; len <= 8 && want == GbnfGrammar::kInf && !level.empty(); ++len) {
+        std::vector<GbnfMatcher> next;
+        for (const GbnfMatcher& x : level) {
+          if (x.is_complete()) want = len;
+          for (char c : alphabet) {
+            GbnfMatcher y = x;
+            if (y.accept_bytes(std::string(1, c))) next.push_back(std::move(y));
+          }
+        }
+        if (next.size() > 20000) next.erase(next.begin() + 20000, next.end());
+        level = std::move(next);
+      }
+      EXPECT_EQ(m.min_bytes_to_complete(), want) << text << " after '" << s.substr(0, k) << "'";
+    }
+  }
+  // The budget over a vocabulary of single bytes and longer pieces.
+  std::vector<std::string> vocab;
+  for (char c : alphabet) vocab.emplace_back(1, c);
+  for (const char* t : {"aa", "aaa", "a.", "ab,", "ba.", "((", "))", "x)", "\xC3\xA9x"}) {
+    vocab.emplace_back(t);
+  }
+  auto v = std::make_shared<GbnfVocab>(vocab);
+  for (const auto& [text, sentence] : cases) {
+    auto g = parse_ok(text);
+    const std::string s = sentence;
+    for (int64_t left : {1, 2, 3, 6}) {
+      GbnfMatcher m(g, v);
+      for (size_t k = 0; k < s.size(); ++k) {
+        std::vector<uint8_t> mask;
+        m.fill_mask(&mask, left);
+        uint32_t closest = GbnfGrammar::kInf + 1;
+        std::vector<uint32_t> after(vocab.size(), GbnfGrammar::kInf + 1);
+        for (size_t id = 0; id < vocab.size(); ++id) {
+          GbnfMatcher y = m;
+          if (!y.accept_token(static_cast<int32_t>(id))) continue;
+          after[id] = y.min_bytes_to_complete();
+          closest = std::min(closest, after[id]);
+        }
+        const uint32_t limit = std::max<uint32_t>(static_cast<uint32_t>(left - 1), closest);
+        for (size_t id = 0; id < vocab.size(); ++id) {
+          EXPECT_EQ(mask[id] != 0, after[id] <= limit)
+              << text << " left " << left << " at " << k << " token '" << vocab[id] << "'";
+        }
+        ASSERT_TRUE(m.accept_bytes(s.substr(k, 1)));
+      }
+    }
+  }
+}
+
 // Bad grammars are refused with a message naming the place and the problem; a failed accept
 // leaves the state unchanged.
 TEST(Gbnf, ErrorsNameThePlaceAndTheProblem) {

@@ -125,3 +125,15 @@ def test_wrong_type_and_empty_grammar(http):
     # An empty grammar is no grammar (llama-server's default).
     r = http.post("/completion", json={"prompt": "x", "grammar": "", "n_predict": 2})
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("limit", [2, 5, 9])
+def test_a_short_limit_still_ends_a_sentence(http, limit):
+    # As the token limit nears, only tokens that leave room to finish are sampled: the reply is a
+    # whole sentence of the grammar, not a prefix cut at the limit.
+    g = 'root ::= [a-z]+ (" " [a-z]+)* "."'
+    r = http.post("/completion", json={"prompt": "Write:", "grammar": g, "n_predict": limit,
+                                       "temperature": 0})
+    assert r.status_code == 200, r.text
+    content = r.json()["content"]
+    assert re.fullmatch(r"[a-z]+( [a-z]+)*\.", content), content
