@@ -36,7 +36,9 @@ class GbnfGrammar {
   static constexpr size_t kMaxElements = size_t{1} << 20;  // after repetitions are expanded
   static constexpr uint32_t kMaxRepeat = 10000;
   static constexpr int kMaxNesting = 256;     // parentheses
-  static constexpr size_t kMaxStacks = 1024;  // parses followed at once (see GbnfMatcher)
+  // Parses followed at once; the matcher also bounds the expansion work per byte and per mask
+  // (gbnf_matcher.cpp), dropping parses past the bounds, so a hostile grammar cannot stall it.
+  static constexpr size_t kMaxStacks = 1024;
 
   // `prefix`: ASCII bytes every sentence starts with before `root` (e.g. "\n\n" after a think
   // block).

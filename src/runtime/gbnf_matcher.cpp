@@ -26,18 +26,33 @@ void clear(State& s) {
 
 uint32_t top(const State& s, size_t i) { return s.flat[s.offs[i + 1] - 1]; }
 
+// Work a byte may cost, and a whole mask: past these, an ambiguous grammar's parses are dropped
+// (what is still followed stays valid; a mask only loses tokens), so that no grammar a client
+// sends can hold the decode loop for long.
+constexpr uint64_t kMaxStepsPerByte = uint64_t{1} << 16;
+constexpr uint64_t kMaxWalkSteps = uint64_t{1} << 25;
+
+struct Scratch {
+  std::vector<std::vector<uint32_t>> work;
+  std::vector<uint32_t> idx, flat, offs;
+  uint64_t steps = 0;       // expansion steps of the current byte
+  uint64_t walk_steps = 0;  // of the current mask walk
+};
+
 // Expands `seed` (a stack whose top may be a reference or an ended alternative) into stacks
 // whose top is a class, appended to `out`; a stack that empties completes a parse. The grammar
-// has no left recursion, so expansion ends; past kMaxStacks further stacks are dropped.
-void expand(const GbnfGrammar& g, std::vector<uint32_t> seed, State& out,
-            std::vector<std::vector<uint32_t>>& work) {
+// has no left recursion, so expansion ends; past kMaxStacks further stacks are dropped, and past
+// kMaxStepsPerByte steps the rest of the work.
+void expand(const GbnfGrammar& g, std::vector<uint32_t> seed, State& out, Scratch& sc) {
   const std::vector<Element>& el = g.elements();
+  std::vector<std::vector<uint32_t>>& work = sc.work;
   work.clear();
   work.push_back(std::move(seed));
   while (!work.empty()) {
     std::vector<uint32_t> s = std::move(work.back());
     work.pop_back();
     for (;;) {
+      if (++sc.steps > kMaxStepsPerByte) return;
       if (s.empty()) {
         out.complete = true;
         break;
@@ -93,21 +108,18 @@ void dedup(State& s, std::vector<uint32_t>& idx, std::vector<uint32_t>& flat,
   s.offs.swap(offs);
 }
 
-struct Scratch {
-  std::vector<std::vector<uint32_t>> work;
-  std::vector<uint32_t> idx, flat, offs;
-};
-
 void advance_code_point(const GbnfGrammar& g, const State& in, uint32_t cp, State& out,
                         Scratch& sc) {
   clear(out);
-  for (size_t i = 0; i < in.n_stacks(); ++i) {
+  sc.steps = 0;
+  for (size_t i = 0; i < in.n_stacks() && sc.steps <= kMaxStepsPerByte; ++i) {
     const uint32_t t = top(in, i);
     if (!g.in_class(g.elements()[t].value, cp)) continue;
     std::vector<uint32_t> s(in.flat.begin() + in.offs[i], in.flat.begin() + in.offs[i + 1]);
     s.back() = t + 1;
-    expand(g, std::move(s), out, sc.work);
+    expand(g, std::move(s), out, sc);
   }
+  sc.walk_steps += sc.steps + in.n_stacks();
   dedup(out, sc.idx, sc.flat, sc.offs);
 }
 
@@ -187,8 +199,10 @@ void walk(const GbnfGrammar& g, const GbnfVocab& v, uint32_t node, size_t depth,
   const GbnfVocab::Node& n = v.nodes()[node];
   if (buf.size() < depth + 2) buf.resize(depth + 2);
   for (uint32_t c = n.first_child; c < n.first_child + n.n_children; ++c) {
+    if (sc.walk_steps > kMaxWalkSteps) return;  // the rest of the vocabulary is not allowed
     const GbnfVocab::Node& child = v.nodes()[c];
     if (!advance_byte(g, buf[depth], child.byte, buf[depth + 1], sc)) continue;
+    sc.walk_steps += buf[depth + 1].flat.size() + 1;
     if (child.n_ids > 0) {
       const uint32_t d = distance(g, buf[depth + 1]);
       for (uint32_t k = 0; k < child.n_ids; ++k) {
@@ -247,7 +261,7 @@ GbnfMatcher::GbnfMatcher(std::shared_ptr<const GbnfGrammar> grammar,
     : g_(std::move(grammar)), vocab_(std::move(vocab)) {
   clear(st_);
   Scratch sc;
-  for (uint32_t a : g_->alternatives(g_->root())) expand(*g_, {a}, st_, sc.work);
+  for (uint32_t a : g_->alternatives(g_->root())) expand(*g_, {a}, st_, sc);
   dedup(st_, sc.idx, sc.flat, sc.offs);
 }
 
@@ -290,7 +304,9 @@ void GbnfMatcher::fill_mask(std::vector<uint8_t>* mask, int64_t tokens_left) {
     limit =
         std::max<uint64_t>(static_cast<uint64_t>(std::max<int64_t>(tokens_left - 1, 0)), smallest);
   }
-  for (size_t i = 0; i < dist.size(); ++i) (*mask)[i] = dist[i] <= limit ? 1 : 0;
+  for (size_t i = 0; i < dist.size(); ++i) {
+    (*mask)[i] = dist[i] != kNotAllowed && dist[i] <= limit ? 1 : 0;
+  }
 }
 
 uint32_t GbnfMatcher::min_bytes_to_complete() const { return distance(*g_, st_); }

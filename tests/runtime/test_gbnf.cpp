@@ -5,6 +5,7 @@
 // errors for bad grammars.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <regex>
 #include <string>
@@ -252,6 +253,20 @@ TEST(Gbnf, DistanceAndBudget) {
         ASSERT_TRUE(m.accept_bytes(s.substr(k, 1)));
       }
     }
+  }
+}
+
+// A state no token can extend (the sentence is whole) allows nothing, with a budget or without
+// (found by fuzz_gbnf: the budget's fallback had let every token through).
+TEST(Gbnf, NothingIsAllowedAfterAClosedSentence) {
+  auto g = parse_ok(R"(root ::= "[")");
+  std::vector<std::string> vocab{"[", "a", "[a", "]"};
+  GbnfMatcher m(g, std::make_shared<GbnfVocab>(vocab));
+  ASSERT_TRUE(m.accept_bytes("["));
+  for (int64_t left : {-1, 0, 1, 5}) {
+    std::vector<uint8_t> mask;
+    m.fill_mask(&mask, left);
+    EXPECT_EQ(std::count(mask.begin(), mask.end(), 1), 0) << "left " << left;
   }
 }
 
