@@ -265,6 +265,7 @@ class GbnfBuilder {
           v = (v << 4) | static_cast<uint32_t>(d);
         }
         if (v > kMaxCodePoint) return fail_at(at, "code point above U+10FFFF");
+        if (v >= 0xD800 && v <= 0xDFFF) return fail_at(at, "a surrogate is not a code point");
         return v;
       }
       default:
@@ -283,11 +284,25 @@ class GbnfBuilder {
     }
     return it->second;
   }
+  // A helper rule (a group or a repetition): not in names_, named only for messages as its
+  // enclosing rule's name and a number (storing that name would cost the rule's name per helper).
   uint32_t new_rule(Alts alts) {
-    const uint32_t r = rule_id(rule_names_[current_] + "_" + std::to_string(++anonymous_), pos_);
-    defined_[r] = true;
-    bodies_[r] = std::move(alts);
+    const auto r = static_cast<uint32_t>(rule_names_.size());
+    rule_names_.emplace_back();
+    helper_of_.resize(rule_names_.size(), kNoParent);
+    helper_of_[r] = current_;
+    helper_no_.resize(rule_names_.size(), 0);
+    helper_no_[r] = ++anonymous_;
+    defined_.push_back(true);
+    first_use_.push_back(pos_);
+    bodies_.push_back(std::move(alts));
     return r;
+  }
+  std::string display_name(uint32_t r) const {
+    if (r < helper_of_.size() && helper_of_[r] != kNoParent) {
+      return display_name(helper_of_[r]) + "_" + std::to_string(helper_no_[r]);
+    }
+    return rule_names_[r];
   }
   uint32_t class_id(const Ranges& r) {
     auto [it, added] = class_ids_.emplace(r, static_cast<uint32_t>(classes_.size()));
@@ -450,9 +465,8 @@ class GbnfBuilder {
     LONGCTX_RETURN_IF_ERROR(count(lo));
     if (unbounded) {
       // star ::= u star | (empty)
-      const uint32_t star = rule_id(rule_names_[current_] + "_" + std::to_string(++anonymous_), at);
-      defined_[star] = true;
-      bodies_[star] = {{u, ref(star)}, {}};
+      const uint32_t star = new_rule({});
+      bodies_[star] = {{u, ref(star)}, Seq{}};
       out.push_back(ref(star));
     } else if (hi > lo) {
       // opt_1 ::= u | (empty); opt_k ::= u opt_(k-1) | (empty)
@@ -484,18 +498,35 @@ class GbnfBuilder {
     // Nullable rules (fixed point), then left recursion: an edge r -> s when s can come first
     // in r, before anything that consumes.
     const size_t n = rule_names_.size();
+    // Nullable rules by a worklist: an alternative of references only becomes nullable when its
+    // last pending reference does (linear, where repeated sweeps would be quadratic).
     std::vector<bool> nullable(n, false);
-    for (bool changed = true; changed;) {
-      changed = false;
+    {
+      std::vector<uint32_t> pending, alt_rule;
+      std::vector<std::vector<uint32_t>> users(n);
+      std::vector<uint32_t> queue;
       for (size_t r = 0; r < n; ++r) {
-        if (nullable[r]) continue;
         for (const Seq& alt : bodies_[r]) {
-          const bool all = std::all_of(alt.begin(), alt.end(), [&](const Element& e) {
-            return e.type == Element::kRef && nullable[e.value];
-          });
-          if (all) {
-            nullable[r] = changed = true;
-            break;
+          const bool refs_only = std::all_of(
+              alt.begin(), alt.end(), [](const Element& e) { return e.type == Element::kRef; });
+          if (!refs_only) continue;
+          const auto ai = static_cast<uint32_t>(pending.size());
+          pending.push_back(static_cast<uint32_t>(alt.size()));
+          alt_rule.push_back(static_cast<uint32_t>(r));
+          for (const Element& e : alt) users[e.value].push_back(ai);
+          if (alt.empty() && !nullable[r]) {
+            nullable[r] = true;
+            queue.push_back(static_cast<uint32_t>(r));
+          }
+        }
+      }
+      while (!queue.empty()) {
+        const uint32_t r = queue.back();
+        queue.pop_back();
+        for (uint32_t ai : users[r]) {
+          if (--pending[ai] == 0 && !nullable[alt_rule[ai]]) {
+            nullable[alt_rule[ai]] = true;
+            queue.push_back(alt_rule[ai]);
           }
         }
       }
@@ -524,11 +555,11 @@ class GbnfBuilder {
             bool on = false;
             for (const auto& [q, unused] : path) {
               on = on || q == s;
-              if (on) cycle += rule_names_[q] + " -> ";
+              if (on) cycle += display_name(q) + " -> ";
             }
-            return invalid_argument("grammar: left recursion: rule '" + rule_names_[s] +
+            return invalid_argument("grammar: left recursion: rule '" + display_name(s) +
                                     "' can reach itself before any character (" + cycle +
-                                    rule_names_[s] + ")");
+                                    display_name(s) + ")");
           }
           if (color[s] == 0) {
             color[s] = 1;
@@ -566,6 +597,9 @@ class GbnfBuilder {
   std::map<Ranges, uint32_t> class_ids_;
   std::vector<Ranges> classes_;
   uint32_t current_ = 0;  // the rule being parsed (names helper rules)
+  static constexpr uint32_t kNoParent = 0xFFFFFFFFu;
+  std::vector<uint32_t> helper_of_;  // helper rule -> the rule it was made in (kNoParent: named)
+  std::vector<uint32_t> helper_no_;
   uint32_t anonymous_ = 0;
   size_t n_elements_ = 0;
 };

@@ -35,10 +35,11 @@ class GbnfGrammar {
   static constexpr size_t kMaxTextBytes = size_t{1} << 20;
   static constexpr size_t kMaxElements = size_t{1} << 20;  // after repetitions are expanded
   static constexpr uint32_t kMaxRepeat = 10000;
-  static constexpr int kMaxNesting = 256;     // parentheses
+  static constexpr int kMaxNesting = 256;  // parentheses
   // Parses followed at once; the matcher also bounds the expansion work per byte and per mask
-  // (gbnf_matcher.cpp), dropping parses past the bounds, so a hostile grammar cannot stall it.
-  static constexpr size_t kMaxStacks = 1024;
+  // (gbnf_matcher.cpp), dropping parses past the bounds, so a hostile grammar costs at most a
+  // bounded time per token (a fraction of a second) instead of stalling the server.
+  static constexpr size_t kMaxStacks = 256;
 
   // `prefix`: ASCII bytes every sentence starts with before `root` (e.g. "\n\n" after a think
   // block).
@@ -81,7 +82,8 @@ class GbnfGrammar {
 // A token vocabulary as a byte trie, for masking. Build once per tokenizer and share.
 class GbnfVocab {
  public:
-  // token_bytes[id]: the bytes the token decodes to; "" marks a token never allowed.
+  // token_bytes[id]: the bytes the token decodes to; "" marks a token never allowed, as does one
+  // longer than 1024 bytes (left out of the trie; no tokenizer has such tokens).
   explicit GbnfVocab(const std::vector<std::string>& token_bytes);
   size_t size() const { return tokens_.size(); }
   const std::string& token(int32_t id) const { return tokens_[static_cast<size_t>(id)]; }

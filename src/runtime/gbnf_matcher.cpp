@@ -65,6 +65,7 @@ void expand(const GbnfGrammar& g, std::vector<uint32_t> seed, State& out, Scratc
       }
       if (e.type == Element::kChars) {
         if (out.n_stacks() < GbnfGrammar::kMaxStacks) {
+          sc.steps += s.size();  // the copy is the work
           out.flat.insert(out.flat.end(), s.begin(), s.end());
           out.offs.push_back(static_cast<uint32_t>(out.flat.size()));
         }
@@ -77,6 +78,7 @@ void expand(const GbnfGrammar& g, std::vector<uint32_t> seed, State& out, Scratc
       const std::vector<uint32_t>& alts = g.alternatives(e.value);
       for (size_t a = 1; a < alts.size(); ++a) {
         if (work.size() >= GbnfGrammar::kMaxStacks) break;
+        sc.steps += s.size();
         work.push_back(s);
         work.back().push_back(alts[a]);
       }
@@ -123,11 +125,17 @@ void advance_code_point(const GbnfGrammar& g, const State& in, uint32_t cp, Stat
   dedup(out, sc.idx, sc.flat, sc.offs);
 }
 
-// Keeps the stacks whose class meets [lo, hi].
+// Keeps the stacks whose class meets [lo, hi] outside the surrogates (U+D800..DFFF are not code
+// points: ED A0 cannot start one, whatever class is waiting).
 void filter(const GbnfGrammar& g, const State& in, uint32_t lo, uint32_t hi, State& out) {
   clear(out);
+  auto meets = [&](uint32_t cls) {
+    if (hi < 0xD800 || lo > 0xDFFF) return g.class_overlaps(cls, lo, hi);
+    return (lo < 0xD800 && g.class_overlaps(cls, lo, 0xD7FF)) ||
+           (hi > 0xDFFF && g.class_overlaps(cls, 0xE000, hi));
+  };
   for (size_t i = 0; i < in.n_stacks(); ++i) {
-    if (!g.class_overlaps(g.elements()[top(in, i)].value, lo, hi)) continue;
+    if (!meets(g.elements()[top(in, i)].value)) continue;
     out.flat.insert(out.flat.end(), in.flat.begin() + in.offs[i], in.flat.begin() + in.offs[i + 1]);
     out.offs.push_back(static_cast<uint32_t>(out.flat.size()));
   }
@@ -186,6 +194,7 @@ uint32_t distance(const GbnfGrammar& g, const State& s) {
   for (size_t i = 0; i < s.n_stacks(); ++i) {
     uint64_t d = 0;
     for (uint32_t k = s.offs[i]; k < s.offs[i + 1]; ++k) d += g.min_rest(s.flat[k]);
+    if (d >= GbnfGrammar::kInf) continue;  // this parse can never end, mid-character or not
     if (s.partial_left > 0) d = d - g.char_bytes(g.elements()[top(s, i)].value) + s.partial_left;
     best = std::min(best, d);
   }
@@ -226,7 +235,7 @@ GbnfVocab::GbnfVocab(const std::vector<std::string>& token_bytes) : tokens_(toke
   std::sort(order.begin(), order.end(),
             [&](int32_t a, int32_t b) { return tokens_[size_t(a)] < tokens_[size_t(b)]; });
   nodes_.emplace_back();
-  // Breadth by prefix: node `at` holds the tokens order[lo, hi) that share its `depth` bytes.
+  // Depth-first by prefix: a node holds the tokens order[lo, hi) that share its `depth` bytes.
   struct Pending {
     uint32_t node;
     size_t lo, hi, depth;

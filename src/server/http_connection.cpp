@@ -194,9 +194,12 @@ class ConnectionServer::Queue final : public httplib::TaskQueue {
   void enqueue(std::function<void()> fn) override {
     const int64_t open = owner_.open_.fetch_add(1, std::memory_order_acq_rel) + 1;
     if (owner_.max_connections_ > 0 && open > owner_.max_connections_) {
-      t_refuse = true;  // answered here, on the accepting thread: a short write, then closed
+      // Answered here, on the accepting thread: a short write, then closed.
+      struct Refusing {
+        Refusing() { t_refuse = true; }
+        ~Refusing() { t_refuse = false; }
+      } refusing;
       fn();
-      t_refuse = false;
       owner_.open_.fetch_sub(1, std::memory_order_acq_rel);
       return;
     }

@@ -329,9 +329,9 @@ std::optional<ApiError> read_gbnf(const Json& body, bool after_think, const Requ
         "'grammar' cannot be combined with 'response_format', 'json_schema' or a "
         "forced tool call");
   }
+  if (!d.vocab) return bad("constrained decoding needs the model's tokenizer vocabulary");
   auto g = gbnf_grammar(body, after_think);
   if (!g) return bad(g.status().message());
-  if (!d.vocab) return bad("constrained decoding needs the model's tokenizer vocabulary");
   out->gbnf = std::move(g.value());
   return std::nullopt;
 }

@@ -270,6 +270,47 @@ TEST(Gbnf, NothingIsAllowedAfterAClosedSentence) {
   }
 }
 
+// Found in review: a surrogate's bytes (ED A0..BF) are never a way into a class, whatever the
+// class; surrogate escapes are refused; a parse that can never end stays "never" mid-character;
+// long rule names and long chains of empty rules cost linear work (these ran to hundreds of MB
+// and to quadratic time).
+TEST(Gbnf, SurrogatesNamesAndChains) {
+  auto any = parse_ok(R"(root ::= [^"]*)");
+  EXPECT_TRUE(viable(any, "\xED"));
+  EXPECT_FALSE(viable(any, "\xED\xA0"));
+  EXPECT_TRUE(viable(any, "\xED\x9F\xBF"));  // U+D7FF
+  std::vector<std::string> vocab{"\xED", "\xA0", "\x9F", "a"};
+  GbnfMatcher m(any, std::make_shared<GbnfVocab>(vocab));
+  ASSERT_TRUE(m.accept_bytes("\xED"));
+  std::vector<uint8_t> mask;
+  m.fill_mask(&mask);
+  EXPECT_EQ(mask, (std::vector<uint8_t>{0, 0, 1, 0}));
+  EXPECT_FALSE(GbnfGrammar::parse(R"(root ::= "\uD800")").is_ok());
+  EXPECT_FALSE(GbnfGrammar::parse(R"(root ::= [\uD800-\uDFFF])").is_ok());
+
+  auto endless = parse_ok(R"(root ::= [\u0800-\uFFFF] root)");
+  GbnfMatcher e(endless, std::make_shared<GbnfVocab>(std::vector<std::string>{}));
+  EXPECT_EQ(e.min_bytes_to_complete(), GbnfGrammar::kInf);
+  ASSERT_TRUE(e.accept_bytes("\xE0"));
+  EXPECT_EQ(e.min_bytes_to_complete(), GbnfGrammar::kInf);
+
+  const std::string name(20000, 'n');
+  std::string named_text = "root ::= ";
+  named_text.append(name).append("\n").append(name).append(" ::= \"a\"{0,10000}");
+  auto named = GbnfGrammar::parse(named_text);
+  ASSERT_TRUE(named.is_ok()) << named.status().message();
+  EXPECT_GT((*named)->rule_count(), 10000u);
+  std::string chain = "root ::= r0 \"x\"\n";
+  for (int i = 0; i < 20000; ++i) {
+    chain.append("r").append(std::to_string(i)).append(" ::= r");
+    chain.append(std::to_string(i + 1)).append("\n");
+  }
+  chain += "r20000 ::= \"\"\n";
+  auto chained = GbnfGrammar::parse(chain);
+  ASSERT_TRUE(chained.is_ok()) << chained.status().message();
+  EXPECT_TRUE(accepts(*chained, "x"));
+}
+
 // Bad grammars are refused with a message naming the place and the problem; a failed accept
 // leaves the state unchanged.
 TEST(Gbnf, ErrorsNameThePlaceAndTheProblem) {
