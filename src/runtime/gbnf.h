@@ -84,7 +84,7 @@ class GbnfVocab {
  public:
   // token_bytes[id]: the bytes the token decodes to; "" marks a token never allowed, as does one
   // longer than 1024 bytes (left out of the trie; no tokenizer has such tokens).
-  explicit GbnfVocab(const std::vector<std::string>& token_bytes);
+  explicit GbnfVocab(std::vector<std::string> token_bytes);
   size_t size() const { return tokens_.size(); }
   const std::string& token(int32_t id) const { return tokens_[static_cast<size_t>(id)]; }
 

@@ -32,25 +32,39 @@ uint32_t top(const State& s, size_t i) { return s.flat[s.offs[i + 1] - 1]; }
 constexpr uint64_t kMaxStepsPerByte = uint64_t{1} << 16;
 constexpr uint64_t kMaxWalkSteps = uint64_t{1} << 25;
 
+// Buffers reused across bytes and trie nodes: the walk over a vocabulary visits about a million
+// nodes, and a fresh vector per stack per node was an allocation each.
 struct Scratch {
-  std::vector<std::vector<uint32_t>> work;
+  std::vector<std::vector<uint32_t>> work;  // pending stacks: work[0, n_work) (capacity kept)
+  size_t n_work = 0;
+  std::vector<uint32_t> cur;  // the stack being expanded
   std::vector<uint32_t> idx, flat, offs;
   uint64_t steps = 0;       // expansion steps of the current byte
   uint64_t walk_steps = 0;  // of the current mask walk
+  std::vector<uint32_t>& push_work() {
+    if (work.size() == n_work) work.emplace_back();
+    return work[n_work++];
+  }
 };
 
-// Expands `seed` (a stack whose top may be a reference or an ended alternative) into stacks
-// whose top is a class, appended to `out`; a stack that empties completes a parse. The grammar
-// has no left recursion, so expansion ends; past kMaxStacks further stacks are dropped, and past
-// kMaxStepsPerByte steps the rest of the work.
-void expand(const GbnfGrammar& g, std::vector<uint32_t> seed, State& out, Scratch& sc) {
+// Expands the stack [b, e) with its top replaced by `top` (a stack whose top may be a reference
+// or an ended alternative) into stacks whose top is a class, appended to `out`; a stack that
+// empties completes a parse. The grammar has no left recursion, so expansion ends; past
+// kMaxStacks further stacks are dropped, and past kMaxStepsPerByte steps the rest of the work.
+void expand(const GbnfGrammar& g, const uint32_t* b, const uint32_t* e, uint32_t top, State& out,
+            Scratch& sc) {
   const std::vector<Element>& el = g.elements();
-  std::vector<std::vector<uint32_t>>& work = sc.work;
-  work.clear();
-  work.push_back(std::move(seed));
-  while (!work.empty()) {
-    std::vector<uint32_t> s = std::move(work.back());
-    work.pop_back();
+  std::vector<uint32_t>& s = sc.cur;
+  sc.n_work = 0;
+  std::vector<uint32_t>& seed = sc.push_work();
+  seed.assign(b, e);
+  if (seed.empty()) {
+    seed.push_back(top);
+  } else {
+    seed.back() = top;
+  }
+  while (sc.n_work > 0) {
+    s.swap(sc.work[--sc.n_work]);  // buffers circulate; none is freed
     for (;;) {
       if (++sc.steps > kMaxStepsPerByte) return;
       if (s.empty()) {
@@ -58,12 +72,12 @@ void expand(const GbnfGrammar& g, std::vector<uint32_t> seed, State& out, Scratc
         break;
       }
       const uint32_t p = s.back();
-      const Element e = el[p];
-      if (e.type == Element::kEnd) {
+      const Element x = el[p];
+      if (x.type == Element::kEnd) {
         s.pop_back();  // back to the enclosing rule
         continue;
       }
-      if (e.type == Element::kChars) {
+      if (x.type == Element::kChars) {
         if (out.n_stacks() < GbnfGrammar::kMaxStacks) {
           sc.steps += s.size();  // the copy is the work
           out.flat.insert(out.flat.end(), s.begin(), s.end());
@@ -75,12 +89,13 @@ void expand(const GbnfGrammar& g, std::vector<uint32_t> seed, State& out, Scratc
       // end of this alternative: a tail call, so right recursion keeps stacks short).
       s.back() = p + 1;
       if (el[p + 1].type == Element::kEnd) s.pop_back();
-      const std::vector<uint32_t>& alts = g.alternatives(e.value);
+      const std::vector<uint32_t>& alts = g.alternatives(x.value);
       for (size_t a = 1; a < alts.size(); ++a) {
-        if (work.size() >= GbnfGrammar::kMaxStacks) break;
+        if (sc.n_work >= GbnfGrammar::kMaxStacks) break;
         sc.steps += s.size();
-        work.push_back(s);
-        work.back().push_back(alts[a]);
+        std::vector<uint32_t>& w = sc.push_work();
+        w.assign(s.begin(), s.end());
+        w.push_back(alts[a]);
       }
       s.push_back(alts[0]);
     }
@@ -117,9 +132,7 @@ void advance_code_point(const GbnfGrammar& g, const State& in, uint32_t cp, Stat
   for (size_t i = 0; i < in.n_stacks() && sc.steps <= kMaxStepsPerByte; ++i) {
     const uint32_t t = top(in, i);
     if (!g.in_class(g.elements()[t].value, cp)) continue;
-    std::vector<uint32_t> s(in.flat.begin() + in.offs[i], in.flat.begin() + in.offs[i + 1]);
-    s.back() = t + 1;
-    expand(g, std::move(s), out, sc);
+    expand(g, in.flat.data() + in.offs[i], in.flat.data() + in.offs[i + 1], t + 1, out, sc);
   }
   sc.walk_steps += sc.steps + in.n_stacks();
   dedup(out, sc.idx, sc.flat, sc.offs);
@@ -224,7 +237,7 @@ void walk(const GbnfGrammar& g, const GbnfVocab& v, uint32_t node, size_t depth,
 
 }  // namespace
 
-GbnfVocab::GbnfVocab(const std::vector<std::string>& token_bytes) : tokens_(token_bytes) {
+GbnfVocab::GbnfVocab(std::vector<std::string> token_bytes) : tokens_(std::move(token_bytes)) {
   constexpr size_t kMaxTokenBytes = 1024;
   std::vector<int32_t> order;
   for (size_t i = 0; i < tokens_.size(); ++i) {
@@ -270,7 +283,7 @@ GbnfMatcher::GbnfMatcher(std::shared_ptr<const GbnfGrammar> grammar,
     : g_(std::move(grammar)), vocab_(std::move(vocab)) {
   clear(st_);
   Scratch sc;
-  for (uint32_t a : g_->alternatives(g_->root())) expand(*g_, {a}, st_, sc);
+  for (uint32_t a : g_->alternatives(g_->root())) expand(*g_, nullptr, nullptr, a, st_, sc);
   dedup(st_, sc.idx, sc.flat, sc.offs);
 }
 

@@ -228,7 +228,7 @@ Result<std::shared_ptr<const GbnfGrammar>> gbnf_grammar(const chat::Json& body, 
 std::shared_ptr<const GbnfVocab> make_gbnf_vocab(const TokenVocab& vocab) {
   std::vector<std::string> bytes(vocab.size());
   for (size_t id = 0; id < vocab.size(); ++id) bytes[id] = vocab.token(static_cast<int32_t>(id));
-  return std::make_shared<const GbnfVocab>(bytes);
+  return std::make_shared<const GbnfVocab>(std::move(bytes));
 }
 
 std::shared_ptr<TokenConstraint> make_constraint(std::shared_ptr<const GbnfGrammar> grammar,
