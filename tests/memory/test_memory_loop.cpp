@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/temp_path.h"
 #include "memory/memory_loop.h"
 #include "memory/summary_prompt.h"
 
@@ -30,8 +31,7 @@ int64_t words(std::string_view s) {
 class MemoryLoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const fs::path dir = fs::temp_directory_path() / ("longctx_loop_" + std::to_string(getpid()));
-    fs::create_directories(dir);
+    static const fs::path dir = testing_util::unique_temp_dir("loop");
     const std::string path = (dir / "m.db").string();
     fs::remove(path);
     auto s = Store::open(path);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "common/temp_path.h"
 #include "memory/dates.h"
 #include "memory/recall.h"
 #include "memory/store.h"
@@ -19,8 +20,7 @@ namespace fs = std::filesystem;
 class RecallTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const fs::path dir = fs::temp_directory_path() / ("longctx_recall_" + std::to_string(getpid()));
-    fs::create_directories(dir);
+    static const fs::path dir = testing_util::unique_temp_dir("recall");
     path_ = (dir / "r.db").string();
     fs::remove(path_);
     auto s = Store::open(path_);

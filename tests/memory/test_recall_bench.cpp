@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "common/temp_path.h"
 #include "core/file_io.h"
 #include "memory/conversation_file.h"
 #include "memory/recall_eval.h"
@@ -46,9 +47,7 @@ class RecallBench : public ::testing::Test {
         read_file(std::string(LONGCTX_TEST_DATA_DIR) + "/recall_bench.tar.zst");
     ASSERT_TRUE(tar.is_ok()) << tar.status().message();
     files_ = new std::map<std::string, std::string>(untar(*tar));
-    const fs::path dir =
-        fs::temp_directory_path() / ("longctx_recall_bench_" + std::to_string(getpid()));
-    fs::create_directories(dir);
+    const fs::path dir = testing_util::unique_temp_dir("recall_bench");
     path_ = new std::string((dir / "bench.db").string());
     fs::remove(*path_);
     auto s = Store::open(*path_);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "common/temp_path.h"
 #include "memory/conversation_file.h"
 #include "memory/dates.h"
 #include "memory/recall.h"
@@ -20,9 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string temp_db(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("longctx_memory_test_" + std::to_string(getpid()));
-  fs::create_directories(dir);
+  static const fs::path dir = testing_util::unique_temp_dir("memory_test");
   const fs::path p = dir / name;
   fs::remove(p);
   fs::remove(p.string() + "-wal");

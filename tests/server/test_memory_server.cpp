@@ -9,6 +9,7 @@
 #include <future>
 #include <string>
 
+#include "common/temp_path.h"
 #include "server/openai.h"
 #include "server/server_fixture.h"
 
@@ -19,8 +20,7 @@ using testing::TestServer;
 namespace fs = std::filesystem;
 
 std::string temp_db() {
-  const fs::path dir = fs::temp_directory_path() / ("longctx_srvmem_" + std::to_string(getpid()));
-  fs::create_directories(dir);
+  static const fs::path dir = testing_util::unique_temp_dir("srvmem");
   static int n = 0;
   const fs::path p = dir / ("m" + std::to_string(n++) + ".db");
   fs::remove(p);

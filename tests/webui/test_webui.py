@@ -196,7 +196,13 @@ class Page:
                   '--disable-extensions', '--disable-background-networking', '--lang=en-US']:
             opts.add_argument(a)
         opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-        self.d = webdriver.Chrome(service=Service(executable_path=chromedriver), options=opts)
+        # The browser's profile and its temporary files (Chromium leaves a singleton-socket
+        # directory in TMPDIR per run) go into one directory that close() removes.
+        self.scratch = tempfile.mkdtemp(prefix='longctx-webui-')
+        opts.add_argument('--user-data-dir=' + os.path.join(self.scratch, 'profile'))
+        env = dict(os.environ, TMPDIR=self.scratch)
+        self.d = webdriver.Chrome(service=Service(executable_path=chromedriver, env=env),
+                                  options=opts)
         self.d.set_window_size(1280, 800)
         self.url = url
         self.console = []
@@ -287,7 +293,10 @@ class Page:
 
     def close(self):
         self.collect_console()
-        self.d.quit()
+        try:
+            self.d.quit()
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ the checks
