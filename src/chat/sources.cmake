@@ -9,6 +9,7 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/jinja_methods.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jinja_filters.cpp
   ${CMAKE_CURRENT_LIST_DIR}/chat_template.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/builtin_templates.cpp
   ${CMAKE_CURRENT_LIST_DIR}/output_parser.cpp
   ${CMAKE_CURRENT_LIST_DIR}/think_stream.cpp
 )

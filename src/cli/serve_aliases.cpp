@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include <deque>
+#include "chat/builtin_templates.h"
 #include "core/file_io.h"
 
 namespace longctx::cli {
@@ -29,8 +30,10 @@ constexpr Ignored kIgnored[] = {
     {"--props", false, "/props is always served"},
     {"--jinja", false, "the model's own Jinja chat template is always used"},
     {"--no-jinja", false, "the model's own Jinja chat template is always used"},
-    {"--kv-unified", false, "each sequence has its own cache of --ctx tokens"},
     {"--no-kv-unified", false, "each sequence has its own cache of --ctx tokens"},
+    {"--cache-idle-slots", false, "idle sequences keep their cache (spilled to --session-dir)"},
+    {"--no-cache-idle-slots", false, "idle sequences keep their cache (spilled to --session-dir)"},
+    {"--backend-sampling,--backend_sampling", false, "sampling always runs on the CPU"},
     {"--webui", false, "the web UI is served unless --no-ui"},
     {"--reasoning-format", true, "Qwen3 thinking is always returned as reasoning_content"},
     {"--reasoning-budget", true, "thinking has no separate budget here"},
@@ -80,6 +83,9 @@ void add_llama_server_options(CLI::App& app, LlamaServerArgs* a) {
   app.add_option("--ctx-size", a->ctx_size,
                  "llama-server's total context, split over --parallel (each sequence gets "
                  "ctx-size / parallel); --ctx is per sequence");
+  app.add_flag("--kv-unified", a->kv_unified,
+               "With -c/--ctx-size: every sequence may reach the whole context (as llama-server's "
+               "shared cache allows); here each gets its own cache of that size");
   app.add_option("--batch-size", a->batch_size, "llama-server's spelling of --batch");
   app.add_option("--slot-save-path", a->slot_save_path, "llama-server's spelling of --session-dir");
   app.add_flag("--no-slots", a->no_slots, "Do not answer GET /slots (501)");
@@ -93,7 +99,8 @@ void add_llama_server_options(CLI::App& app, LlamaServerArgs* a) {
   app.add_option("--chat-template-file", a->chat_template_file,
                  "A Jinja chat template to use instead of the model's own");
   app.add_option("--chat-template", a->chat_template,
-                 "The chat template's text instead of the model's own (or 'chatml')");
+                 "The chat template's text instead of the model's own, or a built-in "
+                 "format's name (chatml, llama3, gemma, ...: docs/SERVER.md)");
   app.add_option("--reasoning", a->reasoning,
                  "Requests' default for thinking: on, off or auto (the template's default)");
   // A deque: the values' addresses stay put as options are added.
@@ -123,16 +130,10 @@ Result<std::string> chat_template_override(const LlamaServerArgs& l) {
   if (!l.chat_template) return std::string();
   const std::string& t = *l.chat_template;
   if (t.find("{%") != std::string::npos || t.find("{{") != std::string::npos) return t;
-  if (t == "chatml") {
-    // Plain ChatML, the format of every Qwen model.
-    return std::string(
-        "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + "
-        "message.content + '<|im_end|>\\n' }}{%- endfor %}"
-        "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}");
-  }
-  return invalid_argument("--chat-template '" + t +
-                          "': only 'chatml' is built in; give the template's text, or a file "
-                          "with --chat-template-file");
+  if (auto named = chat::builtin_chat_template(t)) return *named;
+  return invalid_argument("--chat-template '" + t + "': not a Jinja template nor a built-in name (" +
+                          chat::builtin_chat_template_names() +
+                          "); give the template's text, or a file with --chat-template-file");
 }
 
 Status apply_llama_server_args(const LlamaServerArgs& l, EngineArgs* engine, int64_t* parallel,
@@ -158,7 +159,11 @@ Status apply_llama_server_args(const LlamaServerArgs& l, EngineArgs* engine, int
     if (*l.ctx_size < 0) return invalid_argument("--ctx-size must be >= 0");
     // 0: the model's own context for each sequence (as llama-server reads it from the model).
     if (*l.ctx_size > 0) {
-      const int64_t per = *l.ctx_size / std::max<int64_t>(1, *parallel);
+      // --kv-unified: llama-server's sequences share one cache of -c cells, so any of them may
+      // grow to -c tokens while the others are short. Cells here are not shared: each sequence
+      // gets -c of its own (planned, so a total that does not fit is refused, not shrunk).
+      const int64_t per =
+          l.kv_unified ? *l.ctx_size : *l.ctx_size / std::max<int64_t>(1, *parallel);
       if (per < 1) {
         return invalid_argument("--ctx-size " + std::to_string(*l.ctx_size) + " split over " +
                                 std::to_string(*parallel) + " sequences leaves none");

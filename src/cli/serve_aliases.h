@@ -25,6 +25,7 @@ namespace longctx::cli {
 
 struct LlamaServerArgs {
   std::optional<int64_t> ctx_size;  // -c / --ctx-size: all sequences together
+  bool kv_unified = false;          // -kvu: -c is each sequence's, not split
   std::optional<int64_t> batch_size;
   std::optional<std::string> slot_save_path;
   bool no_slots = false;

@@ -63,6 +63,11 @@ struct GenerateOptions {
   // own; k > 0 also the k most likely tokens. From the model's distribution (log-softmax of the
   // raw logits, before penalties, temperature and filters), as OpenAI reports them.
   int32_t n_probs = -1;
+  // llama-server's post_sampling_probs: the figures come instead from the distribution actually
+  // sampled (after penalties, bias, constraint, temperature and filters), only tokens left with a
+  // probability above zero (the sampled token's own included). Costs a copy of the candidates
+  // per token: a diagnostic, off by default.
+  bool post_sampling_probs = false;
   // Constrained decoding (null: any token). Logprobs still come from the unmasked logits.
   std::shared_ptr<TokenConstraint> constraint;
   // Added to the logits of these tokens before sampling (OpenAI's logit_bias; -infinity bans a

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 namespace longctx {
 namespace {
@@ -101,6 +103,23 @@ Generation::Next Generation::finish(FinishReason why,
   return Next::kDone;
 }
 
+void Generation::sampled_distribution(const float* logits, std::span<const int32_t> history,
+                                      int32_t id, int32_t k) {
+  // The survivors of every filter, most likely first, probabilities summing to 1. The sampled
+  // token is always among them; log(p) keeps the entry's field a log-probability, and the
+  // server reports exp of it.
+  const std::vector<std::pair<int32_t, float>> d = sampler_.distribution(logits, history);
+  probs_.id = id;
+  probs_.logprob = -std::numeric_limits<float>::infinity();
+  probs_.top.clear();
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (d[i].second <= 0.0f) break;
+    const float lp = std::log(d[i].second);
+    if (d[i].first == id) probs_.logprob = lp;
+    if (static_cast<int32_t>(i) < k) probs_.top.emplace_back(d[i].first, lp);
+  }
+}
+
 Result<Generation::Next> Generation::step(const std::function<bool(std::string_view)>& on_text) {
   sampled_now_ = false;
   if (done_) return Next::kDone;
@@ -145,7 +164,9 @@ Result<Generation::Next> Generation::step(const std::function<bool(std::string_v
   if (o.constraint) o.constraint->accept(id);
   if (sampled_ == 0) res_.ttft_seconds = seconds_since(t0_);
   ++sampled_;
-  if (o.n_probs >= 0) {
+  if (o.n_probs >= 0 && o.post_sampling_probs) {
+    sampled_distribution(logits, session.tokens(), id, o.n_probs);
+  } else if (o.n_probs >= 0) {
     token_probs(session.logits(), static_cast<int32_t>(session.engine().hparams().n_vocab), id,
                 o.n_probs, &probs_);
   } else {

@@ -63,6 +63,9 @@ class Generation {
   Generation(Session& session, const GenerateOptions& options, Sampler sampler,
              const Tokenizer& tok);
   Next finish(FinishReason why, const std::function<bool(std::string_view)>& on_text);
+  // probs_ from the sampler's own distribution for these logits (post_sampling_probs).
+  void sampled_distribution(const float* logits, std::span<const int32_t> history, int32_t id,
+                            int32_t k);
 
   Session* session_;
   const GenerateOptions* options_;

@@ -3,7 +3,10 @@
 #include "server/openai.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cmath>
+#include <ctime>
 #include <limits>
 #include <random>
 #include <type_traits>
@@ -404,6 +407,21 @@ std::optional<ApiError> render_prompt_text(const Engine& engine, const Json& bod
         request["chat_template_kwargs"].contains("enable_thinking"))) {
     request["chat_template_kwargs"]["enable_thinking"] = d.enable_thinking.value_or(true);
   }
+  // Today's date, as llama-server gives every template (Llama 3.x prints "Today Date:
+  // {date_string}", FireFunction "Today is {datetime}"); local time, unless the request sets them.
+  {
+    const std::time_t now = std::time(nullptr);
+    std::tm local{};
+    localtime_r(&now, &local);
+    char buf[64];
+    Json& kw = request["chat_template_kwargs"];
+    if (!kw.contains("date_string") && std::strftime(buf, sizeof buf, "%d %b %Y", &local) > 0) {
+      kw["date_string"] = buf;
+    }
+    if (!kw.contains("datetime") && std::strftime(buf, sizeof buf, "%b %d %Y", &local) > 0) {
+      kw["datetime"] = buf;
+    }
+  }
   Json messages = *msgs;
   if (auto e = check_messages(&messages)) return e;
   // A final assistant message is a prefill the reply continues (as llama-server, vLLM's
@@ -441,6 +459,14 @@ std::optional<ApiError> render_prompt_text(const Engine& engine, const Json& bod
   request["add_generation_prompt"] = add_gen;
   auto prompt = render_chat_request(engine, request);
   if (!prompt) return bad(prompt.status().message());
+  if (!prompt->warning.empty()) {
+    // The template could not render this request and plain ChatML stood in: said once on the
+    // server's log (per process), so an operator sees why prompts differ from the template.
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) {
+      std::fprintf(stderr, "longctx serve: warning: %s (said once)\n", prompt->warning.c_str());
+    }
+  }
   *text = std::move(prompt->text);
   if (prefilled) *text += prefill;
   return std::nullopt;
@@ -553,6 +579,7 @@ std::optional<ApiError> parse_completion_request(const Engine& engine, const Jso
   }
   if (auto e = read_number(body, "n_probs", 0.0, 20.0, &lp)) return e;
   out->options.n_probs = static_cast<int32_t>(lp);
+  if (auto e = read_bool(body, "post_sampling_probs", &out->options.post_sampling_probs)) return e;
   const Tokenizer* tok = engine.tokenizer();
   if (!tok) return bad("the model file has no tokenizer");
   const auto p = body.find("prompt");

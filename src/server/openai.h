@@ -116,6 +116,9 @@ Json logprob_entry(const Tokenizer& tok, const std::string& text, const TokenPro
 // The completions endpoint's legacy shape from chat-shaped entries: {tokens, token_logprobs,
 // top_logprobs, text_offset}.
 Json legacy_logprobs(const Json& entries);
+// llama-server's post_sampling_probs shape of entries: "prob" and "top_probs" (probabilities)
+// in place of "logprob" and "top_logprobs".
+Json post_sampling_entries(const Json& entries);
 // OpenAI's tool_calls array.
 Json tool_calls_json(const std::vector<chat::ToolCall>& calls, const std::string& id);
 

@@ -89,6 +89,23 @@ Json logprob_entry(const Tokenizer& tok, const std::string& text, const TokenPro
           {"top_logprobs", top}};
 }
 
+Json post_sampling_entries(const Json& entries) {
+  auto prob = [](const Json& e) { return std::exp(e["logprob"].get<double>()); };
+  Json out = Json::array();
+  for (Json e : entries) {
+    Json top = Json::array();
+    for (const Json& a : e["top_logprobs"]) {
+      top.push_back({{"id", a["id"]}, {"token", a["token"]}, {"prob", prob(a)}, {"bytes", a["bytes"]}});
+    }
+    e["prob"] = prob(e);
+    e.erase("logprob");
+    e.erase("top_logprobs");
+    e["top_probs"] = std::move(top);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 Json legacy_logprobs(const Json& entries) {
   Json tokens = Json::array(), lps = Json::array(), tops = Json::array(), offs = Json::array();
   size_t off = 0;

@@ -239,7 +239,11 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
             {"stopping_word", c.result.stop_word},
             {"tokens_cached", c.result.n_prompt + static_cast<int64_t>(c.result.ids.size())},
             {"timings", timings_body({c})}};
-        if (r->options.n_probs >= 0) out["completion_probabilities"] = c.logprobs;
+        if (r->options.n_probs >= 0) {
+          out["completion_probabilities"] = r->options.post_sampling_probs
+                                                ? post_sampling_entries(c.logprobs)
+                                                : c.logprobs;
+        }
         out["index"] = i;
         out["id_slot"] = run->jobs()[i]->slot();
         return out;
@@ -404,7 +408,9 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
               }
               Json& last = chunks.back();
               if (native) {
-                last["completion_probabilities"] = u.logprobs;
+                last["completion_probabilities"] = r->options.post_sampling_probs
+                                                       ? post_sampling_entries(u.logprobs)
+                                                       : u.logprobs;
               } else {
                 last["choices"][0]["logprobs"] =
                     chat ? Json{{"content", u.logprobs}} : legacy_logprobs(u.logprobs);

@@ -394,6 +394,14 @@ void Scheduler::start(Slot& s) {
   auto g = Generation::start(*s.session, s.job->prompt, s.job->options);
   if (!g) return finish(s, g.status());
   s.gen.emplace(std::move(g.value()));
+  // The first progress report (nothing evaluated yet, the reused prefix counted as cached), as
+  // llama-server sends when a sequence starts on a request; one follows each prompt chunk.
+  Channel::Event e;
+  e.kind = Channel::Event::kProgress;
+  e.index = s.job->index;
+  e.done = 0;
+  e.total = s.gen->result().n_prompt - s.gen->result().n_reused;
+  s.job->channel->post(std::move(e));
 }
 
 // A follower's leader has evaluated the prompt (its logits after it are the last ones, or its

@@ -1,6 +1,8 @@
 """llama-server's command-line spellings, so that scripts written for it start this server:
 each starts, serves, and where the flag has an effect, shows it."""
 
+import datetime
+
 import pytest
 
 from conftest import MODEL_FILE, run_serve, slots, user
@@ -18,6 +20,17 @@ def test_c_np_splits_the_context(make_server):
         assert h.get("/props").json()["total_slots"] == 2
         assert h.get("/props").json()["default_generation_settings"]["n_ctx"] == 1024
         assert [s["n_ctx"] for s in slots(h)] == [1024, 1024]
+
+
+def test_kv_unified_gives_each_sequence_the_whole_context(make_server):
+    # llama-server's -kvu: one cache of -c cells that any slot may fill; here each sequence gets
+    # -c of its own (so a request may reach -c tokens, as there).
+    srv = make_server("-c", "256", "-np", "4", "--kv-unified")
+    with srv.http() as h:
+        assert [s["n_ctx"] for s in slots(h)] == [256] * 4
+        r = h.post("/completion", json={"prompt": "A", "n_predict": 90, "ignore_eos": True})
+        assert r.status_code == 200
+        assert r.json()["timings"]["predicted_n"] == 90
 
 
 def test_ctx_size_and_parallel(make_server):
@@ -45,6 +58,9 @@ def test_ctx_size_and_parallel(make_server):
     ("--ubatch-size", "64"),
     ("--no-webui",),
     ("--no-ui",),
+    ("--no-cache-idle-slots",),
+    ("--cache-idle-slots",),
+    ("--backend_sampling",),
 ], ids=lambda f: " ".join(f))
 def test_accepted_flag(make_server, flags):
     srv = make_server("--ctx", "512", *flags)
@@ -127,3 +143,46 @@ def test_bad_value_is_refused(tiny_model):
     p = run_serve(tiny_model, ["--ctx", "512", "-np", "zero"])
     assert p.returncode != 0
     assert "zero" in p.stderr + p.stdout or "-np" in p.stderr + p.stdout
+
+
+# llama-server's formatter for these names, as tests/chat/data/builtin_templates.json records it.
+@pytest.mark.parametrize("name,prompt", [
+    ("llama3", "<|start_header_id|>system<|end_header_id|>\n\nYou are a test.<|eot_id|>"
+               "<|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>"
+               "<|start_header_id|>assistant<|end_header_id|>\n\n"),
+    ("command-r", "<|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>You are a test.<|END_OF_TURN_TOKEN|>"
+                  "<|START_OF_TURN_TOKEN|><|USER_TOKEN|>Hi there<|END_OF_TURN_TOKEN|>"
+                  "<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>"),
+])
+def test_chat_template_by_name(make_server, name, prompt):
+    srv = make_server("--ctx", "512", "--chat-template", name)
+    with srv.http() as h:
+        r = h.post("/apply-template", json={"messages": [
+            {"role": "system", "content": "You are a test."},
+            {"role": "user", "content": "Hi there"}]})
+        assert r.status_code == 200
+        assert r.json()["prompt"] == prompt
+
+
+def test_unknown_chat_template_name_is_refused(tiny_model):
+    p = run_serve(tiny_model, ["--ctx", "512", "--chat-template", "llama-7"])
+    assert p.returncode != 0
+    assert "llama-7" in p.stderr and "llama3" in p.stderr
+
+
+def test_templates_see_todays_date(make_server, tmp_path):
+    # llama-server gives every template date_string ("%d %b %Y") and datetime ("%b %d %Y").
+    t = tmp_path / "date.jinja"
+    t.write_text("{{ date_string }}|{{ datetime }}|{{ messages[0].content }}")
+    srv = make_server("--ctx", "512", "--chat-template-file", str(t))
+    with srv.http() as h:
+        before = datetime.datetime.now()
+        got = h.post("/apply-template", json={"messages": [{"role": "user", "content": "x"}]})
+        after = datetime.datetime.now()
+        assert got.status_code == 200
+        ok = {f"{d.strftime('%d %b %Y')}|{d.strftime('%b %d %Y')}|x" for d in (before, after)}
+        assert got.json()["prompt"] in ok
+        # A request's own value wins.
+        got = h.post("/apply-template", json={"messages": [{"role": "user", "content": "x"}],
+                                              "chat_template_kwargs": {"date_string": "D"}})
+        assert got.json()["prompt"].startswith("D|")

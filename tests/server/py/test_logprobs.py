@@ -116,3 +116,38 @@ def test_bad_logprob_fields_are_400(http, bad):
         **bad})
     assert r.status_code == 400, r.text
     assert "logprobs" in r.json()["error"]["message"], r.text
+
+
+def test_post_sampling_probs(http):
+    # llama-server's post_sampling_probs: probabilities of the distribution actually sampled.
+    # With top_k 3, temperature 1 and no other filter or penalty that is the model's own
+    # distribution renormalised over its 3 most likely tokens, which the plain n_probs entries of
+    # the same first position give independently.
+    base = {"prompt": "Today was the day. Today I would finally become a", "n_predict": 1,
+            "n_probs": 3, "top_k": 3, "top_p": 1.0, "min_p": 0.0, "temperature": 1.0,
+            "repeat_penalty": 1.0, "seed": 7}
+    raw = http.post("/completion", json=base).json()["completion_probabilities"][0]
+    post = http.post("/completion", json={**base, "post_sampling_probs": True}).json()
+    e = post["completion_probabilities"][0]
+    assert "logprob" not in e and "top_logprobs" not in e
+    assert 0.0 < e["prob"] <= 1.0
+    z = sum(math.exp(t["logprob"]) for t in raw["top_logprobs"])
+    want = {t["id"]: math.exp(t["logprob"]) / z for t in raw["top_logprobs"]}
+    got = {t["id"]: t["prob"] for t in e["top_probs"]}
+    assert got.keys() == want.keys()
+    for i in want:
+        assert got[i] == pytest.approx(want[i], abs=1e-4)
+    assert e["prob"] == pytest.approx(got[e["id"]], abs=1e-6)
+    assert sum(got.values()) == pytest.approx(1.0, abs=1e-4)
+    for t in e["top_probs"]:
+        assert set(t) == {"id", "token", "prob", "bytes"}
+
+
+def test_post_sampling_probs_only_survivors(http):
+    # top_k 2 with n_probs 5: only the 2 tokens left by the filter are listed.
+    r = http.post("/completion", json={"prompt": "Hello", "n_predict": 4, "n_probs": 5,
+                                       "top_k": 2, "post_sampling_probs": True, "seed": 3})
+    for e in r.json()["completion_probabilities"]:
+        assert 1 <= len(e["top_probs"]) <= 2
+        assert all(0.0 < t["prob"] <= 1.0 for t in e["top_probs"])
+        assert sum(t["prob"] for t in e["top_probs"]) == pytest.approx(1.0, abs=1e-4)

@@ -113,3 +113,31 @@ def test_streamed_multibyte_text_is_whole_characters(client):
               if c.choices and c.choices[0].delta.content]
     assert "".join(deltas) == full
     assert "\ufffd" not in full
+
+
+def test_return_progress_reports(make_server):
+    # llama-server's return_progress: a first report when the sequence starts (nothing
+    # evaluated: processed == cache), one per prompt chunk, the last with processed == total.
+    srv = make_server("--ctx", "1024", "-b", "64", "-np", "1")
+    body = {"model": MODEL_FILE, "messages": user("This is a test. " * 40), "max_tokens": 2,
+            "stream": True, "return_progress": True}
+    with srv.http() as h:
+        for resend in (False, True):
+            status, _, events = stream_raw(h, "/v1/chat/completions", body)
+            assert status == 200
+            prog = [d["prompt_progress"] for _, d in events
+                    if isinstance(d, dict) and "prompt_progress" in d]
+            assert prog, events[:3]
+            first, last = prog[0], prog[-1]
+            assert first["processed"] == first["cache"]
+            assert all(p["total"] == first["total"] and p["cache"] == first["cache"]
+                       for p in prog)
+            assert all(b["processed"] > a["processed"] for a, b in zip(prog, prog[1:]))
+            assert last["processed"] == last["total"]
+            if resend:
+                # The same conversation again: all of it comes from the cache.
+                assert first["cache"] > 0 and len(prog) == 1
+            else:
+                assert first["cache"] == 0
+                # ~170 prompt tokens in chunks of 64: the start and three chunks.
+                assert len(prog) == 1 + -(-first["total"] // 64)
