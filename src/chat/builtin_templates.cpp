@@ -4,7 +4,6 @@
 // prompt; each is a plain loop over the messages, with no tools or thinking.
 #include "chat/builtin_templates.h"
 
-
 namespace longctx::chat {
 namespace {
 

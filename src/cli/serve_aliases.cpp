@@ -131,7 +131,8 @@ Result<std::string> chat_template_override(const LlamaServerArgs& l) {
   const std::string& t = *l.chat_template;
   if (t.find("{%") != std::string::npos || t.find("{{") != std::string::npos) return t;
   if (auto named = chat::builtin_chat_template(t)) return *named;
-  return invalid_argument("--chat-template '" + t + "': not a Jinja template nor a built-in name (" +
+  return invalid_argument("--chat-template '" + t +
+                          "': not a Jinja template nor a built-in name (" +
                           chat::builtin_chat_template_names() +
                           "); give the template's text, or a file with --chat-template-file");
 }

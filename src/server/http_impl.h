@@ -51,7 +51,7 @@ struct HttpServer::Impl {
   Json conversation_memory() const;  // GET /props "conversation_memory"
   bool origin_allowed(const std::string& origin) const;
 
-  enum class Api { kChat, kCompletion, kAnthropic };
+  enum class Api { kChat, kCompletion, kAnthropic, kResponses };
   void generate(const httplib::Request& req, httplib::Response& res, Api api);
   void count_tokens(const httplib::Request& req, httplib::Response& res);
   void input_tokens(const httplib::Request& req, httplib::Response& res);

@@ -95,7 +95,8 @@ Json post_sampling_entries(const Json& entries) {
   for (Json e : entries) {
     Json top = Json::array();
     for (const Json& a : e["top_logprobs"]) {
-      top.push_back({{"id", a["id"]}, {"token", a["token"]}, {"prob", prob(a)}, {"bytes", a["bytes"]}});
+      top.push_back(
+          {{"id", a["id"]}, {"token", a["token"]}, {"prob", prob(a)}, {"bytes", a["bytes"]}});
     }
     e["prob"] = prob(e);
     e.erase("logprob");

@@ -15,6 +15,7 @@
 #include "server/http_impl.h"
 #include "server/memory_server.h"
 #include "server/request_run.h"
+#include "server/responses.h"
 
 namespace longctx::server {
 namespace {
@@ -72,6 +73,7 @@ Json logit_bias_json(const GenRequest& r, const Tokenizer& tok) {
 
 void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& res, Api api) {
   const bool anthropic = api == Api::kAnthropic;
+  const bool responses = api == Api::kResponses;  // OpenAI's Responses API over the chat path
   // llama-server's own completion endpoint answers /completion and /completions; only
   // /v1/completions is OpenAI's.
   const bool native =
@@ -86,6 +88,14 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     std::string err;
     auto chat = anthropic_to_chat(body, &err);
     if (!chat) return fail(api_error(400, "invalid_request_error", err));
+    body = std::move(*chat);
+  }
+  auto resp_request = std::make_shared<Json>();  // the Responses body, echoed in its answer
+  if (responses) {
+    std::string err;
+    auto chat = responses_to_chat(body, &err);
+    if (!chat) return fail(api_error(400, "invalid_request_error", err));
+    *resp_request = std::move(body);
     body = std::move(*chat);
   }
   // serve --memory: a request that names a conversation gets the prompt the memory loop
@@ -163,12 +173,16 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   }
   auto run = std::make_shared<RequestRun>(*r, tok, jobs);
   for (size_t i = 0; i < jobs.size(); ++i) run->choices()[i].own_prompt = !jobs[i]->leader;
-  const std::string id = anthropic ? anthropic_message_id(next_id.fetch_add(1)) : [&] {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%s-%010llu", api == Api::kChat ? "chatcmpl" : "cmpl",
-                  static_cast<unsigned long long>(next_id.fetch_add(1)));
-    return std::string(buf);
-  }();
+  const std::string id =
+      anthropic ? anthropic_message_id(next_id.fetch_add(1))
+      : responses
+          ? responses_id(next_id.fetch_add(1))
+          : [&] {
+              char buf[32];
+              std::snprintf(buf, sizeof buf, "%s-%010llu", api == Api::kChat ? "chatcmpl" : "cmpl",
+                            static_cast<unsigned long long>(next_id.fetch_add(1)));
+              return std::string(buf);
+            }();
   const int64_t created = static_cast<int64_t>(std::time(nullptr));
   const std::string alias = opt.alias;
 
@@ -182,10 +196,36 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     const bool ok = run->all_done() && !run->error() && job.finished() && job.result().is_ok();
     return mem->finish(ok, c.content, ok ? c.result.n_prompt : 0, ok ? c.result.n_reused : 0);
   };
-  auto final_body = [r, run, id, created, api, anthropic, native, alias, return_tokens, tokp,
-                     memory_report]() -> Json {
+  // What a Responses answer holds (the body, or the stream's last event).
+  auto resp_reply = [r, run, id, created, tokp]() {
+    const ChoiceOut& c = run->choices().front();
+    ResponsesReply a;
+    a.id = id;
+    a.model = r->model;
+    a.created_at = created;
+    a.reasoning = c.reasoning;
+    a.text = c.content;
+    int k = 0;
+    for (const chat::ToolCall& t : c.tool_calls) {
+      a.tool_calls.push_back(
+          {"call_" + id.substr(5) + "_" + std::to_string(k++), t.name, t.arguments});
+    }
+    a.truncated =
+        c.result.finish == FinishReason::kLength || c.result.finish == FinishReason::kContextFull;
+    a.input_tokens = c.result.n_prompt;
+    a.cached_tokens = c.result.n_reused;
+    a.output_tokens = static_cast<int64_t>(c.result.ids.size());
+    // The think block's tokens, counted by encoding its text again (the reply's own ids are
+    // not split by block; a re-encoding can differ by a token at the block's edges).
+    a.reasoning_tokens = std::min<int64_t>(
+        a.output_tokens, static_cast<int64_t>(tokp->encode(c.reasoning, false).size()));
+    return a;
+  };
+  auto final_body = [r, run, id, created, api, anthropic, responses, native, alias, return_tokens,
+                     tokp, memory_report, resp_reply, resp_request]() -> Json {
     const Tokenizer& tok = *tokp;
     std::vector<ChoiceOut>& ch = run->choices();
+    if (responses) return responses_body(resp_reply(), *resp_request);
     if (anthropic) {
       const ChoiceOut& c = ch.front();
       AnthropicReply a;
@@ -240,9 +280,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
             {"tokens_cached", c.result.n_prompt + static_cast<int64_t>(c.result.ids.size())},
             {"timings", timings_body({c})}};
         if (r->options.n_probs >= 0) {
-          out["completion_probabilities"] = r->options.post_sampling_probs
-                                                ? post_sampling_entries(c.logprobs)
-                                                : c.logprobs;
+          out["completion_probabilities"] =
+              r->options.post_sampling_probs ? post_sampling_entries(c.logprobs) : c.logprobs;
         }
         out["index"] = i;
         out["id_slot"] = run->jobs()[i]->slot();
@@ -322,9 +361,19 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   const int keepalive_ms = std::max(1, opt.keepalive_s) * 1000;
   auto astream =
       std::make_shared<AnthropicStream>(id, r->model, static_cast<int64_t>(r->prompt.size()));
+  auto rstream = std::make_shared<ResponsesStream>(id, r->model, created, *resp_request);
+  // llama-server's timings_per_token (Responses): running figures on each text delta.
+  const bool per_token = responses && resp_request->value("timings_per_token", false);
+  struct Live {
+    int64_t prompt_n = 0, pieces = 0;
+    double prompt_ms = 0;
+    std::chrono::steady_clock::time_point first;
+  };
+  auto live = std::make_shared<Live>();
   res.set_chunked_content_provider(
       "text/event-stream",
-      [run, r, id, created, api, anthropic, native, keepalive_ms, astream, final_body, error_json,
+      [run, r, id, created, api, anthropic, responses, native, keepalive_ms, astream, rstream,
+       per_token, live, resp_reply, final_body, error_json,
        memory_report](size_t, httplib::DataSink& sink) {
         auto write = [&](const std::string& s) {
           if (s.empty() || sink.write(s.data(), s.size())) return true;
@@ -335,6 +384,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
         std::vector<int> n_calls(static_cast<size_t>(r->n), 0);
         // The first frames: the role (OpenAI chat), message_start (Anthropic).
         if (anthropic && !write(astream->start())) return false;
+        if (responses && !write(rstream->start())) return false;
         if (chat) {
           for (int i = 0; i < r->n; ++i) {
             if (!write(sse(chat_chunk(*r, id, created, i,
@@ -358,14 +408,19 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
               // prefill; with return_progress the figures also come as data (llama-server).
               std::string line =
                   ": prompt " + std::to_string(u.done) + "/" + std::to_string(u.total) + "\n\n";
-              if (r->return_progress && !anthropic) {
+              const int64_t cached = static_cast<int64_t>(r->prompt.size()) - u.total;
+              const Json progress = {{"total", static_cast<int64_t>(r->prompt.size())},
+                                     {"cache", cached},
+                                     {"processed", cached + u.done},
+                                     {"time_ms", u.ms}};
+              live->prompt_n = u.done;
+              live->prompt_ms = u.ms;
+              if (r->return_progress && responses) {
+                line = rstream->progress(progress);
+              } else if (r->return_progress && !anthropic) {
                 Json c = chat ? chat_chunk(*r, id, created, u.index, Json::object(), "")
                               : completion_chunk(*r, id, created, u.index, "", "");
-                const int64_t cached = static_cast<int64_t>(r->prompt.size()) - u.total;
-                c["prompt_progress"] = {{"total", static_cast<int64_t>(r->prompt.size())},
-                                        {"cache", cached},
-                                        {"processed", cached + u.done},
-                                        {"time_ms", u.ms}};
+                c["prompt_progress"] = progress;
                 line = sse(c);
               }
               if (!write(line)) return false;
@@ -375,7 +430,37 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
             const ChoiceOut& c = run->choices()[static_cast<size_t>(u.index)];
             std::vector<Json> chunks;
             for (const ReplyDelta& d : u.deltas) {
-              if (anthropic) {
+              if (responses) {
+                std::string f;
+                if (d.kind == ReplyDelta::kReasoning) {
+                  f = rstream->reasoning(d.text);
+                } else if (d.kind == ReplyDelta::kToolCall) {
+                  int& k = n_calls[static_cast<size_t>(u.index)];
+                  f = rstream->tool_call({"call_" + id.substr(5) + "_" + std::to_string(k++),
+                                          d.call.name, d.call.arguments});
+                } else {
+                  Json timings;
+                  if (per_token) {
+                    const auto now = std::chrono::steady_clock::now();
+                    if (live->pieces++ == 0) live->first = now;
+                    const double gen_ms =
+                        std::chrono::duration<double, std::milli>(now - live->first).count();
+                    auto per_s = [](double n, double ms) { return ms > 0 ? n * 1e3 / ms : 0.0; };
+                    // predicted_n counts the text pieces streamed so far (one per sampled token
+                    // unless text was held back for a stop string or a tag).
+                    timings = {{"prompt_n", live->prompt_n},
+                               {"prompt_ms", live->prompt_ms},
+                               {"prompt_per_second",
+                                per_s(static_cast<double>(live->prompt_n), live->prompt_ms)},
+                               {"predicted_n", live->pieces},
+                               {"predicted_ms", gen_ms},
+                               {"predicted_per_second",
+                                per_s(static_cast<double>(live->pieces - 1), gen_ms)}};
+                  }
+                  f = rstream->text(d.text, timings);
+                }
+                if (!write(f)) return false;
+              } else if (anthropic) {
                 std::string f = d.kind == ReplyDelta::kReasoning ? astream->thinking(d.text)
                                 : d.kind == ReplyDelta::kContent
                                     ? astream->text(d.text)
@@ -401,22 +486,21 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
                 chunks.push_back(completion_chunk(*r, id, created, u.index, d.text, ""));
               }
             }
-            if (!anthropic && !u.logprobs.empty()) {
+            if (!anthropic && !responses && !u.logprobs.empty()) {
               if (chunks.empty()) {
                 chunks.push_back(chat ? chat_chunk(*r, id, created, u.index, Json::object(), "")
                                       : completion_chunk(*r, id, created, u.index, "", ""));
               }
               Json& last = chunks.back();
               if (native) {
-                last["completion_probabilities"] = r->options.post_sampling_probs
-                                                       ? post_sampling_entries(u.logprobs)
-                                                       : u.logprobs;
+                last["completion_probabilities"] =
+                    r->options.post_sampling_probs ? post_sampling_entries(u.logprobs) : u.logprobs;
               } else {
                 last["choices"][0]["logprobs"] =
                     chat ? Json{{"content", u.logprobs}} : legacy_logprobs(u.logprobs);
               }
             }
-            if (u.kind == RequestRun::Update::kDone && !anthropic && !native) {
+            if (u.kind == RequestRun::Update::kDone && !anthropic && !responses && !native) {
               const Job& job = *run->jobs()[static_cast<size_t>(u.index)];
               if (job.result().is_ok()) {
                 const std::string fin = finish_reason(c.result.finish, !c.tool_calls.empty());
@@ -436,6 +520,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
             auto [code, j] = error_json(*e);
             if (anthropic) {
               write(anthropic_sse_error(code, e->message()));
+            } else if (responses) {
+              write(rstream->error(code, e->message()));
             } else {
               write(sse(j));
               if (!native) write("data: [DONE]\n\n");
@@ -445,7 +531,9 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
           }
           std::vector<ChoiceOut>& ch = run->choices();
           const Json mem_json = memory_report();  // the reply is stored before the stream ends
-          if (anthropic) {
+          if (responses) {
+            write(rstream->finish(resp_reply(), timings_body(ch)));
+          } else if (anthropic) {
             const ChoiceOut& c = ch.front();
             const std::string fin = c.result.finish == FinishReason::kStopString
                                         ? "stop_sequence"
@@ -529,6 +617,11 @@ void HttpServer::Impl::routes_generate() {
   for (const char* p : {"/v1/messages", "/messages"}) {
     svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) {
       generate(q, s, Api::kAnthropic);
+    });
+  }
+  for (const char* p : {"/v1/responses", "/responses"}) {
+    svr.Post(p, [this](const httplib::Request& q, httplib::Response& s) {
+      generate(q, s, Api::kResponses);
     });
   }
   for (const char* p : {"/v1/chat/completions/input_tokens", "/chat/completions/input_tokens"}) {
