@@ -362,12 +362,29 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   auto astream =
       std::make_shared<AnthropicStream>(id, r->model, static_cast<int64_t>(r->prompt.size()));
   auto rstream = std::make_shared<ResponsesStream>(id, r->model, created, *resp_request);
-  // llama-server's timings_per_token (Responses): running figures on each text delta.
-  const bool per_token = responses && resp_request->value("timings_per_token", false);
+  // llama-server's timings_per_token: running figures on each chunk (delta) of text.
+  const Json& asked = responses ? *resp_request : body;
+  const bool per_token = asked.contains("timings_per_token") &&
+                         asked["timings_per_token"].is_boolean() &&
+                         asked["timings_per_token"].get<bool>();
   struct Live {
     int64_t prompt_n = 0, pieces = 0;
     double prompt_ms = 0;
     std::chrono::steady_clock::time_point first;
+    // The figures after one more piece of text. predicted_n counts the pieces streamed so far
+    // (one per sampled token unless text was held back for a stop string or a tag).
+    Json next() {
+      const auto now = std::chrono::steady_clock::now();
+      if (pieces++ == 0) first = now;
+      const double gen_ms = std::chrono::duration<double, std::milli>(now - first).count();
+      auto per_s = [](double n, double ms) { return ms > 0 ? n * 1e3 / ms : 0.0; };
+      return {{"prompt_n", prompt_n},
+              {"prompt_ms", prompt_ms},
+              {"prompt_per_second", per_s(static_cast<double>(prompt_n), prompt_ms)},
+              {"predicted_n", pieces},
+              {"predicted_ms", gen_ms},
+              {"predicted_per_second", per_s(static_cast<double>(pieces - 1), gen_ms)}};
+    }
   };
   auto live = std::make_shared<Live>();
   res.set_chunked_content_provider(
@@ -439,25 +456,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
                   f = rstream->tool_call({"call_" + id.substr(5) + "_" + std::to_string(k++),
                                           d.call.name, d.call.arguments});
                 } else {
-                  Json timings;
-                  if (per_token) {
-                    const auto now = std::chrono::steady_clock::now();
-                    if (live->pieces++ == 0) live->first = now;
-                    const double gen_ms =
-                        std::chrono::duration<double, std::milli>(now - live->first).count();
-                    auto per_s = [](double n, double ms) { return ms > 0 ? n * 1e3 / ms : 0.0; };
-                    // predicted_n counts the text pieces streamed so far (one per sampled token
-                    // unless text was held back for a stop string or a tag).
-                    timings = {{"prompt_n", live->prompt_n},
-                               {"prompt_ms", live->prompt_ms},
-                               {"prompt_per_second",
-                                per_s(static_cast<double>(live->prompt_n), live->prompt_ms)},
-                               {"predicted_n", live->pieces},
-                               {"predicted_ms", gen_ms},
-                               {"predicted_per_second",
-                                per_s(static_cast<double>(live->pieces - 1), gen_ms)}};
-                  }
-                  f = rstream->text(d.text, timings);
+                  f = rstream->text(d.text, per_token ? live->next() : Json());
                 }
                 if (!write(f)) return false;
               } else if (anthropic) {
@@ -485,6 +484,9 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
               } else {
                 chunks.push_back(completion_chunk(*r, id, created, u.index, d.text, ""));
               }
+            }
+            if (per_token && !anthropic && !responses && !chunks.empty()) {
+              chunks.back()["timings"] = live->next();  // one update: one sampled token
             }
             if (!anthropic && !responses && !u.logprobs.empty()) {
               if (chunks.empty()) {

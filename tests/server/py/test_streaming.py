@@ -141,3 +141,28 @@ def test_return_progress_reports(make_server):
                 assert first["cache"] == 0
                 # ~170 prompt tokens in chunks of 64: the start and three chunks.
                 assert len(prog) == 1 + -(-first["total"] // 64)
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/completion"])
+def test_timings_per_token(http, path):
+    # llama-server's timings_per_token: each streamed text chunk carries running timings.
+    body = {"model": MODEL_FILE, "max_tokens": 6, "n_predict": 6, "stream": True,
+            "timings_per_token": True, "temperature": 0}
+    if path == "/completion":
+        body["prompt"] = "Once upon a time"
+    else:
+        body["messages"] = user("Hi")
+    status, _, events = stream_raw(http, path, body)
+    assert status == 200
+    t = [d["timings"] for _, d in events if isinstance(d, dict) and "timings" in d]
+    assert len(t) >= 2
+    running = t[:-1] if path != "/completion" else t
+    ns = [x["predicted_n"] for x in running if "prompt_per_second" in x]
+    assert ns == sorted(ns) and ns[0] >= 1
+    for x in t:
+        assert x["prompt_per_second"] >= 0 and x["predicted_per_second"] >= 0
+    # Without the field no chunk but the last carries timings.
+    body.pop("timings_per_token")
+    _, _, events = stream_raw(http, path, body)
+    with_t = [d for _, d in events if isinstance(d, dict) and "timings" in d]
+    assert len(with_t) <= 1
