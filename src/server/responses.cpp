@@ -163,7 +163,8 @@ bool convert_tools(const Json& body, Json* chat, std::string* error) {
   if (const auto c = body.find("tool_choice"); c != body.end() && !c->is_null()) {
     if (c->is_string()) {
       (*chat)["tool_choice"] = *c;
-    } else if (c->is_object() && c->value("type", "") == "function" && c->contains("name")) {
+    } else if (c->is_object() && c->contains("type") && (*c)["type"] == "function" &&
+               c->contains("name") && (*c)["name"].is_string()) {
       (*chat)["tool_choice"] = {{"type", "function"}, {"function", {{"name", (*c)["name"]}}}};
     } else {
       return fail(error, "'tool_choice' must be auto, none, required or a function by name");
@@ -190,7 +191,13 @@ bool convert_format(const Json& body, Json* chat, std::string* error) {
   }
   if (type == "json_schema") {
     if (!f->contains("schema")) return fail(error, "text.format.schema is required");
-    Json js = {{"name", f->value("name", "response")}, {"schema", (*f)["schema"]}};
+    // (value() would throw on a name that is not a string: checked instead.)
+    Json name = "response";
+    if (const auto n = f->find("name"); n != f->end() && !n->is_null()) {
+      if (!n->is_string()) return fail(error, "text.format.name must be a string");
+      name = *n;
+    }
+    Json js = {{"name", std::move(name)}, {"schema", (*f)["schema"]}};
     if (f->contains("strict")) js["strict"] = (*f)["strict"];
     (*chat)["response_format"] = {{"type", "json_schema"}, {"json_schema", std::move(js)}};
     return true;

@@ -105,6 +105,39 @@ TEST(ResponsesRequest, RefusalsNameTheField) {
             std::string::npos);
   EXPECT_NE(refusal(Json::parse(R"({"input":"x","background":true})")).find("background"),
             std::string::npos);
+  // Wrong types anywhere are refusals, never exceptions.
+  EXPECT_NE(refusal(Json::parse(R"({"input":"x","text":{"format":{"type":"json_schema",
+      "name":5,"schema":{}}}})"))
+                .find("text.format.name"),
+            std::string::npos);
+  EXPECT_NE(refusal(Json::parse(R"({"input":"x","tool_choice":{"type":7,"name":"f"}})"))
+                .find("tool_choice"),
+            std::string::npos);
+  EXPECT_NE(refusal(Json::parse(R"({"input":"x","tool_choice":{"type":"function","name":[]}})"))
+                .find("tool_choice"),
+            std::string::npos);
+  for (const char* bad : {
+           R"({"input":[{"role":"user","content":5}]})",
+           R"({"input":[{"role":"user","content":[5]}]})",
+           R"({"input":[{"role":"user","content":[{"type":"input_text","text":null}]}]})",
+           R"({"input":[{"role":3,"content":"x"}]})",
+           R"({"input":[{"type":null,"role":"user","content":"x"}]})",
+           R"({"input":[{"type":"function_call_output","call_id":"c"}]})",
+           R"({"input":[{"type":"function_call_output","call_id":"c","output":{}}]})",
+           R"({"input":[7]})",
+           R"({"input":"x","tools":{}})",
+           R"({"input":"x","tools":[{"type":"function","name":1}]})",
+           R"({"input":"x","tools":[5]})",
+           R"({"input":"x","text":5})",
+           R"({"input":"x","text":{"format":[]}})",
+           R"({"input":"x","reasoning":"high"})",
+       }) {
+    SCOPED_TRACE(bad);
+    EXPECT_FALSE(refusal(Json::parse(bad)).empty());
+  }
+  // Odd but harmless shapes are accepted: a reasoning item with odd parts, a null tool_choice.
+  convert(Json::parse(R"({"input":[{"type":"reasoning","content":[5,{"text":3}]},
+      {"role":"assistant","content":"a"}],"tool_choice":null,"reasoning":{"effort":3}})"));
 }
 
 ResponsesReply reply() {

@@ -191,3 +191,51 @@ def test_prompt_too_long_is_400_before_any_event(make_server):
 def test_openai_client_error_type(client):
     with pytest.raises(openai.BadRequestError):
         create(client, input="x", previous_response_id="resp_0")
+
+
+def _mutations(seed, n):
+    """Valid Responses bodies with one node replaced by a value of another type (a fixed seed)."""
+    import copy
+    import random
+    rng = random.Random(seed)
+    base = {"model": MODEL_FILE, "max_output_tokens": 1, "instructions": "I",
+            "input": [{"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+                      {"type": "function_call", "call_id": "c", "name": "get_weather",
+                       "arguments": "{}"},
+                      {"type": "function_call_output", "call_id": "c", "output": "ok"},
+                      {"type": "reasoning", "content": [{"type": "reasoning_text", "text": "t"}]},
+                      {"role": "assistant", "content": "a"},
+                      {"role": "user", "content": "b"}],
+            "tools": [WEATHER], "tool_choice": "auto",
+            "text": {"format": {"type": "text"}}, "reasoning": {"effort": "none"},
+            "temperature": 0.5, "top_p": 0.9, "metadata": {"k": "v"}}
+    odd = [None, True, 0, -1, 1.5, "", "x", [], [1], {}, {"a": 1}]
+
+    def nodes(x, path=()):
+        yield path
+        if isinstance(x, dict):
+            for k, v in x.items():
+                yield from nodes(v, path + (k,))
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                yield from nodes(v, path + (i,))
+    all_paths = [p for p in nodes(base) if p]
+    for _ in range(n):
+        b = copy.deepcopy(base)
+        p = rng.choice(all_paths)
+        parent = b
+        for k in p[:-1]:
+            parent = parent[k]
+        parent[p[-1]] = rng.choice(odd)
+        yield p, b
+
+
+def test_every_wrong_type_is_a_clean_answer(http):
+    # Never a 500 or a dropped connection: a 200, or a 400 with an OpenAI error body.
+    for path, body in _mutations(20261207, 150):
+        r = http.post("/v1/responses", json=body)
+        assert r.status_code in (200, 400), (path, body, r.status_code, r.text)
+        if r.status_code == 400:
+            assert error_of(r)["message"]
+        else:
+            assert r.json()["object"] == "response"
