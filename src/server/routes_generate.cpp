@@ -1,7 +1,7 @@
-// The generation routes of `longctx serve`: OpenAI's /v1/chat/completions and /v1/completions,
-// llama-server's /completion, and Anthropic's /v1/messages (+ count_tokens). Each request is
-// parsed into a GenRequest, submitted as one job per choice, and answered from a RequestRun's
-// updates, streamed by SSE or as one body.
+// The generation routes of `longctx serve`: OpenAI's /v1/chat/completions, /v1/completions and
+// /v1/responses, llama-server's /completion, and Anthropic's /v1/messages (+ count_tokens). Each
+// request is parsed into a GenRequest, submitted as one job per choice, and answered from a
+// RequestRun's updates, streamed by SSE or as one body (the bodies' parts: answer_parts.h).
 #include <httplib.h>
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "server/answer_parts.h"
 #include "server/anthropic.h"
 #include "server/constraint.h"
 #include "server/http_impl.h"
@@ -37,36 +38,6 @@ Json openai_delta(const ReplyDelta& d, const std::string& call_id, int call_inde
     default:
       return {{"content", d.text}};
   }
-}
-
-// llama-server's stop_type for /completion.
-const char* stop_type(FinishReason r) {
-  switch (r) {
-    case FinishReason::kEndOfGeneration:
-      return "eos";
-    case FinishReason::kStopString:
-      return "word";
-    case FinishReason::kLength:
-    case FinishReason::kContextFull:
-      return "limit";
-    default:
-      return "none";
-  }
-}
-
-// generation_settings.logit_bias as llama-server lists it: {bias, token}, null for "never",
-// with every end-of-generation token when ignore_eos.
-Json logit_bias_json(const GenRequest& r, const Tokenizer& tok) {
-  Json out = Json::array();
-  for (const auto& [id, b] : r.options.logit_bias) {
-    out.push_back({{"bias", std::isfinite(b) ? Json(b) : Json()}, {"token", id}});
-  }
-  if (r.options.ignore_eog) {
-    for (int32_t id = 0; id < tok.n_vocab(); ++id) {
-      if (tok.is_end_of_generation(id)) out.push_back({{"bias", nullptr}, {"token", id}});
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -198,28 +169,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   };
   // What a Responses answer holds (the body, or the stream's last event).
   auto resp_reply = [r, run, id, created, tokp]() {
-    const ChoiceOut& c = run->choices().front();
-    ResponsesReply a;
-    a.id = id;
-    a.model = r->model;
-    a.created_at = created;
-    a.reasoning = c.reasoning;
-    a.text = c.content;
-    int k = 0;
-    for (const chat::ToolCall& t : c.tool_calls) {
-      a.tool_calls.push_back(
-          {"call_" + id.substr(5) + "_" + std::to_string(k++), t.name, t.arguments});
-    }
-    a.truncated =
-        c.result.finish == FinishReason::kLength || c.result.finish == FinishReason::kContextFull;
-    a.input_tokens = c.result.n_prompt;
-    a.cached_tokens = c.result.n_reused;
-    a.output_tokens = static_cast<int64_t>(c.result.ids.size());
-    // The think block's tokens, counted by encoding its text again (the reply's own ids are
-    // not split by block; a re-encoding can differ by a token at the block's edges).
-    a.reasoning_tokens = std::min<int64_t>(
-        a.output_tokens, static_cast<int64_t>(tokp->encode(c.reasoning, false).size()));
-    return a;
+    return responses_reply(*r, run->choices().front(), id, created, *tokp);
   };
   auto final_body = [r, run, id, created, api, anthropic, responses, native, alias, return_tokens,
                      tokp, memory_report, resp_reply, resp_request]() -> Json {
@@ -227,65 +177,15 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
     std::vector<ChoiceOut>& ch = run->choices();
     if (responses) return responses_body(resp_reply(), *resp_request);
     if (anthropic) {
-      const ChoiceOut& c = ch.front();
-      AnthropicReply a;
-      a.id = id;
-      a.model = r->model;
-      a.reasoning = c.reasoning;
-      a.text = c.content;
-      for (const chat::ToolCall& t : c.tool_calls)
-        a.tool_calls.push_back({"", t.name, t.arguments});
-      a.finish = c.result.finish == FinishReason::kStopString
-                     ? "stop_sequence"
-                     : finish_reason(c.result.finish, !c.tool_calls.empty());
-      a.stop_sequence = c.result.stop_word;
-      a.usage = {c.result.n_prompt, c.result.n_reused, static_cast<int64_t>(c.result.ids.size())};
+      const AnthropicReply a = anthropic_reply(*r, ch.front(), id);
       Json out = anthropic_message_body(a);
       if (Json m = memory_report(); !m.is_null()) out["memory"] = m;
       return out;
     }
     if (native) {  // llama-server's /completion: one result, or an array for several prompts
       auto one = [&](size_t i) {
-        const ChoiceOut& c = ch[i];
-        const SamplingParams& sp = r->options.sampling;
-        Json out = {
-            {"index", 0},
-            {"content", c.content},
-            {"tokens", return_tokens ? Json(c.result.ids) : Json::array()},
-            {"id_slot", run->jobs().front()->slot()},
-            {"stop", true},
-            {"model", alias},
-            {"tokens_predicted", static_cast<int64_t>(c.result.ids.size())},
-            {"tokens_evaluated", c.result.n_prompt},
-            {"generation_settings",
-             {{"n_predict", r->options.max_tokens},
-              {"seed", sp.seed},
-              {"temperature", sp.temperature},
-              {"top_k", sp.top_k},
-              {"top_p", sp.top_p},
-              {"min_p", sp.min_p},
-              {"repeat_penalty", sp.repetition_penalty},
-              {"repeat_last_n", sp.penalty_last_n},
-              {"presence_penalty", sp.presence_penalty},
-              {"frequency_penalty", sp.frequency_penalty},
-              {"ignore_eos", r->options.ignore_eog},
-              {"logit_bias", logit_bias_json(*r, tok)},
-              {"stop", r->options.stop},
-              {"n_probs", std::max(0, r->options.n_probs)}}},
-            {"prompt", ""},
-            {"has_new_line", c.content.find('\n') != std::string::npos},
-            {"truncated", false},
-            {"stop_type", stop_type(c.result.finish)},
-            {"stopping_word", c.result.stop_word},
-            {"tokens_cached", c.result.n_prompt + static_cast<int64_t>(c.result.ids.size())},
-            {"timings", timings_body({c})}};
-        if (r->options.n_probs >= 0) {
-          out["completion_probabilities"] =
-              r->options.post_sampling_probs ? post_sampling_entries(c.logprobs) : c.logprobs;
-        }
-        out["index"] = i;
-        out["id_slot"] = run->jobs()[i]->slot();
-        return out;
+        return native_completion_body(*r, ch[i], tok, alias, return_tokens, run->jobs()[i]->slot(),
+                                      i);
       };
       if (ch.size() == 1) return one(0);
       Json all = Json::array();
@@ -367,26 +267,7 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
   const bool per_token = asked.contains("timings_per_token") &&
                          asked["timings_per_token"].is_boolean() &&
                          asked["timings_per_token"].get<bool>();
-  struct Live {
-    int64_t prompt_n = 0, pieces = 0;
-    double prompt_ms = 0;
-    std::chrono::steady_clock::time_point first;
-    // The figures after one more piece of text. predicted_n counts the pieces streamed so far
-    // (one per sampled token unless text was held back for a stop string or a tag).
-    Json next() {
-      const auto now = std::chrono::steady_clock::now();
-      if (pieces++ == 0) first = now;
-      const double gen_ms = std::chrono::duration<double, std::milli>(now - first).count();
-      auto per_s = [](double n, double ms) { return ms > 0 ? n * 1e3 / ms : 0.0; };
-      return {{"prompt_n", prompt_n},
-              {"prompt_ms", prompt_ms},
-              {"prompt_per_second", per_s(static_cast<double>(prompt_n), prompt_ms)},
-              {"predicted_n", pieces},
-              {"predicted_ms", gen_ms},
-              {"predicted_per_second", per_s(static_cast<double>(pieces - 1), gen_ms)}};
-    }
-  };
-  auto live = std::make_shared<Live>();
+  auto live = std::make_shared<LiveTimings>();
   res.set_chunked_content_provider(
       "text/event-stream",
       [run, r, id, created, api, anthropic, responses, native, keepalive_ms, astream, rstream,
@@ -453,8 +334,8 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
                   f = rstream->reasoning(d.text);
                 } else if (d.kind == ReplyDelta::kToolCall) {
                   int& k = n_calls[static_cast<size_t>(u.index)];
-                  f = rstream->tool_call({"call_" + id.substr(5) + "_" + std::to_string(k++),
-                                          d.call.name, d.call.arguments});
+                  f = rstream->tool_call(
+                      {responses_call_id(id, k++), d.call.name, d.call.arguments});
                 } else {
                   f = rstream->text(d.text, per_token ? live->next() : Json());
                 }

@@ -10,6 +10,7 @@ set(LONGCTX_SERVER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/openai_response.cpp
   ${CMAKE_CURRENT_LIST_DIR}/anthropic.cpp
   ${CMAKE_CURRENT_LIST_DIR}/responses.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/answer_parts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/constraint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/http_connection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/http_server.cpp
