@@ -767,6 +767,57 @@ def valid_gen(rng, ctx, idx, cat):
             return judge(ex, {200}, check200=c200)
         return Case(idx, cat, "valid", f"POST {path} {jbody(body)[:160]!r}", run, data)
 
+    if cat in ("responses", "responses_stream"):
+        stream = cat.endswith("stream")
+        mt = rng.randint(2, 12)
+        body = {"model": "m", "max_output_tokens": mt,
+                "input": rand_text(rng, 1, 20) if rng.random() < 0.5 else
+                [{"role": "user", "content": [{"type": "input_text",
+                                               "text": rand_text(rng, 1, 20)}]}]}
+        if rng.random() < 0.5:
+            body["reasoning"] = {"effort": rng.choice(["none", "high"])}
+        if rng.random() < 0.5:
+            body["temperature"] = rng.choice([0, 0.7])
+        if stream:
+            body["stream"] = True
+        path = rng.choice(["/v1/responses", "/responses"])
+        data = http_req("POST", path, jbody(body, ascii_only=rng.random() < 0.3))
+
+        def run(ctx):
+            ex = exchange(ctx, data)
+
+            def c200(r):
+                try:
+                    if not stream:
+                        j = r.json()
+                        need(j.get("object") == "response", f"object {j.get('object')!r}")
+                        need(j["usage"]["output_tokens"] <= mt, f"usage {j['usage']}")
+                        need(j["output"] and j["output"][-1]["type"] == "message",
+                             f"output {j['output']!r:.200}")
+                        return None
+                    need("text/event-stream" in r.headers.get("content-type", ""),
+                         "content-type")
+                    events, tail = parse_sse(r.body)
+                    need(tail == "", f"bytes after the last event: {tail[:120]!r}")
+                    objs = [json.loads(e) for e in events]
+                    need([o.get("sequence_number") for o in objs] == list(range(len(objs))),
+                         "sequence numbers")
+                    need(objs[0]["type"] == "response.created", f"first {objs[0]['type']}")
+                    need(objs[-1]["type"] == "response.completed", f"last {objs[-1]['type']}")
+                    text = "".join(o["delta"] for o in objs
+                                   if o["type"] == "response.output_text.delta")
+                    msg = [o for o in objs[-1]["response"]["output"] if o["type"] == "message"]
+                    got = msg[0]["content"][0]["text"] if msg and msg[0]["content"] else ""
+                    need(text == got, "deltas differ from the final text")
+                    need(objs[-1]["response"]["usage"]["output_tokens"] <= mt, "usage")
+                except CheckFail as e:
+                    return f"wrong answer: {e}"
+                except Exception as e:  # noqa: BLE001
+                    return f"wrong answer: {e.__class__.__name__}: {e}"
+                return None
+            return judge(ex, {200}, check200=c200)
+        return Case(idx, cat, "valid", f"POST {path} {jbody(body)[:160]!r}", run, data)
+
     if cat == "tokenize":
         text = rand_text(rng, 1, 40)
         if rng.random() < 0.2:
@@ -867,14 +918,15 @@ def valid_gen(rng, ctx, idx, cat):
 
 
 VALID_CATS = [("chat", 30), ("chat_stream", 25), ("completion", 15), ("completion_stream", 10),
-              ("tokenize", 12), ("keepalive", 4), ("get", 4)]
+              ("responses", 5), ("responses_stream", 5), ("tokenize", 12), ("keepalive", 4),
+              ("get", 4)]
 
 
 # ----- hostile -------------------------------------------------------------------------------
 
 GEN_PATHS = ["/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize",
              "/apply-template", "/v1/messages", "/completion", "/v1/messages/count_tokens",
-             "/chat/completions"]
+             "/chat/completions", "/v1/responses"]
 
 
 def base_body(rng, ctx, path):
@@ -883,6 +935,9 @@ def base_body(rng, ctx, path):
     if "messages" in path:
         return {"model": "m", "max_tokens": rng.randint(2, 6),
                 "messages": [{"role": "user", "content": rand_text(rng, 1, 6)}]}
+    if "responses" in path:
+        return {"model": "m", "max_output_tokens": rng.randint(2, 6),
+                "input": rand_text(rng, 1, 6)}
     if path in ("/v1/completions", "/completion", "/completions"):
         return completion_body(rng, ctx, max_tokens=rng.randint(2, 6))
     if path == "/tokenize":
@@ -1013,10 +1068,17 @@ FIELDS = {
                  "messages[0].content": {"string", "array"}, "messages[0].role": {"string"}},
     "apply-template": {"messages": {"array"}, "chat_template_kwargs": {"object", "null"},
                        "add_generation_prompt": "any", "tools": {"array", "null"}},
+    "responses": {"input": {"string", "array"}, "model": {"string", "null"},
+                  "instructions": {"string", "null"}, "max_output_tokens": NUM | {"null"},
+                  "temperature": NUM | {"null"}, "top_p": NUM | {"null"},
+                  "stream": {"bool", "null"}, "tools": {"array", "null"},
+                  "tool_choice": {"string", "object", "null"}, "text": {"object", "null"},
+                  "reasoning": {"object", "null"}, "metadata": "any", "store": "any",
+                  "user": "any", "previous_response_id": {"null"}},
 }
 EP_PATH = {"chat": "/v1/chat/completions", "completion": "/v1/completions",
            "tokenize": "/tokenize", "detokenize": "/detokenize", "messages": "/v1/messages",
-           "apply-template": "/apply-template"}
+           "apply-template": "/apply-template", "responses": "/v1/responses"}
 
 
 def jtype(v) -> str:
@@ -1077,7 +1139,7 @@ def set_path(body, path, value):
 
 
 def g_wrong_types(rng, ctx, idx):
-    ep = rng.choices(list(FIELDS), weights=[5, 3, 2, 1, 1, 1])[0]
+    ep = rng.choices(list(FIELDS), weights=[5, 3, 2, 1, 1, 1, 2])[0]
     field = rng.choice(list(FIELDS[ep]))
     value = rng.choice(wrong_values(rng))
     path = EP_PATH[ep]
@@ -1447,12 +1509,12 @@ def g_unknown_path(rng, ctx, idx):
         ("/slots/0?action=save", {501, 400}), ("/v1/slots/1?action=restore", {501, 400}),
         ("/health?x=%zz", {200, 400}), ("/%00", {404, 400}), ("/" + "a/" * 2000, {404, 414}),
         ("/v1/models/../models", {404, 200}), ("/metrics?format=json", {200}),
-        ("/v1/embeddings", {404}), ("/v1/responses", {404}), ("/infill", {404}),
+        ("/v1/embeddings", {404}), ("/v1/audio/speech", {404}), ("/infill", {404}),
         ("/v1/chat/completions?stream=true", {405, 404}),
     ]
     path, allowed = rng.choice(variants)
     method = "POST" if path.startswith(("/slots", "/v1/slots", "/v1/embeddings", "/infill",
-                                        "/v1/responses")) else "GET"
+                                        "/v1/audio")) else "GET"
     body = b'{"filename":"x"}' if method == "POST" else None
     data = http_req(method, path, body)
     return Case(idx, "unknown_path", "hostile", f"{method} {path[:80]}",
