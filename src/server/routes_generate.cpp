@@ -175,10 +175,9 @@ void HttpServer::Impl::generate(const httplib::Request& req, httplib::Response& 
                      tokp, memory_report, resp_reply, resp_request]() -> Json {
     const Tokenizer& tok = *tokp;
     std::vector<ChoiceOut>& ch = run->choices();
-    if (responses) return responses_body(resp_reply(), *resp_request);
-    if (anthropic) {
-      const AnthropicReply a = anthropic_reply(*r, ch.front(), id);
-      Json out = anthropic_message_body(a);
+    if (responses || anthropic) {
+      Json out = responses ? responses_body(resp_reply(), *resp_request)
+                           : anthropic_message_body(anthropic_reply(*r, ch.front(), id));
       if (Json m = memory_report(); !m.is_null()) out["memory"] = m;
       return out;
     }

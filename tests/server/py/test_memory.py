@@ -76,3 +76,16 @@ def test_anthropic_messages_remember_too(server):
     msg = a.messages.create(model=MODEL_FILE, max_tokens=4, messages=user("hello from claude code"),
                             extra_headers={"X-Conversation": "anth"})
     assert msg.model_extra["memory"]["turn"] == 0
+
+
+def test_responses_remember_too(client, http):
+    # The Responses API goes through the same path: its turn is stored and reported.
+    r = http.post("/v1/responses", headers={"X-Conversation": "resp"},
+                  json={"model": MODEL_FILE, "input": "hello from an agent",
+                        "max_output_tokens": 4, "reasoning": {"effort": "none"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["memory"]["turn"] == 0
+    r = http.post("/v1/responses", headers={"X-Conversation": "resp"},
+                  json={"model": MODEL_FILE, "input": "and again", "max_output_tokens": 4,
+                        "reasoning": {"effort": "none"}})
+    assert r.json()["memory"]["turn"] == 2
