@@ -396,11 +396,15 @@ void Scheduler::start(Slot& s) {
   s.gen.emplace(std::move(g.value()));
   // The first progress report (nothing evaluated yet, the reused prefix counted as cached), as
   // llama-server sends when a sequence starts on a request; one follows each prompt chunk.
+  post_progress(s);
+}
+
+void Scheduler::post_progress(Slot& s) {
   Channel::Event e;
   e.kind = Channel::Event::kProgress;
   e.index = s.job->index;
-  e.done = 0;
   e.total = s.gen->result().n_prompt - s.gen->result().n_reused;
+  e.done = e.total - static_cast<int64_t>(s.gen->prompt_left().size());
   s.job->channel->post(std::move(e));
 }
 
@@ -566,14 +570,7 @@ void Scheduler::loop() {
       } else {
         const int64_t m = static_cast<int64_t>(items[i].tokens.size());
         s.gen->prompt_advanced(m);
-        const int64_t total = s.gen->result().n_prompt - s.gen->result().n_reused;
-        const int64_t done = total - static_cast<int64_t>(s.gen->prompt_left().size());
-        Channel::Event e;
-        e.kind = Channel::Event::kProgress;
-        e.index = s.job->index;
-        e.done = done;
-        e.total = total;
-        s.job->channel->post(std::move(e));
+        post_progress(s);
       }
     }
   }

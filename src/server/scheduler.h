@@ -197,6 +197,8 @@ class Scheduler {
   void restore_spill(Slot& s, const std::string& path);
   void finish(Slot& s, Result<GenerateResult> r);
   void post_text(Job& job, std::string_view text, const TokenProbs* probs);
+  // Prompt tokens evaluated of those this request evaluates (the reused prefix excluded).
+  void post_progress(Slot& s);
   static bool same_config(const SeqConfig& a, const SeqConfig& b);
 
   Engine& engine_;
