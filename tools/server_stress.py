@@ -478,6 +478,41 @@ def parse_sse(body: bytes):
     return events, tail
 
 
+def verdict(check, *args, **kw):
+    """None when check(*args) passes, else "wrong answer: ..." naming what it found."""
+    try:
+        check(*args, **kw)
+    except CheckFail as e:
+        return f"wrong answer: {e}"
+    except Exception as e:  # noqa: BLE001
+        return f"wrong answer: {e.__class__.__name__}: {e}"
+    return None
+
+
+def check_responses(r: Resp, stream: bool, max_tokens: int):
+    """A Responses answer: the object, or its event stream (sequence numbers in order, created
+    first, completed last, deltas that join to the final text)."""
+    if not stream:
+        j = r.json()
+        need(j.get("object") == "response", f"object {j.get('object')!r}")
+        need(j["usage"]["output_tokens"] <= max_tokens, f"usage {j['usage']}")
+        need(j["output"] and j["output"][-1]["type"] == "message",
+             f"output {j['output']!r:.200}")
+        return
+    need("text/event-stream" in r.headers.get("content-type", ""), "content-type")
+    events, tail = parse_sse(r.body)
+    need(tail == "", f"bytes after the last event: {tail[:120]!r}")
+    objs = [json.loads(e) for e in events]
+    need([o.get("sequence_number") for o in objs] == list(range(len(objs))), "sequence numbers")
+    need(objs[0]["type"] == "response.created", f"first {objs[0]['type']}")
+    need(objs[-1]["type"] == "response.completed", f"last {objs[-1]['type']}")
+    text = "".join(o["delta"] for o in objs if o["type"] == "response.output_text.delta")
+    msg = [o for o in objs[-1]["response"]["output"] if o["type"] == "message"]
+    got = msg[0]["content"][0]["text"] if msg and msg[0]["content"] else ""
+    need(text == got, "deltas differ from the final text")
+    need(objs[-1]["response"]["usage"]["output_tokens"] <= max_tokens, "usage")
+
+
 def check_stream(r: Resp, chat: bool, max_tokens: int, include_usage: bool, n: int = 1,
                  prompt_tokens=None):
     need(r.status == 200, f"status {r.status}")
@@ -753,17 +788,10 @@ def valid_gen(rng, ctx, idx, cat):
             ex = exchange(ctx, data)
 
             def c200(r):
-                try:
-                    if stream:
-                        check_stream(r, chat, mt, body.get("stream_options", {}).get(
-                            "include_usage", False), prompt_tokens=pt)
-                    else:
-                        check_nonstream(r, chat, mt, prompt_tokens=pt)
-                except CheckFail as e:
-                    return f"wrong answer: {e}"
-                except Exception as e:  # noqa: BLE001
-                    return f"wrong answer: {e.__class__.__name__}: {e}"
-                return None
+                if stream:
+                    usage = body.get("stream_options", {}).get("include_usage", False)
+                    return verdict(check_stream, r, chat, mt, usage, prompt_tokens=pt)
+                return verdict(check_nonstream, r, chat, mt, prompt_tokens=pt)
             return judge(ex, {200}, check200=c200)
         return Case(idx, cat, "valid", f"POST {path} {jbody(body)[:160]!r}", run, data)
 
@@ -785,37 +813,7 @@ def valid_gen(rng, ctx, idx, cat):
 
         def run(ctx):
             ex = exchange(ctx, data)
-
-            def c200(r):
-                try:
-                    if not stream:
-                        j = r.json()
-                        need(j.get("object") == "response", f"object {j.get('object')!r}")
-                        need(j["usage"]["output_tokens"] <= mt, f"usage {j['usage']}")
-                        need(j["output"] and j["output"][-1]["type"] == "message",
-                             f"output {j['output']!r:.200}")
-                        return None
-                    need("text/event-stream" in r.headers.get("content-type", ""),
-                         "content-type")
-                    events, tail = parse_sse(r.body)
-                    need(tail == "", f"bytes after the last event: {tail[:120]!r}")
-                    objs = [json.loads(e) for e in events]
-                    need([o.get("sequence_number") for o in objs] == list(range(len(objs))),
-                         "sequence numbers")
-                    need(objs[0]["type"] == "response.created", f"first {objs[0]['type']}")
-                    need(objs[-1]["type"] == "response.completed", f"last {objs[-1]['type']}")
-                    text = "".join(o["delta"] for o in objs
-                                   if o["type"] == "response.output_text.delta")
-                    msg = [o for o in objs[-1]["response"]["output"] if o["type"] == "message"]
-                    got = msg[0]["content"][0]["text"] if msg and msg[0]["content"] else ""
-                    need(text == got, "deltas differ from the final text")
-                    need(objs[-1]["response"]["usage"]["output_tokens"] <= mt, "usage")
-                except CheckFail as e:
-                    return f"wrong answer: {e}"
-                except Exception as e:  # noqa: BLE001
-                    return f"wrong answer: {e.__class__.__name__}: {e}"
-                return None
-            return judge(ex, {200}, check200=c200)
+            return judge(ex, {200}, check200=lambda r: verdict(check_responses, r, stream, mt))
         return Case(idx, cat, "valid", f"POST {path} {jbody(body)[:160]!r}", run, data)
 
     if cat == "tokenize":
