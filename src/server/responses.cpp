@@ -262,7 +262,11 @@ std::optional<Json> responses_to_chat(const Json& body, std::string* error) {
                         "experts", "rope_scaling", "grammar", "logit_bias"}) {
     if (const auto it = body.find(k); it != body.end()) chat[k] = *it;
   }
-  if (const auto kw = body.find("chat_template_kwargs"); kw != body.end() && kw->is_object()) {
+  if (const auto kw = body.find("chat_template_kwargs"); kw != body.end() && !kw->is_null()) {
+    if (!kw->is_object()) {
+      *error = "'chat_template_kwargs' must be an object";
+      return std::nullopt;
+    }
     for (const auto& [k, v] : kw->items()) chat["chat_template_kwargs"][k] = v;
   }
   return chat;

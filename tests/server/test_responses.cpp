@@ -131,6 +131,7 @@ TEST(ResponsesRequest, RefusalsNameTheField) {
            R"({"input":"x","text":5})",
            R"({"input":"x","text":{"format":[]}})",
            R"({"input":"x","reasoning":"high"})",
+           R"({"input":"x","chat_template_kwargs":[1]})",
        }) {
     SCOPED_TRACE(bad);
     EXPECT_FALSE(refusal(Json::parse(bad)).empty());
