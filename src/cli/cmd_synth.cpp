@@ -79,7 +79,8 @@ CommandFn add_synth_command(CLI::App& app) {
     float weight_std = 0.02f;
     uint32_t k_outliers = 0;
     float k_outlier_gain = 16.0f;
-    bool quiet = false;
+    bool quiet = false, random_blocks = false;
+    int threads = 0;
   };
   auto a = std::make_shared<Args>();
   auto* shape_opt = app.add_option("--shape", a->shape,
@@ -113,6 +114,12 @@ CommandFn add_synth_command(CLI::App& app) {
                  "attn_k_norm gains on low-frequency RoPE pairs; an even number), e.g. 4");
   app.add_option("--k-outlier-gain", a->k_outlier_gain, "Gain of the planted key channels")
       ->capture_default_str();
+  app.add_flag("--random-blocks", a->random_blocks,
+               "Write quantized weights as random blocks with bounded scales instead of "
+               "quantizing random floats: a full-size model in about the time the disk takes "
+               "(the values are still zero-mean with --weight-std spread)");
+  app.add_option("-t,--threads", a->threads, "Threads (default: every core; the file is the same)")
+      ->check(CLI::Range(0, 4096));
   app.add_option("-o,--output", a->out, "Output GGUF file")->required();
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
   return [a] {
@@ -142,6 +149,8 @@ CommandFn add_synth_command(CLI::App& app) {
       opt.type = *type;
     }
     opt.seed = a->seed;
+    opt.random_blocks = a->random_blocks;
+    opt.n_threads = a->threads;
     opt.weight_std = a->weight_std;
     opt.k_outlier_channels = a->k_outliers;
     opt.k_outlier_gain = a->k_outlier_gain;
@@ -168,9 +177,10 @@ CommandFn add_synth_command(CLI::App& app) {
     if (!st) return fail(st.message());
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "wrote %s (%s, %u layers, %s) in %.1f s\n", a->out.c_str(),
+    std::fprintf(stderr, "wrote %s (%s, %u layers, %s%s) in %.1f s\n", a->out.c_str(),
                  model->label.c_str(), opt.hparams.n_layer,
-                 preset.is_ok() ? preset_name(*preset) : type_name(*type), secs);
+                 preset.is_ok() ? preset_name(*preset) : type_name(*type),
+                 a->random_blocks ? ", random blocks" : "", secs);
     return 0;
   };
 }

@@ -7,9 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "gguf/gguf_writer.h"
 #include "model/tensors.h"
 #include "quant/quantize.h"
+#include "quant/random_blocks.h"
 
 namespace longctx {
 namespace {
@@ -17,9 +19,13 @@ namespace {
 // splitmix64: a small, fast, well-mixed generator; one stream per tensor so a tensor's values
 // do not depend on which tensors come before it.
 struct Rng {
+  static constexpr uint64_t kGamma = 0x9e3779b97f4a7c15ull;
   uint64_t s;
+  // The generator is a counter: skipping k draws adds k * gamma to the state. normal() takes
+  // two draws, so a thread can start at any element of a tensor's stream.
+  void skip_normals(uint64_t k) { s += 2 * k * kGamma; }
   uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+    uint64_t z = (s += kGamma);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
@@ -163,38 +169,69 @@ Status write_synth_model(const SynthOptions& opt, const std::string& path) {
   for (const GgufTensorInfo& t : w.tensors()) total += t.n_bytes;
   LONGCTX_RETURN_IF_ERROR(w.begin(path));
 
-  // Rows are generated and quantized in chunks of about 1M elements: bounded memory per chunk.
-  std::vector<float> rows;
+  // Rows are made in units of about 1M elements; a batch of units is made on every thread, then
+  // written, so memory stays bounded (a few MB per thread). Every unit's bytes depend only on the
+  // seed, the tensor's name and the unit's place, never on the thread count.
+  ThreadPool pool(opt.n_threads > 0 ? opt.n_threads : ThreadPool::default_threads());
+  const int nth = pool.size();
+  std::vector<std::vector<float>> rows(static_cast<size_t>(nth));
   std::vector<uint8_t> packed;
+  std::vector<Status> errors(static_cast<size_t>(nth));
   uint64_t done = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorDesc& t = tensors[i];
+    const TensorType type = types[i];
     const uint64_t row_len = t.dims[0];
     const uint64_t n_rows = t.n_elements() / row_len;
-    const uint64_t rows_per_chunk = std::max<uint64_t>(1, (1u << 20) / row_len);
-    Rng rng{opt.seed ^ hash_name(t.name)};
-    for (uint64_t r0 = 0; r0 < n_rows; r0 += rows_per_chunk) {
-      const uint64_t nr = std::min(rows_per_chunk, n_rows - r0);
-      rows.resize(nr * row_len);
-      if (t.is_norm_or_bias()) {
-        // Norm gains near 1 and small biases keep activations in a realistic range.
-        const bool bias = t.role == TensorRole::kAttnQBias || t.role == TensorRole::kAttnKBias ||
-                          t.role == TensorRole::kAttnVBias;
-        for (float& x : rows) x = bias ? opt.weight_std * rng.normal() : 1.0f + 0.1f * rng.normal();
-        if (t.role == TensorRole::kAttnKNorm && opt.k_outlier_channels > 0) {
-          for (uint32_t c : k_outlier_channels(uint32_t(row_len), opt.k_outlier_channels)) {
-            rows[c] *= opt.k_outlier_gain;
+    const uint64_t rb = row_bytes(type, row_len);
+    const uint64_t unit_rows = std::max<uint64_t>(1, (1u << 20) / row_len);
+    const uint64_t batch_rows = unit_rows * uint64_t(nth) * 4;
+    const uint64_t stream = opt.seed ^ hash_name(t.name);
+    const bool norm = t.is_norm_or_bias();
+    const bool direct = opt.random_blocks && !norm && has_random_blocks(type);
+    for (uint64_t r0 = 0; r0 < n_rows; r0 += batch_rows) {
+      const uint64_t nr = std::min(batch_rows, n_rows - r0);
+      const uint64_t n_units = (nr + unit_rows - 1) / unit_rows;
+      packed.resize(nr * rb);
+      pool.run([&](int ith, int nth_run) {
+        int64_t u0, u1;
+        split_range(int64_t(n_units), ith, nth_run, &u0, &u1);
+        for (int64_t u = u0; u < u1; ++u) {
+          const uint64_t a = uint64_t(u) * unit_rows, b = std::min(nr, a + unit_rows);
+          uint8_t* out = packed.data() + a * rb;
+          if (direct) {
+            const uint64_t unit = (r0 + a) / unit_rows;
+            Rng mix{stream + unit * 0x632be59bd9b4e019ull};
+            random_blocks(type, mix.next(), opt.weight_std, out, int64_t((b - a) * row_len));
+            continue;
+          }
+          std::vector<float>& x = rows[size_t(ith)];
+          x.resize((b - a) * row_len);
+          Rng rng{stream};
+          rng.skip_normals((r0 + a) * row_len);
+          if (norm) {
+            // Norm gains near 1 and small biases keep activations in a realistic range.
+            const bool bias = t.role == TensorRole::kAttnQBias ||
+                              t.role == TensorRole::kAttnKBias || t.role == TensorRole::kAttnVBias;
+            for (float& v : x)
+              v = bias ? opt.weight_std * rng.normal() : 1.0f + 0.1f * rng.normal();
+            if (t.role == TensorRole::kAttnKNorm && opt.k_outlier_channels > 0) {
+              for (uint64_t r = 0; r < b - a; ++r) {
+                for (uint32_t c : k_outlier_channels(uint32_t(row_len), opt.k_outlier_channels)) {
+                  x[r * row_len + c] *= opt.k_outlier_gain;
+                }
+              }
+            }
+          } else {
+            for (float& v : x) v = opt.weight_std * rng.normal();
+          }
+          for (uint64_t r = 0; r < b - a && errors[size_t(ith)].is_ok(); ++r) {
+            errors[size_t(ith)] =
+                quantize_row(type, x.data() + r * row_len, out + r * rb, int64_t(row_len));
           }
         }
-      } else {
-        for (float& x : rows) x = opt.weight_std * rng.normal();
-      }
-      const uint64_t rb = row_bytes(types[i], row_len);
-      packed.resize(nr * rb);
-      for (uint64_t r = 0; r < nr; ++r) {
-        LONGCTX_RETURN_IF_ERROR(quantize_row(types[i], rows.data() + r * row_len,
-                                             packed.data() + r * rb, int64_t(row_len)));
-      }
+      });
+      for (const Status& e : errors) LONGCTX_RETURN_IF_ERROR(e);
       LONGCTX_RETURN_IF_ERROR(w.write_tensor_data(packed.data(), packed.size()));
       done += packed.size();
       if (opt.progress) opt.progress(done, total);

@@ -31,6 +31,13 @@ struct SynthOptions {
   // 4-bit keys lose quality without a rotation. 0: none. Even, at most head_dim.
   uint32_t k_outlier_channels = 0;
   float k_outlier_gain = 16.0f;
+  // Write the quantized types' blocks straight from random bytes with bounded scales
+  // (quant/random_blocks.h) instead of quantizing normal floats: as fast as the disk allows, for
+  // full-size models on a lent machine. Types random_blocks cannot write, and the 1-D norms,
+  // still take the float path. The file differs from the default one for the same seed.
+  bool random_blocks = false;
+  int n_threads = 0;  // threads generating and quantizing (<= 0: every core); the file does not
+                      // depend on it
   std::vector<GgufKV> tokenizer_metadata;  // tokenizer.ggml.* and tokenizer.chat_template
   // Called after each chunk of tensor data with bytes written so far and the total.
   std::function<void(uint64_t done, uint64_t total)> progress;

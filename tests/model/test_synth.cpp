@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -151,6 +152,70 @@ TEST(Synth, MoeModelCarriesExpertKeysAndKQuantFallsBackOnShortRows) {
   ASSERT_TRUE(hp2.is_ok()) << hp2.status().message();
   EXPECT_FALSE(hp2->norm_topk_prob);
   std::remove(nonorm.c_str());
+}
+
+// Generation is split over threads by row ranges; the bytes must not depend on how.
+TEST(Synth, ThreadCountDoesNotChangeTheFile) {
+  for (const bool random_blocks : {false, true}) {
+    std::vector<std::string> files;
+    for (const int threads : {1, 3}) {
+      SynthOptions opt;
+      opt.hparams = hparams_from_shape(*find_model_shape("qwen3moe-tiny"));
+      opt.preset = QuantPreset::Q4_K_M;
+      opt.seed = 9;
+      opt.n_threads = threads;
+      opt.random_blocks = random_blocks;
+      const std::string path = temp_path("synth_threads.gguf");
+      ASSERT_TRUE(write_synth_model(opt, path).is_ok());
+      auto bytes = read_file(path);
+      ASSERT_TRUE(bytes.is_ok());
+      files.push_back(std::move(bytes).value());
+      std::remove(path.c_str());
+    }
+    EXPECT_TRUE(files[0] == files[1]) << "random_blocks " << random_blocks;
+  }
+}
+
+// Random blocks change the weights' bytes only: same metadata, tensor list, types and offsets,
+// the norms as before, the quantized weights new but of the requested spread.
+TEST(Synth, RandomBlocksKeepTheLayoutAndTheSpread) {
+  std::vector<GgufFile> files;
+  std::string paths[2];
+  for (int k = 0; k < 2; ++k) {
+    SynthOptions opt;
+    opt.hparams = hparams_from_shape(*find_model_shape("qwen3-0.6b"));
+    opt.hparams.n_layer = 1;
+    opt.hparams.n_vocab = 1024;
+    opt.preset = QuantPreset::Q4_K_M;
+    opt.random_blocks = k == 1;
+    paths[k] = temp_path("synth_rb.gguf");
+    ASSERT_TRUE(write_synth_model(opt, paths[k]).is_ok());
+    auto f = GgufFile::open(paths[k]);
+    ASSERT_TRUE(f.is_ok()) << f.status().message();
+    files.push_back(std::move(f).value());
+  }
+  ASSERT_EQ(files[0].tensors().size(), files[1].tensors().size());
+  bool some_k_quant = false;
+  for (size_t i = 0; i < files[0].tensors().size(); ++i) {
+    const GgufTensorInfo& a = files[0].tensors()[i];
+    const GgufTensorInfo& b = files[1].tensors()[i];
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.type, b.type) << a.name;
+    EXPECT_EQ(a.dims, b.dims) << a.name;
+    EXPECT_EQ(a.offset, b.offset) << a.name;
+    const bool same = std::memcmp(files[0].tensor_data(a), files[1].tensor_data(b), a.n_bytes) == 0;
+    EXPECT_EQ(same, a.type == TensorType::F32) << a.name;  // norms: the float path in both
+    if (a.type != TensorType::Q4_K && a.type != TensorType::Q6_K) continue;
+    some_k_quant = true;
+    std::vector<float> x(static_cast<size_t>(a.n_elements));
+    ASSERT_TRUE(
+        dequantize_row(b.type, files[1].tensor_data(b), x.data(), int64_t(x.size())).is_ok());
+    double sq = 0;
+    for (float v : x) sq += double(v) * v;
+    EXPECT_NEAR(std::sqrt(sq / double(x.size())), 0.02, 0.002) << a.name;
+  }
+  EXPECT_TRUE(some_k_quant);
+  for (const std::string& p : paths) std::remove(p.c_str());
 }
 
 // A GGUF with qwen3 metadata minus one key must fail naming that key.

@@ -34,6 +34,7 @@ std::string write_tiny_model(const TinyModelSpec& spec, const std::string& name)
   opt.weight_std = spec.weight_std;
   opt.k_outlier_channels = spec.k_outliers;
   opt.k_outlier_gain = spec.k_outlier_gain;
+  opt.random_blocks = spec.random_blocks;
   if (spec.with_tokenizer) {
     auto kv = gguf_tokenizer_metadata(std::string(LONGCTX_SOURCE_DIR) + "/data/qwen3-tokenizer",
                                       spec.n_vocab);

@@ -25,6 +25,7 @@ struct TinyModelSpec {
   bool with_tokenizer = false;
   uint32_t k_outliers = 0;  // SynthOptions::k_outlier_channels
   float k_outlier_gain = 16.0f;
+  bool random_blocks = false;  // SynthOptions::random_blocks
 };
 
 // Writes the model to a per-process temp path and returns it (aborts on failure).

@@ -136,6 +136,33 @@ TEST(Session, KvTypesF16AndBf16StayCloseToF32) {
   }
 }
 
+// A `synth --random-blocks` model (quantized blocks straight from random bytes) must behave like
+// one quantized from random floats of the same spread: finite logits of a similar range, so a
+// benchmark on it measures a realistic forward pass.
+TEST(Session, RandomBlockWeightsGiveFiniteLogitsOfTheUsualRange) {
+  for (TensorType t : {TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K}) {
+    const std::string name = std::string("engine_rb_") + type_name(t);
+    const std::string floats = write_tiny_model({.shape = "qwen3moe-tiny", .type = t}, name + "_f");
+    const std::string blocks =
+        write_tiny_model({.shape = "qwen3moe-tiny", .type = t, .random_blocks = true}, name + "_b");
+    const auto ids = prompt(12, 512);
+    double range[2] = {0, 0};
+    for (int k = 0; k < 2; ++k) {
+      auto e = load(k == 0 ? floats : blocks);
+      ASSERT_TRUE(e);
+      auto s = session(*e);
+      for (const auto& row : all_logits(*s, ids)) {
+        for (float v : row) {
+          ASSERT_TRUE(std::isfinite(v)) << type_name(t);
+          range[k] = std::max(range[k], double(std::fabs(v)));
+        }
+      }
+    }
+    EXPECT_GT(range[1], 0.5 * range[0]) << type_name(t);
+    EXPECT_LT(range[1], 2.0 * range[0]) << type_name(t);
+  }
+}
+
 TEST(Session, ExpertCountIsPerSessionAndChangesTheOutput) {
   auto e = load(moe_path());
   ASSERT_TRUE(e);
