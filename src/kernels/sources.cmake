@@ -63,3 +63,5 @@ endif()
 list(APPEND LONGCTX_LIB_SOURCES ${LONGCTX_KERNELS_SOURCES} ${LONGCTX_CPU_KERNEL_SOURCES}
   ${CMAKE_CURRENT_LIST_DIR}/ref_backend.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cpu_backend.cpp)
+
+include(${CMAKE_CURRENT_LIST_DIR}/cuda/sources.cmake)

@@ -1,0 +1,91 @@
+// The CUDA backend's kernels and device queries, behind a plain C++ interface (no CUDA header
+// leaks out, so the rest of the project builds the same with or without the toolkit). Built from
+// the .cu files of this folder when CMake finds nvcc (LONGCTX_CUDA); otherwise cuda_absent.cpp
+// answers every call with "built without CUDA". Pointers named d_* are device memory.
+//
+// Status: these kernels compile here (nvcc 13) but have only run where a GPU was lent; see
+// docs/CUDA.md for what has been verified on a device and what has not.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "quant/types.h"
+
+namespace longctx::cuda {
+
+// Whether this binary contains the CUDA backend.
+bool built_with_cuda();
+
+struct DeviceInfo {
+  int index = 0;
+  std::string name;  // e.g. "NVIDIA H100 80GB HBM3"
+  int cc_major = 0, cc_minor = 0;
+  int sm_count = 0;
+  uint64_t total_memory = 0;  // bytes
+  uint64_t free_memory = 0;   // bytes, when queried
+  // Memory clock x bus width x 2 (DDR), bytes/s; 0 where the driver does not report them.
+  double peak_bandwidth = 0;
+};
+
+// The GPUs the CUDA runtime sees. An error (never a crash) when the binary has no CUDA, the
+// driver is missing or too old for this build, or there is no device; the message says which.
+Result<std::vector<DeviceInfo>> devices();
+
+// Read bandwidth of device `index` in bytes/s: a kernel sums a `bytes`-sized buffer (the best of
+// a few runs after a warm-up), which is what a decode step does with the weights.
+Result<double> measure_read_bandwidth(int index, uint64_t bytes);
+
+// Device memory owned by one object (cudaMalloc / cudaFree on the current device).
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  static Result<DeviceBuffer> allocate(size_t bytes);
+  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr, o.n_ = 0; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+  ~DeviceBuffer();
+  void* data() const { return p_; }
+  size_t size() const { return n_; }
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(p_);
+  }
+
+ private:
+  void* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+Status copy_to_device(void* d_dst, const void* src, size_t bytes);
+Status copy_to_host(void* dst, const void* d_src, size_t bytes);
+// Waits for the device and reports the first error of a kernel launched before.
+Status synchronize();
+
+// --- kernels (launched on the default stream; check with synchronize()) -----------------------
+
+// Whether matvec reads weights of type t straight from their GGUF blocks.
+bool matvec_supported(TensorType t);
+// y[t][r] = sum_i W[r][i] x[t][i] (+ bias[r]) for t < n_tokens: W is n_out rows of n_in elements
+// in its GGUF block format (row r at d_w + r * row_bytes(type, n_in)), x[n_tokens][n_in],
+// y[n_tokens][n_out], d_bias[n_out] or nullptr. Decode-sized n_tokens (any count is correct; the
+// kernel is built for up to 8 and loops over groups of 8). One warp per row.
+Status matvec(TensorType type, const void* d_w, int64_t n_out, int64_t n_in, const float* d_x,
+              int64_t n_tokens, const float* d_bias, float* d_y);
+
+// RMSNorm of n_rows rows of width n: y = x / sqrt(mean(x^2) + eps) * w (y may alias x).
+Status rms_norm(const float* d_x, const float* d_w, float eps, int64_t n_rows, int64_t n,
+                float* d_y);
+// NeoX RoPE in place on x[n_tokens][n_head][head_dim], token t at position pos0 + t:
+// angle = pos * inv_freq[i] (computed in double, as the CPU table is), cos and sin scaled by
+// attention_factor. d_inv_freq has head_dim / 2 doubles.
+Status rope_neox(const double* d_inv_freq, double attention_factor, int64_t pos0, int64_t n_tokens,
+                 int64_t n_head, int64_t head_dim, float* d_x);
+// y[i] = silu(gate[i]) * up[i] (y may alias gate or up).
+Status swiglu(const float* d_gate, const float* d_up, int64_t n, float* d_y);
+// x[i] += y[i].
+Status add_into(float* d_x, const float* d_y, int64_t n);
+
+}  // namespace longctx::cuda
