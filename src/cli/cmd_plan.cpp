@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "core/system_memory.h"
 #include "core/thread_pool.h"
+#include "kernels/cuda/cuda_api.h"
 #include "model/hf_config.h"
 #include "plan/catalog.h"
 #include "plan/plan_format.h"
@@ -255,6 +256,20 @@ int run_plan(const PlanArgs& a) {
                      "longctx plan: warning: the speed probe failed (%s); speeds are a "
                      "roofline\n",
                      m.status().message().c_str());
+      }
+    }
+  }
+  // A GPU the CUDA runtime found: its read bandwidth measured (a sum over 1 GiB, or a quarter of
+  // the free memory), instead of the catalog's or the driver's peak.
+  if (dev->count > 0 && dev->source == "detected (CUDA runtime)" && a.bw.empty() && !a.no_probe) {
+    if (auto cd = cuda::devices(); cd.is_ok()) {
+      const uint64_t bytes = std::min<uint64_t>(1ull << 30, (*cd)[0].free_memory / 4);
+      if (auto bw = cuda::measure_read_bandwidth(0, bytes); bw.is_ok()) {
+        dev->bandwidth = *bw;
+        dev->source += ", bandwidth measured";
+      } else {
+        std::fprintf(stderr, "longctx plan: warning: the GPU bandwidth probe failed (%s)\n",
+                     bw.status().message().c_str());
       }
     }
   }

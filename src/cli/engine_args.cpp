@@ -40,7 +40,9 @@ void add_engine_options(CLI::App& app, EngineArgs* a) {
   app.add_option("--experts", a->experts,
                  "MoE: experts per token, 1..n_expert (default: the model's)");
   app.add_option("-t,--threads", a->threads, "Threads (default: all cores)");
-  app.add_option("--backend", a->backend, "Kernel backend: auto (= cpu), cpu, ref")
+  app.add_option("--backend", a->backend,
+                 "Kernel backend: auto (= cpu), cpu, ref, cuda (the whole model on the GPU; "
+                 "CUDA builds)")
       ->capture_default_str();
   app.add_option("--isa", a->isa,
                  "cpu backend instruction set: auto, scalar, avx2, avx512 (default: "

@@ -7,6 +7,7 @@ list(APPEND LONGCTX_LIB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/model_summary.cpp
   ${CMAKE_CURRENT_LIST_DIR}/model.cpp
   ${CMAKE_CURRENT_LIST_DIR}/forward.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/forward_cuda.cpp
   ${CMAKE_CURRENT_LIST_DIR}/blocks.cpp
   ${CMAKE_CURRENT_LIST_DIR}/qwen3.cpp
   ${CMAKE_CURRENT_LIST_DIR}/qwen3_moe.cpp

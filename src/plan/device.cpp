@@ -1,5 +1,7 @@
 // Device catalog (figures from shared/data/qwen3-family.md), size/rate parsing and detection.
 #include "plan/device.h"
+
+#include "kernels/cuda/cuda_api.h"
 #include "plan/names.h"
 
 #include <algorithm>
@@ -291,9 +293,18 @@ DeviceSetup setup_from_catalog(const DeviceSpec& d, int n, const MemInfo& ram) {
 DeviceSetup detect_device() {
   const MemInfo ram = detect_ram();
   std::vector<GpuInfo> gpus;
-  if (FILE* p = popen(
-          "nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits 2>/dev/null",
-          "r")) {
+  double cuda_peak = 0;
+  bool from_cuda = false;
+  // The CUDA runtime first (a CUDA build on a machine with a driver): name, memory and the
+  // driver's memory clock and bus width. Else nvidia-smi, which also serves CPU-only builds.
+  if (auto cd = cuda::devices(); cd.is_ok()) {
+    for (const cuda::DeviceInfo& d : *cd) gpus.push_back({d.name, d.total_memory});
+    cuda_peak = (*cd)[0].peak_bandwidth;
+    from_cuda = true;
+  } else if (FILE* p =
+                 popen("nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits "
+                       "2>/dev/null",
+                       "r")) {
     std::string out;
     char buf[512];
     size_t n;
@@ -321,7 +332,10 @@ DeviceSetup detect_device() {
   if (const DeviceSpec* d = match_gpu_name(gpus[0].name)) {
     s.bandwidth = d->bandwidth_gbs * 1e9;
     s.flops = d->fp16_tflops * 1e12;
+  } else if (cuda_peak > 0) {
+    s.bandwidth = cuda_peak;  // a card the catalog lacks: the driver's peak
   }
+  if (from_cuda) s.source = "detected (CUDA runtime)";
   return s;
 }
 

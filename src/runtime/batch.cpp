@@ -49,6 +49,15 @@ Status BatchRunner::step(std::span<const BatchItem> items) {
     return invalid_argument(std::to_string(rows) + " tokens exceed the step's " +
                             std::to_string(scratch_.n_batch) + "-row batch");
   }
+  // A CUDA engine: each session runs its tokens on the device by itself (batched decode of
+  // several sequences on the GPU is not built yet), with the same checks and results.
+  if (engine_->cuda_weights()) {
+    for (const BatchItem& it : items) {
+      auto r = it.session->eval(it.tokens);
+      if (!r) return r.status();
+    }
+    return Status::ok();
+  }
   // Each session checks its part and positions its RoPE window; only then is anything run.
   slices_.clear();
   tokens_.clear();

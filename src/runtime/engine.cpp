@@ -11,6 +11,8 @@
 #include <string>
 
 #include "core/system_memory.h"
+#include "kernels/cuda/cuda_api.h"
+#include "model/forward_cuda.h"
 #include "model/tensors.h"
 #include "plan/planner.h"
 #include "runtime/session.h"
@@ -38,6 +40,12 @@ constexpr const char* kTokenizerArrays[] = {"tokenizer.ggml.tokens", "tokenizer.
 
 Engine::~Engine() = default;
 
+const char* Engine::backend_name() const { return cuda_ ? "cuda" : backend_->name(); }
+
+std::string Engine::backend_description() const {
+  return cuda_ ? "cuda (" + cuda_device_ + ")" : backend_->describe();
+}
+
 Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   std::unique_ptr<Engine> e(new Engine());
   // The process before the model: the program's share of any plan (core/system_memory.h), and
@@ -56,7 +64,14 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
     return invalid_argument("thread count must be in 0..1024 (0: all cores), got " +
                             std::to_string(options.n_threads));
   }
-  auto backend = make_backend(options.backend, options.n_threads, options.isa);
+  // CUDA: the GPU runs the forward passes, a CPU backend stays for host-side work.
+  const bool use_cuda = options.backend == "cuda";
+  if (use_cuda) {
+    auto devs = cuda::devices();
+    if (!devs) return Status(devs.status().code(), "--backend cuda: " + devs.status().message());
+    e->cuda_device_ = (*devs)[0].name;
+  }
+  auto backend = make_backend(use_cuda ? "cpu" : options.backend, options.n_threads, options.isa);
   if (!backend) return backend.status();
   e->backend_ = std::move(backend.value());
   if (!options.tokenizer_path.empty()) {
@@ -82,8 +97,20 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
 #endif
   const char* repack_env = std::getenv("LONGCTX_REPACK");
   const std::optional<uint64_t> avail = available_memory_bytes();
-  if (options.repack && !(repack_env != nullptr && std::string(repack_env) == "0") &&
-      (!avail || e->model_->weight_bytes() <= *avail)) {
+  if (use_cuda) {
+    // The GPU reads the GGUF blocks as they are in the file: no CPU repacking first.
+    std::function<void(uint64_t, uint64_t)> up;
+    if (options.repack_progress) {
+      const auto& cb = options.repack_progress;
+      up = [&cb](uint64_t done, uint64_t total) {
+        cb(size_t(done >> 20), size_t(std::max<uint64_t>(1, total >> 20)));
+      };
+    }
+    auto w = CudaWeights::upload(*e->model_, up);
+    if (!w) return w.status().with_context(options.model_path);
+    e->cuda_ = std::move(w).value();
+  } else if (options.repack && !(repack_env != nullptr && std::string(repack_env) == "0") &&
+             (!avail || e->model_->weight_bytes() <= *avail)) {
     auto n = e->model_->place_weights(*e->backend_, options.repack_progress);
     if (!n) return n.status().with_context(options.model_path);
     e->repacked_tensors_ = n->repacked;
@@ -236,7 +263,7 @@ Result<std::unique_ptr<Session>> Engine::new_session(const SessionOptions& optio
   // with the numbers, instead of being zero-filled into the out-of-memory killer.
   const uint64_t need = KvCache::bytes_for(shape, kvo) + Session::compute_bytes_for(hp, n_batch) +
                         backend_->scratch_bytes_for(scratch_needs(n_batch, k));
-  if (const auto avail = available_memory_bytes(); avail && need > *avail) {
+  if (const auto avail = available_memory_bytes(); !cuda_ && avail && need > *avail) {
     return invalid_argument("context " + std::to_string(n_ctx) + " needs " +
                             std::to_string(need >> 20) + " MiB for the KV cache and buffers but " +
                             std::to_string(*avail >> 20) +
@@ -250,6 +277,14 @@ Result<std::unique_ptr<Session>> Engine::new_session(const SessionOptions& optio
       std::make_unique<Session>(*this, std::move(kv.value()), ForwardScratch::create(hp, n_batch),
                                 std::move(rope.value()), k, std::move(warning));
   LONGCTX_RETURN_IF_ERROR(s->init_rope(rope_, adaptive, yarn_original_context(hp)));
+  if (cuda_) {
+    // The device cache mirrors the host one (whose pages stay untouched until a host-side
+    // sequence operation needs them).
+    auto dev = CudaSequence::create(*model_, *cuda_, shape, kvo, n_batch);
+    if (!dev)
+      return dev.status().with_context("the CUDA session of context " + std::to_string(n_ctx));
+    s->attach_device(std::move(dev).value());
+  }
   return s;
 }
 

@@ -22,6 +22,7 @@
 namespace longctx {
 
 class Session;
+class CudaWeights;
 
 // Command-line overrides of the model's RoPE metadata (--rope-scaling, --rope-factor,
 // --rope-orig-ctx, --rope-freq-base); unset fields keep the GGUF's values.
@@ -39,6 +40,8 @@ struct RopeOverrides {
 struct EngineOptions {
   std::string model_path;
   std::string tokenizer_path;  // Hugging Face tokenizer dir/file; "" = the GGUF's own
+  // "auto" / "cpu" / "ref" / "cpu-<isa>", or "cuda": the model's weights on the GPU and each
+  // session's forward pass there (model/forward_cuda.h); "cuda" without a usable GPU is an error.
   std::string backend = "auto";
   std::string isa = "auto";  // cpu backend: auto, scalar, avx2, avx512
   int n_threads = 0;         // 0 = all cores
@@ -72,8 +75,11 @@ class Engine {
   const Model& model() const { return *model_; }
   const ModelHparams& hparams() const { return model_->hparams(); }
   KernelBackend& backend() { return *backend_; }
-  const char* backend_name() const { return backend_->name(); }
-  std::string backend_description() const { return backend_->describe(); }
+  const char* backend_name() const;
+  std::string backend_description() const;
+  // The weights on the GPU when the backend is "cuda", else nullptr. Sessions then run their
+  // forward passes there; backend() stays the CPU backend for host-side work.
+  const CudaWeights* cuda_weights() const { return cuda_.get(); }
   // Weight tensors the backend rearranged in place at load (EngineOptions::repack).
   int repacked_tensors() const { return repacked_tensors_; }
   int placed_tensors() const { return placed_tensors_; }
@@ -116,6 +122,8 @@ class Engine {
   Engine() = default;
   std::unique_ptr<Model> model_;
   std::unique_ptr<KernelBackend> backend_;
+  std::unique_ptr<CudaWeights> cuda_;
+  std::string cuda_device_;  // the GPU's name
   int repacked_tensors_ = 0;
   int placed_tensors_ = 0;
   std::optional<Tokenizer> tokenizer_;

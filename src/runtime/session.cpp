@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kv/kv_ops.h"
+#include "model/forward_cuda.h"
 
 namespace longctx {
 namespace {
@@ -29,6 +30,65 @@ Session::Session(Engine& engine, KvCache kv, ForwardScratch scratch, ref::RopeTa
   logit_rows_.resize(static_cast<size_t>(std::min(kLogitRows, scratch_.n_batch) * n_vocab));
   last_logits_.resize(static_cast<size_t>(n_vocab));
   tokens_.reserve(static_cast<size_t>(kv_.n_ctx()));
+}
+
+Session::~Session() = default;
+
+void Session::attach_device(std::unique_ptr<CudaSequence> dev) {
+  dev_ = std::move(dev);
+  host_stale_ = false;
+}
+
+Status Session::sync_host_kv() const {
+  if (!dev_ || !host_stale_) return Status::ok();
+  LONGCTX_RETURN_IF_ERROR(dev_->pull(kv_, n_past()));
+  host_stale_ = false;
+  return Status::ok();
+}
+
+Status Session::push_kv() {
+  if (!dev_) return Status::ok();
+  LONGCTX_RETURN_IF_ERROR(dev_->push(kv_, n_past()));
+  host_stale_ = false;
+  return Status::ok();
+}
+
+// eval() on a CUDA engine: the same chunks, each a device forward pass; only the requested
+// logits come back.
+Result<bool> Session::eval_on_device(std::span<const int32_t> tokens, const EvalOptions& options) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  const int64_t n_vocab = engine_.hparams().n_vocab;
+  const int64_t n_rows = static_cast<int64_t>(logit_rows_.size()) / n_vocab;
+  for (int64_t done = 0; done < n;) {
+    if (options.cancel && options.cancel->load(std::memory_order_relaxed)) return false;
+    const int64_t m = std::min(scratch_.n_batch, n - done);
+    const int64_t pos0 = n_past();
+    const ref::RopeFrequencies& fr = rope_.frequencies();
+    LONGCTX_RETURN_IF_ERROR(dev_->forward(tokens.data() + done, m, pos0, fr.inv_freq,
+                                          fr.attention_factor, n_expert_used_));
+    host_stale_ = true;
+    kv_.set_n_past(pos0 + m);
+    tokens_.insert(tokens_.end(), tokens.begin() + done, tokens.begin() + done + m);
+    const bool last_chunk = done + m == n;
+    if (options.on_logits) {
+      for (int64_t r0 = 0; r0 < m; r0 += n_rows) {
+        const int64_t rows = std::min(n_rows, m - r0);
+        LONGCTX_RETURN_IF_ERROR(dev_->logits(r0, rows, logit_rows_.data()));
+        for (int64_t r = 0; r < rows; ++r) {
+          options.on_logits(done + r0 + r, logit_rows_.data() + r * n_vocab);
+        }
+        if (last_chunk && r0 + rows == m) {
+          std::memcpy(last_logits_.data(), logit_rows_.data() + (rows - 1) * n_vocab,
+                      static_cast<size_t>(n_vocab) * sizeof(float));
+        }
+      }
+    } else if (last_chunk) {
+      LONGCTX_RETURN_IF_ERROR(dev_->logits(m - 1, 1, last_logits_.data()));
+    }
+    done += m;
+    if (options.progress) options.progress(done, n);
+  }
+  return true;
 }
 
 double Session::adaptive_factor(int64_t n, int64_t orig_ctx) {
@@ -82,7 +142,9 @@ Status Session::prepare_rope(int64_t n_end) {
   const ref::RopeParams next = adaptive_params(f);
   auto t = ref::RopeTable::build(next, rope_.capacity());
   if (!t) return t.status();
+  LONGCTX_RETURN_IF_ERROR(sync_host_kv());
   LONGCTX_RETURN_IF_ERROR(kv_rerotate(kv_, rope_params_, next));
+  LONGCTX_RETURN_IF_ERROR(push_kv());
   rope_ = std::move(t.value());
   rope_params_ = next;
   ++rope_steps_;
@@ -125,6 +187,7 @@ Result<bool> Session::eval(std::span<const int32_t> tokens, const EvalOptions& o
   LONGCTX_RETURN_IF_ERROR(check_append(tokens));
   // Adaptive YaRN: the factor that covers every position of this call, before any is evaluated.
   LONGCTX_RETURN_IF_ERROR(prepare_rope(n_past() + n));
+  if (dev_) return eval_on_device(tokens, options);
   const int64_t n_rows = static_cast<int64_t>(logit_rows_.size()) / n_vocab;
   for (int64_t done = 0; done < n;) {
     if (options.cancel && options.cancel->load(std::memory_order_relaxed)) return false;
@@ -166,6 +229,7 @@ Result<bool> Session::eval(std::span<const int32_t> tokens, const EvalOptions& o
 
 Result<SeqSlice> Session::begin_batch(std::span<const int32_t> tokens, int64_t row0) {
   const int64_t n = static_cast<int64_t>(tokens.size());
+  if (dev_) return invalid_argument("a CUDA session evaluates on its own (BatchRunner::step)");
   if (n < 1 || n > scratch_.n_batch) {
     return invalid_argument("a batched step appends 1.." + std::to_string(scratch_.n_batch) +
                             " tokens to a session, got " + std::to_string(n));
@@ -211,9 +275,10 @@ Status Session::fill_synthetic(int64_t n) {
       kv_.store(il, pos0 + done, m, k.data(), v.data());
     }
   }
+  LONGCTX_RETURN_IF_ERROR(sync_host_kv());  // the stores above wrote only new positions
   kv_.set_n_past(pos0 + n);
   tokens_.insert(tokens_.end(), static_cast<size_t>(n), 0);
-  return Status::ok();
+  return push_kv();
 }
 
 Status Session::set_expert_count(int64_t k) {
@@ -249,10 +314,11 @@ void Session::truncate(int64_t n) {
 }
 
 Status Session::remove(int64_t p0, int64_t p1) {
+  LONGCTX_RETURN_IF_ERROR(sync_host_kv());
   LONGCTX_RETURN_IF_ERROR(kv_remove(kv_, p0, p1, rope_params_));
   tokens_.erase(tokens_.begin() + p0, tokens_.begin() + p1);
   if (snapshot_.n_tokens > p0) snapshot_.n_tokens = -1;
-  return Status::ok();
+  return push_kv();
 }
 
 Status Session::restore(std::span<const int32_t> tokens, const float* logits) {
@@ -272,7 +338,7 @@ Status Session::restore(std::span<const int32_t> tokens, const float* logits) {
   kv_.set_n_past(n);
   std::memcpy(last_logits_.data(), logits, static_cast<size_t>(n_vocab) * sizeof(float));
   snapshot_.n_tokens = -1;
-  return Status::ok();
+  return push_kv();  // a state written into kv_cache() goes to the device
 }
 
 void Session::snapshot_logits() {
@@ -316,6 +382,7 @@ Status Session::copy_prefix_from(const Session& src, int64_t n) {
                          : 1.0;
     LONGCTX_RETURN_IF_ERROR(set_rope_factor(f));
   }
+  LONGCTX_RETURN_IF_ERROR(src.sync_host_kv());
   LONGCTX_RETURN_IF_ERROR(kv_copy(src.kv_, kv_, n));
   const std::span<const int32_t> toks(src.tokens_.data(), static_cast<size_t>(n));
   LONGCTX_RETURN_IF_ERROR(restore(toks, logits));

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,10 +28,22 @@ struct EvalOptions {
   const std::atomic<bool>* cancel = nullptr;
 };
 
+class CudaSequence;
+
 class Session {
  public:
   Session(Engine& engine, KvCache kv, ForwardScratch scratch, ref::RopeTable rope,
           int64_t n_expert_used, std::string warning);
+  ~Session();
+
+  // CUDA engines (Engine::cuda_weights): the session's forward passes run on the device, whose
+  // KV cache kv_cache() mirrors. Host-side sequence operations (save, restore, shift, copy, a
+  // RoPE factor step) move the positions they need between the two (CudaSequence::pull/push).
+  void attach_device(std::unique_ptr<CudaSequence> dev);
+  bool on_device() const { return dev_ != nullptr; }
+  // Brings kv() up to date with the device cache (a no-op on the CPU): readers of kv()'s bytes
+  // (session files) call it first.
+  Status sync_host_kv() const;
 
   int64_t n_ctx() const { return kv_.n_ctx(); }
   int64_t n_past() const { return static_cast<int64_t>(tokens_.size()); }
@@ -135,7 +148,14 @@ class Session {
 
  private:
   Engine& engine_;
-  KvCache kv_;
+  // On a CUDA engine the host cache is a mirror of the device's (dev_), refreshed on demand:
+  // mutable so that sync_host_kv, logically a read, can refresh it.
+  mutable KvCache kv_;
+  std::unique_ptr<CudaSequence> dev_;
+  mutable bool host_stale_ = false;  // the device holds positions the host mirror lacks
+  // Host positions [0, n_past) changed by a host-side operation: copy them to the device.
+  Status push_kv();
+  Result<bool> eval_on_device(std::span<const int32_t> tokens, const EvalOptions& options);
   ForwardScratch scratch_;
   ref::RopeTable rope_;
   ref::RopeParams rope_params_;  // what rope_ was built from

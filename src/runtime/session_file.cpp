@@ -544,6 +544,7 @@ Status SessionFile::save(const Session& session, std::string_view app) {
 }
 
 Status SessionFile::append_state(const Session& session, std::string_view app, int64_t pos0) {
+  LONGCTX_RETURN_IF_ERROR(session.sync_host_kv());  // a CUDA session's cache, to the host
   const KvCache& kv = session.kv();
   const std::vector<int32_t>& tokens = session.tokens();
   const int64_t n = session.n_past() - pos0;
@@ -607,6 +608,7 @@ Status SessionFile::append_state(const Session& session, std::string_view app, i
 }
 
 Status SessionFile::compact(const Session& session, std::string_view app) {
+  LONGCTX_RETURN_IF_ERROR(session.sync_host_kv());  // a CUDA session's cache, to the host
   // The whole state into a fresh file beside this one, renamed over it when complete.
   const KvCache& kv = session.kv();
   const uint64_t need = append_bytes(kv, session.n_past()) +

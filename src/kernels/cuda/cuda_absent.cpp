@@ -36,5 +36,23 @@ Status rope_neox(const double*, double, int64_t, int64_t, int64_t, int64_t, floa
 }
 Status swiglu(const float*, const float*, int64_t, float*) { return absent(); }
 Status add_into(float*, const float*, int64_t) { return absent(); }
+Status hadamard(float*, int64_t, int64_t) { return absent(); }
+Status get_rows(TensorType, const void*, int64_t, const int32_t*, int64_t, float*) {
+  return absent();
+}
+bool kv_type_supported(TensorType) { return false; }
+Status convert_rows(TensorType, const float*, int64_t, void*) { return absent(); }
+size_t attention_scratch_bytes(int64_t, int64_t, int64_t) { return 0; }
+Status attention(const AttentionArgs&, const float*, int64_t, float*) { return absent(); }
+Status moe_route(const float*, int64_t, int64_t, int64_t, bool, int32_t*, float*) {
+  return absent();
+}
+Status matvec_experts(TensorType, const void*, int64_t, int64_t, const int32_t*, int64_t, int64_t,
+                      const float*, float*) {
+  return absent();
+}
+Status moe_combine(const float*, const float*, int64_t, int64_t, int64_t, float*) {
+  return absent();
+}
 
 }  // namespace longctx::cuda

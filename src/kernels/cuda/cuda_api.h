@@ -71,7 +71,8 @@ bool matvec_supported(TensorType t);
 // y[t][r] = sum_i W[r][i] x[t][i] (+ bias[r]) for t < n_tokens: W is n_out rows of n_in elements
 // in its GGUF block format (row r at d_w + r * row_bytes(type, n_in)), x[n_tokens][n_in],
 // y[n_tokens][n_out], d_bias[n_out] or nullptr. Decode-sized n_tokens (any count is correct; the
-// kernel is built for up to 8 and loops over groups of 8). One warp per row.
+// kernel is built for up to 8 and loops over groups of 8). One warp per row. d_x must be
+// 16-byte aligned (it is read as float4).
 Status matvec(TensorType type, const void* d_w, int64_t n_out, int64_t n_in, const float* d_x,
               int64_t n_tokens, const float* d_bias, float* d_y);
 
@@ -85,7 +86,56 @@ Status rope_neox(const double* d_inv_freq, double attention_factor, int64_t pos0
                  int64_t n_head, int64_t head_dim, float* d_x);
 // y[i] = silu(gate[i]) * up[i] (y may alias gate or up).
 Status swiglu(const float* d_gate, const float* d_up, int64_t n, float* d_y);
+// ref::hadamard_rows in place on n_rows rows of dim floats (quantized KV halves are stored
+// rotated).
+Status hadamard(float* d_x, int64_t n_rows, int64_t dim);
 // x[i] += y[i].
 Status add_into(float* d_x, const float* d_y, int64_t n);
+
+// Rows ids[t] (device int32, each in [0, rows)) of a weight of type `type` with rows of n_in
+// elements, dequantized: y[n][n_in]. The embedding lookup.
+Status get_rows(TensorType type, const void* d_w, int64_t n_in, const int32_t* d_ids, int64_t n,
+                float* d_y);
+
+// The KV cache types the CUDA kernels store and read: f32, f16, bf16, q8_0, q4_0.
+bool kv_type_supported(TensorType t);
+// n floats written as type t at d_dst (a run of KV cache rows): the bytes of the CPU's
+// quantize_row_lenient (round to nearest even for f16 / bf16; ggml's Q8_0 / Q4_0 rounding;
+// a non-finite element of a block type stored as 0).
+Status convert_rows(TensorType t, const float* d_src, int64_t n, void* d_dst);
+
+// Causal GQA attention as ref::attention: query t (at position q_pos0 + t) of head h attends to
+// keys 0 .. q_pos0 + t of kv head h / (n_head / n_head_kv):
+//   q[n_q][n_head][head_dim] -> out[n_q][n_head][head_dim_v]
+// over K [n_kv][n_head_kv][head_dim] of type_k and V [n_kv][n_head_kv][head_dim_v] of type_v
+// (any kv_type_supported type), head sizes up to 256. scale 0 = 1 / sqrt(head_dim).
+struct AttentionArgs {
+  int64_t n_head = 0, n_head_kv = 0, head_dim = 0, head_dim_v = 0;
+  int64_t q_pos0 = 0;
+  float scale = 0.0f;
+  TensorType type_k = TensorType::F16, type_v = TensorType::F16;
+  const void* d_k = nullptr;
+  const void* d_v = nullptr;
+  int64_t n_kv = 0;
+  float* d_scratch = nullptr;  // attention_scratch_bytes(n_q, n_head, head_dim_v) bytes
+};
+// Device scratch one attention call of n_q queries needs (the splits' partial results).
+size_t attention_scratch_bytes(int64_t n_q, int64_t n_head, int64_t head_dim_v);
+Status attention(const AttentionArgs& args, const float* d_q, int64_t n_q, float* d_out);
+
+// MoE router: for each of n_tokens rows of logits[n_expert], p = softmax, the k largest p (ties:
+// lower expert first), written in increasing expert id: ids[t][k], w[t][k] = p or, with renorm,
+// p / sum of the chosen p. n_expert <= 1024, k <= 64.
+Status moe_route(const float* d_logits, int64_t n_tokens, int64_t n_expert, int64_t k, bool renorm,
+                 int32_t* d_ids, float* d_w);
+// Pair p < n_pairs: y[p][n_out] = W_{ids[p]} x[p / x_group], the expert matrices stacked in
+// d_stack (expert e at e * n_out * row_bytes(type, n_in)). x_group = k shares each token's input
+// among its k experts (gate, up); 1 gives every pair its own input (down).
+Status matvec_experts(TensorType type, const void* d_stack, int64_t n_out, int64_t n_in,
+                      const int32_t* d_ids, int64_t n_pairs, int64_t x_group, const float* d_x,
+                      float* d_y);
+// x[t][i] += sum_j w[t][j] ye[t * k + j][i] for t < n_tokens, i < d, j in order.
+Status moe_combine(const float* d_ye, const float* d_w, int64_t n_tokens, int64_t k, int64_t d,
+                   float* d_x);
 
 }  // namespace longctx::cuda

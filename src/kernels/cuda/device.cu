@@ -71,7 +71,13 @@ __global__ void fill_kernel(uint4* p, size_t n) {
 }  // namespace
 
 Result<double> measure_read_bandwidth(int index, uint64_t bytes) {
+  int prev = 0;
+  LONGCTX_RETURN_IF_ERROR(cuda_status(cudaGetDevice(&prev), "current device"));
   LONGCTX_RETURN_IF_ERROR(cuda_status(cudaSetDevice(index), "select device"));
+  struct Restore {
+    int dev;
+    ~Restore() { cudaSetDevice(dev); }
+  } restore{prev};
   bytes = std::max<uint64_t>(bytes / 16 * 16, 1 << 20);
   auto buf = DeviceBuffer::allocate(bytes + 16);
   if (!buf) return buf.status();

@@ -8,8 +8,8 @@ namespace {
 constexpr int kNormThreads = 256;
 
 // One block per row: the sum of squares in fp32 per thread, then across warps in shared memory.
-__global__ void rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps,
-                                int64_t n, float* y) {
+__global__ void rms_norm_kernel(const float* x, const float* __restrict__ w, float eps, int64_t n,
+                                float* y) {
   const float* xr = x + int64_t(blockIdx.x) * n;
   float* yr = y + int64_t(blockIdx.x) * n;
   float s = 0.0f;
@@ -58,7 +58,38 @@ __global__ void add_kernel(float* x, const float* y, int64_t n) {
   if (i < n) x[i] += y[i];
 }
 
+// One block per row, the row in shared memory: for each block of b elements (b a power of two,
+// the largest dividing dim), log2 b butterfly stages, then the 1 / sqrt(b) scale, as
+// ref::hadamard_rows computes it (the same additions in the same order: bit-exact).
+__global__ void hadamard_kernel(float* x, int64_t dim, int64_t b, float scale) {
+  extern __shared__ float v[];
+  float* row = x + int64_t(blockIdx.x) * dim;
+  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) v[i] = row[i];
+  __syncthreads();
+  for (int64_t h = 1; h < b; h *= 2) {
+    // Pair i (in run i0 = floor(i / h) * 2h, offset i % h) with i + h, over dim / 2 pairs.
+    for (int64_t p = threadIdx.x; p < dim / 2; p += blockDim.x) {
+      const int64_t i = (p / h) * 2 * h + p % h;
+      const float a = v[i], c = v[i + h];
+      v[i] = a + c;
+      v[i + h] = a - c;
+    }
+    __syncthreads();
+  }
+  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) row[i] = v[i] * scale;
+}
+
 }  // namespace
+
+Status hadamard(float* d_x, int64_t n_rows, int64_t dim) {
+  if (n_rows < 1) return Status::ok();
+  if (dim < 1 || dim > 4096) return invalid_argument("CUDA hadamard: bad row size");
+  int64_t b = 1;
+  while (dim % (2 * b) == 0) b *= 2;
+  const float scale = float(1.0 / sqrt(double(b)));
+  hadamard_kernel<<<unsigned(n_rows), 128, size_t(dim) * sizeof(float)>>>(d_x, dim, b, scale);
+  return launch_status("hadamard");
+}
 
 Status rms_norm(const float* d_x, const float* d_w, float eps, int64_t n_rows, int64_t n,
                 float* d_y) {

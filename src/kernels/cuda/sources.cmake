@@ -4,7 +4,10 @@ if(LONGCTX_HAVE_CUDA)
   add_library(longctx_cuda STATIC
     ${CMAKE_CURRENT_LIST_DIR}/device.cu
     ${CMAKE_CURRENT_LIST_DIR}/matvec.cu
-    ${CMAKE_CURRENT_LIST_DIR}/elementwise.cu)
+    ${CMAKE_CURRENT_LIST_DIR}/elementwise.cu
+    ${CMAKE_CURRENT_LIST_DIR}/rows.cu
+    ${CMAKE_CURRENT_LIST_DIR}/attention.cu
+    ${CMAKE_CURRENT_LIST_DIR}/moe.cu)
   target_include_directories(longctx_cuda PRIVATE ${PROJECT_SOURCE_DIR}/src)
   # CMake 3.25 has no nvcc flag for C++20: the target asks for 17 and the headers it includes from
 # the rest of the project must compile as C++17.
