@@ -22,6 +22,7 @@
 #include "core/system_memory.h"
 #include "core/thread_pool.h"
 #include "core/utc_time.h"
+#include "kernels/cuda/cuda_api.h"
 #include "model/quant_preset.h"
 #include "plan/planner.h"
 #include "runtime/bench.h"
@@ -95,6 +96,20 @@ Result<Limit> bandwidth_limit(const BenchArgs& a, int n_threads) {
   }
   if (a.bw_mib < 1 || a.bw_mib > 1024) {
     return invalid_argument("--bw-size must be in 1..1024 MiB, got " + std::to_string(a.bw_mib));
+  }
+  if (a.engine.backend == "cuda") {
+    // The GPU's own read probe (1 GiB: far beyond its L2), and the driver's peak beside it.
+    auto devs = cuda::devices();
+    if (!devs) return devs.status();
+    auto bw = cuda::measure_read_bandwidth(0, 1ull << 30);
+    if (!bw) return bw.status();
+    l.gbps = *bw / 1e9;
+    l.how = "measured: CUDA read probe of 1024 MiB on " + (*devs)[0].name + ", best of 5" +
+            ((*devs)[0].peak_bandwidth > 0
+                 ? fmt(" (driver peak %.0f GB/s", (*devs)[0].peak_bandwidth / 1e9) +
+                       fmt(": %.0f%% of it)", 100 * *bw / (*devs)[0].peak_bandwidth)
+                 : std::string());
+    return l;
   }
   BandwidthOptions o;
   o.bytes = static_cast<uint64_t>(a.bw_mib) << 20;
