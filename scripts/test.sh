@@ -15,7 +15,9 @@ if [ "${1:-}" = "--sanitize" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan -L 'unit|ops|model|server' --output-on-failure -j "$jobs"
 else
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  # LONGCTX_CUDA_ARCHS (environment) narrows the CUDA architectures compiled: CI builds one.
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    ${LONGCTX_CUDA_ARCHS:+-DLONGCTX_CUDA_ARCHS=$LONGCTX_CUDA_ARCHS} >/dev/null
   cmake --build build -j "$jobs"
   ctest --test-dir build --output-on-failure -j "$jobs"
 fi

@@ -15,7 +15,8 @@ Result<std::unique_ptr<CudaWeights>> CudaWeights::upload(
   struct Piece {
     const void* src;
     size_t n;
-    const void** dst;
+    const void** dst = nullptr;     // a matrix's data pointer
+    const float** dst_f = nullptr;  // or a vector's
   };
   std::vector<Piece> pieces;
   const auto matrix = [&](const WeightMatrix& m, WeightMatrix* out) -> Status {
@@ -48,7 +49,7 @@ Result<std::unique_ptr<CudaWeights>> CudaWeights::upload(
   };
   const auto vec = [&](const std::vector<float>& v, const float** out) {
     if (!v.empty()) {
-      pieces.push_back({v.data(), v.size() * sizeof(float), reinterpret_cast<const void**>(out)});
+      pieces.push_back({v.data(), v.size() * sizeof(float), nullptr, out});
     }
   };
   LONGCTX_RETURN_IF_ERROR(matrix(mw.token_embd, &w->token_embd));
@@ -93,7 +94,8 @@ Result<std::unique_ptr<CudaWeights>> CudaWeights::upload(
   for (const Piece& p : pieces) {
     uint8_t* d = w->buf_.as<uint8_t>() + off;
     LONGCTX_RETURN_IF_ERROR(cuda::copy_to_device(d, p.src, p.n));
-    *p.dst = d;
+    if (p.dst) *p.dst = d;
+    if (p.dst_f) *p.dst_f = reinterpret_cast<const float*>(d);
     off += (p.n + 255) / 256 * 256;
     done += p.n;
     if (progress) progress(done, total);
@@ -279,28 +281,34 @@ Status CudaSequence::logits(int64_t row0, int64_t n_rows, float* host_logits) {
   return cuda::synchronize();
 }
 
-Status CudaSequence::pull(KvCache& host, int64_t n) const {
-  LONGCTX_CHECK(n >= 0 && n <= kv_.n_ctx && host.k_token_bytes() == k_token_ &&
+Status CudaSequence::pull(KvCache& host, int64_t p0, int64_t p1) const {
+  LONGCTX_CHECK(0 <= p0 && p0 <= p1 && p1 <= kv_.n_ctx && host.k_token_bytes() == k_token_ &&
                 host.v_token_bytes() == v_token_);
-  if (n == 0) return Status::ok();
+  if (p0 == p1) return Status::ok();
+  const size_t n = size_t(p1 - p0), ko = size_t(p0) * k_token_, vo = size_t(p0) * v_token_;
   for (int64_t il = 0; il < shape_.n_layer; ++il) {
-    LONGCTX_RETURN_IF_ERROR(cuda::copy_to_host(
-        host.k_data(il), k_.as<uint8_t>() + size_t(il) * k_layer_, size_t(n) * k_token_));
-    LONGCTX_RETURN_IF_ERROR(cuda::copy_to_host(
-        host.v_data(il), v_.as<uint8_t>() + size_t(il) * v_layer_, size_t(n) * v_token_));
+    LONGCTX_RETURN_IF_ERROR(cuda::copy_to_host(static_cast<uint8_t*>(host.k_data(il)) + ko,
+                                               k_.as<uint8_t>() + size_t(il) * k_layer_ + ko,
+                                               n * k_token_));
+    LONGCTX_RETURN_IF_ERROR(cuda::copy_to_host(static_cast<uint8_t*>(host.v_data(il)) + vo,
+                                               v_.as<uint8_t>() + size_t(il) * v_layer_ + vo,
+                                               n * v_token_));
   }
   return Status::ok();
 }
 
-Status CudaSequence::push(const KvCache& host, int64_t n) {
-  LONGCTX_CHECK(n >= 0 && n <= kv_.n_ctx && host.k_token_bytes() == k_token_ &&
+Status CudaSequence::push(const KvCache& host, int64_t p0, int64_t p1) {
+  LONGCTX_CHECK(0 <= p0 && p0 <= p1 && p1 <= kv_.n_ctx && host.k_token_bytes() == k_token_ &&
                 host.v_token_bytes() == v_token_);
-  if (n == 0) return Status::ok();
+  if (p0 == p1) return Status::ok();
+  const size_t n = size_t(p1 - p0), ko = size_t(p0) * k_token_, vo = size_t(p0) * v_token_;
   for (int64_t il = 0; il < shape_.n_layer; ++il) {
-    LONGCTX_RETURN_IF_ERROR(cuda::copy_to_device(k_.as<uint8_t>() + size_t(il) * k_layer_,
-                                                 host.k_data(il), size_t(n) * k_token_));
-    LONGCTX_RETURN_IF_ERROR(cuda::copy_to_device(v_.as<uint8_t>() + size_t(il) * v_layer_,
-                                                 host.v_data(il), size_t(n) * v_token_));
+    LONGCTX_RETURN_IF_ERROR(cuda::copy_to_device(k_.as<uint8_t>() + size_t(il) * k_layer_ + ko,
+                                                 static_cast<const uint8_t*>(host.k_data(il)) + ko,
+                                                 n * k_token_));
+    LONGCTX_RETURN_IF_ERROR(cuda::copy_to_device(v_.as<uint8_t>() + size_t(il) * v_layer_ + vo,
+                                                 static_cast<const uint8_t*>(host.v_data(il)) + vo,
+                                                 n * v_token_));
   }
   return Status::ok();
 }

@@ -59,11 +59,11 @@ class CudaSequence {
   // logits[n_rows][n_vocab].
   Status logits(int64_t row0, int64_t n_rows, float* host_logits);
 
-  // The cache's positions [0, n) copied from the device into `host` (same shape and types), or
-  // from `host` to the device: how host-side sequence operations (save, restore, shift, copy)
-  // work on a device cache.
-  Status pull(KvCache& host, int64_t n) const;
-  Status push(const KvCache& host, int64_t n);
+  // The cache's positions [p0, p1) copied from the device into `host` (same shape and types),
+  // or from `host` to the device: how host-side sequence operations (save, restore, shift,
+  // copy) work on a device cache.
+  Status pull(KvCache& host, int64_t p0, int64_t p1) const;
+  Status push(const KvCache& host, int64_t p0, int64_t p1);
 
  private:
   const Model* model_ = nullptr;

@@ -52,6 +52,8 @@ Status BatchRunner::step(std::span<const BatchItem> items) {
   // A CUDA engine: each session runs its tokens on the device by itself (batched decode of
   // several sequences on the GPU is not built yet), with the same checks and results.
   if (engine_->cuda_weights()) {
+    // Every item checked before any runs, as below: a bad one leaves the others untouched.
+    for (const BatchItem& it : items) LONGCTX_RETURN_IF_ERROR(it.session->check_append(it.tokens));
     for (const BatchItem& it : items) {
       auto r = it.session->eval(it.tokens);
       if (!r) return r.status();

@@ -36,20 +36,20 @@ Session::~Session() = default;
 
 void Session::attach_device(std::unique_ptr<CudaSequence> dev) {
   dev_ = std::move(dev);
-  host_stale_ = false;
+  host_valid_ = 0;
 }
 
 Status Session::sync_host_kv() const {
-  if (!dev_ || !host_stale_) return Status::ok();
-  LONGCTX_RETURN_IF_ERROR(dev_->pull(kv_, n_past()));
-  host_stale_ = false;
+  if (!dev_ || host_valid_ >= n_past()) return Status::ok();
+  LONGCTX_RETURN_IF_ERROR(dev_->pull(kv_, host_valid_, n_past()));
+  host_valid_ = n_past();
   return Status::ok();
 }
 
-Status Session::push_kv() {
+Status Session::push_kv(int64_t p0) {
   if (!dev_) return Status::ok();
-  LONGCTX_RETURN_IF_ERROR(dev_->push(kv_, n_past()));
-  host_stale_ = false;
+  LONGCTX_RETURN_IF_ERROR(dev_->push(kv_, p0, n_past()));
+  host_valid_ = n_past();
   return Status::ok();
 }
 
@@ -66,7 +66,7 @@ Result<bool> Session::eval_on_device(std::span<const int32_t> tokens, const Eval
     const ref::RopeFrequencies& fr = rope_.frequencies();
     LONGCTX_RETURN_IF_ERROR(dev_->forward(tokens.data() + done, m, pos0, fr.inv_freq,
                                           fr.attention_factor, n_expert_used_));
-    host_stale_ = true;
+    host_valid_ = std::min(host_valid_, pos0);  // the device wrote [pos0, pos0 + m)
     kv_.set_n_past(pos0 + m);
     tokens_.insert(tokens_.end(), tokens.begin() + done, tokens.begin() + done + m);
     const bool last_chunk = done + m == n;
@@ -144,7 +144,7 @@ Status Session::prepare_rope(int64_t n_end) {
   if (!t) return t.status();
   LONGCTX_RETURN_IF_ERROR(sync_host_kv());
   LONGCTX_RETURN_IF_ERROR(kv_rerotate(kv_, rope_params_, next));
-  LONGCTX_RETURN_IF_ERROR(push_kv());
+  LONGCTX_RETURN_IF_ERROR(push_kv(0));
   rope_ = std::move(t.value());
   rope_params_ = next;
   ++rope_steps_;
@@ -275,10 +275,10 @@ Status Session::fill_synthetic(int64_t n) {
       kv_.store(il, pos0 + done, m, k.data(), v.data());
     }
   }
-  LONGCTX_RETURN_IF_ERROR(sync_host_kv());  // the stores above wrote only new positions
+  LONGCTX_RETURN_IF_ERROR(sync_host_kv());  // [0, pos0) only: the stores above are past it
   kv_.set_n_past(pos0 + n);
   tokens_.insert(tokens_.end(), static_cast<size_t>(n), 0);
-  return push_kv();
+  return push_kv(pos0);
 }
 
 Status Session::set_expert_count(int64_t k) {
@@ -297,6 +297,7 @@ Status Session::set_expert_count(int64_t k) {
 
 void Session::reset() {
   kv_.clear();
+  host_valid_ = 0;
   tokens_.clear();
   snapshot_.n_tokens = -1;
   // An empty adaptive session starts again without scaling.
@@ -309,6 +310,7 @@ void Session::truncate(int64_t n) {
   if (n < 0) n = 0;
   if (n >= n_past()) return;
   kv_.truncate(n);
+  host_valid_ = std::min(host_valid_, n);
   tokens_.resize(static_cast<size_t>(n));
   if (snapshot_.n_tokens > n) snapshot_.n_tokens = -1;
 }
@@ -318,7 +320,7 @@ Status Session::remove(int64_t p0, int64_t p1) {
   LONGCTX_RETURN_IF_ERROR(kv_remove(kv_, p0, p1, rope_params_));
   tokens_.erase(tokens_.begin() + p0, tokens_.begin() + p1);
   if (snapshot_.n_tokens > p0) snapshot_.n_tokens = -1;
-  return push_kv();
+  return push_kv(p0);  // [p0, n) moved down and re-rotated
 }
 
 Status Session::restore(std::span<const int32_t> tokens, const float* logits) {
@@ -338,7 +340,7 @@ Status Session::restore(std::span<const int32_t> tokens, const float* logits) {
   kv_.set_n_past(n);
   std::memcpy(last_logits_.data(), logits, static_cast<size_t>(n_vocab) * sizeof(float));
   snapshot_.n_tokens = -1;
-  return push_kv();  // a state written into kv_cache() goes to the device
+  return push_kv(0);  // a state written into kv_cache() goes to the device
 }
 
 void Session::snapshot_logits() {
@@ -392,6 +394,7 @@ Status Session::copy_prefix_from(const Session& src, int64_t n) {
 bool Session::rewind_to_snapshot(int64_t n) {
   if (snapshot_.n_tokens != n || n > n_past() || n < 1) return false;
   kv_.truncate(n);
+  host_valid_ = std::min(host_valid_, n);
   tokens_.resize(static_cast<size_t>(n));
   std::memcpy(last_logits_.data(), snapshot_.logits.data(), last_logits_.size() * sizeof(float));
   return true;

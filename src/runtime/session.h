@@ -68,6 +68,8 @@ class Session {
   // the context has room for are kInvalidArgument (nothing is evaluated then). Returns true
   // when all were evaluated, false when cancelled in between.
   Result<bool> eval(std::span<const int32_t> tokens, const EvalOptions& options = {});
+  // eval's argument checks alone: ids inside the vocabulary, room in the context.
+  Status check_append(std::span<const int32_t> tokens) const;
   // Logits of the last evaluated token: [n_vocab]. Valid after a successful eval.
   const float* logits() const { return last_logits_.data(); }
 
@@ -152,9 +154,10 @@ class Session {
   // mutable so that sync_host_kv, logically a read, can refresh it.
   mutable KvCache kv_;
   std::unique_ptr<CudaSequence> dev_;
-  mutable bool host_stale_ = false;  // the device holds positions the host mirror lacks
-  // Host positions [0, n_past) changed by a host-side operation: copy them to the device.
-  Status push_kv();
+  // Host mirror positions [0, host_valid_) equal the device's; the rest are stale.
+  mutable int64_t host_valid_ = 0;
+  // Host positions [p0, n_past) changed by a host-side operation: copy them to the device.
+  Status push_kv(int64_t p0);
   Result<bool> eval_on_device(std::span<const int32_t> tokens, const EvalOptions& options);
   ForwardScratch scratch_;
   ref::RopeTable rope_;
@@ -165,8 +168,6 @@ class Session {
   // Adaptive: the RoPE setting for factor f (1: none), and the step before evaluating up to n.
   ref::RopeParams adaptive_params(double f) const;
   Status prepare_rope(int64_t n_end);
-  // eval's argument checks: ids inside the vocabulary, room in the context.
-  Status check_append(std::span<const int32_t> tokens) const;
   int64_t n_expert_used_ = 0;
   std::string warning_;
   std::vector<int32_t> tokens_;

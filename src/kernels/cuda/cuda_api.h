@@ -125,7 +125,7 @@ Status attention(const AttentionArgs& args, const float* d_q, int64_t n_q, float
 
 // MoE router: for each of n_tokens rows of logits[n_expert], p = softmax, the k largest p (ties:
 // lower expert first), written in increasing expert id: ids[t][k], w[t][k] = p or, with renorm,
-// p / sum of the chosen p. n_expert <= 1024, k <= 64.
+// p / sum of the chosen p. n_expert <= 1024, k <= 128.
 Status moe_route(const float* d_logits, int64_t n_tokens, int64_t n_expert, int64_t k, bool renorm,
                  int32_t* d_ids, float* d_w);
 // Pair p < n_pairs: y[p][n_out] = W_{ids[p]} x[p / x_group], the expert matrices stacked in

@@ -11,14 +11,15 @@ namespace longctx::cuda {
 namespace {
 
 constexpr int kMaxExperts = 1024;
+constexpr int kMaxK = 128;  // experts per token (Qwen3-MoE has 128 in all)
 
 // One warp per token: p = softmax(logits); the k largest p (ties: lower expert first), written
 // in increasing expert id with weights p or p / sum(chosen p).
 __global__ void route_kernel(const float* __restrict__ logits, int n_expert, int k, bool renorm,
                              int32_t* __restrict__ ids, float* __restrict__ w) {
   __shared__ float probs[kMaxExperts];
-  __shared__ int chosen[64];
-  __shared__ float chosen_p[64];
+  __shared__ int chosen[kMaxK];
+  __shared__ float chosen_p[kMaxK];
   const int lane = threadIdx.x;
   const float* lt = logits + int64_t(blockIdx.x) * n_expert;
   float mx = -INFINITY;
@@ -112,7 +113,7 @@ __global__ void combine_kernel(const float* __restrict__ ye, const float* __rest
 
 Status moe_route(const float* d_logits, int64_t n_tokens, int64_t n_expert, int64_t k, bool renorm,
                  int32_t* d_ids, float* d_w) {
-  if (n_expert < 1 || n_expert > kMaxExperts || k < 1 || k > 64 || k > n_expert) {
+  if (n_expert < 1 || n_expert > kMaxExperts || k < 1 || k > kMaxK || k > n_expert) {
     return invalid_argument("CUDA moe_route: " + std::to_string(k) + " of " +
                             std::to_string(n_expert) + " experts is not supported");
   }
