@@ -23,6 +23,7 @@
 #include "core/thread_pool.h"
 #include "core/utc_time.h"
 #include "kernels/cuda/cuda_api.h"
+#include "model/forward_cuda.h"
 #include "model/quant_preset.h"
 #include "plan/planner.h"
 #include "runtime/bench.h"
@@ -142,6 +143,9 @@ struct Context {
   uint64_t weight_bytes = 0, kv_bytes = 0, compute_bytes = 0;
   Engine::RuntimeMemory runtime;
   uint64_t peak_rss_bytes = 0;
+  // --backend cuda: device bytes planned (weights + the sessions' KV caches and activations)
+  // and what the driver reports taken since before the engine was loaded (0: not a CUDA run).
+  uint64_t gpu_weight_bytes = 0, gpu_session_bytes = 0, gpu_allocated_bytes = 0;
   uint64_t planned_bytes() const {
     return weight_bytes + kv_bytes + compute_bytes + runtime.total();
   }
@@ -197,6 +201,13 @@ void print_md(const Context& c, const std::vector<Row>& rows) {
       mib(c.peak_rss_bytes), mib(c.planned_bytes()), mib(c.weight_bytes), mib(c.kv_bytes),
       mib(c.compute_bytes), mib(c.runtime.total()), mib(c.runtime.program), mib(c.runtime.tables),
       mib(c.runtime.backend_scratch));
+  if (c.gpu_weight_bytes > 0) {
+    std::printf(
+        "GPU memory: planned %.1f MiB = weights %.1f + sessions' KV and activations %.1f; "
+        "allocated per the driver %.1f MiB\n",
+        mib(c.gpu_weight_bytes + c.gpu_session_bytes), mib(c.gpu_weight_bytes),
+        mib(c.gpu_session_bytes), mib(c.gpu_allocated_bytes));
+  }
   if (c.limit.end_gbps > 0) {
     const double drift = c.limit.end_gbps / c.limit.gbps - 1;
     std::printf("bandwidth after the tests: %.1f GB/s (%+.0f%% from the start)%s\n",
@@ -252,6 +263,10 @@ void print_json(const Context& c, const std::vector<Row>& rows) {
     j["planned_bytes"] = c.planned_bytes();
     j["planned_runtime_bytes"] = c.runtime.total();
     j["peak_rss_bytes"] = c.peak_rss_bytes;
+    if (c.gpu_weight_bytes > 0) {
+      j["gpu_planned_bytes"] = c.gpu_weight_bytes + c.gpu_session_bytes;
+      j["gpu_allocated_bytes"] = c.gpu_allocated_bytes;
+    }
     j["plan_ts"] = row.plan_ts;
     out.push_back(std::move(j));
   }
@@ -328,6 +343,11 @@ int run(BenchArgs a) {
     }
   }
 
+  // The device's memory in use before anything of this run is on it (CUDA runs).
+  uint64_t gpu_before = 0;
+  if (a.engine.backend == "cuda") {
+    if (auto used = cuda::device_memory_in_use(0); used.is_ok()) gpu_before = *used;
+  }
   auto engine_r = load_engine_only(a.engine);
   if (!engine_r) return fail(engine_r.status().message());
   Engine& engine = **engine_r;
@@ -400,10 +420,18 @@ int run(BenchArgs a) {
     // Memory: the largest plan (this pair's sessions together, all of them alive at once for
     // batched tests; the batch runner's few rows of activations are not counted) against the
     // process's peak.
-    uint64_t kv = 0, compute = 0;
+    uint64_t kv = 0, compute = 0, device = 0;
     for (const Session* s : seqs) {
       kv += s->kv().bytes();
       compute += s->compute_bytes();
+      device += s->device_bytes();
+    }
+    if (engine.cuda_weights() && device >= c.gpu_session_bytes) {
+      c.gpu_session_bytes = device;
+      c.gpu_weight_bytes = engine.cuda_weights()->bytes();
+      if (auto used = cuda::device_memory_in_use(0); used && *used > gpu_before) {
+        c.gpu_allocated_bytes = *used - gpu_before;
+      }
     }
     if (kv + compute >= c.kv_bytes + c.compute_bytes) {
       c.kv_bytes = kv;

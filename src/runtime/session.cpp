@@ -39,6 +39,10 @@ void Session::attach_device(std::unique_ptr<CudaSequence> dev) {
   host_valid_ = 0;
 }
 
+uint64_t Session::device_bytes() const {
+  return dev_ ? dev_->kv_bytes() + dev_->compute_bytes() : 0;
+}
+
 Status Session::sync_host_kv() const {
   if (!dev_ || host_valid_ >= n_past()) return Status::ok();
   LONGCTX_RETURN_IF_ERROR(dev_->pull(kv_, host_valid_, n_past()));

@@ -13,6 +13,7 @@ Status absent() {
 bool built_with_cuda() { return false; }
 Result<std::vector<DeviceInfo>> devices() { return absent(); }
 Result<double> measure_read_bandwidth(int, uint64_t) { return absent(); }
+Result<uint64_t> device_memory_in_use(int) { return absent(); }
 Result<DeviceBuffer> DeviceBuffer::allocate(size_t) { return absent(); }
 DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
   p_ = o.p_;

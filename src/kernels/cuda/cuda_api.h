@@ -39,6 +39,10 @@ Result<std::vector<DeviceInfo>> devices();
 // a few runs after a warm-up), which is what a decode step does with the weights.
 Result<double> measure_read_bandwidth(int index, uint64_t bytes);
 
+// Bytes of device `index`'s memory in use (total - free, all processes), for comparing what a
+// run planned with what the driver says it took.
+Result<uint64_t> device_memory_in_use(int index);
+
 // Device memory owned by one object (cudaMalloc / cudaFree on the current device).
 class DeviceBuffer {
  public:

@@ -47,6 +47,17 @@ Result<std::vector<DeviceInfo>> devices() {
   return out;
 }
 
+Result<uint64_t> device_memory_in_use(int index) {
+  int prev = 0;
+  LONGCTX_RETURN_IF_ERROR(cuda_status(cudaGetDevice(&prev), "current device"));
+  LONGCTX_RETURN_IF_ERROR(cuda_status(cudaSetDevice(index), "select device"));
+  size_t free_b = 0, total_b = 0;
+  const cudaError_t e = cudaMemGetInfo(&free_b, &total_b);
+  cudaSetDevice(prev);
+  LONGCTX_RETURN_IF_ERROR(cuda_status(e, "memory info"));
+  return uint64_t(total_b - free_b);
+}
+
 namespace {
 
 // Each thread sums 16-byte words with a grid stride; one atomic per block keeps the compiler
