@@ -2,6 +2,8 @@
 // handling of bad command lines, run through the built binary.
 #include <gtest/gtest.h>
 
+#include "core/file_io.h"
+
 #include <cstdio>
 #include <string>
 
@@ -26,6 +28,28 @@ TEST(Cli, SynthThenInfoDescribesTheModel) {
   EXPECT_NE(r.out.find("qwen3.attention.key_length"), std::string::npos);
   EXPECT_NE(r.out.find("151936 strings"), std::string::npos);  // the tokens array, abbreviated
   std::remove(path.c_str());
+}
+
+// --random-blocks and -t from the command line: the file is the same with one thread or two, it
+// loads, and the summary line says which writer made it.
+TEST(Cli, SynthRandomBlocksOnAnyThreadCount) {
+  const std::string a = testing_util::unique_temp_path("cli_rb1.gguf");
+  const std::string b = testing_util::unique_temp_path("cli_rb2.gguf");
+  auto r = run_longctx("synth --shape qwen3moe-tiny --type Q4_K_M --random-blocks -t 1 -q -o " + a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("random blocks"), std::string::npos) << r.err;
+  r = run_longctx("synth --shape qwen3moe-tiny --type Q4_K_M --random-blocks -t 2 -q -o " + b);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto fa = read_file(a), fb = read_file(b);
+  ASSERT_TRUE(fa.is_ok() && fb.is_ok());
+  EXPECT_TRUE(*fa == *fb);
+  r = run_longctx("info " + a);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = run_longctx("synth --shape qwen3-tiny -t -1 -o /dev/null");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--threads"), std::string::npos) << r.err;
+  std::remove(a.c_str());
+  std::remove(b.c_str());
 }
 
 TEST(Cli, BadCommandLinesFailWithAReason) {
