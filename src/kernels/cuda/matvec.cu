@@ -78,18 +78,10 @@ void launch(const void* w, int64_t n_out, int64_t n_in, const float* x, int nt, 
 
 bool matvec_supported(TensorType t) {
   switch (t) {
-    case TensorType::F32:
-    case TensorType::F16:
-    case TensorType::BF16:
-    case TensorType::Q4_0:
-    case TensorType::Q4_1:
-    case TensorType::Q5_0:
-    case TensorType::Q5_1:
-    case TensorType::Q8_0:
-    case TensorType::Q4_K:
-    case TensorType::Q5_K:
-    case TensorType::Q6_K:
-      return true;
+#define LONGCTX_CASE(T) case TensorType::T:
+    LONGCTX_CUDA_WEIGHT_TYPES(LONGCTX_CASE)
+#undef LONGCTX_CASE
+    return true;
     default:
       return false;
   }
@@ -115,17 +107,7 @@ Status matvec(TensorType type, const void* d_w, int64_t n_out, int64_t n_in, con
   case TensorType::T:                                          \
     launch<TensorType::T>(d_w, n_out, n_in, x, nt, d_bias, y); \
     break;
-      LONGCTX_CASE(F32)
-      LONGCTX_CASE(F16)
-      LONGCTX_CASE(BF16)
-      LONGCTX_CASE(Q4_0)
-      LONGCTX_CASE(Q4_1)
-      LONGCTX_CASE(Q5_0)
-      LONGCTX_CASE(Q5_1)
-      LONGCTX_CASE(Q8_0)
-      LONGCTX_CASE(Q4_K)
-      LONGCTX_CASE(Q5_K)
-      LONGCTX_CASE(Q6_K)
+      LONGCTX_CUDA_WEIGHT_TYPES(LONGCTX_CASE)
 #undef LONGCTX_CASE
       default:
         break;

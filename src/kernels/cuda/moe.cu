@@ -148,17 +148,7 @@ Status matvec_experts(TensorType type, const void* d_stack, int64_t n_out, int64
   case TensorType::T:                                                                              \
     experts_kernel<TensorType::T><<<grid, 128>>>(w, eb, rb, n_out, n_in, ids, int(x_group), x, y); \
     break;
-      LONGCTX_CASE(F32)
-      LONGCTX_CASE(F16)
-      LONGCTX_CASE(BF16)
-      LONGCTX_CASE(Q4_0)
-      LONGCTX_CASE(Q4_1)
-      LONGCTX_CASE(Q5_0)
-      LONGCTX_CASE(Q5_1)
-      LONGCTX_CASE(Q8_0)
-      LONGCTX_CASE(Q4_K)
-      LONGCTX_CASE(Q5_K)
-      LONGCTX_CASE(Q6_K)
+      LONGCTX_CUDA_WEIGHT_TYPES(LONGCTX_CASE)
 #undef LONGCTX_CASE
       default:
         break;

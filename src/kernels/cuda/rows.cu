@@ -106,17 +106,7 @@ Status get_rows(TensorType type, const void* d_w, int64_t n_in, const int32_t* d
   case TensorType::T:                                                                  \
     get_rows_kernel<TensorType::T><<<unsigned(n), threads>>>(w, rb, n_in, d_ids, d_y); \
     break;
-    LONGCTX_CASE(F32)
-    LONGCTX_CASE(F16)
-    LONGCTX_CASE(BF16)
-    LONGCTX_CASE(Q4_0)
-    LONGCTX_CASE(Q4_1)
-    LONGCTX_CASE(Q5_0)
-    LONGCTX_CASE(Q5_1)
-    LONGCTX_CASE(Q8_0)
-    LONGCTX_CASE(Q4_K)
-    LONGCTX_CASE(Q5_K)
-    LONGCTX_CASE(Q6_K)
+    LONGCTX_CUDA_WEIGHT_TYPES(LONGCTX_CASE)
 #undef LONGCTX_CASE
     default:
       break;

@@ -9,6 +9,11 @@
 
 #include "quant/types.h"
 
+// The weight formats every kernel over weight rows reads (a Unit<T> exists for each): X(T) for
+// each TensorType name, for the kernels' type switches.
+#define LONGCTX_CUDA_WEIGHT_TYPES(X) \
+  X(F32) X(F16) X(BF16) X(Q4_0) X(Q4_1) X(Q5_0) X(Q5_1) X(Q8_0) X(Q4_K) X(Q5_K) X(Q6_K)
+
 namespace longctx::cuda {
 
 constexpr int kUnit = 32;  // elements per unit
