@@ -6,16 +6,18 @@
 #
 # Run from the repository root with a CUDA build carried along:
 #   carry: build/src/longctx build/tests/kernels/test_cuda_kernels
-#          build/tests/runtime/test_runtime_cuda
+#          build/tests/runtime/test_runtime_cuda build/bench/cuda/bench_cuda_kernels
 #   command: scripts/device-check.sh
 # The limits add up to more than one device call's 10 minutes: the steps come in the order of
 # importance, and a call cut short still brings back the logs written so far.
-# Every step that did not run or failed is listed at the end (and in $OUT/summary.txt).
+# Every step that did not run or failed is listed at the end (and in $OUT/summary.txt); each
+# outcome is also appended to $OUT/progress.txt as soon as the step ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/device-check}
 MODELS=${MODELS:-/tmp/lc-models}
 mkdir -p "$OUT" "$MODELS"
+: >"$OUT/progress.txt"
 BIN=build/src/longctx
 declare -a SUMMARY=()
 
@@ -33,6 +35,8 @@ step() {
     124 | 137) SUMMARY+=("$name: TIMED OUT after ${secs}s") ;;
     *) SUMMARY+=("$name: FAILED rc=$rc (${dt}s)") ;;
   esac
+  # Written as it goes: a call cut short at its limit still says how far it got.
+  echo "${SUMMARY[-1]}" >>"$OUT/progress.txt"
   return $rc
 }
 
@@ -40,6 +44,8 @@ step driver 30 bash -c 'nvidia-smi; nvidia-smi --query-gpu=name,driver_version,m
 step plan 60 "$BIN" plan qwen3-8b --quant Q4_K_M
 step gpu-kernels 90 build/tests/kernels/test_cuda_kernels
 step gpu-engine 120 build/tests/runtime/test_runtime_cuda
+# Kernel GB/s at real shapes against the GPU's read probe, before the whole-model runs.
+step kernels-perf 60 build/bench/cuda/bench_cuda_kernels --reps 10
 # Benchmark models: random quantized blocks (seconds per GiB), the real tokenizer from the repo.
 step synth-8b 90 "$BIN" synth --shape qwen3-8b --type Q4_K_M --random-blocks \
   --tokenizer data/qwen3-tokenizer -q -o "$MODELS/q8b.gguf"

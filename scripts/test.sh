@@ -10,10 +10,14 @@ if [ "${1:-}" = "--sanitize" ]; then
   # -g1 (line tables only: reports keep file:line) compiles ~25% faster than -g, for CI's budget.
   # The CUDA backend is left out: no sanitizer covers device code, and CI has no GPU.
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
-    -DLONGCTX_SANITIZE=ON -DLONGCTX_CUDA=OFF >/dev/null
+    -DLONGCTX_SANITIZE=ON -DLONGCTX_CUDA=OFF -DLONGCTX_BUILD_BENCH=OFF >/dev/null
   cmake --build build-asan -j "$jobs"
+  # Left out here, run in the Release pass: the three heaviest attention sweeps per ISA, whose
+  # time under ASan is the scalar oracle's (~220 s of CI); ops_harness runs the same kernels
+  # (decode to depth 4k, prefill blocks at depth, 1 and 3 threads) under the sanitizers.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan -L 'unit|ops|model|server' --output-on-failure -j "$jobs"
+    ctest --test-dir build-asan -L 'unit|ops|model|server' --output-on-failure -j "$jobs" \
+    -E 'Isas/(Cpu|Quant)AttentionTest\.(LongDecodeSplitsKeysAndMerges|FewBlocksSplitKeysAndMerge|PrefillAtDepthAndFewBlocks)/'
 else
   # LONGCTX_CUDA_ARCHS (environment) narrows the CUDA architectures compiled: CI builds one.
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \

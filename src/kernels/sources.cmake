@@ -12,6 +12,13 @@ set(LONGCTX_KERNELS_SOURCES
 # The references define the numerics later kernels are compared with; keep them free of
 # compiler-chosen FMA contraction so every build computes the same bits.
 set_source_files_properties(${LONGCTX_KERNELS_SOURCES} PROPERTIES COMPILE_OPTIONS -ffp-contract=off)
+# Under the sanitizers (built at -O1) the oracle's per-element loads dominate the kernel tests'
+# time (~80% of the attention tests'); -O2 keeps its IEEE results (no contraction, no fast-math)
+# and its instrumentation, and cuts those tests' time by ~25% (21.2 -> 15.9 s for one).
+if(LONGCTX_SANITIZE)
+  set_source_files_properties(${LONGCTX_KERNELS_SOURCES} PROPERTIES
+    COMPILE_OPTIONS "-ffp-contract=off;-O2")
+endif()
 
 # Portable kernels (any target): the scalar path.
 set(LONGCTX_CPU_KERNEL_SOURCES

@@ -4,7 +4,10 @@
 #include "model/forward_cuda.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace longctx {
 Result<std::unique_ptr<CudaWeights>> CudaWeights::upload(
@@ -163,25 +166,47 @@ Result<std::unique_ptr<CudaSequence>> CudaSequence::create(const Model& model, c
   if (!scratch) return scratch.status();
   s->scratch_ = std::move(scratch).value();
   for (auto& [p, o] : views) *p = s->scratch_.as<uint8_t>() + o;
+  const char* graphs = std::getenv("LONGCTX_CUDA_GRAPHS");
+  s->use_graphs_ = !(graphs && std::string(graphs) == "0");
   return s;
 }
 
 Status CudaSequence::forward(const int32_t* tokens, int64_t n, int64_t pos0,
                              const std::vector<double>& inv_freq, double attention_factor,
                              int64_t k) {
-  const ModelHparams& hp = model_->hparams();
   LONGCTX_CHECK(n >= 1 && n <= n_batch_ && pos0 >= 0 && pos0 + n <= kv_.n_ctx);
+  auto stream = stream_.get();
+  if (!stream) return stream.status();
+  cuda::StreamScope scope(*stream);
+  if (inv_freq != inv_freq_host_) {
+    LONGCTX_CHECK(int64_t(inv_freq.size()) == model_->hparams().head_dim / 2);
+    LONGCTX_RETURN_IF_ERROR(
+        cuda::copy_to_device_async(inv_freq_, inv_freq.data(), inv_freq.size() * sizeof(double)));
+    inv_freq_host_ = inv_freq;
+  }
+  LONGCTX_RETURN_IF_ERROR(cuda::copy_to_device_async(ids_, tokens, size_t(n) * sizeof(int32_t)));
+  n_tokens_ = n;
+  // A decoded token: the whole step as one graph launch. Should capture fail (a driver without
+  // it, an operation the capture refuses), nothing ran: the step runs launch by launch and
+  // graphs stay off for this sequence.
+  if (n == 1 && use_graphs_) {
+    const Status g =
+        graph_.run(*stream, [&] { return layers(n, pos0, inv_freq, attention_factor, k); });
+    if (g.is_ok()) return g;
+    std::fprintf(stderr, "longctx: CUDA graphs off for this sequence (%s)\n", g.message().c_str());
+    use_graphs_ = false;
+  }
+  return layers(n, pos0, inv_freq, attention_factor, k);
+}
+
+Status CudaSequence::layers(int64_t n, int64_t pos0, const std::vector<double>& inv_freq,
+                            double attention_factor, int64_t k) {
+  (void)inv_freq;  // already on the device (inv_freq_)
+  const ModelHparams& hp = model_->hparams();
   const int64_t d = hp.n_embd, hd = hp.head_dim, hdv = hp.head_dim_v;
   const int64_t nh = hp.n_head, nkv = hp.n_head_kv;
   const float eps = float(hp.rms_eps);
   const CudaWeights& W = *w_;
-  LONGCTX_RETURN_IF_ERROR(cuda::copy_to_device(ids_, tokens, size_t(n) * sizeof(int32_t)));
-  if (inv_freq != inv_freq_host_) {
-    LONGCTX_CHECK(int64_t(inv_freq.size()) == hd / 2);
-    LONGCTX_RETURN_IF_ERROR(
-        cuda::copy_to_device(inv_freq_, inv_freq.data(), inv_freq.size() * sizeof(double)));
-    inv_freq_host_ = inv_freq;
-  }
   LONGCTX_RETURN_IF_ERROR(cuda::get_rows(W.token_embd.type, W.token_embd.data, d, ids_, n, x_));
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const CudaWeights::Layer& L = W.layers[size_t(il)];
@@ -262,15 +287,16 @@ Status CudaSequence::forward(const int32_t* tokens, int64_t n, int64_t pos0,
       LONGCTX_RETURN_IF_ERROR(cuda::moe_combine(ye_, ew_ + t0 * k, c, k, d, x_ + t0 * d));
     }
   }
-  LONGCTX_RETURN_IF_ERROR(cuda::rms_norm(x_, W.output_norm, eps, n, d, x_));
-  n_tokens_ = n;
-  return Status::ok();
+  return cuda::rms_norm(x_, W.output_norm, eps, n, d, x_);
 }
 
 Status CudaSequence::logits(int64_t row0, int64_t n_rows, float* host_logits) {
   const ModelHparams& hp = model_->hparams();
   LONGCTX_CHECK(row0 >= 0 && n_rows >= 1 && row0 + n_rows <= n_tokens_);
   const WeightMatrix& out = w_->output;
+  auto stream = stream_.get();
+  if (!stream) return stream.status();
+  cuda::StreamScope scope(*stream);
   for (int64_t r = 0; r < n_rows; r += logit_rows_) {
     const int64_t m = std::min(logit_rows_, n_rows - r);
     LONGCTX_RETURN_IF_ERROR(cuda::matvec(out.type, out.data, hp.n_vocab, hp.n_embd,

@@ -81,6 +81,12 @@ class CudaSequence {
   double* inv_freq_ = nullptr;
   std::vector<double> inv_freq_host_;  // what inv_freq_ holds
   int64_t logit_rows_ = 0;             // rows logits_ has room for
+  cuda::Stream stream_;
+  cuda::Graph graph_;       // the decode step (one token), re-captured and updated each step
+  bool use_graphs_ = true;  // off with LONGCTX_CUDA_GRAPHS=0, or after a capture failed
+  // Every kernel of one forward pass over the tokens already on the device.
+  Status layers(int64_t n, int64_t pos0, const std::vector<double>& inv_freq,
+                double attention_factor, int64_t k);
 };
 
 }  // namespace longctx

@@ -298,7 +298,10 @@ DeviceSetup detect_device() {
   // The CUDA runtime first (a CUDA build on a machine with a driver): name, memory and the
   // driver's memory clock and bus width. Else nvidia-smi, which also serves CPU-only builds.
   if (auto cd = cuda::devices(); cd.is_ok()) {
-    for (const cuda::DeviceInfo& d : *cd) gpus.push_back({d.name, d.total_memory});
+    // Free memory, not the total: what another process holds is not this run's to plan with.
+    for (const cuda::DeviceInfo& d : *cd) {
+      gpus.push_back({d.name, d.free_memory > 0 ? d.free_memory : d.total_memory});
+    }
     cuda_peak = (*cd)[0].peak_bandwidth;
     from_cuda = true;
   } else if (FILE* p =

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -176,6 +177,27 @@ TEST_F(CudaEngine, SequenceOperationsKeepTheDeviceAndHostCachesInStep) {
   ASSERT_TRUE(e->eval(more).is_ok());
   EXPECT_EQ(compare(e->logits(), c->logits(), nv).max_abs, 0.0);
   std::remove(file.c_str());
+}
+
+// A decode step captured as a CUDA graph computes what the same kernels launched one by one do.
+TEST_F(CudaEngine, GraphDecodeEqualsLaunchByLaunch) {
+  const std::string path =
+      write_tiny_model({.shape = "qwen3moe-tiny", .type = TensorType::Q4_K}, "cuda_graph");
+  auto gpu = load_test_engine(path, "cuda");
+  ASSERT_TRUE(gpu);
+  auto with = new_session(*gpu, TensorType::F16);
+  ::setenv("LONGCTX_CUDA_GRAPHS", "0", 1);
+  auto without = new_session(*gpu, TensorType::F16);
+  ::unsetenv("LONGCTX_CUDA_GRAPHS");
+  ASSERT_TRUE(with && without);
+  const int64_t nv = gpu->hparams().n_vocab;
+  std::vector<int32_t> ids = prompt(20);
+  for (int step = 0; step < 8; ++step) {  // the position (and split count) changes every step
+    ASSERT_TRUE(with->eval(ids).is_ok());
+    ASSERT_TRUE(without->eval(ids).is_ok());
+    EXPECT_EQ(compare(with->logits(), without->logits(), nv).max_abs, 0.0) << step;
+    ids = {int32_t(std::max_element(with->logits(), with->logits() + nv) - with->logits())};
+  }
 }
 
 TEST_F(CudaEngine, SessionsBeyondTheGpusMemoryAreRefused) {

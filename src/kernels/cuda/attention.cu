@@ -183,10 +183,11 @@ Status attention(const AttentionArgs& a, const float* d_q, int64_t n_q, float* d
   p.n_splits = splits_for(longest, n_qh);
   float* part_o = a.d_scratch;
   float* part_ml = part_o + n_qh * p.n_splits * a.head_dim_v;
-  attention_split_kernel<<<dim3(unsigned(n_qh), unsigned(p.n_splits)), kWarps * 32>>>(
+  attention_split_kernel<<<dim3(unsigned(n_qh), unsigned(p.n_splits)), kWarps * 32, 0, stream()>>>(
       p, d_q, part_o, part_ml);
   LONGCTX_RETURN_IF_ERROR(launch_status("attention"));
-  attention_merge_kernel<<<unsigned(n_qh), 128>>>(p.n_splits, a.head_dim_v, part_o, part_ml, d_out);
+  attention_merge_kernel<<<unsigned(n_qh), 128, 0, stream()>>>(p.n_splits, a.head_dim_v, part_o,
+                                                               part_ml, d_out);
   return launch_status("attention merge");
 }
 

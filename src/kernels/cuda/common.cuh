@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "kernels/cuda/cuda_api.h"
 
 namespace longctx::cuda {
 
@@ -24,5 +25,9 @@ inline Status cuda_status(cudaError_t e, const char* what) {
 inline Status launch_status(const char* kernel) { return cuda_status(cudaGetLastError(), kernel); }
 
 inline unsigned ceil_div(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
+
+// The stream kernels launch on: the calling thread's current one (StreamScope), else the legacy
+// default stream.
+inline cudaStream_t stream() { return static_cast<cudaStream_t>(current_stream()); }
 
 }  // namespace longctx::cuda

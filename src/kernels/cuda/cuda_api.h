@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -67,8 +68,58 @@ Status copy_to_device(void* d_dst, const void* src, size_t bytes);
 Status copy_to_host(void* dst, const void* d_src, size_t bytes);
 // Waits for the device and reports the first error of a kernel launched before.
 Status synchronize();
+// Milliseconds of device time `launch` takes (its launches between two events), the best of
+// `reps` runs after one warm-up.
+Result<double> time_ms(const std::function<Status()>& launch, int reps);
 
-// --- kernels (launched on the default stream; check with synchronize()) -----------------------
+// --- streams and graphs -------------------------------------------------------------------------
+
+// The stream this thread's kernels launch on (nullptr: the legacy default stream).
+void* current_stream();
+// A stream of one's own (blocking: work on the legacy default stream, such as copy_to_host,
+// waits for it), created on first use.
+class Stream {
+ public:
+  Stream() = default;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  ~Stream();
+  Result<void*> get();
+
+ private:
+  void* s_ = nullptr;
+};
+// Makes `stream` the calling thread's current stream while it lives.
+class StreamScope {
+ public:
+  explicit StreamScope(void* stream);
+  ~StreamScope();
+  StreamScope(const StreamScope&) = delete;
+  StreamScope& operator=(const StreamScope&) = delete;
+
+ private:
+  void* prev_;
+};
+// A decode step as one CUDA graph: run() captures what `body` launches on `stream` (the body must
+// only launch kernels and async work there), updates the instantiated graph in place when the
+// shapes match the last capture (only arguments such as the position changed) or instantiates
+// it anew, and launches it. Launching ~700 kernels one by one costs more than a decode step's
+// memory traffic on a fast GPU; a graph launches them back to back.
+class Graph {
+ public:
+  Graph() = default;
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  ~Graph();
+  Status run(void* stream, const std::function<Status()>& body);
+
+ private:
+  void* exec_ = nullptr;  // cudaGraphExec_t
+};
+// copy_to_device on the current stream, ordered with its kernels (and allowed before a capture).
+Status copy_to_device_async(void* d_dst, const void* src, size_t bytes);
+
+// --- kernels (launched on the current stream; check with synchronize()) -----------------------
 
 // Whether matvec reads weights of type t straight from their GGUF blocks.
 bool matvec_supported(TensorType t);

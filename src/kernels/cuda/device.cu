@@ -149,12 +149,106 @@ DeviceBuffer::~DeviceBuffer() {
   if (p_) cudaFree(p_);
 }
 
+namespace {
+thread_local void* t_stream = nullptr;
+}  // namespace
+
+void* current_stream() { return t_stream; }
+
+StreamScope::StreamScope(void* stream) : prev_(t_stream) { t_stream = stream; }
+StreamScope::~StreamScope() { t_stream = prev_; }
+
+Stream::~Stream() {
+  if (s_) cudaStreamDestroy(static_cast<cudaStream_t>(s_));
+}
+
+Result<void*> Stream::get() {
+  if (!s_) {
+    cudaStream_t st = nullptr;
+    LONGCTX_RETURN_IF_ERROR(cuda_status(cudaStreamCreate(&st), "create stream"));
+    s_ = st;
+  }
+  return s_;
+}
+
+Graph::~Graph() {
+  if (exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
+}
+
+Status Graph::run(void* stream_p, const std::function<Status()>& body) {
+  auto st = static_cast<cudaStream_t>(stream_p);
+  LONGCTX_RETURN_IF_ERROR(
+      cuda_status(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal), "begin capture"));
+  Status body_status;
+  {
+    StreamScope scope(stream_p);
+    body_status = body();
+  }
+  cudaGraph_t graph = nullptr;
+  const cudaError_t end = cudaStreamEndCapture(st, &graph);
+  if (!body_status) {
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    return body_status;
+  }
+  LONGCTX_RETURN_IF_ERROR(cuda_status(end, "end capture"));
+  struct Destroy {
+    cudaGraph_t g;
+    ~Destroy() { cudaGraphDestroy(g); }
+  } destroy{graph};
+  if (exec_) {
+    cudaGraphExecUpdateResultInfo info{};
+    if (cudaGraphExecUpdate(static_cast<cudaGraphExec_t>(exec_), graph, &info) != cudaSuccess) {
+      cudaGetLastError();  // another topology: instantiate afresh
+      cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
+      exec_ = nullptr;
+    }
+  }
+  if (!exec_) {
+    cudaGraphExec_t exec = nullptr;
+    LONGCTX_RETURN_IF_ERROR(cuda_status(cudaGraphInstantiate(&exec, graph, 0), "instantiate"));
+    exec_ = exec;
+  }
+  return cuda_status(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), st), "graph launch");
+}
+
+Status copy_to_device_async(void* d_dst, const void* src, size_t bytes) {
+  return cuda_status(cudaMemcpyAsync(d_dst, src, bytes, cudaMemcpyHostToDevice,
+                                     static_cast<cudaStream_t>(t_stream)),
+                     "copy to device");
+}
+
 Status copy_to_device(void* d_dst, const void* src, size_t bytes) {
   return cuda_status(cudaMemcpy(d_dst, src, bytes, cudaMemcpyHostToDevice), "copy to device");
 }
 
 Status copy_to_host(void* dst, const void* d_src, size_t bytes) {
   return cuda_status(cudaMemcpy(dst, d_src, bytes, cudaMemcpyDeviceToHost), "copy to host");
+}
+
+Result<double> time_ms(const std::function<Status()>& launch, int reps) {
+  cudaEvent_t a, b;
+  LONGCTX_RETURN_IF_ERROR(cuda_status(cudaEventCreate(&a), "event"));
+  if (Status st = cuda_status(cudaEventCreate(&b), "event"); !st) {
+    cudaEventDestroy(a);
+    return st;
+  }
+  float best = 1e30f;
+  Status st;
+  for (int r = 0; r <= reps && st.is_ok(); ++r) {
+    cudaEventRecord(a);
+    st = launch();
+    cudaEventRecord(b);
+    if (st.is_ok()) st = cuda_status(cudaEventSynchronize(b), "timed launch");
+    float ms = 0;
+    if (st.is_ok() && r > 0 && cudaEventElapsedTime(&ms, a, b) == cudaSuccess) {
+      best = std::min(best, ms);
+    }
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  if (!st) return st;
+  return double(best);
 }
 
 Status synchronize() {

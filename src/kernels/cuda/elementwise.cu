@@ -87,14 +87,15 @@ Status hadamard(float* d_x, int64_t n_rows, int64_t dim) {
   int64_t b = 1;
   while (dim % (2 * b) == 0) b *= 2;
   const float scale = float(1.0 / sqrt(double(b)));
-  hadamard_kernel<<<unsigned(n_rows), 128, size_t(dim) * sizeof(float)>>>(d_x, dim, b, scale);
+  hadamard_kernel<<<unsigned(n_rows), 128, size_t(dim) * sizeof(float), stream()>>>(d_x, dim, b,
+                                                                                    scale);
   return launch_status("hadamard");
 }
 
 Status rms_norm(const float* d_x, const float* d_w, float eps, int64_t n_rows, int64_t n,
                 float* d_y) {
   if (n_rows < 1 || n < 1) return invalid_argument("CUDA rms_norm: empty shape");
-  rms_norm_kernel<<<unsigned(n_rows), kNormThreads>>>(d_x, d_w, eps, n, d_y);
+  rms_norm_kernel<<<unsigned(n_rows), kNormThreads, 0, stream()>>>(d_x, d_w, eps, n, d_y);
   return launch_status("rms_norm");
 }
 
@@ -104,20 +105,20 @@ Status rope_neox(const double* d_inv_freq, double attention_factor, int64_t pos0
     return invalid_argument("CUDA rope: bad shape");
   }
   const int64_t n = n_tokens * n_head * (head_dim / 2);
-  rope_kernel<<<ceil_div(n, 256), 256>>>(d_inv_freq, attention_factor, pos0, n_tokens, n_head,
-                                         head_dim, d_x);
+  rope_kernel<<<ceil_div(n, 256), 256, 0, stream()>>>(d_inv_freq, attention_factor, pos0, n_tokens,
+                                                      n_head, head_dim, d_x);
   return launch_status("rope");
 }
 
 Status swiglu(const float* d_gate, const float* d_up, int64_t n, float* d_y) {
   if (n < 1) return Status::ok();
-  swiglu_kernel<<<ceil_div(n, 256), 256>>>(d_gate, d_up, n, d_y);
+  swiglu_kernel<<<ceil_div(n, 256), 256, 0, stream()>>>(d_gate, d_up, n, d_y);
   return launch_status("swiglu");
 }
 
 Status add_into(float* d_x, const float* d_y, int64_t n) {
   if (n < 1) return Status::ok();
-  add_kernel<<<ceil_div(n, 256), 256>>>(d_x, d_y, n);
+  add_kernel<<<ceil_div(n, 256), 256, 0, stream()>>>(d_x, d_y, n);
   return launch_status("add");
 }
 

@@ -64,13 +64,13 @@ void launch(const void* w, int64_t n_out, int64_t n_in, const float* x, int nt, 
   const auto* wb = static_cast<const uint8_t*>(w);
   const int64_t rb = int64_t(row_bytes(T, uint64_t(n_in)));
   if (nt == 1) {
-    matvec_kernel<T, 1><<<grid, block>>>(wb, rb, n_out, n_in, x, nt, bias, y);
+    matvec_kernel<T, 1><<<grid, block, 0, stream()>>>(wb, rb, n_out, n_in, x, nt, bias, y);
   } else if (nt == 2) {
-    matvec_kernel<T, 2><<<grid, block>>>(wb, rb, n_out, n_in, x, nt, bias, y);
+    matvec_kernel<T, 2><<<grid, block, 0, stream()>>>(wb, rb, n_out, n_in, x, nt, bias, y);
   } else if (nt <= 4) {
-    matvec_kernel<T, 4><<<grid, block>>>(wb, rb, n_out, n_in, x, nt, bias, y);
+    matvec_kernel<T, 4><<<grid, block, 0, stream()>>>(wb, rb, n_out, n_in, x, nt, bias, y);
   } else {
-    matvec_kernel<T, kMaxTokens><<<grid, block>>>(wb, rb, n_out, n_in, x, nt, bias, y);
+    matvec_kernel<T, kMaxTokens><<<grid, block, 0, stream()>>>(wb, rb, n_out, n_in, x, nt, bias, y);
   }
 }
 

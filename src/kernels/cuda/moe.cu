@@ -118,7 +118,8 @@ Status moe_route(const float* d_logits, int64_t n_tokens, int64_t n_expert, int6
                             std::to_string(n_expert) + " experts is not supported");
   }
   if (n_tokens < 1) return Status::ok();
-  route_kernel<<<unsigned(n_tokens), 32>>>(d_logits, int(n_expert), int(k), renorm, d_ids, d_w);
+  route_kernel<<<unsigned(n_tokens), 32, 0, stream()>>>(d_logits, int(n_expert), int(k), renorm,
+                                                        d_ids, d_w);
   return launch_status("moe_route");
 }
 
@@ -144,9 +145,10 @@ Status matvec_experts(TensorType type, const void* d_stack, int64_t n_out, int64
     const float* x = d_x + (p0 / x_group) * n_in;
     float* y = d_y + p0 * n_out;
     switch (type) {
-#define LONGCTX_CASE(T)                                                                            \
-  case TensorType::T:                                                                              \
-    experts_kernel<TensorType::T><<<grid, 128>>>(w, eb, rb, n_out, n_in, ids, int(x_group), x, y); \
+#define LONGCTX_CASE(T)                                                                \
+  case TensorType::T:                                                                  \
+    experts_kernel<TensorType::T>                                                      \
+        <<<grid, 128, 0, stream()>>>(w, eb, rb, n_out, n_in, ids, int(x_group), x, y); \
     break;
       LONGCTX_CUDA_WEIGHT_TYPES(LONGCTX_CASE)
 #undef LONGCTX_CASE
@@ -161,7 +163,8 @@ Status matvec_experts(TensorType type, const void* d_stack, int64_t n_out, int64
 Status moe_combine(const float* d_ye, const float* d_w, int64_t n_tokens, int64_t k, int64_t d,
                    float* d_x) {
   if (n_tokens < 1) return Status::ok();
-  combine_kernel<<<ceil_div(n_tokens * d, 256), 256>>>(d_ye, d_w, int(k), d, n_tokens, d_x);
+  combine_kernel<<<ceil_div(n_tokens * d, 256), 256, 0, stream()>>>(d_ye, d_w, int(k), d, n_tokens,
+                                                                    d_x);
   return launch_status("moe_combine");
 }
 

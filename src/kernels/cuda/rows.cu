@@ -102,9 +102,10 @@ Status get_rows(TensorType type, const void* d_w, int64_t n_in, const int32_t* d
   const int64_t rb = int64_t(row_bytes(type, uint64_t(n_in)));
   const unsigned threads = unsigned(n_in / kUnit < 256 ? n_in / kUnit : 256);
   switch (type) {
-#define LONGCTX_CASE(T)                                                                \
-  case TensorType::T:                                                                  \
-    get_rows_kernel<TensorType::T><<<unsigned(n), threads>>>(w, rb, n_in, d_ids, d_y); \
+#define LONGCTX_CASE(T)                                                   \
+  case TensorType::T:                                                     \
+    get_rows_kernel<TensorType::T>                                        \
+        <<<unsigned(n), threads, 0, stream()>>>(w, rb, n_in, d_ids, d_y); \
     break;
     LONGCTX_CUDA_WEIGHT_TYPES(LONGCTX_CASE)
 #undef LONGCTX_CASE
@@ -129,9 +130,9 @@ Status convert_rows(TensorType t, const float* d_src, int64_t n, void* d_dst) {
   if (t == TensorType::Q8_0 || t == TensorType::Q4_0) {
     if (n % 32 != 0) return invalid_argument("CUDA convert_rows: not whole blocks");
     const int64_t nb = n / 32;
-    convert_block_kernel<<<ceil_div(nb, 8), 256>>>(t, d_src, nb, dst);
+    convert_block_kernel<<<ceil_div(nb, 8), 256, 0, stream()>>>(t, d_src, nb, dst);
   } else {
-    convert_plain_kernel<<<ceil_div(n, 256), 256>>>(t, d_src, n, dst);
+    convert_plain_kernel<<<ceil_div(n, 256), 256, 0, stream()>>>(t, d_src, n, dst);
   }
   return launch_status("convert_rows");
 }
