@@ -185,23 +185,27 @@ Status CudaSequence::forward(const int32_t* tokens, int64_t n, int64_t pos0,
     inv_freq_host_ = inv_freq;
   }
   LONGCTX_RETURN_IF_ERROR(cuda::copy_to_device_async(ids_, tokens, size_t(n) * sizeof(int32_t)));
-  n_tokens_ = n;
-  // A decoded token: the whole step as one graph launch. Should capture fail (a driver without
-  // it, an operation the capture refuses), nothing ran: the step runs launch by launch and
-  // graphs stay off for this sequence.
+  n_tokens_ = 0;  // no rows to read logits from until this pass has run
+  // A decoded token: the whole step as one graph launch. Should the graph machinery fail (a
+  // driver without it, an operation the capture refuses), nothing ran: the step runs launch by
+  // launch and graphs stay off for this sequence. An error of the step itself is returned.
+  Status st;
+  bool run_plain = true;  // launch by launch: a prefill chunk, graphs off, or a graph failure
   if (n == 1 && use_graphs_) {
-    const Status g =
-        graph_.run(*stream, [&] { return layers(n, pos0, inv_freq, attention_factor, k); });
-    if (g.is_ok()) return g;
-    std::fprintf(stderr, "longctx: CUDA graphs off for this sequence (%s)\n", g.message().c_str());
-    use_graphs_ = false;
+    st = graph_.run(
+        *stream, [&] { return layers(n, pos0, attention_factor, k); }, &run_plain);
+    if (!st && run_plain) {
+      std::fprintf(stderr, "longctx: CUDA graphs off for this sequence (%s)\n",
+                   st.message().c_str());
+      use_graphs_ = false;
+    }
   }
-  return layers(n, pos0, inv_freq, attention_factor, k);
+  if (run_plain) st = layers(n, pos0, attention_factor, k);
+  if (st.is_ok()) n_tokens_ = n;
+  return st;
 }
 
-Status CudaSequence::layers(int64_t n, int64_t pos0, const std::vector<double>& inv_freq,
-                            double attention_factor, int64_t k) {
-  (void)inv_freq;  // already on the device (inv_freq_)
+Status CudaSequence::layers(int64_t n, int64_t pos0, double attention_factor, int64_t k) {
   const ModelHparams& hp = model_->hparams();
   const int64_t d = hp.n_embd, hd = hp.head_dim, hdv = hp.head_dim_v;
   const int64_t nh = hp.n_head, nkv = hp.n_head_kv;
@@ -304,7 +308,7 @@ Status CudaSequence::logits(int64_t row0, int64_t n_rows, float* host_logits) {
     LONGCTX_RETURN_IF_ERROR(cuda::copy_to_host(host_logits + r * hp.n_vocab, logits_,
                                                size_t(m * hp.n_vocab) * sizeof(float)));
   }
-  return cuda::synchronize();
+  return Status::ok();  // the copies waited for the step and reported any fault in it
 }
 
 Status CudaSequence::pull(KvCache& host, int64_t p0, int64_t p1) const {

@@ -49,6 +49,8 @@ class CudaSequence {
                                                       const KvCacheOptions& kv, int64_t n_batch);
   uint64_t kv_bytes() const { return k_.size() + v_.size(); }
   uint64_t compute_bytes() const { return scratch_.size(); }
+  // Decode steps launched as one CUDA graph so far (tests: the graph path really ran).
+  int64_t graph_steps() const { return graph_.launches(); }
 
   // Tokens [n] (1 <= n <= n_batch) at positions [pos0, pos0 + n) with RoPE frequencies
   // `inv_freq` (head_dim / 2) and cos/sin scale `attention_factor`, k experts per token (MoE).
@@ -85,8 +87,7 @@ class CudaSequence {
   cuda::Graph graph_;       // the decode step (one token), re-captured and updated each step
   bool use_graphs_ = true;  // off with LONGCTX_CUDA_GRAPHS=0, or after a capture failed
   // Every kernel of one forward pass over the tokens already on the device.
-  Status layers(int64_t n, int64_t pos0, const std::vector<double>& inv_freq,
-                double attention_factor, int64_t k);
+  Status layers(int64_t n, int64_t pos0, double attention_factor, int64_t k);
 };
 
 }  // namespace longctx

@@ -41,6 +41,7 @@ class Session {
   // RoPE factor step) move the positions they need between the two (CudaSequence::pull/push).
   void attach_device(std::unique_ptr<CudaSequence> dev);
   bool on_device() const { return dev_ != nullptr; }
+  const CudaSequence* device() const { return dev_.get(); }
   // Device bytes of this session (its KV cache and activations on the GPU); 0 on the CPU.
   uint64_t device_bytes() const;
   // Brings kv() up to date with the device cache (a no-op on the CPU): readers of kv()'s bytes

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/cuda/cuda_api.h"
+#include "model/forward_cuda.h"
 #include "runtime/engine.h"
 #include "runtime/engine_test_util.h"
 #include "runtime/session.h"
@@ -35,9 +36,9 @@ class CudaEngine : public testing::Test {
   }
 };
 
-std::unique_ptr<Session> new_session(Engine& e, TensorType kv) {
+std::unique_ptr<Session> new_session(Engine& e, TensorType kv, int64_t n_ctx = 256) {
   SessionOptions so;
-  so.n_ctx = 256;
+  so.n_ctx = n_ctx;
   so.n_batch = 16;  // a 40-token prompt is three chunks
   so.type_k = so.type_v = kv;
   auto s = e.new_session(so);
@@ -179,25 +180,29 @@ TEST_F(CudaEngine, SequenceOperationsKeepTheDeviceAndHostCachesInStep) {
   std::remove(file.c_str());
 }
 
-// A decode step captured as a CUDA graph computes what the same kernels launched one by one do.
+// A decode step captured as a CUDA graph computes what the same kernels launched one by one do,
+// also across a depth where attention's split count grows (512 keys per split: 1 -> 2), which
+// the graph must take as an update; and the graph path really ran.
 TEST_F(CudaEngine, GraphDecodeEqualsLaunchByLaunch) {
   const std::string path =
       write_tiny_model({.shape = "qwen3moe-tiny", .type = TensorType::Q4_K}, "cuda_graph");
   auto gpu = load_test_engine(path, "cuda");
   ASSERT_TRUE(gpu);
-  auto with = new_session(*gpu, TensorType::F16);
+  auto with = new_session(*gpu, TensorType::F16, 1100);
   ::setenv("LONGCTX_CUDA_GRAPHS", "0", 1);
-  auto without = new_session(*gpu, TensorType::F16);
+  auto without = new_session(*gpu, TensorType::F16, 1100);
   ::unsetenv("LONGCTX_CUDA_GRAPHS");
   ASSERT_TRUE(with && without);
   const int64_t nv = gpu->hparams().n_vocab;
-  std::vector<int32_t> ids = prompt(20);
-  for (int step = 0; step < 8; ++step) {  // the position (and split count) changes every step
+  std::vector<int32_t> ids = prompt(505);
+  for (int step = 0; step < 12; ++step) {  // positions 505 .. 516: across 512
     ASSERT_TRUE(with->eval(ids).is_ok());
     ASSERT_TRUE(without->eval(ids).is_ok());
     EXPECT_EQ(compare(with->logits(), without->logits(), nv).max_abs, 0.0) << step;
     ids = {int32_t(std::max_element(with->logits(), with->logits() + nv) - with->logits())};
   }
+  EXPECT_EQ(with->device()->graph_steps(), 11);  // every decoded token after the prompt
+  EXPECT_EQ(without->device()->graph_steps(), 0);
 }
 
 TEST_F(CudaEngine, SessionsBeyondTheGpusMemoryAreRefused) {

@@ -12,6 +12,7 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_api.h"
+#include "kernels/cuda/units.cuh"
 
 namespace longctx::cuda {
 namespace {
@@ -32,12 +33,12 @@ __device__ __forceinline__ float kv_elem(TensorType t, const uint8_t* row, int e
       return __uint_as_float(uint32_t(reinterpret_cast<const uint16_t*>(row)[e]) << 16);
     case TensorType::Q8_0: {
       const uint8_t* b = row + (e / 32) * 34;
-      const float d = __half2float(__ushort_as_half(uint16_t(b[0] | (b[1] << 8))));
+      const float d = half_at(b);
       return d * float(int8_t(b[2 + e % 32]));
     }
     default: {  // Q4_0
       const uint8_t* b = row + (e / 32) * 18;
-      const float d = __half2float(__ushort_as_half(uint16_t(b[0] | (b[1] << 8))));
+      const float d = half_at(b);
       const int j = e % 32;
       const int q = j < 16 ? (b[2 + j] & 15) : (b[2 + j - 16] >> 4);
       return d * float(q - 8);

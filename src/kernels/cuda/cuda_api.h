@@ -111,10 +111,15 @@ class Graph {
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
   ~Graph();
-  Status run(void* stream, const std::function<Status()>& body);
+  // *graph_failed tells a failure of the graph machinery (capture, instantiation, launch: the
+  // caller may run the body without a graph) from an error of the body itself.
+  Status run(void* stream, const std::function<Status()>& body, bool* graph_failed);
+  // Steps launched as a graph so far.
+  int64_t launches() const { return launches_; }
 
  private:
   void* exec_ = nullptr;  // cudaGraphExec_t
+  int64_t launches_ = 0;
 };
 // copy_to_device on the current stream, ordered with its kernels (and allowed before a capture).
 Status copy_to_device_async(void* d_dst, const void* src, size_t bytes);

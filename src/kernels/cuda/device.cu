@@ -175,10 +175,20 @@ Graph::~Graph() {
   if (exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
 }
 
-Status Graph::run(void* stream_p, const std::function<Status()>& body) {
+Status Graph::run(void* stream_p, const std::function<Status()>& body, bool* graph_failed) {
   auto st = static_cast<cudaStream_t>(stream_p);
-  LONGCTX_RETURN_IF_ERROR(
-      cuda_status(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal), "begin capture"));
+  *graph_failed = false;
+  // A failure of the graph machinery itself: the runtime's last error is read (cleared) so the
+  // caller's fallback, plain launches, does not find it at its first launch check.
+  const auto graph_error = [graph_failed](cudaError_t e, const char* what) {
+    cudaGetLastError();
+    *graph_failed = true;
+    return cuda_status(e, what);
+  };
+  if (cudaError_t e = cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal);
+      e != cudaSuccess) {
+    return graph_error(e, "begin capture");
+  }
   Status body_status;
   {
     StreamScope scope(stream_p);
@@ -186,12 +196,15 @@ Status Graph::run(void* stream_p, const std::function<Status()>& body) {
   }
   cudaGraph_t graph = nullptr;
   const cudaError_t end = cudaStreamEndCapture(st, &graph);
-  if (!body_status) {
+  if (!body_status) {  // the body's own error (nothing ran): no fault of the graph
     if (graph) cudaGraphDestroy(graph);
     cudaGetLastError();
     return body_status;
   }
-  LONGCTX_RETURN_IF_ERROR(cuda_status(end, "end capture"));
+  if (end != cudaSuccess) {
+    if (graph) cudaGraphDestroy(graph);
+    return graph_error(end, "end capture");
+  }
   struct Destroy {
     cudaGraph_t g;
     ~Destroy() { cudaGraphDestroy(g); }
@@ -206,10 +219,16 @@ Status Graph::run(void* stream_p, const std::function<Status()>& body) {
   }
   if (!exec_) {
     cudaGraphExec_t exec = nullptr;
-    LONGCTX_RETURN_IF_ERROR(cuda_status(cudaGraphInstantiate(&exec, graph, 0), "instantiate"));
+    if (cudaError_t e = cudaGraphInstantiate(&exec, graph, 0); e != cudaSuccess) {
+      return graph_error(e, "instantiate");
+    }
     exec_ = exec;
   }
-  return cuda_status(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), st), "graph launch");
+  if (cudaError_t e = cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), st); e != cudaSuccess) {
+    return graph_error(e, "graph launch");
+  }
+  ++launches_;
+  return Status::ok();
 }
 
 Status copy_to_device_async(void* d_dst, const void* src, size_t bytes) {
