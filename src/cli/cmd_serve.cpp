@@ -52,6 +52,7 @@ struct ServeArgs {
   memory::MemoryBudgets budgets;
   int64_t spill_max = 16;
   std::string on_full = "stop";
+  int64_t sleep_idle_s = -1;
 };
 
 double mib(uint64_t b) { return static_cast<double>(b) / (1024.0 * 1024.0); }
@@ -122,6 +123,13 @@ int run(ServeArgs a) {
   if (a.on_full != "stop" && a.on_full != "shift" && a.on_full != "error") {
     std::fprintf(stderr, "longctx serve: --on-full must be stop, shift or error, got '%s'\n",
                  a.on_full.c_str());
+    return 2;
+  }
+  if (a.sleep_idle_s < -1 || a.sleep_idle_s > 31 * 86400) {
+    std::fprintf(stderr,
+                 "longctx serve: --sleep-idle-seconds must be a number of seconds up to "
+                 "2678400 (0 or -1: never sleep), got %lld\n",
+                 static_cast<long long>(a.sleep_idle_s));
     return 2;
   }
   if (a.seed && *a.seed < -1) {
@@ -232,6 +240,7 @@ int run(ServeArgs a) {
   so.max_queue = a.max_queue;
   so.spill_dir = a.session_dir;
   so.spill_max_files = a.spill_max;
+  so.sleep_idle_ms = a.sleep_idle_s > 0 ? a.sleep_idle_s * 1000 : 0;
   auto sched = server::Scheduler::create(e, std::move(slots), so);
   if (!sched) {
     std::fprintf(stderr, "longctx serve: %s\n", sched.status().message().c_str());
@@ -373,6 +382,11 @@ CommandFn add_serve_command(CLI::App& app) {
   app.add_option("--on-full", a->on_full,
                  "When a sequence's context fills up during a reply: stop (finish reason length), "
                  "shift (drop the oldest half and go on) or error")
+      ->capture_default_str();
+  app.add_option("--sleep-idle-seconds", a->sleep_idle_s,
+                 "After this many seconds without requests, give the memory of the weights and "
+                 "caches back to the system (idle sequences spilled to --session-dir first); the "
+                 "next request reloads them (0 or -1: never)")
       ->capture_default_str();
   add_llama_server_options(app, &a->llama);
   return [a] { return run(*a); };

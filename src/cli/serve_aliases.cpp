@@ -49,7 +49,6 @@ constexpr Ignored kIgnored[] = {
     {"--cache-ram", true, "idle states spill to --session-dir instead"},
     {"--offline", false, "nothing is ever downloaded"},
     {"--no-perf", false, "timings are always reported"},
-    {"--sleep-idle-seconds", true, "the model stays loaded"},
     {"--prio", true, "threads run at normal priority"},
     {"--poll", true, "threads wait without polling"},
     {"--cpu-moe", false, "experts always run on the CPU in this build"},

@@ -2,8 +2,10 @@
 #include "core/large_buffer.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -45,6 +47,18 @@ Result<LargeBuffer> LargeBuffer::allocate(size_t size) {
   b.data_ = static_cast<uint8_t*>(p);
   b.size_ = size;
   return b;
+}
+
+void LargeBuffer::release() {
+  // Advice: a kernel that refuses it leaves the pages resident, which costs memory only.
+  if (data_ != nullptr) ::madvise(data_, size_, MADV_DONTNEED);
+}
+
+void release_pages(void* p, size_t n) {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 }  // namespace longctx

@@ -23,6 +23,10 @@ class LargeBuffer {
   // size bytes of zeros (size 0: an empty buffer). Error if the system refuses the mapping.
   static Result<LargeBuffer> allocate(size_t size);
 
+  // Gives the pages back to the system (they read as zeros afterwards and are committed again
+  // on first touch); the mapping stays. A sleeping server releases its weights and caches so.
+  void release();
+
   uint8_t* data() { return data_; }
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
@@ -32,5 +36,9 @@ class LargeBuffer {
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// Gives back the whole pages inside [p, p + n) of anonymous memory (heap or mapping): they
+// read as zeros afterwards. For buffers whose contents are no longer needed (scratch).
+void release_pages(void* p, size_t n);
 
 }  // namespace longctx

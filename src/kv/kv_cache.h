@@ -80,6 +80,13 @@ class KvCache {
   // Sequence operations: forget everything; keep only positions [0, n).
   void clear() { n_past_ = 0; }
   void truncate(int64_t n);
+  // Forgets everything and gives the cache's pages back to the system (a sleeping server); the
+  // cache stays usable and takes pages again as positions are stored.
+  void release() {
+    n_past_ = 0;
+    k_.release();
+    v_.release();
+  }
 
  private:
   KvShape shape_;

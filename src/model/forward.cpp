@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "core/large_buffer.h"
+
 namespace longctx {
 
 extern const Architecture kArchQwen3;
@@ -86,6 +88,14 @@ uint64_t ForwardScratch::bytes() const {
   }
   for (const auto* v : {&chosen, &rows, &offsets}) b += v->size() * sizeof(int32_t);
   return b;
+}
+
+void ForwardScratch::release() {
+  for (auto* v :
+       {&x, &h, &q, &k, &v, &attn, &gate, &up, &router, &chosen_w, &rows_w, &xe, &ye, &probs}) {
+    release_pages(v->data(), v->size() * sizeof(float));
+  }
+  for (auto* v : {&chosen, &rows, &offsets}) release_pages(v->data(), v->size() * sizeof(int32_t));
 }
 
 void forward_chunk(ForwardContext& ctx, const int32_t* tokens) {

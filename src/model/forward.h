@@ -40,6 +40,8 @@ struct ForwardScratch {
   static ForwardScratch create(const ModelHparams& hp, int64_t n_batch);
   // Bytes of all buffers (part of the compute-buffer figure the planner reports).
   uint64_t bytes() const;
+  // Gives the buffers' pages back to the system (contents lost; sizes kept).
+  void release();
   // The bytes create(hp, n_batch) allocates, without allocating (for the planner).
   static uint64_t bytes_for(const ModelHparams& hp, int64_t n_batch);
 };

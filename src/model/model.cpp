@@ -179,11 +179,20 @@ Result<Model::Placement> Model::place_weights(KernelBackend& backend,
   auto buf = LargeBuffer::allocate(static_cast<size_t>(total));
   if (!buf) return buf.status().with_context("placing the weights in memory");
   placed_ = std::move(buf.value());
+  placed_offset_ = std::move(offset);
+  return fill_placed(backend, progress);
+}
 
+// Copies each placed tensor from the file into its place and lets the backend rearrange it
+// (place_weights, and restore_weights after a release).
+Model::Placement Model::fill_placed(KernelBackend& backend,
+                                    const std::function<void(size_t, size_t)>& progress) {
+  const std::vector<TensorDesc> list = model_tensors(hp_);
+  LONGCTX_CHECK(placed_offset_.size() == list.size());
   Placement r;
   for (size_t i = 0; i < list.size(); ++i) {
     if (progress) progress(i, list.size());
-    if (offset[i] == UINT64_MAX) continue;
+    if (placed_offset_[i] == UINT64_MAX) continue;
     const TensorDesc& desc = list[i];
     const GgufTensorInfo* t = file_.find_tensor(desc.name);
     LONGCTX_CHECK(t != nullptr);
@@ -191,7 +200,7 @@ Result<Model::Placement> Model::place_weights(KernelBackend& backend,
     // (an output head is 0.5 GB) are not resident together.
     constexpr size_t kPiece = size_t{16} << 20;
     const uint8_t* src = file_.tensor_data(*t);
-    uint8_t* dst = placed_.data() + offset[i];
+    uint8_t* dst = placed_.data() + placed_offset_[i];
     for (size_t done = 0; done < t->n_bytes;) {
       const size_t n = std::min<size_t>(kPiece, t->n_bytes - done);
       backend.copy_bytes(dst + done, src + done, n);
@@ -201,25 +210,47 @@ Result<Model::Placement> Model::place_weights(KernelBackend& backend,
     r.tensors += 1;
     r.bytes += t->n_bytes;
     const WeightSlot slot = slot_of(desc, w_);
+    // The bytes are the file's again: the descriptor describes them so until the backend
+    // rearranges them (a restore repeats what the first placement did).
     if (desc.role == TensorRole::kTokenEmbd) {
       // Tied: get_rows and the output head read the same copy. The head is a matmul over every
       // row for each token (a server's batched decode: one per sequence), so it takes the
       // backend's faster layout too, and the backend's get_rows reads single rows from it.
       w_.token_embd.data = dst;
+      w_.token_embd.layout = WeightLayout::kGguf;
       if (backend.repackable(w_.token_embd) && backend.repack(&w_.token_embd)) r.repacked += 1;
       w_.output = w_.token_embd;
       continue;
     }
     if (slot.matrix != nullptr) {
       slot.matrix->data = dst;
+      slot.matrix->layout = WeightLayout::kGguf;
       if (backend.repackable(*slot.matrix) && backend.repack(slot.matrix)) r.repacked += 1;
     } else {
       slot.stack->data = dst;
+      slot.stack->layout = WeightLayout::kGguf;
       if (backend.repackable(*slot.stack) && backend.repack(slot.stack)) r.repacked += 1;
     }
   }
   if (progress) progress(list.size(), list.size());
   return r;
+}
+
+void Model::release_weights() {
+  if (weights_released_) return;
+  placed_.release();
+  // Tensors read from the file (an untied embedding table, or every matrix when nothing was
+  // placed): their pages come back from the file on first use.
+  for (const GgufTensorInfo& t : file_.tensors()) file_.release(file_.tensor_data(t), t.n_bytes);
+  weights_released_ = true;
+}
+
+Model::Placement Model::restore_weights(KernelBackend& backend,
+                                        const std::function<void(size_t, size_t)>& progress) {
+  if (!weights_released_) return {};
+  weights_released_ = false;
+  if (placed_.size() == 0) return {};
+  return fill_placed(backend, progress);
 }
 
 uint64_t Model::active_params(int64_t n_expert_used) const {

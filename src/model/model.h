@@ -93,6 +93,16 @@ class Model {
   Result<Placement> place_weights(KernelBackend& backend,
                                   const std::function<void(size_t, size_t)>& progress = {});
 
+  // Sleeping (the server's --sleep-idle-seconds): release_weights gives the memory of the
+  // weights back to the system (the placed copies' pages, and the file's pages this process
+  // holds); restore_weights copies and rearranges the placed tensors again, as place_weights
+  // did, before the next forward pass. Nothing may read the weights in between. restore
+  // returns what it placed (empty when nothing was released or nothing had been placed).
+  void release_weights();
+  Placement restore_weights(KernelBackend& backend,
+                            const std::function<void(size_t, size_t)>& progress = {});
+  bool weights_released() const { return weights_released_; }
+
  private:
   Model() = default;
   ModelHparams hp_;
@@ -100,7 +110,11 @@ class Model {
   ModelWeights w_;
   const Architecture* arch_ = nullptr;
   ModelSummary summary_;
-  LargeBuffer placed_;  // the weights place_weights copied; empty before
+  Placement fill_placed(KernelBackend& backend,
+                        const std::function<void(size_t, size_t)>& progress);
+  LargeBuffer placed_;                   // the weights place_weights copied; empty before
+  std::vector<uint64_t> placed_offset_;  // [model_tensors index] offset in placed_, or UINT64_MAX
+  bool weights_released_ = false;
 };
 
 }  // namespace longctx

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <string>
 
+#include "core/large_buffer.h"
+
 namespace longctx {
 
 BatchRunner::BatchRunner(Engine& engine, ForwardScratch scratch, int64_t max_seqs)
@@ -86,6 +88,11 @@ Status BatchRunner::step(std::span<const BatchItem> items) {
     items[i].session->finish_batch(items[i].tokens, logits_.data() + i * n_vocab);
   }
   return Status::ok();
+}
+
+void BatchRunner::release_memory() {
+  scratch_.release();
+  release_pages(logits_.data(), logits_.size() * sizeof(float));
 }
 
 }  // namespace longctx

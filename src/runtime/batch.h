@@ -37,6 +37,9 @@ class BatchRunner {
   // have stepped its RoPE factor, which leaves its state equivalent).
   Status step(std::span<const BatchItem> items);
 
+  // Gives the activations' and logit rows' pages back to the system (a sleeping server).
+  void release_memory();
+
   int64_t n_batch() const { return scratch_.n_batch; }
   int64_t max_seqs() const { return max_seqs_; }
 

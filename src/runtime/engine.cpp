@@ -288,4 +288,15 @@ Result<std::unique_ptr<Session>> Engine::new_session(const SessionOptions& optio
   return s;
 }
 
+Status Engine::release_weights() {
+  if (cuda_) return unsupported("the CUDA backend keeps its weights on the GPU");
+  model_->release_weights();
+  return Status::ok();
+}
+
+Status Engine::restore_weights() {
+  model_->restore_weights(*backend_);
+  return Status::ok();
+}
+
 }  // namespace longctx

@@ -99,6 +99,14 @@ class Engine {
   // Whether sessions of n_ctx positions use length-adaptive YaRN (RopeOverrides::adaptive).
   bool adaptive_rope_for(int64_t n_ctx) const;
 
+  // Sleeping (the server's --sleep-idle-seconds): the weights' memory goes back to the system
+  // (Model::release_weights) and comes back, copied and rearranged again, with restore_weights
+  // (which takes about what placing them took at load). No forward pass may run in between.
+  // A CUDA engine keeps its weights (kUnsupported).
+  Status release_weights();
+  Status restore_weights();
+  bool weights_released() const { return model_->weights_released(); }
+
   // A new sequence with its own KV cache and scratch. An n_ctx beyond rope_context_limit()
   // without scaling still works but sets Session::warning() (suggesting a YaRN factor).
   Result<std::unique_ptr<Session>> new_session(const SessionOptions& options);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/large_buffer.h"
 #include "kv/kv_ops.h"
 #include "model/forward_cuda.h"
 
@@ -308,6 +309,17 @@ void Session::reset() {
   if (adaptive_ && rope_params_.scaling.type != ref::RopeScalingType::kNone) {
     LONGCTX_CHECK(set_rope_factor(1.0).is_ok());  // a table of the size built before
   }
+}
+
+Status Session::release_memory() {
+  if (dev_) return unsupported("a session on the GPU cannot release its memory");
+  reset();
+  kv_.release();
+  scratch_.release();
+  release_pages(logit_rows_.data(), logit_rows_.size() * sizeof(float));
+  release_pages(last_logits_.data(), last_logits_.size() * sizeof(float));
+  std::vector<float>().swap(snapshot_.logits);
+  return Status::ok();
 }
 
 void Session::truncate(int64_t n) {

@@ -144,6 +144,10 @@ class Session {
 
   // Sequence operations: forget everything / keep the first n tokens.
   void reset();
+  // reset(), and the cache's and buffers' pages given back to the system (a sleeping server,
+  // docs/SERVER.md); the session stays usable and takes them again on its next evaluation.
+  // Host sessions only: a session on the GPU keeps its device memory (kUnsupported).
+  Status release_memory();
   void truncate(int64_t n);
   // Drops tokens [p0, p1) without evaluating anything: the later tokens' cached keys are moved
   // down and turned to their new positions in place (kv/kv_ops.h), so decoding goes on at once.

@@ -460,7 +460,7 @@ void HttpServer::Impl::routes() {
                  {"modalities", {{"vision", false}, {"video", false}, {"audio", false}}},
                  {"endpoint_slots", opt.slots_endpoint},
                  {"endpoint_metrics", true},
-                 {"is_sleeping", false},
+                 {"is_sleeping", st.sleeping},
                  {"memory", opt.memory},
                  {"conversation_memory", conversation_memory()},
                  {"webui", opt.webui},
@@ -534,6 +534,11 @@ void HttpServer::Impl::routes() {
       metric("sequences_restored_total", "counter",
              "Spilled sequences read back for a request that continued them.",
              static_cast<double>(st.restored));
+      metric("sleeping", "gauge",
+             "1 while the server sleeps (weights and caches released after --sleep-idle-seconds).",
+             st.sleeping ? 1.0 : 0.0);
+      metric("sleeps_total", "counter", "Times the server went to sleep.",
+             static_cast<double>(st.sleeps));
       res.set_content(m, "text/plain; version=0.0.4");
     });
   });

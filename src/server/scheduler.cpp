@@ -20,6 +20,10 @@ GenerateResult cancelled_result() {
   return r;
 }
 
+double seconds_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
   size_t c = 0;
   while (c < a.size() && c < b.size() && a[c] == b[c]) ++c;
@@ -72,6 +76,12 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(Engine& engine,
     }
   }
   if (options.max_queue < 0) return invalid_argument("the queue bound must be >= 0");
+  if (options.sleep_idle_ms < 0) {
+    return invalid_argument("the idle time before sleeping must be >= 0");
+  }
+  if (options.sleep_idle_ms > 0 && engine.cuda_weights() != nullptr) {
+    return unsupported("sleeping when idle is not supported with the CUDA backend yet");
+  }
   if (!options.spill_dir.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_directory(options.spill_dir, ec)) {
@@ -189,6 +199,7 @@ SchedulerStats Scheduler::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   SchedulerStats st = totals_;
   st.queued = static_cast<int64_t>(queue_.size());
+  st.sleeping = sleeping_.load(std::memory_order_relaxed);
   st.busy = 0;
   st.cells_used = st.cells_total = 0;
   for (size_t i = 0; i < slots_.size(); ++i) {
@@ -364,6 +375,48 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
   start(*best);
 }
 
+// Nothing runs: keeps what is worth keeping of the idle sequences on disk (with a spill
+// directory), then gives back the memory of every cache and buffer and of the weights.
+void Scheduler::go_to_sleep() {
+  const double t0 = seconds_now();
+  for (Slot& s : slots_) spill(s, "");
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (Status st = slots_[i].session->release_memory(); !st.is_ok()) {
+      std::fprintf(stderr, "longctx serve: cannot sleep: %s\n", st.message().c_str());
+      return;
+    }
+    cells_[i] = 0;
+  }
+  runner_.release_memory();
+  if (Status st = engine_.release_weights(); !st.is_ok()) {
+    std::fprintf(stderr, "longctx serve: cannot sleep: %s\n", st.message().c_str());
+    return;
+  }
+  malloc_trim(0);
+  sleeping_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++totals_.sleeps;
+  }
+  std::fprintf(stderr,
+               "longctx serve: idle for %.0f s: sleeping (weights and caches released in %.2f s; "
+               "the next request reloads them)\n",
+               static_cast<double>(opt_.sleep_idle_ms) / 1000.0, seconds_now() - t0);
+  std::fflush(stderr);
+}
+
+void Scheduler::wake_up() {
+  const double t0 = seconds_now();
+  if (Status st = engine_.restore_weights(); !st.is_ok()) {
+    // Not expected (the memory was only advised away); said, and the requests run on.
+    std::fprintf(stderr, "longctx serve: restoring the weights: %s\n", st.message().c_str());
+  }
+  sleeping_ = false;
+  std::fprintf(stderr, "longctx serve: waking up (weights placed again in %.2f s)\n",
+               seconds_now() - t0);
+  std::fflush(stderr);
+}
+
 // Reads spilled state `path` into the sequence; a file that went missing or fails its checks
 // leaves the sequence empty and is forgotten.
 void Scheduler::restore_spill(Slot& s, const std::string& path) {
@@ -459,13 +512,21 @@ void Scheduler::loop() {
         malloc_trim(0);
         lock.lock();
       }
-      cv_.wait(lock, [&] {
+      auto has_work = [&] {
         if (stopping_ || !tasks_.empty()) return true;
         for (const Slot& s : slots_) {
           if (s.job) return true;  // something runs
         }
         return !queue_.empty();
-      });
+      };
+      // Idle for sleep_idle_ms: sleep, then wait on.
+      if (opt_.sleep_idle_ms > 0 && !sleeping_ &&
+          !cv_.wait_for(lock, std::chrono::milliseconds(opt_.sleep_idle_ms), has_work)) {
+        lock.unlock();
+        go_to_sleep();
+        lock.lock();
+      }
+      cv_.wait(lock, has_work);
       if (stopping_) break;
     }
     run_tasks();
@@ -481,6 +542,7 @@ void Scheduler::loop() {
         job->finish(cancelled_result());
         continue;
       }
+      if (sleeping_) wake_up();
       admit(std::move(job));
     }
     // 2. Followers whose leader's prompt is in start; then every sequence whose prompt is in

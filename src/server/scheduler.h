@@ -112,6 +112,8 @@ struct SchedulerStats {
   int64_t prompt_tokens = 0, cached_tokens = 0, generated_tokens = 0;  // since start
   int64_t requests = 0;
   int64_t spilled = 0, restored = 0;  // sequence states written to / read from the spill dir
+  bool sleeping = false;              // the weights and caches are released (sleep_idle_ms)
+  int64_t sleeps = 0;                 // times the server went to sleep since start
   double prompt_seconds = 0, gen_seconds = 0;
   std::vector<bool> slot_busy;      // [slot]
   std::vector<int64_t> slot_cells;  // [slot] positions its cache holds
@@ -127,6 +129,10 @@ struct SchedulerOptions {
   std::string spill_dir;
   int64_t spill_max_files = 16;
   int64_t spill_min_tokens = 256;
+  // After this long with nothing queued or running (0: never), the server sleeps: idle
+  // sequences are spilled (with spill_dir), then every cache, buffer and the weights give their
+  // memory back to the system; the next request wakes it (the weights are placed again first).
+  int64_t sleep_idle_ms = 0;
 };
 
 class Scheduler {
@@ -195,6 +201,8 @@ class Scheduler {
   SeqConfig resolve(const SeqConfig& c) const;
   void spill(Slot& s, const std::string& keep);  // keep: a spill file not to evict
   void restore_spill(Slot& s, const std::string& path);
+  void go_to_sleep();
+  void wake_up();
   void finish(Slot& s, Result<GenerateResult> r);
   void post_text(Job& job, std::string_view text, const TokenProbs* probs);
   // Prompt tokens evaluated of those this request evaluates (the reused prefix excluded).
@@ -213,6 +221,7 @@ class Scheduler {
   uint64_t spill_serial_ = 0;
   size_t expert_rr_ = 0;          // which expert-count group goes first in a mixed step
   bool busy_since_trim_ = false;  // a job ran since the heap was last trimmed
+  std::atomic<bool> sleeping_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable task_cv_;
