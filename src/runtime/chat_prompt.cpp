@@ -21,6 +21,8 @@ Result<ChatPrompt> render_chat_request(const Engine& engine, const chat::Json& r
   if (const Tokenizer* tok = engine.tokenizer()) {
     if (auto id = tok->eos_id()) source.eos_token = tok->token_piece(*id);
     if (auto id = tok->pad_id()) source.pad_token = tok->token_piece(*id);
+    // As llama-server: the GGUF's BOS text (templates written for Llama start with it).
+    if (auto id = tok->bos_id()) source.bos_token = tok->token_piece(*id);
   }
   auto ctx = chat::context_from_request(request, source);
   if (!ctx) return ctx.status();

@@ -455,7 +455,7 @@ void HttpServer::Impl::routes() {
                  {"model_alias", opt.alias},
                  {"model_path", opt.model_path},
                  {"chat_template", engine.chat_template()},
-                 {"bos_token", piece(std::nullopt)},
+                 {"bos_token", piece(tok ? tok->bos_id() : std::nullopt)},
                  {"eos_token", piece(tok ? tok->eos_id() : std::nullopt)},
                  {"modalities", {{"vision", false}, {"video", false}, {"audio", false}}},
                  {"endpoint_slots", opt.slots_endpoint},

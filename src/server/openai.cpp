@@ -421,6 +421,13 @@ std::optional<ApiError> render_prompt_text(const Engine& engine, const Json& bod
     if (!kw.contains("datetime") && std::strftime(buf, sizeof buf, "%b %d %Y", &local) > 0) {
       kw["datetime"] = buf;
     }
+    // FireFunction v2's template reads the tools as `functions`, JSON text (empty without
+    // tools), which llama-server passes it; other templates never name it.
+    if (!kw.contains("functions")) {
+      kw["functions"] = request.contains("tools") && !request["tools"].empty()
+                            ? request["tools"].dump(2)
+                            : std::string();
+    }
   }
   Json messages = *msgs;
   if (auto e = check_messages(&messages)) return e;

@@ -21,7 +21,7 @@ struct Tokenizer::Impl {
   std::vector<AddedToken> added;
   // Added-token candidates by first byte, longest first, so the first hit is the longest match.
   std::array<std::vector<int32_t>, 256> added_by_byte;  // indices into `added`
-  std::optional<int32_t> eos, pad, im_end, endoftext;
+  std::optional<int32_t> eos, pad, bos, im_end, endoftext;
 
   // The longest added token at text[pos], skipping specials unless parse_special; nullptr if none.
   const AddedToken* match_added(std::string_view text, size_t pos, bool parse_special,
@@ -102,6 +102,7 @@ Result<Tokenizer> Tokenizer::from_spec(TokenizerSpec spec) {
   impl->endoftext = impl->pieces.find("<|endoftext|>");
   impl->eos = spec.eos_id ? spec.eos_id : impl->endoftext;
   impl->pad = spec.pad_id;
+  impl->bos = spec.bos_id;
 
   Tokenizer t;
   t.impl_ = std::move(impl);
@@ -217,6 +218,7 @@ std::optional<int32_t> Tokenizer::eos_id() const { return impl_->eos; }
 std::optional<int32_t> Tokenizer::end_of_turn_id() const { return impl_->im_end; }
 std::optional<int32_t> Tokenizer::end_of_text_id() const { return impl_->endoftext; }
 std::optional<int32_t> Tokenizer::pad_id() const { return impl_->pad; }
+std::optional<int32_t> Tokenizer::bos_id() const { return impl_->bos; }
 const std::string& Tokenizer::pre_tokenizer_pattern() const { return impl_->splitter.pattern(); }
 
 bool Tokenizer::is_end_of_generation(int32_t id) const {

@@ -83,6 +83,9 @@ class Tokenizer {
   std::optional<int32_t> end_of_turn_id() const;  // <|im_end|>
   std::optional<int32_t> end_of_text_id() const;  // <|endoftext|>
   std::optional<int32_t> pad_id() const;
+  // The configured beginning-of-sequence token (GGUF bos_token_id; llama.cpp's converter writes
+  // <|endoftext|> for Qwen), which Qwen never prepends: templates may print it as bos_token.
+  std::optional<int32_t> bos_id() const;
   // True for every id that ends generation: eos, <|im_end|>, <|endoftext|>.
   bool is_end_of_generation(int32_t id) const;
 

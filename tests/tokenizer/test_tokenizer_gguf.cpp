@@ -45,6 +45,7 @@ TEST_F(TokenizerGguf, VocabularyAndSpecialIds) {
   EXPECT_EQ(tok_->token_kind(151700), TokenKind::kUnused);
   EXPECT_EQ(tok_->eos_id(), 151645);  // tokenizer.ggml.eos_token_id = <|im_end|>
   EXPECT_EQ(tok_->pad_id(), 151643);
+  EXPECT_EQ(tok_->bos_id(), 151643);  // tokenizer.ggml.bos_token_id = <|endoftext|>
   EXPECT_EQ(tok_->end_of_turn_id(), 151645);
   EXPECT_EQ(tok_->end_of_text_id(), 151643);
   EXPECT_EQ(tok_->token_kind(151667), TokenKind::kUserDefined);  // <think>

@@ -2,6 +2,7 @@
 each starts, serves, and where the flag has an effect, shows it."""
 
 import datetime
+import json
 
 import pytest
 
@@ -186,3 +187,26 @@ def test_templates_see_todays_date(make_server, tmp_path):
         got = h.post("/apply-template", json={"messages": [{"role": "user", "content": "x"}],
                                               "chat_template_kwargs": {"date_string": "D"}})
         assert got.json()["prompt"].startswith("D|")
+
+
+def test_firefunction_templates_see_the_tools_as_functions(make_server, tmp_path):
+    # FireFunction v2's template concatenates bos_token (the GGUF's BOS text, <|endoftext|> for
+    # Qwen as llama.cpp's converter writes it) and `functions` (the tools as JSON text, ""
+    # without tools; what llama-server passes it) into the system prompt.
+    t = tmp_path / "ff.jinja"
+    t.write_text("{{ bos_token + 'F[' + functions + ']' }}{{ messages[0].content }}")
+    srv = make_server("--ctx", "512", "--chat-template-file", str(t))
+    tool = {"type": "function", "function": {"name": "get_time", "parameters": {
+        "type": "object", "properties": {"tz": {"type": "string"}}}}}
+    with srv.http() as h:
+        got = h.post("/apply-template", json={"messages": [{"role": "user", "content": "x"}]})
+        assert got.status_code == 200, got.text
+        assert got.json()["prompt"] == "<|endoftext|>F[]x"
+        assert h.get("/props").json()["bos_token"] == "<|endoftext|>"
+        got = h.post("/apply-template", json={"messages": [{"role": "user", "content": "x"}],
+                                              "tools": [tool]})
+        assert got.status_code == 200, got.text
+        prompt = got.json()["prompt"]
+        assert prompt.startswith("<|endoftext|>F[") and prompt.endswith("]x"), prompt
+        assert json.loads(prompt[len("<|endoftext|>F["):-2]) == [tool]
+        assert "\n  " in prompt  # indented, as llama-server dumps it
