@@ -290,10 +290,15 @@ TEST_P(Legacy, Q8_0X16MatmulOnRepackedRows) {
   ASSERT_NE(k.gemv, nullptr);
   ASSERT_NE(k.gemm, nullptr);
   ASSERT_EQ(table().repack_x16[id], &repack_q8_0_x16);
-  const int64_t kRows = 48, kMaxC = 10;
+  const int64_t kRows = 48, kMaxC = 17;
   uint32_t seed = 300;
-  // 16,416 elements: more blocks than the gemm keeps weight sums for (it recomputes them).
-  for (int64_t n : {32, 96, 1024, 4096 + 32, 16384 + 32}) {
+  // 16,416 elements: 513 blocks, so the kernels' per-call table of activation sums (8,192
+  // entries) holds 15 columns of them and nc = 17 goes in two pieces of columns; 262,176
+  // elements: 8,193 blocks, more than the table holds for one column, so rows go in two pieces
+  // along their length (the second adds to y).
+  for (int64_t n : {32, 96, 1024, 4096 + 32, 16384 + 32, 262144 + 32}) {
+    const bool huge = n > 100000;
+    const int64_t cols = huge ? 2 : kMaxC;  // the oracle's columns
     ++seed;
     Weights w = make_weights(TensorType::Q8_0, n, kRows, seed);
     if (n == 96) {  // a few -128 weights (block 1 of row 3), dequantized alike
@@ -305,7 +310,7 @@ TEST_P(Legacy, Q8_0X16MatmulOnRepackedRows) {
         w.deq[3 * n + 32 + 7 * i] = -128.0f * fp16_to_fp32(dh);
       }
     }
-    const Acts a = make_acts(k.act, n, kMaxC, seed + 7);
+    const Acts a = make_acts(k.act, n, cols, seed + 7);
     std::vector<uint8_t> packed(w.data, w.data + w.stride * kRows);
     repack_q8_0_x16(n, packed.data(), w.stride, kRows);
     EXPECT_NE(std::memcmp(packed.data(), w.data, packed.size()), 0);
@@ -314,10 +319,12 @@ TEST_P(Legacy, Q8_0X16MatmulOnRepackedRows) {
     ASSERT_EQ(std::memcmp(back.data(), w.data, back.size()), 0) << "n " << n;
     const double cb = bound_c(n);
     std::vector<double> exact, mag;
-    oracle(w, a, n, kRows, kMaxC, &exact, &mag);
+    oracle(w, a, n, kRows, cols, &exact, &mag);
     for (int64_t nr : {16, 32, 48}) {
-      // Column tiles: 1, 2, 3, 4, 4 + 1 (the weight sums stored and loaded), 4 + 4 + 2.
-      for (int64_t nc : {1, 2, 3, 4, 5, 10}) {
+      if (huge && nr != 16) continue;
+      // Column tiles: 1, 2, 3, 4, 4 + 1, 4 + 4 + 2, and 17 in two pieces for n = 16,416.
+      for (int64_t nc : {1, 2, 3, 4, 5, 10, 17}) {
+        if (nc > cols) continue;
         const size_t ldy = static_cast<size_t>(nr) + 3;
         std::vector<float> y(ldy * static_cast<size_t>(nc), kNaN);
         k.gemm(n, packed.data(), w.stride, nr, a.data, a.stride, nc, y.data(), ldy);

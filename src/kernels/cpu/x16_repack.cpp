@@ -15,7 +15,9 @@
 // words:
 //   Q4_K (2304 bytes): [0, 32) d, [32, 64) dmin, [64 + 64k + 4r, +4) k = 0..2: packed scale
 //     bytes 4k..4k+3 of row r, [256 + 64k + 4r, +4) k = 0..31: nibble bytes 4k..4k+3 (qs).
-//   Q8_0 (544 bytes): [0, 32) d, [32 + 64k + 4r, +4) k = 0..7: quants 4k..4k+3 of row r.
+//   Q8_0 (544 bytes): [0, 32) d, [32 + 64k + 4r, +4) k = 0..7: quants 4k..4k+3 of row r, each
+//     with its sign bit flipped (q + 128 as an unsigned byte: VNNI's dpbusd takes the weights
+//     as its unsigned operand, legacy_x16_avx512.cpp).
 #include <cstring>
 #include <vector>
 
@@ -27,9 +29,10 @@ namespace longctx::cpu {
 namespace {
 
 // A block layout: GGUF block bytes, and the fields as (offset in the GGUF block, word size,
-// words, offset of the field in the group block).
+// words, offset of the field in the group block, whether its bytes are stored xor 0x80).
 struct Field {
   size_t src, word, words, dst;
+  bool flip = false;
 };
 struct Layout {
   int64_t block_elems;
@@ -40,7 +43,16 @@ struct Layout {
 
 constexpr Layout kQ4K{
     kQKK, sizeof(BlockQ4_K), {{0, 2, 1, 0}, {2, 2, 1, 32}, {4, 4, 3, 64}, {16, 4, 32, 256}}, 4};
-constexpr Layout kQ8_0{kQK, sizeof(BlockQ8_0), {{0, 2, 1, 0}, {2, 4, 8, 32}}, 2};
+constexpr Layout kQ8_0{kQK, sizeof(BlockQ8_0), {{0, 2, 1, 0}, {2, 4, 8, 32, true}}, 2};
+
+// Copies one word, flipping the sign bit of every byte when the field says so (the same in
+// both directions).
+inline void copy_word(uint8_t* dst, const uint8_t* src, const Field& fd) {
+  std::memcpy(dst, src, fd.word);
+  if (fd.flip) {
+    for (size_t i = 0; i < fd.word; ++i) dst[i] ^= 0x80;
+  }
+}
 static_assert(sizeof(BlockQ4_K) * kX16Rows == 256 + 32 * 64);
 static_assert(sizeof(BlockQ8_0) * kX16Rows == 32 + 8 * 64);
 
@@ -68,7 +80,7 @@ void convert(const Layout& lay, int64_t n, void* w, size_t w_stride, int64_t nr)
           for (size_t k = 0; k < fd.words; ++k) {
             uint8_t* x = gb + fd.dst + kX16Rows * fd.word * k + fd.word * r;
             uint8_t* y = blk + fd.src + fd.word * k;
-            std::memcpy(kPack ? x : y, kPack ? y : x, fd.word);
+            copy_word(kPack ? x : y, kPack ? y : x, fd);
           }
         }
       }
@@ -87,8 +99,8 @@ void extract(const Layout& lay, int64_t n, const uint8_t* grp, int lane, uint8_t
     for (int f = 0; f < lay.n_fields; ++f) {
       const Field& fd = lay.fields[f];
       for (size_t k = 0; k < fd.words; ++k) {
-        std::memcpy(blk + fd.src + fd.word * k,
-                    gb + fd.dst + kX16Rows * fd.word * k + fd.word * lane, fd.word);
+        copy_word(blk + fd.src + fd.word * k, gb + fd.dst + kX16Rows * fd.word * k + fd.word * lane,
+                  fd);
       }
     }
   }
