@@ -8,6 +8,8 @@ and reports per run:
   - decode tokens/s: completion tokens over the union of the clients' decode intervals (from a
     client's first content chunk to its last), i.e. while at least one sequence was decoding;
   - time to first token (median and max over the clients) and the wall time;
+  - the longest pause between two content chunks of one client (a decoding stream held up by
+    another request's prefill), the largest over the clients;
   - steady decode: --parallel clients at once (one per sequence), content chunks received
     between the last client's first chunk and the first client's last one (every sequence
     decoding, no prompt in the steps) over that window, against the single client's rate;
@@ -141,12 +143,14 @@ def run_clients(host, port, n, prompt_words, reply, seed):
     w0 = max(r[6][0] for r in results if r[6])
     w1 = min(r[6][-1] for r in results if r[6])
     in_window = sum(1 for r in results for t in r[6] if w0 < t <= w1)
+    gaps = [b - a for r in results for a, b in zip(r[6], r[6][1:])]
     return {"clients": n, "prompt_tokens": statistics.median(prompt_tokens),
             "completion_tokens": completion, "wall_s": wall, "decode_s": decode,
             "decode_tps": completion / decode if decode > 0 else 0.0,
             "steady_s": max(0.0, w1 - w0),
             "steady_tps": in_window / (w1 - w0) if w1 > w0 else 0.0,
-            "ttft_median_s": statistics.median(ttft), "ttft_max_s": max(ttft)}
+            "ttft_median_s": statistics.median(ttft), "ttft_max_s": max(ttft),
+            "max_gap_s": max(gaps) if gaps else 0.0}
 
 
 def reuse_check(host, port, prompt_words, reply, seed):
@@ -219,7 +223,8 @@ def main():
                   f"1 client {single['decode_tps']:.1f} t/s (ttft {single['ttft_median_s']:.2f} s); "
                   f"{a.clients} clients on {a.parallel} sequences {multi['decode_tps']:.1f} t/s "
                   f"= {ratio:.2f}x (ttft median {multi['ttft_median_s']:.2f} s, max "
-                  f"{multi['ttft_max_s']:.2f} s, wall {multi['wall_s']:.1f} s); "
+                  f"{multi['ttft_max_s']:.2f} s, longest pause {multi['max_gap_s']:.2f} s, "
+                  f"wall {multi['wall_s']:.1f} s); "
                   f"{a.parallel} clients decoding together {steady['steady_tps']:.1f} t/s = "
                   f"{steady_ratio:.2f}x (over {steady['steady_s']:.1f} s); resent history: "
                   f"{reuse['cached_tokens']} of {reuse['resent_prompt_tokens']} cached, "

@@ -53,6 +53,7 @@ struct ServeArgs {
   int64_t spill_max = 16;
   std::string on_full = "stop";
   int64_t sleep_idle_s = -1;
+  int64_t prefill_chunk = server::SchedulerOptions{}.prefill_chunk;
 };
 
 double mib(uint64_t b) { return static_cast<double>(b) / (1024.0 * 1024.0); }
@@ -130,6 +131,11 @@ int run(ServeArgs a) {
                  "longctx serve: --sleep-idle-seconds must be a number of seconds up to "
                  "2678400 (0 or -1: never sleep), got %lld\n",
                  static_cast<long long>(a.sleep_idle_s));
+    return 2;
+  }
+  if (a.prefill_chunk < 0) {
+    std::fprintf(stderr, "longctx serve: --prefill-chunk must be >= 0, got %lld\n",
+                 static_cast<long long>(a.prefill_chunk));
     return 2;
   }
   if (a.seed && *a.seed < -1) {
@@ -241,6 +247,7 @@ int run(ServeArgs a) {
   so.spill_dir = a.session_dir;
   so.spill_max_files = a.spill_max;
   so.sleep_idle_ms = a.sleep_idle_s > 0 ? a.sleep_idle_s * 1000 : 0;
+  so.prefill_chunk = a.prefill_chunk;
   auto sched = server::Scheduler::create(e, std::move(slots), so);
   if (!sched) {
     std::fprintf(stderr, "longctx serve: %s\n", sched.status().message().c_str());
@@ -382,6 +389,10 @@ CommandFn add_serve_command(CLI::App& app) {
   app.add_option("--on-full", a->on_full,
                  "When a sequence's context fills up during a reply: stop (finish reason length), "
                  "shift (drop the oldest half and go on) or error")
+      ->capture_default_str();
+  app.add_option("--prefill-chunk", a->prefill_chunk,
+                 "Prompt tokens a step takes while other sequences are decoding (a smaller chunk "
+                 "shortens their pause during another request's prefill; 0: up to --batch)")
       ->capture_default_str();
   app.add_option("--sleep-idle-seconds", a->sleep_idle_s,
                  "After this many seconds without requests, give the memory of the weights and "

@@ -603,16 +603,25 @@ void Scheduler::loop() {
       in_step.push_back(&s);
       ++rows;
     }
+    // While sequences decode, the prompts in a step get at most prefill_chunk rows: a step's
+    // time is about its prompt rows' (prefill is compute-bound), so this bounds the pause a
+    // long prompt puts between the decoding sequences' tokens, and they advance during it.
+    const int64_t prompt_budget = rows > 0 && opt_.prefill_chunk > 0
+                                      ? std::min(opt_.prefill_chunk, runner_.n_batch())
+                                      : runner_.n_batch();
+    int64_t prompt_rows = 0;
     for (Slot& s : slots_) {
       if (!s.job || !s.gen || s.pending || s.gen->prompt_left().empty()) continue;
       if (s.session->expert_count() != experts) continue;
-      const int64_t room = std::min(runner_.n_batch() - rows, s.session->n_batch());
+      const int64_t room =
+          std::min({runner_.n_batch() - rows, s.session->n_batch(), prompt_budget - prompt_rows});
       if (room <= 0) continue;
       const std::span<const int32_t> left = s.gen->prompt_left();
       const int64_t m = std::min<int64_t>(room, static_cast<int64_t>(left.size()));
       items.push_back({s.session.get(), left.first(static_cast<size_t>(m))});
       in_step.push_back(&s);
       rows += m;
+      prompt_rows += m;
     }
     if (items.empty()) {
       // Only followers waiting for a leader that is itself waiting (cannot last), or nothing.

@@ -1,12 +1,12 @@
 // The server's scheduler: a pool of sequences (one Session each, --parallel of them) advanced by
 // one thread in batched steps (runtime/batch.h). Each step takes one token from every sequence
-// that is decoding and fills the rest of the batch with prompt chunks of sequences still
-// prefilling, so a long prompt never stalls the others' decode (continuous batching: requests
-// join and leave between steps). A new request takes the idle sequence whose cached tokens share
-// the longest prefix with its prompt, so a client that resends a conversation prefills only
-// what is new; with a spill directory, an idle sequence's state is written there before another
-// request overwrites it and read back when a later prompt continues it. More requests than
-// sequences wait in a bounded queue; past it they are refused.
+// that is decoding and adds prompt chunks of sequences still prefilling (up to prefill_chunk
+// rows while others decode, the whole batch otherwise), so a long prompt never stalls the
+// others' decode (continuous batching: requests join and leave between steps). A new request takes
+// the idle sequence whose cached tokens share the longest prefix with its prompt, so a client that
+// resends a conversation prefills only what is new; with a spill directory, an idle sequence's
+// state is written there before another request overwrites it and read back when a later prompt
+// continues it. More requests than sequences wait in a bounded queue; past it they are refused.
 //
 // Requests talk to their HTTP handler through Jobs posting to a Channel: the scheduler thread
 // posts text, token log-probabilities, prefill progress and the final result; the handler waits
@@ -121,7 +121,10 @@ struct SchedulerStats {
 };
 
 struct SchedulerOptions {
-  int64_t n_batch = 512;   // rows per step
+  int64_t n_batch = 512;  // rows per step
+  // Prompt rows a step takes while other sequences are decoding (0: up to n_batch); a prompt
+  // alone goes in n_batch chunks.
+  int64_t prefill_chunk = 128;
   int64_t max_queue = 64;  // requests that may wait for a sequence
   // Where idle sequences' states go before another request overwrites them ("" = dropped), and
   // at most how many such files are kept (oldest removed first). States shorter than

@@ -76,8 +76,13 @@ def test_llama_server_completion_wakes_it(server, http):
     assert not props(http)["is_sleeping"]
 
 
-@pytest.mark.parametrize("value", ["-2", "abc", "99999999"])
-def test_bad_idle_times_are_refused(tiny_model, value):
-    p = run_serve(tiny_model, ("--sleep-idle-seconds", value))
+# The scheduler's numeric flags (also --prefill-chunk, the prompt rows of a step beside
+# decoding sequences).
+@pytest.mark.parametrize("flag,value", [("--sleep-idle-seconds", "-2"),
+                                        ("--sleep-idle-seconds", "abc"),
+                                        ("--sleep-idle-seconds", "99999999"),
+                                        ("--prefill-chunk", "-1")])
+def test_bad_values_are_refused(tiny_model, flag, value):
+    p = run_serve(tiny_model, (flag, value))
     assert p.returncode != 0
-    assert "sleep-idle-seconds" in p.stderr, p.stderr
+    assert flag.lstrip("-") in p.stderr, p.stderr
