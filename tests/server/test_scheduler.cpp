@@ -7,26 +7,19 @@
 #include <vector>
 
 #include "server/scheduler.h"
+#include "server/scheduler_test_util.h"
 #include "server/server_fixture.h"
 
 namespace longctx::server {
 namespace {
 
-std::unique_ptr<Scheduler> make(Engine& e, int slots, int64_t max_queue) {
-  std::vector<std::unique_ptr<Session>> s;
-  for (int i = 0; i < slots; ++i) s.push_back(std::move(e.new_session({.n_ctx = 128}).value()));
-  auto sc = Scheduler::create(e, std::move(s), 32, max_queue);
-  EXPECT_TRUE(sc.is_ok()) << sc.status().message();
-  return sc.is_ok() ? std::move(sc.value()) : nullptr;
-}
+using sched_test::job;
 
-std::shared_ptr<Job> job(std::vector<int32_t> prompt, int64_t max_tokens) {
-  auto j = std::make_shared<Job>();
-  j->prompt = std::move(prompt);
-  j->options.max_tokens = max_tokens;
-  j->options.sampling.temperature = 0.0f;
-  j->options.ignore_eog = true;
-  return j;
+// Sequences of 128 positions, steps of 32 rows, the given queue bound.
+std::unique_ptr<Scheduler> with_queue(Engine& e, int slots, int64_t max_queue) {
+  SchedulerOptions o;
+  o.max_queue = max_queue;
+  return sched_test::make(e, slots, 128, o);
 }
 
 void wait_done(Job& j) {
@@ -38,7 +31,7 @@ void wait_done(Job& j) {
 TEST(Scheduler, RefusesPastTheQueueBound) {
   auto e = testing_util::load_test_engine(testing::tok_model());
   ASSERT_NE(e, nullptr);
-  auto s = make(*e, 1, 0);
+  auto s = with_queue(*e, 1, 0);
   ASSERT_NE(s, nullptr);
   auto a = job({1, 2, 3}, 100);
   ASSERT_TRUE(s->submit(a));
@@ -60,7 +53,7 @@ TEST(Scheduler, RefusesPastTheQueueBound) {
 TEST(Scheduler, StopCancelsRunningAndQueuedJobs) {
   auto e = testing_util::load_test_engine(testing::tok_model());
   ASSERT_NE(e, nullptr);
-  auto s = make(*e, 1, 4);
+  auto s = with_queue(*e, 1, 4);
   ASSERT_NE(s, nullptr);
   auto a = job({1, 2, 3}, 100000), b = job({7, 8}, 5);
   ASSERT_TRUE(s->submit(a));
@@ -77,7 +70,7 @@ TEST(Scheduler, StopCancelsRunningAndQueuedJobs) {
 TEST(Scheduler, ANewRequestTakesTheSequenceWithTheLongestCommonPrefix) {
   auto e = testing_util::load_test_engine(testing::tok_model());
   ASSERT_NE(e, nullptr);
-  auto s = make(*e, 2, 4);
+  auto s = with_queue(*e, 2, 4);
   ASSERT_NE(s, nullptr);
   // Two conversations, one after the other (each lands on some sequence).
   auto a = job({10, 11, 12, 13, 14, 15}, 2), b = job({20, 21, 22, 23}, 2);
