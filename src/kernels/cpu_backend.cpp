@@ -212,7 +212,7 @@ class CpuBackend final : public RefBackend {
           const int64_t pieces = static_cast<int64_t>((bytes + gemv_target - 1) / gemv_target);
           chunk_rows[i] = round_rows((tasks[i].w.n_out + pieces - 1) / pieces, tasks[i].w.layout);
         } else {
-          chunk_rows[i] = rows_per(kRowBlockBytes, w_stride, tasks[i].w.layout);
+          chunk_rows[i] = gemm_rows(tasks[i].w, w_stride);
         }
         chunks = (tasks[i].w.n_out + chunk_rows[i] - 1) / chunk_rows[i];
       }
@@ -386,7 +386,7 @@ class CpuBackend final : public RefBackend {
     if (n_tokens == 1) {
       k.gemv(w.n_in, wbase + r0 * w_stride, w_stride, r1 - r0, a, y + r0);
     } else {
-      const int64_t rb = rows_per(kRowBlockBytes, w_stride, w.layout);
+      const int64_t rb = gemm_rows(w, w_stride);
       for (int64_t rs = r0; rs < r1; rs += rb) {
         const int64_t nr = std::min(rb, r1 - rs);
         for (int64_t cs = 0; cs < n_tokens; cs += kColBlock) {
@@ -416,6 +416,17 @@ class CpuBackend final : public RefBackend {
     const int64_t granule = row_granule(layout);
     const int64_t rows = static_cast<int64_t>(bytes / std::max<size_t>(w_stride, 1));
     return std::max<int64_t>(granule, rows / granule * granule);
+  }
+
+  // Rows of one gemm call: about kRowBlockBytes of weights (kept hot while the call sweeps its
+  // columns), and for x16 Q8_0 at least 4 groups: that kernel builds a table of its columns'
+  // activation sums per call, which costs as much as a quarter of one group's products.
+  static int64_t gemm_rows(const WeightMatrix& w, size_t w_stride) {
+    const int64_t r = rows_per(kRowBlockBytes, w_stride, w.layout);
+    if (w.layout == WeightLayout::kX16 && w.type == TensorType::Q8_0) {
+      return std::max<int64_t>(r, 4 * cpu::kX16Rows);
+    }
+    return r;
   }
 
   // rows rounded up to the layout's row granule.

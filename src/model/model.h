@@ -3,6 +3,7 @@
 // tensors (norms, biases) are copied to f32 at load; matrices stay in the mapped file.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -101,7 +102,7 @@ class Model {
   void release_weights();
   Placement restore_weights(KernelBackend& backend,
                             const std::function<void(size_t, size_t)>& progress = {});
-  bool weights_released() const { return weights_released_; }
+  bool weights_released() const { return weights_released_.load(std::memory_order_acquire); }
 
  private:
   Model() = default;
@@ -114,7 +115,7 @@ class Model {
                         const std::function<void(size_t, size_t)>& progress);
   LargeBuffer placed_;                   // the weights place_weights copied; empty before
   std::vector<uint64_t> placed_offset_;  // [model_tensors index] offset in placed_, or UINT64_MAX
-  bool weights_released_ = false;
+  std::atomic<bool> weights_released_{false};  // written by one thread, read by any
 };
 
 }  // namespace longctx

@@ -169,6 +169,13 @@ void Scheduler::run_tasks() {
       t->result = unsupported("slot " + std::to_string(t->slot) + " is busy with a request");
     } else {
       lock.unlock();  // the slot is idle and only this thread gives it a job
+      // What the sequence held before the server slept comes back first, so a save writes it
+      // and an erase forgets it.
+      if (!s.asleep_spill.empty()) {
+        const std::string path = std::move(s.asleep_spill);
+        s.asleep_spill.clear();
+        if (s.session->n_past() == 0) restore_spill(s, path);
+      }
       // A session file is checked against the sequence's current RoPE and cache settings, so
       // the configuration it was computed under stays the sequence's.
       t->result = (*t->fn)(*s.session);
@@ -263,10 +270,13 @@ void Scheduler::finish(Slot& s, Result<GenerateResult> r) {
 
 // Writes an idle sequence's state to the spill directory before a request overwrites it, so a
 // later prompt that continues it reads it back instead of prefilling it again.
-void Scheduler::spill(Slot& s, const std::string& keep) {
-  if (opt_.spill_dir.empty() || s.session->n_past() < opt_.spill_min_tokens) return;
+std::string Scheduler::spill(Slot& s, const std::string& keep, int64_t min_tokens) {
+  if (min_tokens < 0) min_tokens = opt_.spill_min_tokens;
+  if (opt_.spill_dir.empty() || s.session->n_past() == 0 || s.session->n_past() < min_tokens) {
+    return "";
+  }
   for (const Spill& sp : spills_) {  // already on disk (it was restored from there, unchanged)
-    if (sp.tokens == s.session->tokens() && same_config(sp.config, s.config)) return;
+    if (sp.tokens == s.session->tokens() && same_config(sp.config, s.config)) return sp.path;
   }
   char name[64];
   std::snprintf(name, sizeof name, "spill-%d-%llu.lcs", static_cast<int>(getpid()),
@@ -276,7 +286,7 @@ void Scheduler::spill(Slot& s, const std::string& keep) {
   if (!f) {
     std::fprintf(stderr, "longctx serve: could not spill a sequence to %s: %s\n", path.c_str(),
                  f.status().message().c_str());
-    return;
+    return "";
   }
   spills_.push_back(Spill{path, s.session->tokens(), s.config, ++use_clock_});
   {
@@ -296,6 +306,7 @@ void Scheduler::spill(Slot& s, const std::string& keep) {
     std::filesystem::remove(oldest->path, ec);
     spills_.erase(oldest);
   }
+  return path;
 }
 
 std::shared_ptr<Job> Scheduler::next_admissible() {
@@ -345,6 +356,7 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
   }
   LONGCTX_CHECK(best != nullptr);
   best->last_used = ++use_clock_;
+  best->asleep_spill.clear();
   {
     std::lock_guard<std::mutex> lock(mu_);
     best->job = job;
@@ -379,7 +391,9 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
 // directory), then gives back the memory of every cache and buffer and of the weights.
 void Scheduler::go_to_sleep() {
   const double t0 = seconds_now();
-  for (Slot& s : slots_) spill(s, "");
+  // Every state, however short (a request that continues one reads it back by its prompt, a
+  // slot action by asleep_spill).
+  for (Slot& s : slots_) s.asleep_spill = spill(s, "", 1);
   for (size_t i = 0; i < slots_.size(); ++i) {
     if (Status st = slots_[i].session->release_memory(); !st.is_ok()) {
       std::fprintf(stderr, "longctx serve: cannot sleep: %s\n", st.message().c_str());
@@ -393,10 +407,10 @@ void Scheduler::go_to_sleep() {
     return;
   }
   malloc_trim(0);
-  sleeping_ = true;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(mu_);  // stats() sees both or neither
     ++totals_.sleeps;
+    sleeping_ = true;
   }
   std::fprintf(stderr,
                "longctx serve: idle for %.0f s: sleeping (weights and caches released in %.2f s; "
@@ -411,7 +425,10 @@ void Scheduler::wake_up() {
     // Not expected (the memory was only advised away); said, and the requests run on.
     std::fprintf(stderr, "longctx serve: restoring the weights: %s\n", st.message().c_str());
   }
-  sleeping_ = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sleeping_ = false;
+  }
   std::fprintf(stderr, "longctx serve: waking up (weights placed again in %.2f s)\n",
                seconds_now() - t0);
   std::fflush(stderr);

@@ -181,6 +181,9 @@ class Scheduler {
     bool pending = false;    // gen->token() is to be evaluated
     bool stepped = false;    // gen->step() ran at least once (the prompt's logits are used)
     uint64_t last_used = 0;  // use_clock_ when it last took a job
+    // The spill file of what the sequence held when the server went to sleep (read back before
+    // a slot action; a request finds it by its prompt like any spilled state).
+    std::string asleep_spill;
   };
   struct Spill {
     std::string path;
@@ -202,7 +205,9 @@ class Scheduler {
   bool start_follower(Slot& s);
   Status apply_config(Slot& s, const SeqConfig& want);
   SeqConfig resolve(const SeqConfig& c) const;
-  void spill(Slot& s, const std::string& keep);  // keep: a spill file not to evict
+  // Writes the sequence's state to the spill directory (states under min_tokens, default
+  // spill_min_tokens, are not worth a file); returns the file that holds it ("" when none).
+  std::string spill(Slot& s, const std::string& keep, int64_t min_tokens = -1);
   void restore_spill(Slot& s, const std::string& path);
   void go_to_sleep();
   void wake_up();

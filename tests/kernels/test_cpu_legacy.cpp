@@ -290,17 +290,25 @@ TEST_P(Legacy, Q8_0X16MatmulOnRepackedRows) {
   ASSERT_NE(k.gemv, nullptr);
   ASSERT_NE(k.gemm, nullptr);
   ASSERT_EQ(table().repack_x16[id], &repack_q8_0_x16);
+  {  // no blocks: y is zero, the sum of nothing, from both kernels
+    std::vector<float> y(16 * 3, kNaN);  // gemv: [0, 16); gemm, 2 columns: [16, 48)
+    uint8_t dummy[64] = {};
+    k.gemv(0, dummy, 0, 16, dummy, y.data());
+    k.gemm(0, dummy, 0, 16, dummy, 0, 2, y.data() + 16, 16);
+    for (float v : y) EXPECT_EQ(v, 0.0f);
+  }
   const int64_t kRows = 48, kMaxC = 17;
   uint32_t seed = 300;
-  // 16,416 elements: 513 blocks, so the kernels' per-call table of activation sums (8,192
-  // entries) holds 15 columns of them and nc = 17 goes in two pieces of columns; 262,176
-  // elements: 8,193 blocks, more than the table holds for one column, so rows go in two pieces
-  // along their length (the second adds to y).
-  for (int64_t n : {32, 96, 1024, 4096 + 32, 16384 + 32, 262144 + 32}) {
+  // The kernels keep a per-call table of activation sums of 16,384 entries: 65,536 elements
+  // (2,048 blocks) leave room for 8 columns, so nc = 17 goes in pieces of 8 + 8 + 1; 262,176
+  // elements (8,193 blocks) for one, so nc = 2 goes in two; 524,320 elements (16,385 blocks)
+  // for less than one, so rows go in two pieces along their length (the second adds to y).
+  for (int64_t n : {32, 96, 1024, 4096 + 32, 16384 + 32, 65536, 262144 + 32, 524288 + 32}) {
     const bool huge = n > 100000;
-    const int64_t cols = huge ? 2 : kMaxC;  // the oracle's columns
+    const int64_t cols = huge ? 2 : kMaxC;   // the oracle's columns
+    const int64_t rows = huge ? 16 : kRows;  // and rows
     ++seed;
-    Weights w = make_weights(TensorType::Q8_0, n, kRows, seed);
+    Weights w = make_weights(TensorType::Q8_0, n, rows, seed);
     if (n == 96) {  // a few -128 weights (block 1 of row 3), dequantized alike
       uint8_t* blk = w.bytes.data() + (w.data - w.bytes.data()) + 3 * w.stride + 34;
       uint16_t dh;
@@ -311,18 +319,18 @@ TEST_P(Legacy, Q8_0X16MatmulOnRepackedRows) {
       }
     }
     const Acts a = make_acts(k.act, n, cols, seed + 7);
-    std::vector<uint8_t> packed(w.data, w.data + w.stride * kRows);
-    repack_q8_0_x16(n, packed.data(), w.stride, kRows);
+    std::vector<uint8_t> packed(w.data, w.data + w.stride * rows);
+    repack_q8_0_x16(n, packed.data(), w.stride, rows);
     EXPECT_NE(std::memcmp(packed.data(), w.data, packed.size()), 0);
     std::vector<uint8_t> back = packed;
-    unpack_q8_0_x16(n, back.data(), w.stride, kRows);
+    unpack_q8_0_x16(n, back.data(), w.stride, rows);
     ASSERT_EQ(std::memcmp(back.data(), w.data, back.size()), 0) << "n " << n;
     const double cb = bound_c(n);
     std::vector<double> exact, mag;
-    oracle(w, a, n, kRows, cols, &exact, &mag);
+    oracle(w, a, n, rows, cols, &exact, &mag);
     for (int64_t nr : {16, 32, 48}) {
-      if (huge && nr != 16) continue;
-      // Column tiles: 1, 2, 3, 4, 4 + 1, 4 + 4 + 2, and 17 in two pieces for n = 16,416.
+      if (nr > rows) continue;
+      // Column tiles: 1, 2, 3, 4, 4 + 1, 4 + 4 + 2, 4 x 4 + 1.
       for (int64_t nc : {1, 2, 3, 4, 5, 10, 17}) {
         if (nc > cols) continue;
         const size_t ldy = static_cast<size_t>(nr) + 3;
@@ -333,7 +341,7 @@ TEST_P(Legacy, Q8_0X16MatmulOnRepackedRows) {
           k.gemv(n, packed.data(), w.stride, nr, a.data + c * a.stride, yv.data());
           ASSERT_TRUE(std::isnan(yv[nr]));
           for (int64_t r = 0; r < nr; ++r) {
-            const double e = exact[c * kRows + r], m = mag[c * kRows + r];
+            const double e = exact[c * rows + r], m = mag[c * rows + r];
             ASSERT_LE(std::fabs(y[c * ldy + r] - e), cb * m)
                 << "gemm " << label(TensorType::Q8_0, n, nr, nc) << " r " << r << " c " << c;
             ASSERT_LE(std::fabs(yv[r] - e), cb * m)

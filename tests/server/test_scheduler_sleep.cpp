@@ -80,6 +80,39 @@ TEST(SchedulerSleep, IdleSequencesAreSpilledAndReadBackAfterWaking) {
   EXPECT_EQ(s->stats().restored, 2);
 }
 
+// A slot action after the sleep sees what the sequence held before it (read back from its spill
+// file, however short), and does not wake the weights.
+TEST(SchedulerSleep, ASlotActionAfterTheSleepSeesTheSequencesState) {
+  auto e = testing_util::load_test_engine(testing::tok_model());
+  ASSERT_NE(e, nullptr);
+  TempDir dir("sleep-slot");
+  SchedulerOptions o;
+  o.sleep_idle_ms = 150;
+  o.spill_dir = dir.path.string();  // spill_min_tokens stays 256: the sleep spills anyway
+  auto s = make(*e, 2, 256, o);
+  ASSERT_NE(s, nullptr);
+  auto a = job(prompt_of(30, 1000), 6);
+  ASSERT_TRUE(s->submit(a));
+  wait_one(a);
+  const int slot = a->slot();
+  const int64_t held = s->stats().slot_cells[static_cast<size_t>(slot)];
+  ASSERT_GT(held, 30);
+  ASSERT_TRUE(eventually([&] { return s->stats().sleeping; }, 5000));
+  EXPECT_EQ(s->stats().slot_cells[static_cast<size_t>(slot)], 0);
+  int64_t seen = -1;
+  std::vector<int32_t> tokens;
+  ASSERT_TRUE(s->with_idle_slot(slot, [&](Session& ses) {
+                 seen = ses.n_past();
+                 tokens = ses.tokens();
+                 return Status::ok();
+               }).is_ok());
+  EXPECT_EQ(seen, held);
+  ASSERT_GE(tokens.size(), 30u);
+  EXPECT_EQ(std::vector<int32_t>(tokens.begin(), tokens.begin() + 30), prompt_of(30, 1000));
+  EXPECT_TRUE(s->stats().sleeping);
+  EXPECT_TRUE(e->weights_released());
+}
+
 TEST(SchedulerSleep, ANegativeIdleTimeIsRefused) {
   auto e = testing_util::load_test_engine(testing::tok_model());
   ASSERT_NE(e, nullptr);

@@ -34,8 +34,10 @@ struct ActInfo {
   int32_t corr;
   float d;
 };
-// ActInfo entries a call keeps on its stack (64 KiB): columns x blocks beyond it go in pieces.
-constexpr int64_t kMaxInfo = 8192;
+// ActInfo entries a call keeps on its stack (128 KiB; the pool's and the scheduler's threads
+// have the default 8 MiB stacks): 32 columns (the backend's column block) of rows up to 16,384
+// elements; more goes in pieces.
+constexpr int64_t kMaxInfo = 16384;
 
 // Not std::min / std::max: no inline library templates in a per-ISA object (the build rule).
 static inline int64_t lesser(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -105,6 +107,10 @@ void gemv(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
   const auto* w8 = static_cast<const uint8_t*>(w);
   const auto* a8 = static_cast<const uint8_t*>(a);
   const int64_t nb = n / kBlock;
+  if (nb <= 0) {
+    for (int64_t r = 0; r < nr; ++r) y[r] = 0.0f;
+    return;
+  }
   ActInfo info[kMaxInfo];
   // Rows of more than kMaxInfo blocks (none of a real model) go in pieces along the row.
   for (int64_t b0 = 0; b0 < nb; b0 += kMaxInfo) {
@@ -167,7 +173,9 @@ void gemm(int64_t n, const void* w, size_t w_stride, int64_t nr, const void* a, 
   // The ActInfo of as many columns as fit (the backend passes at most 32), each over as many
   // blocks as fit; the weights of a group stay hot in L1/L2 across its column tiles.
   const int64_t kb_max = lesser(nb, kMaxInfo);
-  const int64_t cols = kMaxInfo / kb_max;
+  // Whole 4-column tiles per piece where more than 4 fit (no ragged 1- and 3-column tiles).
+  const int64_t fit = kMaxInfo / kb_max;
+  const int64_t cols = fit > 4 ? fit / 4 * 4 : fit;
   for (int64_t c0 = 0; c0 < nc; c0 += cols) {
     const int64_t cn = lesser(cols, nc - c0);
     for (int64_t b0 = 0; b0 < nb; b0 += kb_max) {
