@@ -91,11 +91,13 @@ uint64_t ForwardScratch::bytes() const {
 }
 
 void ForwardScratch::release() {
-  for (auto* v :
+  for (auto* buf :
        {&x, &h, &q, &k, &v, &attn, &gate, &up, &router, &chosen_w, &rows_w, &xe, &ye, &probs}) {
-    release_pages(v->data(), v->size() * sizeof(float));
+    release_pages(buf->data(), buf->size() * sizeof(float));
   }
-  for (auto* v : {&chosen, &rows, &offsets}) release_pages(v->data(), v->size() * sizeof(int32_t));
+  for (auto* buf : {&chosen, &rows, &offsets}) {
+    release_pages(buf->data(), buf->size() * sizeof(int32_t));
+  }
 }
 
 void forward_chunk(ForwardContext& ctx, const int32_t* tokens) {

@@ -295,7 +295,10 @@ Status Engine::release_weights() {
 }
 
 Status Engine::restore_weights() {
-  model_->restore_weights(*backend_);
+  if (!model_->weights_released()) return Status::ok();
+  const Model::Placement p = model_->restore_weights(*backend_);
+  placed_tensors_ = p.tensors;  // what this placement did, as load reports it
+  repacked_tensors_ = p.repacked;
   return Status::ok();
 }
 

@@ -88,6 +88,7 @@ TEST(EngineSleep, ReleasedWeightsAndCachesComeBackBitForBit) {
       const WeightMatrix q0 = w.layers[0].attn_q;
       const auto placed = placement_of(w);
       ASSERT_TRUE(ses.release_memory().is_ok()) << what;
+      const int placed_at_load = eng.placed_tensors(), repacked_at_load = eng.repacked_tensors();
       ASSERT_TRUE(eng.release_weights().is_ok()) << what;
       EXPECT_TRUE(eng.weights_released()) << what;
       EXPECT_EQ(ses.n_past(), 0) << what;
@@ -102,6 +103,9 @@ TEST(EngineSleep, ReleasedWeightsAndCachesComeBackBitForBit) {
       EXPECT_FALSE(eng.weights_released()) << what;
       // Same places, same layouts (x16 again where the first placement repacked).
       EXPECT_EQ(placement_of(w), placed) << what;
+      // The restore placed and repacked what the load did (counted anew).
+      EXPECT_EQ(eng.placed_tensors(), placed_at_load) << what;
+      EXPECT_EQ(eng.repacked_tensors(), repacked_at_load) << what;
       if (c.place && std::string(c.isa) == "avx512") {
         EXPECT_GT(eng.repacked_tensors(), 0) << what;
         EXPECT_TRUE(std::any_of(placed.begin(), placed.end(), [](const auto& p) {
