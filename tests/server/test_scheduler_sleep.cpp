@@ -114,7 +114,9 @@ TEST(SchedulerSleep, ASlotActionAfterTheSleepSeesTheSequencesState) {
 }
 
 TEST(SchedulerSleep, ANegativeIdleTimeIsRefused) {
-  auto e = testing_util::load_test_engine(testing::tok_model());
+  // A small vocabulary without a tokenizer: nothing is generated here.
+  auto e = testing_util::load_test_engine(
+      testing_util::write_tiny_model({.seed = 5}, "sleep_refused.gguf"));
   ASSERT_NE(e, nullptr);
   std::vector<std::unique_ptr<Session>> slots;
   auto x = e->new_session({.n_ctx = 64, .n_batch = 32});
