@@ -176,7 +176,7 @@ TEST(Tokenizer, SpecialIdsOfQwen3) {
   EXPECT_EQ(t.token_id("<think>"), 151667);
   EXPECT_EQ(t.token_id("hello"), 14990);
   EXPECT_FALSE(t.token_id("no such token at all").has_value());
-  EXPECT_EQ(t.eos_id(), 151645);  // tokenizer_config.json eos_token
+  EXPECT_EQ(t.eos_id(), 151645);         // tokenizer_config.json eos_token
   EXPECT_FALSE(t.bos_id().has_value());  // tokenizer_config.json bos_token: null
   EXPECT_EQ(t.end_of_text_id(), 151643);
   EXPECT_TRUE(t.is_end_of_generation(151643));
