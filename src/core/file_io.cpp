@@ -13,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/large_buffer.h"
+
 namespace longctx {
 namespace {
 
@@ -118,11 +120,8 @@ void MappedFile::reset() {
 
 void MappedFile::release(const uint8_t* p, size_t n) const {
   LONGCTX_CHECK(p >= data_ && n <= size_ && static_cast<size_t>(p - data_) <= size_ - n);
-  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
-  // Advice: a kernel that refuses it leaves the pages resident, which costs memory only.
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  // The map is private and never written: its pages come back from the file when read again.
+  release_pages(const_cast<uint8_t*>(p), n);
 }
 
 Result<MappedFile> MappedFile::open(const std::string& path) {

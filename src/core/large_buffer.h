@@ -37,8 +37,10 @@ class LargeBuffer {
   size_t size_ = 0;
 };
 
-// Gives back the whole pages inside [p, p + n) of anonymous memory (heap or mapping): they
-// read as zeros afterwards. For buffers whose contents are no longer needed (scratch).
+// Gives back the whole pages inside [p, p + n) (madvise(MADV_DONTNEED); advice: a kernel that
+// refuses it leaves the pages resident, which costs memory only). Anonymous memory (heap or
+// mapping) reads as zeros afterwards: for buffers whose contents are no longer needed (scratch);
+// a private file map's pages come back from the file (MappedFile::release).
 void release_pages(void* p, size_t n);
 
 }  // namespace longctx
